@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: (GPL-2.0-only WITH Linux-syscall-note) OR MIT */
+/*
+ * Userspace ABI of the npu accel driver.
+ *
+ * Rules every ioctl follows: pointers travel as __u64, every padding or
+ * reserved field and every unknown flag bit must be zero (-EINVAL
+ * otherwise), timeouts are absolute CLOCK_MONOTONIC nanoseconds, and a
+ * failed ioctl leaves no object behind.
+ */
+#ifndef _UAPI_DRM_NPU_ACCEL_H_
+#define _UAPI_DRM_NPU_ACCEL_H_
+
+#include "drm.h"
+
+#if defined(__cplusplus)
+extern "C" {
+#endif
+
+#define DRM_NPU_GET_PARAM		0x00
+#define DRM_NPU_BO_CREATE		0x01
+#define DRM_NPU_BO_INFO			0x02
+#define DRM_NPU_SUBMIT			0x03
+#define DRM_NPU_WAIT			0x04
+
+#define DRM_IOCTL_NPU_GET_PARAM \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_NPU_GET_PARAM, struct drm_npu_get_param)
+#define DRM_IOCTL_NPU_BO_CREATE \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_NPU_BO_CREATE, struct drm_npu_bo_create)
+#define DRM_IOCTL_NPU_BO_INFO \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_NPU_BO_INFO, struct drm_npu_bo_info)
+#define DRM_IOCTL_NPU_SUBMIT \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_NPU_SUBMIT, struct drm_npu_submit)
+#define DRM_IOCTL_NPU_WAIT \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_NPU_WAIT, struct drm_npu_wait)
+
+/* Parameters for DRM_IOCTL_NPU_GET_PARAM */
+#define DRM_NPU_PARAM_DEVICE_ID		0  /* PCI device id */
+#define DRM_NPU_PARAM_REVISION		1  /* PCI revision */
+#define DRM_NPU_PARAM_HW_VERSION	2  /* device hw_version register */
+#define DRM_NPU_PARAM_FW_VERSION	3  /* major << 16 | minor << 8 | patch */
+#define DRM_NPU_PARAM_FW_ABI		4  /* major << 16 | minor */
+#define DRM_NPU_PARAM_DEVMEM_SIZE	5  /* bytes of device memory */
+#define DRM_NPU_PARAM_ENGINE_COUNT	6  /* tensor engines */
+#define DRM_NPU_PARAM_QUEUE_COUNT	7  /* hardware queues */
+#define DRM_NPU_PARAM_VA_SIZE		8  /* bytes of device address space */
+#define DRM_NPU_PARAM_SERIAL		9  /* unique 64-bit serial number */
+#define DRM_NPU_PARAM_CONTEXT_ID	10 /* id of this file's context */
+#define DRM_NPU_PARAM_MAX_CMD_SIZE	11 /* largest command buffer, bytes */
+
+/**
+ * struct drm_npu_get_param - read one device or context parameter
+ * @param: DRM_NPU_PARAM_* (in)
+ * @pad: MBZ
+ * @value: the parameter (out)
+ */
+struct drm_npu_get_param {
+	__u32 param;
+	__u32 pad;
+	__u64 value;
+};
+
+/* Flags for DRM_IOCTL_NPU_BO_CREATE */
+#define DRM_NPU_BO_DEVICE_READ_ONLY	(1u << 0) /* device writes fault */
+#define DRM_NPU_BO_FLAGS		DRM_NPU_BO_DEVICE_READ_ONLY
+
+/**
+ * struct drm_npu_bo_create - allocate a buffer object
+ * @size: bytes, rounded up to the page size; not zero (in)
+ * @flags: DRM_NPU_BO_* (in)
+ * @handle: GEM handle of the new object (out)
+ * @device_addr: address of the object in this file's device address
+ *	space, valid in command packets until the handle is closed (out)
+ *
+ * The object is backed by system memory, host-mappable through the offset
+ * DRM_IOCTL_NPU_BO_INFO returns, and mapped into the creating file's
+ * device address space only.
+ */
+struct drm_npu_bo_create {
+	__u64 size;
+	__u32 flags;
+	__u32 handle;
+	__u64 device_addr;
+};
+
+/**
+ * struct drm_npu_bo_info - describe a buffer object
+ * @handle: GEM handle (in)
+ * @flags: MBZ (in); the object's creation flags (out)
+ * @size: size in bytes (out)
+ * @device_addr: device address in this file's address space (out)
+ * @mmap_offset: offset to pass to mmap() on the device file (out)
+ */
+struct drm_npu_bo_info {
+	__u32 handle;
+	__u32 flags;
+	__u64 size;
+	__u64 device_addr;
+	__u64 mmap_offset;
+};
+
+/**
+ * struct drm_npu_submit - queue a command buffer for execution
+ * @bo_handles: user pointer to __u32 GEM handles the job uses; the command
+ *	buffer must lie inside one of them (in)
+ * @in_syncobjs: user pointer to __u32 syncobj handles to wait on before
+ *	the job runs (in)
+ * @cmd_addr: device address of the command buffer, 8-byte aligned (in)
+ * @cmd_size: bytes of commands, a non-zero multiple of 8, at most
+ *	DRM_NPU_PARAM_MAX_CMD_SIZE (in)
+ * @bo_count: entries in @bo_handles, 1 to DRM_NPU_MAX_SUBMIT_BOS (in)
+ * @in_syncobj_count: entries in @in_syncobjs, at most
+ *	DRM_NPU_MAX_IN_SYNCOBJS (in)
+ * @out_syncobj: syncobj whose fence is replaced by the job's, 0 for none
+ *	(in)
+ * @queue_id: hardware queue; 0 is the context's default queue (in)
+ * @flags: MBZ (in)
+ * @pad: MBZ (in)
+ * @seqno: the job's sequence number on its queue, for DRM_IOCTL_NPU_WAIT
+ *	(out)
+ */
+struct drm_npu_submit {
+	__u64 bo_handles;
+	__u64 in_syncobjs;
+	__u64 cmd_addr;
+	__u32 cmd_size;
+	__u32 bo_count;
+	__u32 in_syncobj_count;
+	__u32 out_syncobj;
+	__u32 queue_id;
+	__u32 flags;
+	__u32 pad;
+	__u32 pad2;
+	__u64 seqno;
+};
+
+#define DRM_NPU_MAX_SUBMIT_BOS		4096
+#define DRM_NPU_MAX_IN_SYNCOBJS		64
+/* WAIT reports the status of this many most recent jobs per queue */
+#define DRM_NPU_WAIT_HISTORY		256
+
+/* Job status, as written by the firmware and returned by WAIT */
+#define DRM_NPU_JOB_STATUS_OK		0
+#define DRM_NPU_JOB_STATUS_BAD_PACKET	1 /* malformed or unknown packet */
+#define DRM_NPU_JOB_STATUS_PAGE_FAULT	2 /* see fault_addr */
+#define DRM_NPU_JOB_STATUS_TIMEOUT	3 /* killed by the job timeout */
+#define DRM_NPU_JOB_STATUS_ABORTED	4 /* lost in a device reset */
+#define DRM_NPU_JOB_STATUS_EXPIRED	5 /* done; older than WAIT_HISTORY */
+
+/**
+ * struct drm_npu_wait - wait for a submitted job
+ * @seqno: value DRM_IOCTL_NPU_SUBMIT returned (in)
+ * @timeout_ns: absolute CLOCK_MONOTONIC deadline; a past deadline polls
+ *	(in)
+ * @queue_id: queue the job was submitted to (in)
+ * @flags: MBZ (in)
+ * @job_status: DRM_NPU_JOB_STATUS_* (out)
+ * @err_offset: byte offset of the failing packet in the command buffer
+ *	(out)
+ * @fault_addr: faulting device address for PAGE_FAULT (out)
+ *
+ * Returns 0 once the job is done, -ETIME if the deadline passed first,
+ * -EINVAL for a seqno never returned by SUBMIT on that queue.
+ */
+struct drm_npu_wait {
+	__u64 seqno;
+	__s64 timeout_ns;
+	__u32 queue_id;
+	__u32 flags;
+	__u32 job_status;
+	__u32 err_offset;
+	__u64 fault_addr;
+};
+
+#if defined(__cplusplus)
+}
+#endif
+
+#endif /* _UAPI_DRM_NPU_ACCEL_H_ */
