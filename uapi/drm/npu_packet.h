@@ -32,6 +32,7 @@ typedef uint64_t npu_pkt_u64;
 #define NPU_OP_COPY		0x02
 #define NPU_OP_TIMESTAMP	0x03
 #define NPU_OP_FENCE		0x04
+#define NPU_OP_WAIT_MEM		0x05
 
 #define NPU_PKT_HEADER(op, dwords)	((npu_pkt_u32)(op) | (npu_pkt_u32)(dwords) << 16)
 #define NPU_PKT_OPCODE(h)		((h) & 0xff)
@@ -82,10 +83,24 @@ struct npu_pkt_fence {
 	npu_pkt_u64 value;
 };
 
+/**
+ * struct npu_pkt_wait_mem - stall the queue until the 64-bit value at addr
+ * (8-byte aligned) equals value; the device polls it, so the host (or
+ * another job) releases the wait by writing memory. Bounded by the
+ * driver's job timeout.
+ */
+struct npu_pkt_wait_mem {
+	npu_pkt_u32 header;
+	npu_pkt_u32 mbz;
+	npu_pkt_u64 addr;
+	npu_pkt_u64 value;
+};
+
 #define NPU_PKT_NOP_DWORDS	(sizeof(struct npu_pkt_nop) / 4)
 #define NPU_PKT_FILL_DWORDS	(sizeof(struct npu_pkt_fill) / 4)
 #define NPU_PKT_COPY_DWORDS	(sizeof(struct npu_pkt_copy) / 4)
 #define NPU_PKT_TIMESTAMP_DWORDS (sizeof(struct npu_pkt_timestamp) / 4)
 #define NPU_PKT_FENCE_DWORDS	(sizeof(struct npu_pkt_fence) / 4)
+#define NPU_PKT_WAIT_MEM_DWORDS	(sizeof(struct npu_pkt_wait_mem) / 4)
 
 #endif /* _UAPI_DRM_NPU_PACKET_H_ */
