@@ -1,0 +1,73 @@
+# Top-level driver of the build. `make demo` and `make test` are the two
+# entry points a newcomer needs; each installs its Debian packages first.
+#
+#   make              firmware, userspace (release) and npu.ko for 6.12 + 6.1
+#   make firmware     build/firmware/npu_fw.bin
+#   make userspace    build/release: emulator, libnpu, tools, examples, tests
+#   make module [KVER=release | KDIR=dir]   one npu.ko in build/driver/KVER
+#   make modules      npu.ko for every lane kernel
+#   make demo         two virtual NPUs: npu-smi, then fill/copy on each
+#   make test         host suites (release, ASan+UBSan, TSan) and the
+#                     in-VM suites on 6.12 and 6.1
+#   make check-style  checkpatch --strict, W=1, sparse on both kernels
+
+SHELL := /bin/bash
+TOP := $(CURDIR)
+BUILD := $(TOP)/build
+JOBS ?= $(shell nproc)
+export NPU_CACHE ?= /var/cache/npu
+
+kernel_release = $(shell . $(TOP)/tools/vm/kernels.sh; npu_kernel_release $(1))
+# The kernels every lane covers; resolved after install-deps has run.
+LANE_KERNELS ?= 6.12 6.1
+
+.PHONY: all deps firmware userspace module modules demo test test-host \
+	test-vm check-style clean
+
+all: deps
+	@$(MAKE) --no-print-directory firmware userspace modules
+
+deps:
+	@$(TOP)/tools/install-deps
+
+firmware:
+	@$(MAKE) --no-print-directory -s -C firmware O=$(BUILD)/firmware
+
+userspace:
+	@mkdir -p $(BUILD)
+	@cmake --preset release -Wno-dev > $(BUILD)/.cmake-release.log 2>&1 || \
+		{ cat $(BUILD)/.cmake-release.log; exit 1; }
+	@cmake --build --preset release -j $(JOBS) -- --quiet 2>&1 | \
+		grep -v '^\[' || true; test $${PIPESTATUS[0]} -eq 0
+
+# KVER names a kernel release or a lane name (6.12, 6.1, debug).
+KVER ?= 6.12
+module:
+	@rel=$(call kernel_release,$(KVER)); \
+	kdir=$${KDIR:-$$(readlink -f /lib/modules/$$rel/build)}; \
+	[ -n "$$rel" ] || { echo "make module: no kernel '$(KVER)'"; exit 1; }; \
+	$(MAKE) --no-print-directory -s -C driver KDIR=$$kdir O=$(BUILD)/driver/$$rel
+
+modules:
+	@for k in $(LANE_KERNELS); do \
+		$(MAKE) --no-print-directory module KVER=$$k || exit 1; done
+
+demo: all
+	@$(TOP)/tools/npu-vm --quiet --kernel 6.12 --devices 2 -- \
+		sh -c '$(BUILD)/release/tools/npu-smi && $(BUILD)/release/examples/npu-fill-copy'
+
+test: deps
+	@$(MAKE) --no-print-directory firmware userspace modules
+	@$(TOP)/tests/run-all $(LANE_KERNELS)
+
+test-host: all
+	@$(TOP)/tests/run-all --host-only
+
+test-vm: all
+	@$(TOP)/tests/run-all --vm-only $(LANE_KERNELS)
+
+check-style: deps
+	@$(TOP)/driver/check-style $(foreach k,$(LANE_KERNELS),$(call kernel_release,$(k)))
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* Firmware-wide constants that are not part of the hardware interface. */
+#ifndef FW_FW_H
+#define FW_FW_H
+
+/*
+ * Job status codes written into npu_job_desc.status: the numeric values of
+ * DRM_NPU_JOB_STATUS_* (uapi/drm/npu_accel.h), which needs drm.h and so is
+ * not included here.
+ */
+#define JOB_STATUS_OK			0
+#define JOB_STATUS_BAD_PACKET		1
+#define JOB_STATUS_PAGE_FAULT		2
+
+#define FW_ABI		(NPU_FW_ABI_MAJOR << 16 | NPU_FW_ABI_MINOR)
+#define FW_VERSION	(FW_VERSION_MAJOR << 16 | FW_VERSION_MINOR << 8 | \
+			 FW_VERSION_PATCH)
+
+#ifndef FW_BUILD_ID
+#define FW_BUILD_ID	"unknown"
+#endif
+
+/* heartbeat period when the boot mailbox says 0 */
+#define FW_DEFAULT_HEARTBEAT_MS		100
+
+#endif /* FW_FW_H */

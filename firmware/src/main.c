@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+/* Boot handshake and the idle loop of the NPU control-core firmware. */
+#include <stdbool.h>
+
+#include "fw.h"
+#include "heartbeat.h"
+#include "log.h"
+#include "mmio.h"
+#include "sched.h"
+
+/*
+ * After the last progress, keep polling stalled WAIT_MEM jobs this long
+ * before sleeping in WFE: memory writes that release them ring no doorbell.
+ */
+#define WAIT_SPIN_NS	1000000u
+
+static void boot(void)
+{
+	volatile struct npu_boot_params *bp = BOOT_PARAMS;
+	uint32_t heartbeat_ms = bp->heartbeat_ms;
+	uint32_t flags = bp->flags;
+	uint64_t host_time_ns = bp->host_time_ns;
+
+	log_init();
+	heartbeat_init(heartbeat_ms);
+	REGS->fw_version = FW_VERSION;
+	REGS->fw_abi = FW_ABI;
+	REGS->jobs_done = 0;
+	REGS->busy_ns = 0;
+	log_printf("npu-fw %u.%u.%u (%s) abi %u.%u: %u queues, heartbeat %u ms, host time %llu ns",
+		   FW_VERSION_MAJOR, FW_VERSION_MINOR, FW_VERSION_PATCH,
+		   FW_BUILD_ID, NPU_FW_ABI_MAJOR, NPU_FW_ABI_MINOR,
+		   REGS->num_queues,
+		   heartbeat_ms ? heartbeat_ms : FW_DEFAULT_HEARTBEAT_MS,
+		   (unsigned long long)host_time_ns);
+	if (flags)
+		log_printf("boot flags 0x%x ignored (must be zero)", flags);
+	sched_init();
+	/* everything above is visible before the host sees READY */
+	mem_fence();
+	REGS->state = NPU_STATE_READY;
+	irq_raise(NPU_IRQ_CTRL);
+}
+
+int main(void)
+{
+	uint64_t last_progress = 0;
+
+	boot();
+	for (;;) {
+		bool waiting;
+
+		heartbeat_poll();
+		if (sched_run_one(&waiting)) {
+			last_progress = time_ns();
+			continue;
+		}
+		if (waiting && time_ns() - last_progress < WAIT_SPIN_NS)
+			continue;
+		heartbeat_wait_event();
+	}
+}

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Validation and execution of the command packets of uapi/drm/npu_packet.h.
+ * Each packet is checked completely before it runs, so a malformed packet
+ * has no effect; the ones before it have run.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "drm/npu_packet.h"
+#include "dma.h"
+#include "fw.h"
+#include "heartbeat.h"
+#include "job.h"
+#include "mmio.h"
+
+#define VA_LIMIT	(1ull << NPU_VA_BITS)
+
+/* Exact packet length in dwords per opcode; 0 for any (NOP padding). */
+static const uint8_t packet_dwords[] = {
+	[NPU_OP_NOP] = 0,
+	[NPU_OP_FILL] = NPU_PKT_FILL_DWORDS,
+	[NPU_OP_COPY] = NPU_PKT_COPY_DWORDS,
+	[NPU_OP_TIMESTAMP] = NPU_PKT_TIMESTAMP_DWORDS,
+	[NPU_OP_FENCE] = NPU_PKT_FENCE_DWORDS,
+	[NPU_OP_WAIT_MEM] = NPU_PKT_WAIT_MEM_DWORDS,
+};
+
+/* State of the packet being executed, for error reporting. */
+struct exec {
+	struct job *job;
+	uint32_t offset;
+};
+
+static enum job_result bad_packet(struct exec *ex, const char *why)
+{
+	job_fail(ex->job, JOB_STATUS_BAD_PACKET, ex->offset, 0, why);
+	return JOB_DONE;
+}
+
+static enum job_result dma_failed(struct exec *ex, const struct dma_fault *f)
+{
+	if (f->status == NPU_DMA_ST_BAD_OP)
+		return bad_packet(ex, "dma engine rejected the operation");
+	job_fail(ex->job, JOB_STATUS_PAGE_FAULT, ex->offset, f->addr,
+		 f->status == NPU_DMA_ST_FAULT_READ ? "read fault"
+						     : "write fault");
+	return JOB_DONE;
+}
+
+/*
+ * Faults a range that leaves the device address space before the engine
+ * sees it, so the addition below can never wrap.
+ */
+static bool range_in_va(struct exec *ex, uint64_t addr, uint64_t size)
+{
+	uint64_t fault_va;
+
+	if (addr < VA_LIMIT && size <= VA_LIMIT - addr)
+		return true;
+	fault_va = addr < VA_LIMIT ? VA_LIMIT : addr;
+	job_fail(ex->job, JOB_STATUS_PAGE_FAULT, ex->offset, fault_va,
+		 "address beyond the device address space");
+	return false;
+}
+
+static enum job_result run_fill(struct exec *ex, const struct npu_pkt_fill *p)
+{
+	struct dma_fault f;
+
+	if (p->size % 4 || p->dst % 4)
+		return bad_packet(ex, "fill not 4-byte aligned");
+	if (!range_in_va(ex, p->dst, p->size))
+		return JOB_DONE;
+	if (dma_fill(NPU_DMA_SPACE_CTX, p->dst, p->value, p->size,
+		     ex->job->desc.pt_root, &f))
+		return dma_failed(ex, &f);
+	return JOB_DONE;
+}
+
+static enum job_result run_copy(struct exec *ex, const struct npu_pkt_copy *p)
+{
+	struct dma_fault f;
+
+	if (p->mbz)
+		return bad_packet(ex, "non-zero mbz");
+	if (!range_in_va(ex, p->src, p->size) ||
+	    !range_in_va(ex, p->dst, p->size))
+		return JOB_DONE;
+	if (p->size && p->src < p->dst + p->size && p->dst < p->src + p->size)
+		return bad_packet(ex, "copy ranges overlap");
+	if (dma_copy(NPU_DMA_SPACE_CTX, p->src, NPU_DMA_SPACE_CTX, p->dst,
+		     p->size, ex->job->desc.pt_root, &f))
+		return dma_failed(ex, &f);
+	return JOB_DONE;
+}
+
+/* Writes one local u64 to a context address. */
+static enum job_result write_u64(struct exec *ex, uint64_t dst, uint64_t val)
+{
+	struct dma_fault f;
+
+	if (!range_in_va(ex, dst, sizeof(val)))
+		return JOB_DONE;
+	if (dma_copy(NPU_DMA_SPACE_CORE, core_addr(&val), NPU_DMA_SPACE_CTX,
+		     dst, sizeof(val), ex->job->desc.pt_root, &f))
+		return dma_failed(ex, &f);
+	return JOB_DONE;
+}
+
+static enum job_result run_wait_mem(struct exec *ex,
+				    const struct npu_pkt_wait_mem *p)
+{
+	struct job *job = ex->job;
+	struct dma_fault f;
+	uint64_t val;
+
+	if (p->addr % 8)
+		return bad_packet(ex, "wait_mem address not 8-byte aligned");
+	if (!range_in_va(ex, p->addr, sizeof(val)))
+		return JOB_DONE;
+	if (dma_copy(NPU_DMA_SPACE_CTX, p->addr, NPU_DMA_SPACE_CORE,
+		     core_addr(&val), sizeof(val), job->desc.pt_root, &f))
+		return dma_failed(ex, &f);
+	if (val == p->value)
+		return JOB_DONE;
+	job->waiting = true;
+	job->wait_addr = p->addr;
+	job->wait_value = p->value;
+	return JOB_WAITING;
+}
+
+/* Runs one validated-length packet; JOB_DONE here means "go on" unless the
+ * job's status was set.
+ */
+static enum job_result run_packet(struct exec *ex, const uint64_t *pkt,
+				  uint32_t op)
+{
+	union {
+		struct npu_pkt_nop nop;
+		struct npu_pkt_fill fill;
+		struct npu_pkt_copy copy;
+		struct npu_pkt_timestamp ts;
+		struct npu_pkt_fence fence;
+		struct npu_pkt_wait_mem wait;
+	} p;
+	size_t len = (size_t)packet_dwords[op] * 4;
+
+	memcpy(&p, pkt, len ? len : sizeof(p.nop));
+	switch (op) {
+	case NPU_OP_NOP:
+		return p.nop.mbz ? bad_packet(ex, "non-zero mbz") : JOB_DONE;
+	case NPU_OP_FILL:
+		return run_fill(ex, &p.fill);
+	case NPU_OP_COPY:
+		return run_copy(ex, &p.copy);
+	case NPU_OP_TIMESTAMP:
+		if (p.ts.mbz)
+			return bad_packet(ex, "non-zero mbz");
+		return write_u64(ex, p.ts.dst, time_ns());
+	case NPU_OP_FENCE:
+		if (p.fence.mbz)
+			return bad_packet(ex, "non-zero mbz");
+		if (write_u64(ex, p.fence.dst, p.fence.value) == JOB_DONE &&
+		    ex->job->desc.status == JOB_STATUS_OK)
+			irq_raise(NPU_IRQ_JOB);
+		return JOB_DONE;
+	case NPU_OP_WAIT_MEM:
+		if (p.wait.mbz)
+			return bad_packet(ex, "non-zero mbz");
+		return run_wait_mem(ex, &p.wait);
+	}
+	return bad_packet(ex, "unknown opcode");
+}
+
+enum job_result packets_run(struct job *job, const uint64_t *cmd)
+{
+	struct exec ex = { .job = job };
+	uint32_t size = job->desc.cmd_size;
+
+	for (ex.offset = job->resume_offset; ex.offset < size;) {
+		const uint64_t *pkt = cmd + ex.offset / 8;
+		uint32_t header = (uint32_t)*pkt;	/* little-endian */
+		uint32_t op = NPU_PKT_OPCODE(header);
+		uint32_t dwords = NPU_PKT_DWORDS(header);
+		enum job_result res;
+
+		if (NPU_PKT_MBZ(header))
+			return bad_packet(&ex, "non-zero header mbz");
+		if (dwords < 2 || dwords % 2)
+			return bad_packet(&ex, "bad packet length");
+		if (dwords * 4 > size - ex.offset)
+			return bad_packet(&ex, "packet runs past the buffer");
+		if (op >= sizeof(packet_dwords) / sizeof(packet_dwords[0]))
+			return bad_packet(&ex, "unknown opcode");
+		if (packet_dwords[op] && dwords != packet_dwords[op])
+			return bad_packet(&ex, "wrong length for opcode");
+
+		job->resume_offset = ex.offset;
+		res = run_packet(&ex, pkt, op);
+		if (res == JOB_WAITING || job->desc.status != JOB_STATUS_OK)
+			return res;
+		ex.offset += dwords * 4;
+		heartbeat_poll();
+	}
+	job->resume_offset = size;
+	return JOB_DONE;
+}

@@ -1,0 +1,8 @@
+// libnpu C++ API.
+#pragma once
+
+#include "npu/buffer.hpp"     // IWYU pragma: export
+#include "npu/device.hpp"     // IWYU pragma: export
+#include "npu/driver_api.hpp" // IWYU pragma: export
+#include "npu/error.hpp"      // IWYU pragma: export
+#include "npu/stream.hpp"     // IWYU pragma: export
