@@ -28,7 +28,7 @@ RomVerdict rom_check_image(const MemRegion &bar2)
 	    (hdr.entry_offset & 1))
 		return {NPU_BOOT_BAD_SIZE, 0, 0};
 
-	// Copy first: the host could still be writing; check what we run.
+	// Read through the shared-memory accessors: BAR2 is host-writable.
 	std::vector<std::uint8_t> payload(hdr.image_size);
 	shared_copy(payload.data(), region + NPU_FW_HEADER_SIZE, payload.size());
 	uLong crc = crc32(0L, Z_NULL, 0);

@@ -16,10 +16,6 @@
 #define FW_VERSION	(FW_VERSION_MAJOR << 16 | FW_VERSION_MINOR << 8 | \
 			 FW_VERSION_PATCH)
 
-#ifndef FW_BUILD_ID
-#define FW_BUILD_ID	"unknown"
-#endif
-
 /* heartbeat period when the boot mailbox says 0 */
 #define FW_DEFAULT_HEARTBEAT_MS		100
 

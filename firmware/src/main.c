@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* Boot handshake and the idle loop of the NPU control-core firmware. */
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "fw.h"
 #include "heartbeat.h"
@@ -14,13 +16,31 @@
  */
 #define WAIT_SPIN_NS	1000000u
 
+/*
+ * The build id lives in the image header the host loaded in front of us,
+ * so it always names the image actually running.
+ */
+static void copy_build_id(char *buf, size_t size)
+{
+	const volatile struct npu_fw_header *hdr =
+		(const volatile struct npu_fw_header *)(uintptr_t)NPU_CORE_FW_BASE;
+	size_t i;
+
+	for (i = 0; i + 1 < size && i < sizeof(hdr->build_id) && hdr->build_id[i];
+	     i++)
+		buf[i] = hdr->build_id[i];
+	buf[i] = '\0';
+}
+
 static void boot(void)
 {
+	char build_id[sizeof(((struct npu_fw_header *)0)->build_id)];
 	volatile struct npu_boot_params *bp = BOOT_PARAMS;
 	uint32_t heartbeat_ms = bp->heartbeat_ms;
 	uint32_t flags = bp->flags;
 	uint64_t host_time_ns = bp->host_time_ns;
 
+	copy_build_id(build_id, sizeof(build_id));
 	log_init();
 	heartbeat_init(heartbeat_ms);
 	REGS->fw_version = FW_VERSION;
@@ -29,7 +49,7 @@ static void boot(void)
 	REGS->busy_ns = 0;
 	log_printf("npu-fw %u.%u.%u (%s) abi %u.%u: %u queues, heartbeat %u ms, host time %llu ns",
 		   FW_VERSION_MAJOR, FW_VERSION_MINOR, FW_VERSION_PATCH,
-		   FW_BUILD_ID, NPU_FW_ABI_MAJOR, NPU_FW_ABI_MINOR,
+		   build_id, NPU_FW_ABI_MAJOR, NPU_FW_ABI_MINOR,
 		   REGS->num_queues,
 		   heartbeat_ms ? heartbeat_ms : FW_DEFAULT_HEARTBEAT_MS,
 		   (unsigned long long)host_time_ns);

@@ -6,6 +6,8 @@
  */
 #include "sched.h"
 
+#include <stddef.h>
+
 #include "dma.h"
 #include "drm/npu_packet.h"
 #include "fw.h"

@@ -134,6 +134,7 @@ public:
 
 	Device &dev() { return *dev_; }
 	Bo &cmd_bo() { return *cmd_bo_; }
+	Bo &scratch() { return *scratch_; }	// ExpectWorks' target
 
 	// Copies cmds into the command BO; returns its device address.
 	uint64_t Stage(const Commands &cmds);

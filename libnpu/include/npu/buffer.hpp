@@ -53,6 +53,7 @@ public:
     [[nodiscard]] bool belongs_to(const Device& device) const noexcept;
 
 private:
+    friend class Stream;
     void release() noexcept;
 
     std::shared_ptr<detail::DeviceState> device_;

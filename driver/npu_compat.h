@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Every kernel-API difference the driver spans lives here, keyed on the
+ * NPU_HAVE_* results of the compile probes in configure.sh (npu_config.h),
+ * never on version numbers: distributions backport.
+ */
+#ifndef NPU_COMPAT_H
+#define NPU_COMPAT_H
+
+#include "npu_config.h"
+
+#include <drm/drm_drv.h>
+#include <drm/drm_file.h>
+#include <drm/drm_gem.h>
+#include <drm/gpu_scheduler.h>
+
+#ifndef NPU_HAVE_SCHED_INIT_ARGS
+#error "npu needs drm_sched_init() taking struct drm_sched_init_args"
+#endif
+
+/*
+ * Accel kernels expose the device as /dev/accel/accelN; older ones as a
+ * render node. The two features are mutually exclusive.
+ */
+#ifdef NPU_HAVE_DRM_ACCEL
+#include <drm/drm_accel.h>
+#define NPU_DRIVER_NODE_FEATURE		DRIVER_COMPUTE_ACCEL
+#define NPU_DEFINE_FOPS(name)		DEFINE_DRM_ACCEL_FOPS(name)
+#else
+#define NPU_DRIVER_NODE_FEATURE		DRIVER_RENDER
+#define NPU_DEFINE_FOPS(name)		DEFINE_DRM_GEM_FOPS(name)
+#endif
+
+#ifdef NPU_HAVE_DRM_DRIVER_DATE
+#define NPU_DRM_DRIVER_DATE(d)		.date = (d),
+#else
+#define NPU_DRM_DRIVER_DATE(d)
+#endif
+
+#ifdef NPU_HAVE_SCHED_STAT_RESET
+#define NPU_SCHED_STAT_RESET		DRM_GPU_SCHED_STAT_RESET
+#else
+#define NPU_SCHED_STAT_RESET		DRM_GPU_SCHED_STAT_NOMINAL
+#endif
+
+static inline void npu_sched_init_args_set_rqs(struct drm_sched_init_args *args)
+{
+#ifdef NPU_HAVE_SCHED_INIT_ARGS_NUM_RQS
+	args->num_rqs = DRM_SCHED_PRIORITY_COUNT;
+#endif
+}
+
+/* Every npu job costs one credit: one ring descriptor. */
+static inline int npu_sched_job_init(struct drm_sched_job *job,
+				     struct drm_sched_entity *entity,
+				     void *owner, struct drm_file *file)
+{
+#if defined(NPU_HAVE_SCHED_JOB_INIT_CLIENT_ID)
+	return drm_sched_job_init(job, entity, 1, owner, file->client_id);
+#elif defined(NPU_HAVE_SCHED_JOB_INIT_CREDITS)
+	return drm_sched_job_init(job, entity, 1, owner);
+#else
+	return drm_sched_job_init(job, entity, owner);
+#endif
+}
+
+/* Restarts a scheduler stopped by drm_sched_stop() after a reset. */
+static inline void npu_sched_start(struct drm_gpu_scheduler *sched)
+{
+#if defined(NPU_HAVE_SCHED_START_NOARG)
+	drm_sched_start(sched);
+#elif defined(NPU_HAVE_SCHED_START_ERRNO)
+	drm_sched_start(sched, 0);
+#elif defined(NPU_HAVE_SCHED_START_RECOVERY)
+	drm_sched_start(sched, true);
+#else
+#error "unknown drm_sched_start() signature"
+#endif
+}
+
+#endif /* NPU_COMPAT_H */

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Core structures of the npu driver: the device, its hardware queue and the
+ * per-file context.
+ */
+#ifndef NPU_DRV_H
+#define NPU_DRV_H
+
+#include <linux/completion.h>
+#include <linux/io.h>
+#include <linux/io-64-nonatomic-lo-hi.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+
+#include <drm/drm_device.h>
+#include <drm/drm_file.h>
+#include <drm/gpu_scheduler.h>
+#include <drm/npu_accel.h>
+
+#include "npu_compat.h"
+#include "npu_hw.h"
+
+#define NPU_DRIVER_NAME		"npu"
+#define NPU_FW_NAME		"npu/npu_fw.bin"
+
+/* Descriptors in each hardware ring, a power of two. */
+#define NPU_RING_ENTRIES	256
+
+struct npu_job;
+struct npu_vm;
+
+/* module parameters, npu_drv.c */
+extern unsigned int npu_heartbeat_ms;
+extern unsigned int npu_boot_timeout_ms;
+extern unsigned int npu_job_timeout_ms;
+
+/**
+ * struct npu_queue - one hardware queue and the scheduler feeding it
+ * @ndev: owning device
+ * @index: queue number in BAR2
+ * @regs: the queue's struct npu_queue_regs in BAR2
+ * @ring: NPU_RING_ENTRIES descriptors in coherent host memory
+ * @ring_dma: bus address of @ring
+ * @sched: scheduler; its credit limit keeps at most NPU_RING_ENTRIES jobs
+ *	between run_job and completion, so a ring slot is never reused early
+ * @fence_context: dma_fence context of the hardware fences
+ * @lock: protects @tail, @hw_seqno, @inflight and the descriptors of
+ *	in-flight jobs; it is also the lock of every hardware fence of the
+ *	queue. Taken from the JOB interrupt.
+ * @tail: producer index last written to the queue registers
+ * @hw_seqno: device-wide sequence number of the last job written
+ * @inflight: jobs handed to the device, oldest first (npu_job.inflight)
+ */
+struct npu_queue {
+	struct npu_device *ndev;
+	u32 index;
+	void __iomem *regs;
+	struct npu_job_desc *ring;
+	dma_addr_t ring_dma;
+	struct drm_gpu_scheduler sched;
+	u64 fence_context;
+
+	spinlock_t lock;
+	u32 tail;
+	u64 hw_seqno;
+	struct list_head inflight;
+};
+
+/**
+ * struct npu_device - one NPU
+ * @drm: DRM device, first so devm_drm_dev_alloc can embed it
+ * @pdev: the PCI function
+ * @bar0: ivshmem registers (doorbell)
+ * @bar2: shared memory: registers, mailbox, queues, firmware region
+ * @fw_image: the validated npu_fw.bin, kept to reboot after a reset
+ * @fw_size: bytes of @fw_image
+ * @hw_lock: serializes boot, reset and recovery, and protects @fw_ready
+ *	writes, @dead, @fw_version and @fw_abi
+ * @state_changed: completed by the CTRL interrupt (regs.state moved)
+ * @fw_ready: firmware is up; read by the CTRL interrupt to decide whether
+ *	a HALTED state is a crash to recover from
+ * @dead: a recovery failed; jobs fail at once until rebind
+ * @fw_logged: the firmware version was logged once already
+ * @fw_version: version the running firmware reported
+ * @fw_abi: ABI the running firmware reported
+ * @hw_version: regs.hw_version
+ * @engine_count: regs.engine_count
+ * @devmem_size: regs.devmem_size
+ * @serial: regs.serial
+ * @contexts: context id -> struct npu_context; has its own lock
+ * @queue: the hardware queue (queue 0)
+ * @reset_wq: ordered; runs the scheduler's timeout handler and @halt_work,
+ *	so recoveries never overlap
+ * @halt_work: recovery after the firmware reported NPU_STATE_HALTED
+ * @reset_count: completed recoveries
+ */
+struct npu_device {
+	struct drm_device drm;
+	struct pci_dev *pdev;
+	void __iomem *bar0;
+	void __iomem *bar2;
+
+	const u8 *fw_image;
+	size_t fw_size;
+
+	struct mutex hw_lock;
+	struct completion state_changed;
+	bool fw_ready;
+	bool dead;
+	bool fw_logged;
+	u32 fw_version;
+	u32 fw_abi;
+
+	u32 hw_version;
+	u32 engine_count;
+	u64 devmem_size;
+	u64 serial;
+
+	struct xarray contexts;
+	struct npu_queue queue;
+
+	struct workqueue_struct *reset_wq;
+	struct work_struct halt_work;
+	atomic_t reset_count;
+};
+
+/**
+ * struct npu_context - state of one open file
+ * @ndev: the device
+ * @id: context id (npu_device.contexts), shown in descriptors and logs
+ * @vm: the context's device address space
+ * @entity: scheduler entity of the context on queue 0
+ * @submit_lock: orders job arming and pushing so seqnos follow push order;
+ *	protects @last_seqno and @history
+ * @last_seqno: seqno of the last job submitted (first is 1)
+ * @history: the last DRM_NPU_WAIT_HISTORY jobs, indexed by seqno, each
+ *	holding a job reference
+ */
+struct npu_context {
+	struct npu_device *ndev;
+	u32 id;
+	struct npu_vm *vm;
+	struct drm_sched_entity entity;
+
+	struct mutex submit_lock;
+	u64 last_seqno;
+	struct npu_job *history[DRM_NPU_WAIT_HISTORY];
+};
+
+static inline struct npu_device *to_npu_device(struct drm_device *drm)
+{
+	return container_of(drm, struct npu_device, drm);
+}
+
+/* Register access to struct npu_regs fields in BAR2. */
+#define NPU_REG(field)	(NPU_REGS_OFFSET + offsetof(struct npu_regs, field))
+#define NPU_QREG(field)	offsetof(struct npu_queue_regs, field)
+
+static inline u32 npu_rd32(struct npu_device *ndev, u32 off)
+{
+	return readl(ndev->bar2 + off);
+}
+
+static inline u64 npu_rd64(struct npu_device *ndev, u32 off)
+{
+	return readq(ndev->bar2 + off);
+}
+
+static inline void npu_wr32(struct npu_device *ndev, u32 off, u32 val)
+{
+	writel(val, ndev->bar2 + off);
+}
+
+static inline void npu_wr64(struct npu_device *ndev, u32 off, u64 val)
+{
+	writeq(val, ndev->bar2 + off);
+}
+
+static inline void npu_doorbell(struct npu_device *ndev, u32 vector)
+{
+	writel(NPU_DOORBELL_VALUE(vector), ndev->bar0 + NPU_BAR0_DOORBELL);
+}
+
+/* npu_drv.c */
+extern const struct drm_driver npu_drm_driver;
+
+/* npu_fw.c */
+int npu_fw_load(struct npu_device *ndev);
+int npu_fw_boot(struct npu_device *ndev);
+int npu_fw_reset(struct npu_device *ndev);
+
+/* npu_irq.c */
+int npu_irq_init(struct npu_device *ndev);
+
+/* npu_pci.c */
+int npu_recover(struct npu_device *ndev, struct npu_job *guilty);
+
+#endif /* NPU_DRV_H */

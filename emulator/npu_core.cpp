@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: MIT
+#include "npu_core.h"
+
+#include <stdexcept>
+#include <utility>
+
+#include <unicorn/unicorn.h>
+
+#include "npu_hw.h"
+#include "npu_log.h"
+
+namespace npu::emu {
+
+namespace {
+
+constexpr unsigned kDefaultHeartbeatMs = 100;
+constexpr std::size_t kConsoleLineMax = 512;
+// How often stop() re-issues uc_emu_stop: a request made just before the
+// core thread enters uc_emu_start is cleared by it and must be repeated.
+constexpr auto kStopRetry = std::chrono::milliseconds(2);
+
+void check(uc_err err, const char *what)
+{
+	if (err != UC_ERR_OK)
+		throw std::runtime_error(std::string("unicorn: ") + what + ": " +
+					 uc_strerror(err));
+}
+
+} // namespace
+
+ControlCore::ControlCore(std::string name, MemRegion bar2, const DmaEngine &dma,
+			 IrqCallback raise_irq, std::function<void()> on_halt)
+	: name_(std::move(name)), bar2_(bar2), dma_(dma),
+	  raise_irq_(std::move(raise_irq)), on_halt_(std::move(on_halt))
+{
+	check(uc_open(UC_ARCH_RISCV, UC_MODE_RISCV64, &uc_), "open");
+	try {
+		check(uc_mem_map_ptr(uc_, NPU_CORE_BAR2_BASE, bar2_.size, UC_PROT_ALL,
+				     bar2_.base), "map BAR2");
+		check(uc_mmio_map(uc_, NPU_CORE_PERIPH_BASE, NPU_CORE_PERIPH_SIZE,
+				  &ControlCore::mmio_read, this,
+				  &ControlCore::mmio_write, this), "map peripherals");
+	} catch (...) {
+		uc_close(uc_);
+		throw;
+	}
+}
+
+ControlCore::~ControlCore()
+{
+	stop();
+	uc_close(uc_);
+}
+
+void ControlCore::start(std::uint64_t entry)
+{
+	boot_time_ = std::chrono::steady_clock::now();
+	thread_ = std::thread([this, entry] { run(entry); });
+}
+
+void ControlCore::stop()
+{
+	std::unique_lock lock(event_mutex_);
+	stopping_ = true;
+	stop_flag_.store(true);
+	event_cv_.notify_all();
+	while (thread_.joinable() && !exited_) {
+		uc_emu_stop(uc_);
+		event_cv_.wait_for(lock, kStopRetry);
+	}
+	lock.unlock();
+	if (thread_.joinable())
+		thread_.join();
+}
+
+void ControlCore::post_event(std::uint32_t bits)
+{
+	std::lock_guard lock(event_mutex_);
+	pending_ |= bits;
+	event_cv_.notify_all();
+}
+
+void ControlCore::run(std::uint64_t entry)
+{
+	uc_err err = UC_ERR_OK;
+	if (!stop_flag_.load())
+		err = uc_emu_start(uc_, entry, ~0ull, 0, 0);
+
+	bool stopped = stop_flag_.load();
+	if (!stopped) {
+		std::uint64_t pc = 0;
+		uc_reg_read(uc_, UC_RISCV_REG_PC, &pc);
+		if (!console_line_.empty())
+			log(name_, "fw: {}", console_line_);
+		if (err != UC_ERR_OK)
+			log(name_, "firmware crashed: {} at pc {:#x}", uc_strerror(err), pc);
+		else
+			log(name_, "firmware stopped by itself at pc {:#x}", pc);
+		on_halt_();
+	}
+	std::lock_guard lock(event_mutex_);
+	exited_ = true;
+	event_cv_.notify_all();
+}
+
+std::uint32_t ControlCore::wait_for_event()
+{
+	auto *params = reinterpret_cast<npu_boot_params *>(bar2_.base + NPU_MBOX_OFFSET);
+	unsigned ms = shared_load<std::uint32_t>(&params->heartbeat_ms);
+	if (ms == 0)
+		ms = kDefaultHeartbeatMs;
+
+	std::unique_lock lock(event_mutex_);
+	event_cv_.wait_for(lock, std::chrono::milliseconds(ms),
+			   [this] { return pending_ != 0 || stopping_; });
+	if (stopping_) {
+		uc_emu_stop(uc_);
+		return 0;
+	}
+	return std::exchange(pending_, 0);
+}
+
+void ControlCore::console_putc(char c)
+{
+	if (c == '\n' || console_line_.size() >= kConsoleLineMax) {
+		log(name_, "fw: {}", console_line_);
+		console_line_.clear();
+		if (c == '\n')
+			return;
+	}
+	if (c != '\r')
+		console_line_.push_back(c);
+}
+
+void ControlCore::start_dma(std::uint32_t op)
+{
+	dma_req_.op = op;
+	dma_result_ = dma_.run(dma_req_);
+}
+
+// Registers wider than the access are read or written in part: the access
+// hits bytes [off, off + size) of the aligned 64-bit word holding them.
+std::uint64_t ControlCore::periph_read(std::uint64_t off, unsigned size)
+{
+	std::uint64_t word_off = off & ~7ull;
+	unsigned shift = 8 * (off & 7);
+	std::uint64_t word = 0;
+	switch (word_off) {
+	case NPU_PERIPH_WFE:
+		word = shift == 0 ? wait_for_event() : 0;
+		break;
+	case NPU_PERIPH_TIME_NS:
+		word = std::chrono::duration_cast<std::chrono::nanoseconds>(
+			       std::chrono::steady_clock::now() - boot_time_).count();
+		break;
+	case NPU_PERIPH_DMA_SRC: word = dma_req_.src; break;
+	case NPU_PERIPH_DMA_DST: word = dma_req_.dst; break;
+	case NPU_PERIPH_DMA_LEN: word = dma_req_.len; break;
+	case NPU_PERIPH_DMA_PT_ROOT: word = dma_req_.pt_root; break;
+	case NPU_PERIPH_DMA_FILL: word = dma_req_.fill; break; // OP reads 0
+	case NPU_PERIPH_DMA_STATUS: word = dma_result_.status; break;
+	case NPU_PERIPH_DMA_FAULT: word = dma_result_.fault; break;
+	default: break;
+	}
+	word >>= shift;
+	return size >= 8 ? word : word & ((1ull << (8 * size)) - 1);
+}
+
+void ControlCore::periph_write(std::uint64_t off, unsigned size, std::uint64_t value)
+{
+	std::uint64_t word_off = off & ~7ull;
+	unsigned shift = 8 * (off & 7);
+	std::uint64_t mask = (size >= 8 ? ~0ull : (1ull << (8 * size)) - 1) << shift;
+	auto merge = [&](std::uint64_t &reg) { reg = (reg & ~mask) | ((value << shift) & mask); };
+
+	switch (word_off) {
+	case NPU_PERIPH_IRQ_RAISE:
+		if (shift == 0 && !stop_flag_.load()) {
+			auto vector = static_cast<std::uint32_t>(value);
+			if (vector < NPU_IVSHMEM_VECTORS)
+				raise_irq_(vector);
+			else
+				log(name_, "firmware raised invalid vector {}", vector);
+		}
+		break;
+	case NPU_PERIPH_CONSOLE:
+		if (shift == 0)
+			console_putc(static_cast<char>(value));
+		break;
+	case NPU_PERIPH_DMA_SRC: merge(dma_req_.src); break;
+	case NPU_PERIPH_DMA_DST: merge(dma_req_.dst); break;
+	case NPU_PERIPH_DMA_LEN: merge(dma_req_.len); break;
+	case NPU_PERIPH_DMA_PT_ROOT: merge(dma_req_.pt_root); break;
+	case NPU_PERIPH_DMA_FILL: {
+		// DMA_FILL is the low half of this word, DMA_OP the high half.
+		std::uint64_t word = dma_req_.fill;
+		merge(word);
+		dma_req_.fill = static_cast<std::uint32_t>(word);
+		if ((mask >> 32) && !stop_flag_.load())
+			start_dma(static_cast<std::uint32_t>(word >> 32));
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+std::uint64_t ControlCore::mmio_read(uc_struct *, std::uint64_t off, unsigned size,
+				     void *self)
+{
+	return static_cast<ControlCore *>(self)->periph_read(off, size);
+}
+
+void ControlCore::mmio_write(uc_struct *, std::uint64_t off, unsigned size,
+			     std::uint64_t value, void *self)
+{
+	static_cast<ControlCore *>(self)->periph_write(off, size, value);
+}
+
+} // namespace npu::emu

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: MIT
+// One virtual NPU, independent of how it is attached: BAR2 shared memory,
+// guest RAM for DMA, an interrupt callback, and doorbell() as the input.
+//
+// Thread-safety: doorbell() and power_on_reset() may be called from any
+// thread; they are serialised internally. The interrupt callback is called
+// from the caller of doorbell() and from the control-core thread, so it must
+// be thread-safe. The device never frees or remaps the two regions; they
+// must outlive it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "npu_core.h"
+#include "npu_dma.h"
+#include "npu_hw.h"
+#include "npu_shared_mem.h"
+
+namespace npu::emu {
+
+struct DeviceConfig {
+	std::string name = "npu0";
+	std::uint64_t serial = 0;
+	std::uint32_t num_queues = 16; // at most NPU_MAX_QUEUES
+	std::uint32_t engine_count = 4;
+};
+
+class NpuDevice {
+public:
+	// Throws std::invalid_argument for a BAR2 below NPU_BAR2_MIN_SIZE or a
+	// bad queue count. Leaves the device in ROM state.
+	NpuDevice(DeviceConfig config, MemRegion bar2, MemRegion guest_ram,
+		  IrqCallback raise_irq);
+	~NpuDevice();
+	NpuDevice(const NpuDevice &) = delete;
+	NpuDevice &operator=(const NpuDevice &) = delete;
+
+	// The host rang doorbell vector (NPU_DB_*).
+	void doorbell(unsigned vector);
+	// Power cycle: stop the core, registers back to ROM state, no
+	// interrupt (nobody is listening, e.g. the VM went away).
+	void power_on_reset();
+
+	const std::string &name() const { return config_.name; }
+	const DeviceConfig &config() const { return config_; }
+
+private:
+	void handle_ctrl();
+	void boot();
+	void stop_core();
+	void init_registers();
+	void on_core_halt();
+	struct npu_regs *regs() const;
+
+	const DeviceConfig config_;
+	const MemRegion bar2_;
+	const DmaEngine dma_;
+	const IrqCallback raise_irq_;
+
+	std::mutex ctrl_mutex_; // serialises doorbells and resets; protects core_
+	std::unique_ptr<ControlCore> core_;
+};
+
+} // namespace npu::emu

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: MIT
+#include "npu_ivshmem.h"
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+#include <vector>
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "npu_device.h"
+#include "npu_log.h"
+
+namespace npu::emu {
+
+namespace {
+
+[[noreturn]] void throw_errno(const std::string &what)
+{
+	throw std::system_error(errno, std::generic_category(), what);
+}
+
+UniqueFd make_eventfd()
+{
+	UniqueFd fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+	if (!fd)
+		throw_errno("eventfd");
+	return fd;
+}
+
+// One protocol message: a little-endian int64, optionally with one fd.
+bool send_message(int sock, std::int64_t value, int fd)
+{
+	iovec iov{&value, sizeof(value)};
+	msghdr msg{};
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+	if (fd >= 0) {
+		msg.msg_control = control;
+		msg.msg_controllen = sizeof(control);
+		cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+		std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	}
+	ssize_t n;
+	do
+		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n == sizeof(value);
+}
+
+} // namespace
+
+IvshmemServer::IvshmemServer(std::string name, std::string socket_path, int shm_fd)
+	: name_(std::move(name)), path_(std::move(socket_path)), shm_fd_(shm_fd),
+	  stop_efd_(make_eventfd())
+{
+	sockaddr_un addr{};
+	addr.sun_family = AF_UNIX;
+	if (path_.empty() || path_.size() >= sizeof(addr.sun_path))
+		throw std::system_error(ENAMETOOLONG, std::generic_category(),
+					"bad socket path '" + path_ + "'");
+	std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
+
+	struct stat st {};
+	if (lstat(path_.c_str(), &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			throw std::system_error(EEXIST, std::generic_category(),
+						path_ + " exists and is not a socket");
+		unlink(path_.c_str());
+	}
+	listen_fd_.reset(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+	if (!listen_fd_)
+		throw_errno("socket");
+	if (bind(listen_fd_.get(), reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) < 0)
+		throw_errno("cannot bind " + path_);
+	if (listen(listen_fd_.get(), 4) < 0) {
+		int err = errno;
+		unlink(path_.c_str());
+		throw std::system_error(err, std::generic_category(), "listen " + path_);
+	}
+}
+
+IvshmemServer::~IvshmemServer()
+{
+	stop();
+	unlink(path_.c_str());
+}
+
+void IvshmemServer::start(NpuDevice &device)
+{
+	thread_ = std::thread([this, &device] { serve(device); });
+}
+
+void IvshmemServer::stop()
+{
+	if (!thread_.joinable())
+		return;
+	std::uint64_t one = 1;
+	if (write(stop_efd_.get(), &one, sizeof(one)) < 0)
+		log(name_, "cannot signal server thread: {}", std::strerror(errno));
+	thread_.join();
+}
+
+void IvshmemServer::raise_irq(unsigned vector)
+{
+	std::lock_guard lock(client_mutex_);
+	if (vector >= client_.guest_efd.size() || !client_.guest_efd[vector])
+		return; // nobody connected: the interrupt is lost, as on a bus
+	std::uint64_t one = 1;
+	if (write(client_.guest_efd[vector].get(), &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log(name_, "MSI-X {} write failed: {}", vector, std::strerror(errno));
+}
+
+bool IvshmemServer::send_greeting(const Client &c)
+{
+	int s = c.sock.get();
+	if (!send_message(s, kIvshmemProtocolVersion, -1) ||
+	    !send_message(s, kClientPeerId, -1) || !send_message(s, -1, shm_fd_))
+		return false;
+	for (const auto &efd : c.device_efd)
+		if (!send_message(s, kEmulatorPeerId, efd.get()))
+			return false;
+	for (const auto &efd : c.guest_efd)
+		if (!send_message(s, kClientPeerId, efd.get()))
+			return false;
+	return true;
+}
+
+void IvshmemServer::accept_client()
+{
+	UniqueFd sock(accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+	if (!sock) {
+		log(name_, "accept: {}", std::strerror(errno));
+		return;
+	}
+	std::lock_guard lock(client_mutex_);
+	if (client_.sock) {
+		log(name_, "second client refused: one VM per device");
+		return;
+	}
+	Client c;
+	c.sock = std::move(sock);
+	for (auto &efd : c.device_efd)
+		efd = make_eventfd();
+	for (auto &efd : c.guest_efd)
+		efd = make_eventfd();
+	if (!send_greeting(c)) {
+		log(name_, "client left during handshake: {}", std::strerror(errno));
+		return;
+	}
+	client_ = std::move(c);
+	log(name_, "client connected (peer {})", kClientPeerId);
+}
+
+void IvshmemServer::drop_client(NpuDevice &device)
+{
+	log(name_, "client disconnected");
+	// Stop the firmware before the interrupt eventfds go away.
+	device.power_on_reset();
+	std::lock_guard lock(client_mutex_);
+	client_ = Client{};
+}
+
+void IvshmemServer::serve(NpuDevice &device)
+{
+	enum { kStop, kListen, kClient, kDoorbell0 };
+	for (;;) {
+		std::vector<pollfd> fds{{stop_efd_.get(), POLLIN, 0},
+					{listen_fd_.get(), POLLIN, 0}};
+		// Only this thread changes client_, so reading it unlocked is safe.
+		if (client_.sock) {
+			fds.push_back({client_.sock.get(), POLLIN, 0});
+			for (const auto &efd : client_.device_efd)
+				fds.push_back({efd.get(), POLLIN, 0});
+		}
+		if (poll(fds.data(), fds.size(), -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log(name_, "poll: {}", std::strerror(errno));
+			return;
+		}
+		if (fds[kStop].revents)
+			return;
+		if (fds.size() > kClient) {
+			for (unsigned v = 0; v < NPU_IVSHMEM_VECTORS; v++) {
+				if (!(fds[kDoorbell0 + v].revents & POLLIN))
+					continue;
+				std::uint64_t count;
+				if (read(fds[kDoorbell0 + v].fd, &count, sizeof(count)) ==
+				    sizeof(count))
+					device.doorbell(v);
+			}
+			if (fds[kClient].revents) {
+				char buf[64];
+				ssize_t n = read(fds[kClient].fd, buf, sizeof(buf));
+				if (n <= 0 && !(n < 0 && (errno == EINTR || errno == EAGAIN)))
+					drop_client(device);
+				// A client never sends data; anything else is ignored.
+			}
+		}
+		if (fds[kListen].revents & POLLIN)
+			accept_client();
+	}
+}
+
+} // namespace npu::emu

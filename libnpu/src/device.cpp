@@ -1,0 +1,110 @@
+#include "npu/device.hpp"
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+
+#include "device_state.hpp"
+#include "npu/error.hpp"
+
+namespace npu {
+
+namespace {
+
+constexpr const char* kDriverName = "npu";
+
+// "00:03.0" -> "0000:00:03.0"; full addresses unchanged; lower case.
+std::string normalize_pci(std::string_view address) {
+    std::string result(address);
+    std::transform(result.begin(), result.end(), result.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (std::count(result.begin(), result.end(), ':') == 1)
+        result.insert(0, "0000:");
+    return result;
+}
+
+} // namespace
+
+std::string Version::str() const {
+    return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
+}
+
+std::vector<DeviceInfo> Device::enumerate(const std::shared_ptr<OsInterface>& os) {
+    std::vector<DeviceInfo> devices;
+    for (auto& node : os->list_device_nodes()) {
+        if (node.driver != kDriverName)
+            continue;
+        devices.push_back({0, std::move(node.path), std::move(node.pci_address)});
+    }
+    std::sort(devices.begin(), devices.end(), [](const DeviceInfo& a, const DeviceInfo& b) {
+        return a.pci_address != b.pci_address ? a.pci_address < b.pci_address : a.node < b.node;
+    });
+    for (unsigned i = 0; i < devices.size(); ++i)
+        devices[i].index = i;
+    return devices;
+}
+
+Device::Device(std::shared_ptr<detail::DeviceState> state) : state_(std::move(state)) {}
+
+Device::Device(unsigned index, const std::shared_ptr<OsInterface>& os) {
+    auto devices = enumerate(os);
+    if (index >= devices.size())
+        throw Error(ENODEV, "open NPU device " + std::to_string(index) + " (" +
+                                std::to_string(devices.size()) + " found)");
+    state_ = open(devices[index], os).state_;
+}
+
+Device Device::open_pci(std::string_view pci_address, const std::shared_ptr<OsInterface>& os) {
+    const std::string wanted = normalize_pci(pci_address);
+    for (const auto& info : enumerate(os))
+        if (info.pci_address == wanted)
+            return open(info, os);
+    throw Error(ENODEV, "open NPU device at PCI address " + wanted);
+}
+
+Device Device::open(const DeviceInfo& info, const std::shared_ptr<OsInterface>& os) {
+    const int fd = os->open(info.node.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        throw Error(errno, "open " + info.node);
+    // From here the state owns fd and closes it on any failure.
+    auto state = std::make_shared<detail::DeviceState>(os, fd, info);
+    std::string driver;
+    try {
+        driver = state->api.driver_name();
+    } catch (const Error& e) {
+        throw Error(e.errnum(), info.node + ": DRM_IOCTL_VERSION");
+    }
+    if (driver != kDriverName)
+        throw Error(ENODEV, info.node + " is driven by \"" + driver + "\", not \"npu\"");
+    return Device(std::move(state));
+}
+
+const DeviceInfo& Device::info() const noexcept { return state_->info; }
+
+const DriverApi& Device::driver() const noexcept { return state_->api; }
+
+uint64_t Device::param(uint32_t param) const { return state_->api.get_param(param); }
+
+DeviceProperties Device::properties() const {
+    auto u32 = [this](uint32_t p) { return static_cast<uint32_t>(param(p)); };
+    DeviceProperties props;
+    props.pci_device_id = u32(DRM_NPU_PARAM_DEVICE_ID);
+    props.revision = u32(DRM_NPU_PARAM_REVISION);
+    props.hw_version = u32(DRM_NPU_PARAM_HW_VERSION);
+    const uint32_t fw = u32(DRM_NPU_PARAM_FW_VERSION);
+    props.fw_version = {fw >> 16 & 0xffff, fw >> 8 & 0xff, fw & 0xff};
+    const uint32_t abi = u32(DRM_NPU_PARAM_FW_ABI);
+    props.fw_abi = {abi >> 16 & 0xffff, abi & 0xffff, 0};
+    props.devmem_size = param(DRM_NPU_PARAM_DEVMEM_SIZE);
+    props.engine_count = u32(DRM_NPU_PARAM_ENGINE_COUNT);
+    props.queue_count = u32(DRM_NPU_PARAM_QUEUE_COUNT);
+    props.va_size = param(DRM_NPU_PARAM_VA_SIZE);
+    props.serial = param(DRM_NPU_PARAM_SERIAL);
+    props.context_id = u32(DRM_NPU_PARAM_CONTEXT_ID);
+    props.max_cmd_size = u32(DRM_NPU_PARAM_MAX_CMD_SIZE);
+    return props;
+}
+
+} // namespace npu

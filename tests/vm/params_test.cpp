@@ -1,0 +1,93 @@
+// GET_PARAM: every parameter answers with a value that matches the device,
+// and malformed requests are refused.
+#include <xf86drm.h>
+
+#include <set>
+
+#include "npu_hw.h"
+#include "npu_test.h"
+
+namespace npu_test {
+namespace {
+
+using Params = NpuTest;
+
+TEST_F(Params, DeviceIdsMatchPciConfig)
+{
+	auto nodes = FindNpuNodes();
+	ASSERT_FALSE(nodes.empty());
+	Device dev(nodes[0].dev_path);
+	EXPECT_EQ(dev.Param(DRM_NPU_PARAM_DEVICE_ID), ReadSysfsNumber(nodes[0].sysfs_pci + "/device"));
+	EXPECT_EQ(dev.Param(DRM_NPU_PARAM_DEVICE_ID), uint64_t(NPU_PCI_DEVICE_ID));
+	EXPECT_EQ(dev.Param(DRM_NPU_PARAM_REVISION), ReadSysfsNumber(nodes[0].sysfs_pci + "/revision"));
+}
+
+TEST_F(Params, VersionsMatchHardwareAndFirmwareAbi)
+{
+	EXPECT_EQ(s->dev().Param(DRM_NPU_PARAM_HW_VERSION), uint64_t(NPU_HW_VERSION));
+	EXPECT_NE(s->dev().Param(DRM_NPU_PARAM_FW_VERSION), 0u);
+	EXPECT_LT(s->dev().Param(DRM_NPU_PARAM_FW_VERSION), 1ull << 24) << "major << 16 | minor << 8 | patch";
+	uint64_t abi = s->dev().Param(DRM_NPU_PARAM_FW_ABI);
+	EXPECT_EQ(abi >> 16, uint64_t(NPU_FW_ABI_MAJOR));
+}
+
+TEST_F(Params, ResourceCounts)
+{
+	EXPECT_GT(s->dev().Param(DRM_NPU_PARAM_DEVMEM_SIZE), 0u);
+	EXPECT_EQ(s->dev().Param(DRM_NPU_PARAM_DEVMEM_SIZE) % kPageSize, 0u);
+	EXPECT_GE(s->dev().Param(DRM_NPU_PARAM_ENGINE_COUNT), 1u);
+	EXPECT_GE(s->dev().Param(DRM_NPU_PARAM_QUEUE_COUNT), 1u);
+	EXPECT_LE(s->dev().Param(DRM_NPU_PARAM_QUEUE_COUNT), uint64_t(NPU_MAX_QUEUES));
+	EXPECT_EQ(s->dev().Param(DRM_NPU_PARAM_VA_SIZE), 1ull << 39);
+	EXPECT_EQ(s->dev().Param(DRM_NPU_PARAM_MAX_CMD_SIZE), 65536u);
+}
+
+TEST_F(Params, SerialIsStableAndUniquePerDevice)
+{
+	EXPECT_EQ(s->dev().Param(DRM_NPU_PARAM_SERIAL), s->dev().Param(DRM_NPU_PARAM_SERIAL));
+	std::set<uint64_t> serials;
+	auto nodes = FindNpuNodes();
+	for (const auto &n : nodes)
+		serials.insert(Device(n.dev_path).Param(DRM_NPU_PARAM_SERIAL));
+	EXPECT_EQ(serials.size(), nodes.size()) << "two devices share a serial number";
+}
+
+TEST_F(Params, ContextIdIsPerFile)
+{
+	Device other(s->dev().path());
+	uint64_t mine = s->dev().Param(DRM_NPU_PARAM_CONTEXT_ID);
+	EXPECT_EQ(mine, s->dev().Param(DRM_NPU_PARAM_CONTEXT_ID));
+	EXPECT_NE(mine, other.Param(DRM_NPU_PARAM_CONTEXT_ID));
+}
+
+TEST_F(Params, DrmVersionNamesTheDriver)
+{
+	drmVersionPtr v = drmGetVersion(s->dev().fd());
+	ASSERT_NE(v, nullptr) << "DRM_IOCTL_VERSION failed";
+	EXPECT_STREQ(v->name, "npu");
+	drmFreeVersion(v);
+}
+
+TEST_F(Params, UnknownParamIsInvalid)
+{
+	for (uint32_t param : {uint32_t(DRM_NPU_PARAM_MAX_CMD_SIZE + 1), 0x1000u, ~0u}) {
+		drm_npu_get_param args{param, 0, 0};
+		EXPECT_EQ(IoctlErrno(s->dev().fd(), DRM_IOCTL_NPU_GET_PARAM, &args), EINVAL)
+			<< "param " << param;
+	}
+}
+
+TEST_F(Params, NonZeroPadIsInvalid)
+{
+	drm_npu_get_param args{DRM_NPU_PARAM_DEVICE_ID, 1, 0};
+	EXPECT_EQ(IoctlErrno(s->dev().fd(), DRM_IOCTL_NPU_GET_PARAM, &args), EINVAL);
+}
+
+TEST_F(Params, BadArgumentPointerFaults)
+{
+	EXPECT_EQ(IoctlErrno(s->dev().fd(), DRM_IOCTL_NPU_GET_PARAM, reinterpret_cast<void *>(8)),
+		  EFAULT);
+}
+
+} // namespace
+} // namespace npu_test

@@ -1,0 +1,168 @@
+// Module and device lifecycle against the live kernel: unload refused while
+// a file is open, unload + reload, unbind/rebind under an open file. These
+// reload the driver, so this file is linked last and its suite runs last.
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include "npu_test.h"
+
+namespace npu_test {
+namespace {
+
+const char kDriverDir[] = "/sys/bus/pci/drivers/npu";
+
+int WriteSysfs(const std::string &path, const std::string &value)
+{
+	int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	ssize_t n = write(fd, value.data(), value.size());
+	int err = n == ssize_t(value.size()) ? 0 : (n < 0 ? errno : EIO);
+	close(fd);
+	return err;
+}
+
+int DeleteModule()
+{
+	return syscall(SYS_delete_module, "npu", O_NONBLOCK) == 0 ? 0 : errno;
+}
+
+int LoadModule(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	const char *params = std::getenv("NPU_MODULE_PARAMS");
+	int ret = syscall(SYS_finit_module, fd, params ? params : "", 0);
+	int err = ret == 0 ? 0 : errno;
+	close(fd);
+	return err;
+}
+
+bool HasNode(const std::string &bdf)
+{
+	for (const auto &n : FindNpuNodes())
+		if (n.pci_bdf == bdf && access(n.dev_path.c_str(), F_OK) == 0)
+			return true;
+	return false;
+}
+
+class ZModuleLifecycle : public ::testing::Test {
+protected:
+	void SetUp() override
+	{
+		if (geteuid() != 0)
+			GTEST_SKIP() << "needs root";
+		nodes_ = FindNpuNodes();
+		ASSERT_FALSE(nodes_.empty()) << "no npu device found";
+	}
+	std::vector<NodeInfo> nodes_;
+};
+
+TEST_F(ZModuleLifecycle, UnloadRefusedWhileAFileIsOpen)
+{
+	Session s(std::make_unique<Device>(nodes_[0].dev_path));
+	int err = DeleteModule();
+	// The kernel reports a module in use as EWOULDBLOCK (EAGAIN).
+	EXPECT_TRUE(err == EWOULDBLOCK || err == EBUSY)
+		<< "delete_module(npu) with an open file: " << (err ? std::strerror(err) : "succeeded");
+	ASSERT_NE(err, 0) << "the module unloaded under an open file";
+	EXPECT_GT(ReadSysfsNumber("/sys/module/npu/refcnt"), 0u);
+	s.ExpectWorks();
+}
+
+TEST_F(ZModuleLifecycle, UnloadAndReload)
+{
+	const char *module = std::getenv("NPU_MODULE");
+	if (!module || !*module)
+		GTEST_SKIP() << "NPU_MODULE (path of npu.ko) is not set";
+	size_t count = nodes_.size();
+
+	// File references drop at close; give deferred releases a moment.
+	int err = EWOULDBLOCK;
+	for (int i = 0; i < 100 && (err == EWOULDBLOCK || err == EBUSY); i++) {
+		err = DeleteModule();
+		if (err)
+			usleep(20000);
+	}
+	ASSERT_EQ(err, 0) << "rmmod npu with no open file: " << std::strerror(err);
+	EXPECT_FALSE(std::filesystem::exists("/sys/module/npu"));
+	EXPECT_TRUE(FindNpuNodes().empty());
+	EXPECT_NE(access(nodes_[0].dev_path.c_str(), F_OK), 0) << nodes_[0].dev_path << " still exists";
+
+	ASSERT_EQ(LoadModule(module), 0) << "insmod " << module;
+	static size_t expected;
+	expected = count;
+	ASSERT_TRUE(WaitForNodes([](const std::vector<NodeInfo> &n) { return n.size() == expected; },
+				 20000))
+		<< "not every device came back after insmod";
+	for (const auto &node : FindNpuNodes()) {
+		Session s(std::make_unique<Device>(node.dev_path));
+		s.ExpectWorks();
+	}
+}
+
+TEST_F(ZModuleLifecycle, UnbindWithOpenFileThenRebind)
+{
+	const std::string bdf = nodes_[0].pci_bdf;
+	auto s = std::make_unique<Session>(std::make_unique<Device>(nodes_[0].dev_path));
+	Bo bo(s->dev(), kPageSize);
+	bo.WriteU64(0, 1);
+	s->ExpectWorks();
+
+	ASSERT_EQ(WriteSysfs(std::string(kDriverDir) + "/unbind", bdf), 0) << "unbind " << bdf;
+	EXPECT_FALSE(HasNode(bdf)) << "node still listed after unbind";
+
+	// The old file outlives the device: every ioctl answers ENODEV.
+	drm_npu_get_param param{DRM_NPU_PARAM_DEVICE_ID, 0, 0};
+	EXPECT_EQ(IoctlErrno(s->dev().fd(), DRM_IOCTL_NPU_GET_PARAM, &param), ENODEV);
+	drm_npu_bo_create create{};
+	create.size = kPageSize;
+	EXPECT_EQ(IoctlErrno(s->dev().fd(), DRM_IOCTL_NPU_BO_CREATE, &create), ENODEV);
+	drm_npu_submit submit = s->ValidSubmitArgs();
+	EXPECT_EQ(s->SubmitRaw(submit), ENODEV);
+	EXPECT_EQ(s->Wait(1, 100).err, ENODEV);
+
+	s.reset();	// closes the BOs and the file on a gone device
+	ASSERT_EQ(WriteSysfs(std::string(kDriverDir) + "/bind", bdf), 0) << "bind " << bdf;
+	static std::string wanted;
+	wanted = bdf;
+	ASSERT_TRUE(WaitForNodes([](const std::vector<NodeInfo> &) { return HasNode(wanted); }, 20000))
+		<< "no node after rebinding " << bdf;
+	for (const auto &node : FindNpuNodes())
+		if (node.pci_bdf == bdf)
+			Session(std::make_unique<Device>(node.dev_path)).ExpectWorks();
+}
+
+TEST_F(ZModuleLifecycle, UnbindWithAJobInFlight)
+{
+	const std::string bdf = nodes_[0].pci_bdf;
+	auto s = std::make_unique<Session>(std::make_unique<Device>(nodes_[0].dev_path));
+	Bo mem(s->dev(), kPageSize);
+	Commands cmds;
+	cmds.WaitMem(mem.addr(), 1);	// never released
+	uint64_t seqno = s->Submit(cmds, {{mem.handle()}});
+	ASSERT_EQ(s->Wait(seqno, 50).err, ETIME);
+
+	int64_t start = MonotonicNs();
+	ASSERT_EQ(WriteSysfs(std::string(kDriverDir) + "/unbind", bdf), 0) << "unbind " << bdf;
+	EXPECT_LT((MonotonicNs() - start) / 1000000, 10000) << "unbind hung on the stuck job";
+	EXPECT_EQ(s->Wait(seqno, 1000).err, ENODEV);
+	s.reset();
+
+	ASSERT_EQ(WriteSysfs(std::string(kDriverDir) + "/bind", bdf), 0) << "bind " << bdf;
+	static std::string wanted;
+	wanted = bdf;
+	ASSERT_TRUE(WaitForNodes([](const std::vector<NodeInfo> &) { return HasNode(wanted); }, 20000));
+	for (const auto &node : FindNpuNodes())
+		if (node.pci_bdf == bdf)
+			Session(std::make_unique<Device>(node.dev_path)).ExpectWorks();
+}
+
+} // namespace
+} // namespace npu_test
