@@ -31,10 +31,11 @@
 #define NPU_DEFINE_FOPS(name)		DEFINE_DRM_GEM_FOPS(name)
 #endif
 
+/* Initializer of drm_driver.date where the field still exists. */
 #ifdef NPU_HAVE_DRM_DRIVER_DATE
-#define NPU_DRM_DRIVER_DATE(d)		.date = (d),
+#define NPU_DRM_DRIVER_DATE_INIT	.date = "20250101",
 #else
-#define NPU_DRM_DRIVER_DATE(d)
+#define NPU_DRM_DRIVER_DATE_INIT
 #endif
 
 #ifdef NPU_HAVE_SCHED_STAT_RESET

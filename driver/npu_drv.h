@@ -63,6 +63,7 @@ struct npu_queue {
 	struct drm_gpu_scheduler sched;
 	u64 fence_context;
 
+	/* protects tail, hw_seqno, inflight; the hardware fences' lock */
 	spinlock_t lock;
 	u32 tail;
 	u64 hw_seqno;
@@ -106,6 +107,7 @@ struct npu_device {
 	const u8 *fw_image;
 	size_t fw_size;
 
+	/* serializes boot/reset/recovery; see the kernel-doc above */
 	struct mutex hw_lock;
 	struct completion state_changed;
 	bool fw_ready;
@@ -145,6 +147,7 @@ struct npu_context {
 	struct npu_vm *vm;
 	struct drm_sched_entity entity;
 
+	/* orders arm + push; protects last_seqno and history */
 	struct mutex submit_lock;
 	u64 last_seqno;
 	struct npu_job *history[DRM_NPU_WAIT_HISTORY];
@@ -187,6 +190,9 @@ static inline void npu_doorbell(struct npu_device *ndev, u32 vector)
 /* npu_drv.c */
 extern const struct drm_driver npu_drm_driver;
 
+/* npu_pci.c */
+extern struct pci_driver npu_pci_driver;
+
 /* npu_fw.c */
 int npu_fw_load(struct npu_device *ndev);
 int npu_fw_boot(struct npu_device *ndev);
@@ -195,7 +201,12 @@ int npu_fw_reset(struct npu_device *ndev);
 /* npu_irq.c */
 int npu_irq_init(struct npu_device *ndev);
 
-/* npu_pci.c */
+/* npu_reset.c */
+void npu_reset_init(struct npu_device *ndev);
 int npu_recover(struct npu_device *ndev, struct npu_job *guilty);
+
+/* npu_drv.c */
+int npu_ioctl_get_param(struct drm_device *drm, void *data,
+			struct drm_file *file);
 
 #endif /* NPU_DRV_H */

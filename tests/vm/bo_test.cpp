@@ -54,7 +54,7 @@ TEST_F(Bos, InfoDescribesTheObject)
 TEST_F(Bos, DeviceAddressesAreAlignedAndDisjoint)
 {
 	std::vector<std::unique_ptr<Bo>> bos;
-	for (uint64_t size : {kPageSize, 3 * kPageSize, 1ull << 20, kPageSize, 64 * kPageSize + 1})
+	for (uint64_t size : {kPageSize, 3 * kPageSize, uint64_t(1) << 20, kPageSize, 64 * kPageSize + 1})
 		bos.push_back(std::make_unique<Bo>(s->dev(), size));
 	uint64_t va_size = s->dev().Param(DRM_NPU_PARAM_VA_SIZE);
 	for (size_t i = 0; i < bos.size(); i++) {
@@ -104,7 +104,7 @@ TEST_F(Bos, CreateRejectsZeroSize)
 TEST_F(Bos, CreateRejectsHugeSizes)
 {
 	uint64_t va_size = s->dev().Param(DRM_NPU_PARAM_VA_SIZE);
-	for (uint64_t size : {va_size + kPageSize, 1ull << 62, ~0ull, ~0ull - kPageSize + 2}) {
+	for (uint64_t size : {va_size + kPageSize, uint64_t(1) << 62, ~uint64_t(0), ~kPageSize + 2}) {
 		drm_npu_bo_create create{};
 		create.size = size;
 		EXPECT_EQ(IoctlErrno(s->dev().fd(), DRM_IOCTL_NPU_BO_CREATE, &create), EINVAL)

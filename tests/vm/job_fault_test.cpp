@@ -13,7 +13,7 @@ protected:
 	// Runs cmds (prefixed by nothing) and checks the reported failure.
 	WaitResult RunFailing(const Commands &cmds, const std::vector<uint32_t> &bos = {})
 	{
-		uint64_t seqno = s->Submit(cmds, {bos});
+		uint64_t seqno = s->Submit(cmds, UsingBos(bos));
 		WaitResult r = s->Wait(seqno, 5000);
 		EXPECT_EQ(r.err, 0) << "WAIT on a failing job";
 		return r;
@@ -225,7 +225,7 @@ TEST_F(JobFaults, ContextsAreIsolated)
 	Bo b_buf(b.dev(), kPageSize);
 	// A's buffers; pick one whose address B has not mapped itself.
 	std::vector<std::unique_ptr<Bo>> a_bufs;
-	const Bo *victim = nullptr;
+	Bo *victim = nullptr;
 	auto mapped_in_b = [&](uint64_t addr) {
 		for (const Bo *bo : {&b.cmd_bo(), &b.scratch(), &b_buf})
 			if (addr + kPageSize > bo->addr() && addr < bo->addr() + bo->size())
@@ -243,7 +243,7 @@ TEST_F(JobFaults, ContextsAreIsolated)
 
 	Commands steal;
 	steal.Copy(victim->addr(), b_buf.addr(), 64);
-	uint64_t seqno = b.Submit(steal, {{b_buf.handle()}});
+	uint64_t seqno = b.Submit(steal, UsingBos({b_buf.handle()}));
 	WaitResult r = b.Wait(seqno, 5000);
 	ASSERT_EQ(r.err, 0);
 	EXPECT_JOB_STATUS(r.args.job_status, DRM_NPU_JOB_STATUS_PAGE_FAULT);

@@ -46,7 +46,7 @@ TEST_F(JobTimeout, JobsQueuedBehindAStuckJobFinish)
 	uint64_t stuck = SubmitStuckJob(*s, mem);
 	Commands next;
 	next.Fence(out.addr(), 0xf00d);
-	uint64_t queued = s->Submit(next, {{out.handle()}});
+	uint64_t queued = s->Submit(next, UsingBos({out.handle()}));
 
 	WaitResult r = s->Wait(queued, 20000);
 	ASSERT_EQ(r.err, 0) << "a job queued behind a stuck one never finished";
@@ -73,7 +73,7 @@ TEST_F(JobTimeout, OtherContextsSurviveTheRecovery)
 	// works as a job target.
 	Commands cmds;
 	cmds.Copy(keep.addr(), keep.addr() + 64, 8);
-	uint64_t seqno = other.Submit(cmds, {{keep.handle()}});
+	uint64_t seqno = other.Submit(cmds, UsingBos({keep.handle()}));
 	EXPECT_JOB_STATUS(other.WaitStatus(seqno), DRM_NPU_JOB_STATUS_OK);
 	EXPECT_EQ(keep.ReadU64(64), 0x1234u);
 }

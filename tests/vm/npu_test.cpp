@@ -331,7 +331,7 @@ void Session::ExpectWorks()
 	uint32_t value = ++probe_value_;
 	Commands cmds;
 	cmds.Fill(scratch_->addr(), value, 64);
-	uint64_t seqno = Submit(cmds, {{scratch_->handle()}});
+	uint64_t seqno = Submit(cmds, UsingBos({scratch_->handle()}));
 	EXPECT_JOB_STATUS(WaitStatus(seqno), DRM_NPU_JOB_STATUS_OK) << "device stopped working";
 	EXPECT_EQ(scratch_->ReadU32(60), value) << "FILL did not reach memory";
 }

@@ -120,6 +120,14 @@ struct SubmitOptions {
 	uint32_t out_syncobj = 0;
 };
 
+// Options naming only the BOs a job uses besides the command BO.
+inline SubmitOptions UsingBos(std::vector<uint32_t> bos)
+{
+	SubmitOptions opts;
+	opts.extra_bos = std::move(bos);
+	return opts;
+}
+
 struct WaitResult {
 	int err = 0;	// errno of DRM_IOCTL_NPU_WAIT, 0 on success
 	drm_npu_wait args{};

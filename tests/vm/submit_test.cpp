@@ -38,7 +38,7 @@ TEST_F(Submit, FillWritesExactlyTheRange)
 	Commands cmds;
 	// Crosses a page boundary and leaves a margin on both sides.
 	cmds.Fill(dst.addr() + kPageSize - 64, 0xdeadbeef, kPageSize + 128);
-	uint64_t seqno = s->Submit(cmds, {{dst.handle()}});
+	uint64_t seqno = s->Submit(cmds, UsingBos({dst.handle()}));
 	ASSERT_JOB_STATUS(s->WaitStatus(seqno), DRM_NPU_JOB_STATUS_OK);
 	for (uint64_t off = 0; off < dst.size(); off += 4) {
 		bool inside = off >= kPageSize - 64 && off < 2 * kPageSize + 64;
@@ -55,7 +55,7 @@ TEST_F(Submit, CopyMovesData)
 		src.map()[i] = static_cast<uint8_t>(i * 7 + (i >> 12));
 	Commands cmds;
 	cmds.Copy(src.addr() + 24, dst.addr() + 3000, size);
-	uint64_t seqno = s->Submit(cmds, {{src.handle(), dst.handle()}});
+	uint64_t seqno = s->Submit(cmds, UsingBos({src.handle(), dst.handle()}));
 	ASSERT_JOB_STATUS(s->WaitStatus(seqno), DRM_NPU_JOB_STATUS_OK);
 	EXPECT_EQ(std::memcmp(dst.map() + 3000, src.map() + 24, size), 0);
 	EXPECT_EQ(dst.map()[2999], 0) << "COPY wrote before dst";
@@ -69,7 +69,7 @@ TEST_F(Submit, CopyFromReadOnlyBoIsAllowed)
 	src.WriteU64(0, 0x0123456789abcdefull);
 	Commands cmds;
 	cmds.Copy(src.addr(), dst.addr() + 8, 8);
-	uint64_t seqno = s->Submit(cmds, {{src.handle(), dst.handle()}});
+	uint64_t seqno = s->Submit(cmds, UsingBos({src.handle(), dst.handle()}));
 	ASSERT_JOB_STATUS(s->WaitStatus(seqno), DRM_NPU_JOB_STATUS_OK);
 	EXPECT_EQ(dst.ReadU64(8), 0x0123456789abcdefull);
 }
@@ -82,7 +82,7 @@ TEST_F(Submit, TimestampsAdvance)
 	cmds.Timestamp(out.addr());
 	cmds.Fill(scratch.addr(), 1, scratch.size());
 	cmds.Timestamp(out.addr() + 8);
-	uint64_t seqno = s->Submit(cmds, {{out.handle(), scratch.handle()}});
+	uint64_t seqno = s->Submit(cmds, UsingBos({out.handle(), scratch.handle()}));
 	ASSERT_JOB_STATUS(s->WaitStatus(seqno), DRM_NPU_JOB_STATUS_OK);
 	uint64_t t0 = out.ReadU64(0), t1 = out.ReadU64(8);
 	EXPECT_NE(t0, 0u);
@@ -90,7 +90,7 @@ TEST_F(Submit, TimestampsAdvance)
 
 	Commands later;
 	later.Timestamp(out.addr() + 16);
-	seqno = s->Submit(later, {{out.handle()}});
+	seqno = s->Submit(later, UsingBos({out.handle()}));
 	ASSERT_JOB_STATUS(s->WaitStatus(seqno), DRM_NPU_JOB_STATUS_OK);
 	EXPECT_GT(out.ReadU64(16), t1);
 }
@@ -101,7 +101,7 @@ TEST_F(Submit, FenceWritesItsValue)
 	Commands cmds;
 	cmds.Fill(out.addr(), 0x11111111, 64);
 	cmds.Fence(out.addr() + 64, 0xfeedfacecafef00dull);
-	uint64_t seqno = s->Submit(cmds, {{out.handle()}});
+	uint64_t seqno = s->Submit(cmds, UsingBos({out.handle()}));
 	ASSERT_JOB_STATUS(s->WaitStatus(seqno), DRM_NPU_JOB_STATUS_OK);
 	EXPECT_EQ(out.ReadU64(64), 0xfeedfacecafef00dull);
 	EXPECT_EQ(out.ReadU32(60), 0x11111111u);
@@ -114,7 +114,7 @@ TEST_F(Submit, WaitMemAlreadySatisfiedPassesThrough)
 	Commands cmds;
 	cmds.WaitMem(mem.addr(), 42);
 	cmds.Fence(mem.addr() + 8, 7);
-	uint64_t seqno = s->Submit(cmds, {{mem.handle()}});
+	uint64_t seqno = s->Submit(cmds, UsingBos({mem.handle()}));
 	ASSERT_JOB_STATUS(s->WaitStatus(seqno, 1500), DRM_NPU_JOB_STATUS_OK);
 	EXPECT_EQ(mem.ReadU64(8), 7u);
 }
@@ -128,7 +128,7 @@ TEST_F(Submit, MaxSizeCommandBuffer)
 		cmds.Nop();
 	cmds.Fence(out.addr(), 99);
 	ASSERT_EQ(cmds.bytes(), max);
-	uint64_t seqno = s->Submit(cmds, {{out.handle()}});
+	uint64_t seqno = s->Submit(cmds, UsingBos({out.handle()}));
 	ASSERT_JOB_STATUS(s->WaitStatus(seqno), DRM_NPU_JOB_STATUS_OK);
 	EXPECT_EQ(out.ReadU64(0), 99u) << "the last packet of a max-size buffer did not run";
 }

@@ -31,7 +31,7 @@ TEST_F(Wait, DeadlineExpiresWhileJobStallsThenSucceeds)
 	Commands cmds;
 	cmds.WaitMem(mem.addr(), 0x600d);
 	cmds.Fence(mem.addr() + 8, 1);
-	uint64_t seqno = s->Submit(cmds, {{mem.handle()}});
+	uint64_t seqno = s->Submit(cmds, UsingBos({mem.handle()}));
 
 	int64_t start = MonotonicNs();
 	WaitResult r = s->Wait(seqno, 50);
@@ -53,7 +53,7 @@ TEST_F(Wait, PastDeadlinePolls)
 	Bo mem(s->dev(), kPageSize);
 	Commands cmds;
 	cmds.WaitMem(mem.addr(), 1);
-	uint64_t seqno = s->Submit(cmds, {{mem.handle()}});
+	uint64_t seqno = s->Submit(cmds, UsingBos({mem.handle()}));
 
 	int64_t start = MonotonicNs();
 	WaitResult r = s->Wait(seqno, -1);
@@ -72,7 +72,7 @@ TEST_F(Wait, WaiterInAnotherThreadWakesOnCompletion)
 	Bo mem(s->dev(), kPageSize);
 	Commands cmds;
 	cmds.WaitMem(mem.addr(), 3);
-	uint64_t seqno = s->Submit(cmds, {{mem.handle()}});
+	uint64_t seqno = s->Submit(cmds, UsingBos({mem.handle()}));
 	WaitResult r;
 	std::thread waiter([&] { r = s->Wait(seqno, 5000); });
 	std::this_thread::sleep_for(std::chrono::milliseconds(100));

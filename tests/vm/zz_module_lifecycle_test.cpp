@@ -146,7 +146,7 @@ TEST_F(ZModuleLifecycle, UnbindWithAJobInFlight)
 	Bo mem(s->dev(), kPageSize);
 	Commands cmds;
 	cmds.WaitMem(mem.addr(), 1);	// never released
-	uint64_t seqno = s->Submit(cmds, {{mem.handle()}});
+	uint64_t seqno = s->Submit(cmds, UsingBos({mem.handle()}));
 	ASSERT_EQ(s->Wait(seqno, 50).err, ETIME);
 
 	int64_t start = MonotonicNs();

@@ -81,8 +81,11 @@ public:
 	std::uint64_t read_u64(const Context &ctx, std::uint64_t va) const;
 	void write_u64(const Context &ctx, std::uint64_t va, std::uint64_t v);
 
-	// Loads an image and boots; returns the state once it left BOOTING
-	// (or BOOTING itself after the timeout).
+	// Loads an image and rings BOOT without waiting.
+	void start_boot(const std::vector<std::uint8_t> &image,
+			std::uint32_t heartbeat_ms = 20);
+	// start_boot(), then the state once it left BOOTING (or BOOTING
+	// itself after the timeout).
 	std::uint32_t boot(const std::vector<std::uint8_t> &image,
 			   std::uint32_t heartbeat_ms = 20);
 	std::uint32_t reset();
@@ -94,7 +97,7 @@ public:
 	// Queue q gets a ring in guest RAM and is enabled.
 	void setup_queue(unsigned q);
 	// Copies cmd into a fresh read-only buffer in ctx and submits it.
-	std::uint64_t submit(unsigned q, const Context &ctx,
+	std::uint64_t submit(unsigned q, Context &ctx,
 			     const std::vector<std::uint32_t> &cmd);
 	// Submits a descriptor as given (cmd buffer already in ctx).
 	std::uint64_t submit_raw(unsigned q, const Context &ctx, std::uint64_t cmd_va,
@@ -121,7 +124,7 @@ private:
 	std::uint64_t next_seqno_ = 1;
 	std::uint64_t ring_base_[NPU_MAX_QUEUES] = {};
 	std::uint32_t tail_[NPU_MAX_QUEUES] = {};
-	std::map<std::uint64_t, unsigned> slot_of_seqno_;
+	std::map<std::uint64_t, std::uint64_t> desc_addr_of_seqno_;
 };
 
 // Packet builders (little-endian dwords).

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * npu: DRM accel driver for the virtual NPU (QEMU ivshmem-doorbell
+ * 1af4:1110 served by npu-emu).
+ *
+ * Layout, one concern per file:
+ *   (this file)  module, drm_driver, ioctl table, file open/close, GET_PARAM
+ *   npu_pci.c    probe/remove, BARs
+ *   npu_irq.c    MSI-X vectors and interrupt handlers
+ *   npu_fw.c     firmware load/validate, boot and reset handshakes
+ *   npu_reset.c  recovery after a job timeout or a firmware crash
+ *   npu_mmu.c    per-context device page tables and VA allocation
+ *   npu_gem.c    buffer objects (shmem, pinned, mapped at creation)
+ *   npu_job.c    submit, scheduler backend, hardware fences, WAIT
+ *   npu_compat.h wrappers over kernel API differences, keyed on the
+ *                compile probes of configure.sh (npu_config.h)
+ *
+ * Device nodes: /dev/accel/accelN where the kernel has DRM accel, else a
+ * render node. Every open file is a context with its own address space and
+ * scheduler entity; jobs of all contexts share hardware queue 0.
+ *
+ * Lifetime: the PCI device may go (unbind, remove) while files stay open.
+ * remove() unplugs the DRM device (ioctls then fail with -ENODEV, workers
+ * stop touching hardware), a managed action resets the device and fails
+ * in-flight jobs; the scheduler, the reset workqueue and the contexts live
+ * on until the last file is closed. The fops owner keeps the module loaded
+ * while files are open.
+ */
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+
+#include <drm/drm_drv.h>
+#include <drm/drm_file.h>
+#include <drm/drm_gem.h>
+#include <drm/drm_ioctl.h>
+#include <drm/drm_print.h>
+
+#include "npu_drv.h"
+#include "npu_gem.h"
+#include "npu_job.h"
+#include "npu_mmu.h"
+
+unsigned int npu_heartbeat_ms = 100;
+module_param_named(heartbeat_ms, npu_heartbeat_ms, uint, 0444);
+MODULE_PARM_DESC(heartbeat_ms, "Firmware heartbeat period in ms (default 100)");
+
+unsigned int npu_boot_timeout_ms = 5000;
+module_param_named(boot_timeout_ms, npu_boot_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(boot_timeout_ms,
+		 "Time allowed for firmware boot and device reset in ms (default 5000)");
+
+unsigned int npu_job_timeout_ms = 2000;
+module_param_named(job_timeout_ms, npu_job_timeout_ms, uint, 0444);
+MODULE_PARM_DESC(job_timeout_ms,
+		 "Job timeout in ms before the device is reset, 0 = never (default 2000)");
+
+static int npu_open(struct drm_device *drm, struct drm_file *file)
+{
+	struct npu_device *ndev = to_npu_device(drm);
+	struct drm_gpu_scheduler *sched = &ndev->queue.sched;
+	struct npu_context *ctx;
+	int ret, idx;
+
+	if (!drm_dev_enter(drm, &idx))
+		return -ENODEV;
+
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	if (!ctx) {
+		ret = -ENOMEM;
+		goto out_exit;
+	}
+	ctx->ndev = ndev;
+	mutex_init(&ctx->submit_lock);
+
+	ctx->vm = npu_vm_create(ndev);
+	if (!ctx->vm) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	ret = xa_alloc(&ndev->contexts, &ctx->id, ctx, xa_limit_32b,
+		       GFP_KERNEL);
+	if (ret)
+		goto err_put_vm;
+	ret = drm_sched_entity_init(&ctx->entity, DRM_SCHED_PRIORITY_NORMAL,
+				    &sched, 1, NULL);
+	if (ret)
+		goto err_erase;
+
+	file->driver_priv = ctx;
+	drm_dev_exit(idx);
+	return 0;
+
+err_erase:
+	xa_erase(&ndev->contexts, ctx->id);
+err_put_vm:
+	npu_vm_put(ctx->vm);
+err_free:
+	mutex_destroy(&ctx->submit_lock);
+	kfree(ctx);
+out_exit:
+	drm_dev_exit(idx);
+	return ret;
+}
+
+/* Runs after the file's GEM handles are gone. */
+static void npu_postclose(struct drm_device *drm, struct drm_file *file)
+{
+	struct npu_context *ctx = file->driver_priv;
+	unsigned int i;
+
+	/* waits for queued jobs to reach the device (or kills them) */
+	drm_sched_entity_destroy(&ctx->entity);
+	for (i = 0; i < DRM_NPU_WAIT_HISTORY; i++)
+		npu_job_put(ctx->history[i]);
+	xa_erase(&ctx->ndev->contexts, ctx->id);
+	/* jobs still on the device keep the address space alive */
+	npu_vm_put(ctx->vm);
+	mutex_destroy(&ctx->submit_lock);
+	kfree(ctx);
+}
+
+int npu_ioctl_get_param(struct drm_device *drm, void *data,
+			struct drm_file *file)
+{
+	struct npu_device *ndev = to_npu_device(drm);
+	struct npu_context *ctx = file->driver_priv;
+	struct drm_npu_get_param *args = data;
+	int ret = 0, idx;
+
+	if (args->pad)
+		return -EINVAL;
+	if (!drm_dev_enter(drm, &idx))
+		return -ENODEV;
+
+	switch (args->param) {
+	case DRM_NPU_PARAM_DEVICE_ID:
+		args->value = ndev->pdev->device;
+		break;
+	case DRM_NPU_PARAM_REVISION:
+		args->value = ndev->pdev->revision;
+		break;
+	case DRM_NPU_PARAM_HW_VERSION:
+		args->value = ndev->hw_version;
+		break;
+	case DRM_NPU_PARAM_FW_VERSION:
+		args->value = READ_ONCE(ndev->fw_version);
+		break;
+	case DRM_NPU_PARAM_FW_ABI:
+		args->value = READ_ONCE(ndev->fw_abi);
+		break;
+	case DRM_NPU_PARAM_DEVMEM_SIZE:
+		args->value = ndev->devmem_size;
+		break;
+	case DRM_NPU_PARAM_ENGINE_COUNT:
+		args->value = ndev->engine_count;
+		break;
+	case DRM_NPU_PARAM_QUEUE_COUNT:
+		/* queues this driver serves; valid queue_ids are below it */
+		args->value = 1;
+		break;
+	case DRM_NPU_PARAM_VA_SIZE:
+		args->value = NPU_VA_END;
+		break;
+	case DRM_NPU_PARAM_SERIAL:
+		args->value = ndev->serial;
+		break;
+	case DRM_NPU_PARAM_CONTEXT_ID:
+		args->value = ctx->id;
+		break;
+	case DRM_NPU_PARAM_MAX_CMD_SIZE:
+		args->value = NPU_JOB_CMD_MAX_SIZE;
+		break;
+	default:
+		ret = -EINVAL;
+		break;
+	}
+	drm_dev_exit(idx);
+	return ret;
+}
+
+static const struct drm_ioctl_desc npu_ioctls[] = {
+	DRM_IOCTL_DEF_DRV(NPU_GET_PARAM, npu_ioctl_get_param, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(NPU_BO_CREATE, npu_ioctl_bo_create, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(NPU_BO_INFO, npu_ioctl_bo_info, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(NPU_SUBMIT, npu_ioctl_submit, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(NPU_WAIT, npu_ioctl_wait, DRM_RENDER_ALLOW),
+};
+
+NPU_DEFINE_FOPS(npu_fops);
+
+const struct drm_driver npu_drm_driver = {
+	.driver_features = NPU_DRIVER_NODE_FEATURE | DRIVER_GEM |
+			   DRIVER_SYNCOBJ,
+	.open = npu_open,
+	.postclose = npu_postclose,
+	.gem_create_object = npu_gem_create_object,
+	.ioctls = npu_ioctls,
+	.num_ioctls = ARRAY_SIZE(npu_ioctls),
+	.fops = &npu_fops,
+	.name = NPU_DRIVER_NAME,
+	.desc = "Virtual NPU",
+	NPU_DRM_DRIVER_DATE_INIT
+	.major = 1,
+	.minor = 0,
+};
+
+module_pci_driver(npu_pci_driver);
+
+MODULE_DESCRIPTION("Virtual NPU accelerator driver");
+MODULE_LICENSE("GPL");
+MODULE_FIRMWARE(NPU_FW_NAME);

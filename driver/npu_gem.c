@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Buffer objects. Pages come from shmem and stay pinned from creation to
+ * destruction (drm_gem_shmem_get_pages_sgt() holds them), because the
+ * device reaches them through the context's page table without faulting.
+ * CPU mappings use the shmem helper's default: cached, coherent with the
+ * device on x86 (no IOMMU, snooped DMA).
+ */
+#include <linux/slab.h>
+
+#include <drm/drm_drv.h>
+#include <drm/drm_file.h>
+#include <drm/drm_gem.h>
+#include <drm/drm_print.h>
+
+#include "npu_drv.h"
+#include "npu_gem.h"
+#include "npu_mmu.h"
+
+static void npu_gem_free(struct drm_gem_object *obj)
+{
+	struct npu_bo *bo = to_npu_bo(obj);
+
+	/* no job holds the object any more, so the device cannot use it */
+	if (bo->vm) {
+		npu_vm_unmap(bo->vm, &bo->va, obj->size);
+		npu_vm_put(bo->vm);
+	}
+	drm_gem_shmem_free(&bo->base);
+}
+
+static const struct drm_gem_object_funcs npu_gem_funcs = {
+	.free = npu_gem_free,
+	.print_info = drm_gem_shmem_object_print_info,
+	.pin = drm_gem_shmem_object_pin,
+	.unpin = drm_gem_shmem_object_unpin,
+	.get_sg_table = drm_gem_shmem_object_get_sg_table,
+	.vmap = drm_gem_shmem_object_vmap,
+	.vunmap = drm_gem_shmem_object_vunmap,
+	.mmap = drm_gem_shmem_object_mmap,
+	.vm_ops = &drm_gem_shmem_vm_ops,
+};
+
+/* drm_driver.gem_create_object: lets drm_gem_shmem_create() embed npu_bo */
+struct drm_gem_object *npu_gem_create_object(struct drm_device *drm,
+					     size_t size)
+{
+	struct npu_bo *bo;
+
+	bo = kzalloc(sizeof(*bo), GFP_KERNEL);
+	if (!bo)
+		return ERR_PTR(-ENOMEM);
+	bo->base.base.funcs = &npu_gem_funcs;
+	return &bo->base.base;
+}
+
+/* Pins the pages and maps them into @vm; on failure nothing is mapped. */
+static int npu_bo_map(struct npu_bo *bo, struct npu_vm *vm)
+{
+	struct sg_table *sgt;
+	int ret;
+
+	sgt = drm_gem_shmem_get_pages_sgt(&bo->base);
+	if (IS_ERR(sgt))
+		return PTR_ERR(sgt);
+	ret = npu_vm_map(vm, &bo->va, sgt, bo->base.base.size,
+			 !(bo->flags & DRM_NPU_BO_DEVICE_READ_ONLY));
+	if (ret)
+		return ret;
+	bo->vm = npu_vm_get(vm);
+	return 0;
+}
+
+int npu_ioctl_bo_create(struct drm_device *drm, void *data,
+			struct drm_file *file)
+{
+	struct npu_context *ctx = file->driver_priv;
+	struct drm_npu_bo_create *args = data;
+	struct drm_gem_shmem_object *shmem;
+	struct npu_bo *bo;
+	u32 handle;
+	int ret;
+
+	if (!args->size || args->size > NPU_BO_MAX_SIZE)
+		return -EINVAL;
+	if (args->flags & ~DRM_NPU_BO_FLAGS)
+		return -EINVAL;
+
+	shmem = drm_gem_shmem_create(drm, PAGE_ALIGN(args->size));
+	if (IS_ERR(shmem))
+		return PTR_ERR(shmem);
+	bo = container_of(shmem, struct npu_bo, base);
+	bo->flags = args->flags;
+
+	ret = npu_bo_map(bo, ctx->vm);
+	if (ret)
+		goto out_put;
+
+	ret = drm_gem_handle_create(file, &shmem->base, &handle);
+	if (ret)
+		goto out_put;
+
+	args->handle = handle;
+	args->device_addr = bo->va.start;
+out_put:
+	/* the handle, if any, holds the object now */
+	drm_gem_object_put(&shmem->base);
+	return ret;
+}
+
+int npu_ioctl_bo_info(struct drm_device *drm, void *data,
+		      struct drm_file *file)
+{
+	struct npu_context *ctx = file->driver_priv;
+	struct drm_npu_bo_info *args = data;
+	struct drm_gem_object *obj;
+	struct npu_bo *bo;
+	int ret;
+
+	if (args->flags)
+		return -EINVAL;
+
+	obj = drm_gem_object_lookup(file, args->handle);
+	if (!obj)
+		return -ENOENT;
+	bo = to_npu_bo(obj);
+
+	/* an object opened from another context has no address here */
+	if (bo->vm != ctx->vm) {
+		ret = -EINVAL;
+		goto out_put;
+	}
+	ret = drm_gem_create_mmap_offset(obj);
+	if (ret)
+		goto out_put;
+
+	args->flags = bo->flags;
+	args->size = obj->size;
+	args->device_addr = bo->va.start;
+	args->mmap_offset = drm_vma_node_offset_addr(&obj->vma_node);
+out_put:
+	drm_gem_object_put(obj);
+	return ret;
+}

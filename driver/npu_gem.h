@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Buffer objects: shmem-backed GEM objects, pinned and mapped into the
+ * address space of the context that created them.
+ */
+#ifndef NPU_GEM_H
+#define NPU_GEM_H
+
+#include <drm/drm_gem_shmem_helper.h>
+#include <drm/drm_mm.h>
+
+struct drm_device;
+struct drm_file;
+struct npu_vm;
+
+/* Largest BO_CREATE size. */
+#define NPU_BO_MAX_SIZE		SZ_1G
+
+/**
+ * struct npu_bo - a buffer object
+ * @base: shmem GEM object
+ * @vm: address space the object is mapped in (a reference), NULL until
+ *	mapped; set once at creation, so readable without locks
+ * @va: the object's range in @vm (size plus a guard page)
+ * @flags: DRM_NPU_BO_* given at creation
+ */
+struct npu_bo {
+	struct drm_gem_shmem_object base;
+	struct npu_vm *vm;
+	struct drm_mm_node va;
+	u32 flags;
+};
+
+static inline struct npu_bo *to_npu_bo(struct drm_gem_object *obj)
+{
+	return container_of(to_drm_gem_shmem_obj(obj), struct npu_bo, base);
+}
+
+struct drm_gem_object *npu_gem_create_object(struct drm_device *drm,
+					     size_t size);
+int npu_ioctl_bo_create(struct drm_device *drm, void *data,
+			struct drm_file *file);
+int npu_ioctl_bo_info(struct drm_device *drm, void *data,
+		      struct drm_file *file);
+
+#endif /* NPU_GEM_H */

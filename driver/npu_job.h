@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Jobs: submission, the scheduler backend, hardware fences, completion and
+ * waiting.
+ */
+#ifndef NPU_JOB_H
+#define NPU_JOB_H
+
+#include <linux/dma-fence.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+
+#include <drm/gpu_scheduler.h>
+
+struct drm_device;
+struct drm_file;
+struct drm_gem_object;
+struct npu_context;
+struct npu_device;
+struct npu_queue;
+struct npu_vm;
+
+/**
+ * struct npu_fence - hardware fence of a job, signalled from the JOB
+ *	interrupt; seqno is the device-wide hardware seqno
+ * @base: the fence; its lock is npu_queue.lock
+ */
+struct npu_fence {
+	struct dma_fence base;
+};
+
+/**
+ * struct npu_job - one submitted command buffer
+ * @base: scheduler job
+ * @ref: held by the scheduler (until free_job) and by the context's WAIT
+ *	history
+ * @queue: hardware queue the job runs on
+ * @vm: address space of the submitting context (a reference)
+ * @context_id: submitting context, for descriptors and logs
+ * @bos: referenced objects, released at free_job
+ * @bo_count: entries in @bos
+ * @cmd_va: command buffer device address
+ * @cmd_size: command buffer bytes
+ * @seqno: per-context queue seqno returned by SUBMIT
+ * @fence_mem: hardware fence preallocated at submit, consumed by run_job
+ * @hw_fence: hardware fence once the job ran (a reference)
+ * @done_fence: scheduler's finished fence (a reference), what WAIT waits
+ *	for
+ * @inflight: link in npu_queue.inflight, under npu_queue.lock
+ * @hw_seqno: device-wide seqno in the descriptor
+ * @ring_slot: descriptor index in the ring
+ * @status: DRM_NPU_JOB_STATUS_*; ABORTED until the device or a recovery
+ *	settles it. @status, @fault_va and @err_offset are written before
+ *	@hw_fence signals and read only after @done_fence signalled.
+ * @fault_va: faulting address of a PAGE_FAULT
+ * @err_offset: command buffer offset of the failing packet
+ */
+struct npu_job {
+	struct drm_sched_job base;
+	struct kref ref;
+	struct npu_queue *queue;
+	struct npu_vm *vm;
+	u32 context_id;
+	struct drm_gem_object **bos;
+	u32 bo_count;
+	u64 cmd_va;
+	u32 cmd_size;
+	u64 seqno;
+
+	struct npu_fence *fence_mem;
+	struct dma_fence *hw_fence;
+	struct dma_fence *done_fence;
+
+	struct list_head inflight;
+	u64 hw_seqno;
+	u32 ring_slot;
+
+	u32 status;
+	u64 fault_va;
+	u32 err_offset;
+};
+
+void npu_job_put(struct npu_job *job);
+
+int npu_queue_init(struct npu_device *ndev, struct npu_queue *queue,
+		   u32 index);
+void npu_queue_program(struct npu_queue *queue);
+void npu_queue_disable(struct npu_queue *queue);
+void npu_queue_handle_done(struct npu_queue *queue);
+void npu_queue_fail_all(struct npu_queue *queue, struct npu_job *guilty,
+			int error);
+
+int npu_ioctl_submit(struct drm_device *drm, void *data,
+		     struct drm_file *file);
+int npu_ioctl_wait(struct drm_device *drm, void *data,
+		   struct drm_file *file);
+
+#endif /* NPU_JOB_H */

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Device address spaces: one per context, a 3-level page table the device
+ * walks (format in npu_hw.h) and a VA allocator.
+ */
+#ifndef NPU_MMU_H
+#define NPU_MMU_H
+
+#include <linux/bits.h>
+#include <linux/kref.h>
+#include <linux/mutex.h>
+#include <linux/scatterlist.h>
+#include <linux/sizes.h>
+
+#include <drm/drm_mm.h>
+
+struct npu_device;
+struct npu_pt;
+
+/* Low addresses stay unmapped so that NULL-ish device pointers fault. */
+#define NPU_VA_START		SZ_16M
+#define NPU_VA_END		BIT_ULL(NPU_VA_BITS)
+
+/**
+ * struct npu_vm - a device address space
+ * @ref: held by the context, each mapped BO and each job, since the device
+ *	may still walk the tables after the file is closed
+ * @ndev: the device; a drm_device reference is held
+ * @lock: protects @mm and the page tables
+ * @mm: VA allocator over [NPU_VA_START, NPU_VA_END)
+ * @root: level-0 table; its bus address is the jobs' pt_root
+ */
+struct npu_vm {
+	struct kref ref;
+	struct npu_device *ndev;
+	/* protects mm and the page tables */
+	struct mutex lock;
+	struct drm_mm mm;
+	struct npu_pt *root;
+};
+
+struct npu_vm *npu_vm_create(struct npu_device *ndev);
+void npu_vm_put(struct npu_vm *vm);
+
+static inline struct npu_vm *npu_vm_get(struct npu_vm *vm)
+{
+	kref_get(&vm->ref);
+	return vm;
+}
+
+dma_addr_t npu_vm_pt_root(struct npu_vm *vm);
+int npu_vm_map(struct npu_vm *vm, struct drm_mm_node *node,
+	       struct sg_table *sgt, u64 size, bool writable);
+void npu_vm_unmap(struct npu_vm *vm, struct drm_mm_node *node, u64 size);
+
+#endif /* NPU_MMU_H */

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * PCI glue: probe and remove. ivshmem-doorbell functions are claimed only
+ * if BAR2 carries the NPU register block; other ivshmem users keep theirs.
+ */
+#include <linux/dma-mapping.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+
+#include <drm/drm_drv.h>
+#include <drm/drm_managed.h>
+#include <drm/drm_print.h>
+
+#include "npu_drv.h"
+#include "npu_job.h"
+
+#define NPU_BAR_REGS	0
+#define NPU_BAR_SHMEM	2
+
+static int npu_map_bars(struct npu_device *ndev)
+{
+	struct pci_dev *pdev = ndev->pdev;
+	void __iomem *const *table;
+	int ret;
+
+	if (pci_resource_len(pdev, NPU_BAR_SHMEM) < NPU_BAR2_MIN_SIZE)
+		return -ENODEV;
+	ret = pcim_iomap_regions(pdev, BIT(NPU_BAR_REGS) | BIT(NPU_BAR_SHMEM),
+				 NPU_DRIVER_NAME);
+	if (ret)
+		return ret;
+	table = pcim_iomap_table(pdev);
+	ndev->bar0 = table[NPU_BAR_REGS];
+	ndev->bar2 = table[NPU_BAR_SHMEM];
+	if (npu_rd32(ndev, NPU_REG(id)) != NPU_ID_MAGIC)
+		return -ENODEV;
+	return 0;
+}
+
+static void npu_read_identity(struct npu_device *ndev)
+{
+	ndev->hw_version = npu_rd32(ndev, NPU_REG(hw_version));
+	ndev->engine_count = npu_rd32(ndev, NPU_REG(engine_count));
+	ndev->devmem_size = npu_rd64(ndev, NPU_REG(devmem_size));
+	ndev->serial = npu_rd64(ndev, NPU_REG(serial));
+}
+
+static void npu_destroy_reset_wq(struct drm_device *drm, void *data)
+{
+	destroy_workqueue(data);
+}
+
+/*
+ * Managed action, runs before the interrupts are freed and BARs unmapped:
+ * stops the device and fails what it had in flight, so no fence waits for
+ * hardware that is gone.
+ */
+static void npu_hw_stop(void *data)
+{
+	struct npu_device *ndev = data;
+
+	/* no new halt work once fw_ready is off */
+	WRITE_ONCE(ndev->fw_ready, false);
+	cancel_work_sync(&ndev->halt_work);
+	mutex_lock(&ndev->hw_lock);
+	npu_queue_disable(&ndev->queue);
+	npu_fw_reset(ndev);
+	npu_queue_fail_all(&ndev->queue, NULL, -ENODEV);
+	mutex_unlock(&ndev->hw_lock);
+}
+
+static int npu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct device *dev = &pdev->dev;
+	struct npu_device *ndev;
+	int ret;
+
+	ndev = devm_drm_dev_alloc(dev, &npu_drm_driver, struct npu_device, drm);
+	if (IS_ERR(ndev))
+		return PTR_ERR(ndev);
+	ndev->pdev = pdev;
+	pci_set_drvdata(pdev, ndev);
+
+	ret = drmm_mutex_init(&ndev->drm, &ndev->hw_lock);
+	if (ret)
+		return ret;
+	init_completion(&ndev->state_changed);
+	xa_init_flags(&ndev->contexts, XA_FLAGS_ALLOC1);
+	npu_reset_init(ndev);
+
+	ret = pcim_enable_device(pdev);
+	if (ret)
+		return ret;
+	ret = npu_map_bars(ndev);
+	if (ret) {
+		if (ret == -ENODEV)
+			dev_info(dev, "ivshmem device without NPU registers, not claimed\n");
+		return ret;
+	}
+	ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64));
+	if (ret)
+		return ret;
+	/* MSI-X messages are bus-master writes */
+	pci_set_master(pdev);
+	npu_read_identity(ndev);
+
+	ret = npu_fw_load(ndev);
+	if (ret)
+		return ret;
+
+	ndev->reset_wq = alloc_ordered_workqueue("npu-reset", 0);
+	if (!ndev->reset_wq)
+		return -ENOMEM;
+	ret = drmm_add_action_or_reset(&ndev->drm, npu_destroy_reset_wq,
+				       ndev->reset_wq);
+	if (ret)
+		return ret;
+
+	ret = npu_queue_init(ndev, &ndev->queue, 0);
+	if (ret)
+		return ret;
+	ret = npu_irq_init(ndev);
+	if (ret)
+		return ret;
+	ret = devm_add_action_or_reset(dev, npu_hw_stop, ndev);
+	if (ret)
+		return ret;
+
+	ret = npu_fw_boot(ndev);
+	if (ret)
+		return ret;
+	npu_queue_program(&ndev->queue);
+
+	ret = drm_dev_register(&ndev->drm, 0);
+	if (ret)
+		return ret;
+	return 0;
+}
+
+static void npu_remove(struct pci_dev *pdev)
+{
+	struct npu_device *ndev = pci_get_drvdata(pdev);
+
+	/* waits for ioctls and workers inside drm_dev_enter() sections */
+	drm_dev_unplug(&ndev->drm);
+	/* npu_hw_stop() and the other managed resources do the rest */
+}
+
+static const struct pci_device_id npu_pci_ids[] = {
+	{ PCI_DEVICE(NPU_PCI_VENDOR_ID, NPU_PCI_DEVICE_ID) },
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, npu_pci_ids);
+
+struct pci_driver npu_pci_driver = {
+	.name = NPU_DRIVER_NAME,
+	.id_table = npu_pci_ids,
+	.probe = npu_probe,
+	.remove = npu_remove,
+};
