@@ -25,4 +25,4 @@ tar -xJf "$TARBALL" -C "$TMP" --strip-components=1 --wildcards \
 
 cd "$DRIVER_DIR"
 "$TMP/scripts/checkpatch.pl" --strict --no-tree --show-types -f \
-	./*.c ./*.h Kbuild Makefile configure.sh checkpatch.sh
+	./*.c ./*.h ./*.sh Kbuild Makefile

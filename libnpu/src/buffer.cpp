@@ -26,11 +26,14 @@ Buffer::Buffer(const Device& device, size_t size, BufferFlags flags)
     }
 }
 
-Buffer::~Buffer() { release(); }
+Buffer::~Buffer() {
+    release();
+}
 
 Buffer::Buffer(Buffer&& other) noexcept
     : device_(std::move(other.device_)), host_(std::exchange(other.host_, nullptr)),
-      size_(std::exchange(other.size_, 0)), allocated_size_(std::exchange(other.allocated_size_, 0)),
+      size_(std::exchange(other.size_, 0)),
+      allocated_size_(std::exchange(other.allocated_size_, 0)),
       device_addr_(std::exchange(other.device_addr_, 0)), handle_(std::exchange(other.handle_, 0)),
       flags_(other.flags_) {}
 

@@ -1,8 +1,8 @@
 // The C ABI: thin wrappers that turn exceptions into npu_status_t.
 #include "npu/npu.h"
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <new>
@@ -113,7 +113,9 @@ const char* npu_status_string(npu_status_t status) {
     return "NPU_ERROR_UNKNOWN_STATUS";
 }
 
-const char* npu_last_error_message(void) { return last_error.c_str(); }
+const char* npu_last_error_message(void) {
+    return last_error.c_str();
+}
 
 npu_status_t npu_device_count(uint32_t* count) {
     if (!count)
@@ -143,7 +145,8 @@ npu_status_t npu_buffer_create(npu_device_t device, size_t size, uint32_t flags,
     if (flags & ~NPU_BUFFER_DEVICE_READ_ONLY)
         return fail(NPU_ERROR_INVALID_ARGUMENT, "npu_buffer_create: unknown flags");
     return guarded([&] {
-        *buffer = new npu_buffer{npu::Buffer(device->device, size, static_cast<npu::BufferFlags>(flags))};
+        *buffer =
+            new npu_buffer{npu::Buffer(device->device, size, static_cast<npu::BufferFlags>(flags))};
     });
 }
 
@@ -220,8 +223,8 @@ npu_status_t npu_stream_copy(npu_stream_t stream, npu_buffer_t src, size_t src_o
 npu_status_t npu_stream_synchronize(npu_stream_t stream, uint64_t timeout_ns) {
     if (!stream)
         return null_argument(__func__, "stream");
-    const auto timeout = std::chrono::nanoseconds(
-        static_cast<int64_t>(std::min<uint64_t>(timeout_ns, INT64_MAX)));
+    const auto timeout =
+        std::chrono::nanoseconds(static_cast<int64_t>(std::min<uint64_t>(timeout_ns, INT64_MAX)));
     return guarded([&] { stream->stream.synchronize(timeout); });
 }
 

@@ -81,11 +81,17 @@ Device Device::open(const DeviceInfo& info, const std::shared_ptr<OsInterface>& 
     return Device(std::move(state));
 }
 
-const DeviceInfo& Device::info() const noexcept { return state_->info; }
+const DeviceInfo& Device::info() const noexcept {
+    return state_->info;
+}
 
-const DriverApi& Device::driver() const noexcept { return state_->api; }
+const DriverApi& Device::driver() const noexcept {
+    return state_->api;
+}
 
-uint64_t Device::param(uint32_t param) const { return state_->api.get_param(param); }
+uint64_t Device::param(uint32_t param) const {
+    return state_->api.get_param(param);
+}
 
 DeviceProperties Device::properties() const {
     auto u32 = [this](uint32_t p) { return static_cast<uint32_t>(param(p)); };

@@ -104,11 +104,13 @@ void* DriverApi::map(uint64_t mmap_offset, size_t size) const {
     void* addr = os_->mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd_,
                            static_cast<off_t>(mmap_offset));
     if (addr == MAP_FAILED)
-        throw Error(errno, "mmap(offset=" + hex(mmap_offset) + ", size=" + std::to_string(size) +
-                               ")");
+        throw Error(errno,
+                    "mmap(offset=" + hex(mmap_offset) + ", size=" + std::to_string(size) + ")");
     return addr;
 }
 
-void DriverApi::unmap(void* addr, size_t size) const noexcept { os_->munmap(addr, size); }
+void DriverApi::unmap(void* addr, size_t size) const noexcept {
+    os_->munmap(addr, size);
+}
 
 } // namespace npu

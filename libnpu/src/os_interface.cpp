@@ -26,7 +26,9 @@ struct UdevDeleter {
 template <typename T>
 using UdevPtr = std::unique_ptr<T, UdevDeleter>;
 
-std::string or_empty(const char* s) { return s ? std::string(s) : std::string(); }
+std::string or_empty(const char* s) {
+    return s ? std::string(s) : std::string();
+}
 
 class SystemOsInterface final : public OsInterface {
 public:

@@ -53,7 +53,9 @@ Stream::~Stream() = default;
 Stream::Stream(Stream&&) noexcept = default;
 Stream& Stream::operator=(Stream&&) noexcept = default;
 
-size_t Stream::pending_bytes() const noexcept { return current_ ? current_->used : 0; }
+size_t Stream::pending_bytes() const noexcept {
+    return current_ ? current_->used : 0;
+}
 
 void Stream::check_range(const Buffer& buffer, size_t offset, size_t size, const char* what) const {
     if (!buffer.device_)
@@ -153,8 +155,7 @@ bool Stream::reap_oldest(int64_t deadline_ns) {
     // with max_jobs_in_flight far below DRM_NPU_WAIT_HISTORY that only
     // happens when other streams flood the same queue, so it is not a failure.
     const uint32_t status = result->job_status;
-    if (status != DRM_NPU_JOB_STATUS_OK && status != DRM_NPU_JOB_STATUS_EXPIRED &&
-        !first_failure_)
+    if (status != DRM_NPU_JOB_STATUS_OK && status != DRM_NPU_JOB_STATUS_EXPIRED && !first_failure_)
         first_failure_ = std::make_exception_ptr(
             JobError(status, oldest.seqno, result->err_offset, result->fault_addr));
     Batch done = std::move(oldest);

@@ -57,12 +57,27 @@ TEST_F(SubmitReject, BoCountOutOfRange)
 
 TEST_F(SubmitReject, MaxBoCountIsAccepted)
 {
-	std::vector<uint32_t> many(DRM_NPU_MAX_SUBMIT_BOS, s->cmd_bo().handle());
+	std::vector<std::unique_ptr<Bo>> bos;
+	std::vector<uint32_t> handles{s->cmd_bo().handle()};
+	while (handles.size() < DRM_NPU_MAX_SUBMIT_BOS) {
+		bos.push_back(std::make_unique<Bo>(s->dev(), kPageSize));
+		handles.push_back(bos.back()->handle());
+	}
 	drm_npu_submit args = s->ValidSubmitArgs();
-	args.bo_handles = reinterpret_cast<uintptr_t>(many.data());
+	args.bo_handles = reinterpret_cast<uintptr_t>(handles.data());
 	args.bo_count = DRM_NPU_MAX_SUBMIT_BOS;
 	ASSERT_EQ(s->SubmitRaw(args), 0);
 	EXPECT_JOB_STATUS(s->WaitStatus(args.seqno), DRM_NPU_JOB_STATUS_OK);
+}
+
+// The driver locks every listed BO once; a handle listed twice is refused.
+TEST_F(SubmitReject, DuplicateBoHandle)
+{
+	uint32_t twice[] = {s->cmd_bo().handle(), s->scratch().handle(), s->cmd_bo().handle()};
+	ExpectRejected(EINVAL, [&](drm_npu_submit &a) {
+		a.bo_handles = reinterpret_cast<uintptr_t>(twice);
+		a.bo_count = 3;
+	});
 }
 
 TEST_F(SubmitReject, TooManyInSyncobjs)

@@ -143,8 +143,6 @@ TEST_F(Submit, ManyBosInOneJob)
 		opts.extra_bos.push_back(bos.back()->handle());
 		cmds.Fill(bos.back()->addr(), 0x100 + i, 8);
 	}
-	// Duplicates in the list are harmless.
-	opts.extra_bos.push_back(bos[0]->handle());
 	uint64_t seqno = s->Submit(cmds, opts);
 	ASSERT_JOB_STATUS(s->WaitStatus(seqno), DRM_NPU_JOB_STATUS_OK);
 	for (uint32_t i = 0; i < 32; i++)

@@ -21,11 +21,14 @@ public:
 		if (ret)
 			throw std::system_error(-ret, std::generic_category(), "drmSyncobjCreate");
 	}
-	Syncobj(const Device &dev, int imported_fd) : fd_(dev.fd())
+	// Imports a syncobj exported (drmSyncobjHandleToFD) by another file.
+	static std::unique_ptr<Syncobj> Import(const Device &dev, int exported_fd)
 	{
-		int ret = drmSyncobjFDToHandle(fd_, imported_fd, &handle_);
+		uint32_t handle = 0;
+		int ret = drmSyncobjFDToHandle(dev.fd(), exported_fd, &handle);
 		if (ret)
 			throw std::system_error(-ret, std::generic_category(), "drmSyncobjFDToHandle");
+		return std::unique_ptr<Syncobj>(new Syncobj(dev.fd(), handle));
 	}
 	~Syncobj() { drmSyncobjDestroy(fd_, handle_); }
 	Syncobj(const Syncobj &) = delete;
@@ -47,6 +50,7 @@ public:
 	}
 
 private:
+	Syncobj(int fd, uint32_t handle) : fd_(fd), handle_(handle) {}
 	int fd_;
 	uint32_t handle_ = 0;
 };
@@ -117,11 +121,11 @@ TEST_F(Syncobjs, InSyncobjOrdersJobsAcrossContexts)
 
 	int fd = a_done.ExportFd();
 	ASSERT_GE(fd, 0);
-	Syncobj imported(other.dev(), fd);
+	auto imported = Syncobj::Import(other.dev(), fd);
 	close(fd);
 	Commands b;
 	b.Timestamp(mem2.addr() + 16);
-	uint64_t sb = other.Submit(b, {{mem2.handle()}, {imported.handle()}, 0});
+	uint64_t sb = other.Submit(b, {{mem2.handle()}, {imported->handle()}, 0});
 
 	std::this_thread::sleep_for(std::chrono::milliseconds(100));
 	EXPECT_EQ(other.Wait(sb, -1).err, ETIME) << "B ran before its dependency signalled";

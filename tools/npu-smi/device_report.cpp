@@ -29,8 +29,8 @@ std::vector<DeviceReport> query_devices(const std::shared_ptr<OsInterface>& os) 
             report.errnum = e.errnum();
             // Opening is where permissions bite; name the node plainly then.
             const std::string what = e.what();
-            report.error = what.starts_with("open ") ? explain(info, e.errnum())
-                                                     : info.node + ": " + what;
+            report.error =
+                what.starts_with("open ") ? explain(info, e.errnum()) : info.node + ": " + what;
         }
         reports.push_back(std::move(report));
     }

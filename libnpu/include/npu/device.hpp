@@ -58,14 +58,15 @@ public:
     enumerate(const std::shared_ptr<OsInterface>& os = default_os_interface());
 
     // Opens device number `index` of enumerate(); ENODEV if there is none.
-    explicit Device(unsigned index, const std::shared_ptr<OsInterface>& os = default_os_interface());
+    explicit Device(unsigned index,
+                    const std::shared_ptr<OsInterface>& os = default_os_interface());
     // Opens the device at a PCI address ("0000:00:03.0" or "00:03.0").
     [[nodiscard]] static Device
     open_pci(std::string_view pci_address,
              const std::shared_ptr<OsInterface>& os = default_os_interface());
     // Opens a node from enumerate().
-    [[nodiscard]] static Device open(const DeviceInfo& info,
-                                     const std::shared_ptr<OsInterface>& os = default_os_interface());
+    [[nodiscard]] static Device
+    open(const DeviceInfo& info, const std::shared_ptr<OsInterface>& os = default_os_interface());
 
     [[nodiscard]] const DeviceInfo& info() const noexcept;
     [[nodiscard]] uint64_t param(uint32_t param) const;

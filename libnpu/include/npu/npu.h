@@ -25,14 +25,14 @@ extern "C" {
 
 typedef enum npu_status {
     NPU_SUCCESS = 0,
-    NPU_ERROR_INVALID_ARGUMENT = 1, /* bad handle, range, alignment (EINVAL) */
-    NPU_ERROR_NO_DEVICE = 2,        /* no such device (ENODEV, ENOENT) */
+    NPU_ERROR_INVALID_ARGUMENT = 1,  /* bad handle, range, alignment (EINVAL) */
+    NPU_ERROR_NO_DEVICE = 2,         /* no such device (ENODEV, ENOENT) */
     NPU_ERROR_PERMISSION_DENIED = 3, /* EACCES, EPERM */
-    NPU_ERROR_OUT_OF_MEMORY = 4,    /* host or device memory (ENOMEM, ENOSPC) */
-    NPU_ERROR_TIMEOUT = 5,          /* deadline passed (ETIME) */
-    NPU_ERROR_JOB_FAILED = 6,       /* the device reported a failed job */
-    NPU_ERROR_OS = 7,               /* any other system call failure */
-    NPU_ERROR_INTERNAL = 8,         /* a bug in libnpu */
+    NPU_ERROR_OUT_OF_MEMORY = 4,     /* host or device memory (ENOMEM, ENOSPC) */
+    NPU_ERROR_TIMEOUT = 5,           /* deadline passed (ETIME) */
+    NPU_ERROR_JOB_FAILED = 6,        /* the device reported a failed job */
+    NPU_ERROR_OS = 7,                /* any other system call failure */
+    NPU_ERROR_INTERNAL = 8,          /* a bug in libnpu */
 } npu_status_t;
 
 /* Flags for npu_buffer_create */

@@ -14,7 +14,9 @@ namespace {
 
 using CApiTest = FakeOsTest;
 
-std::string last_error() { return npu_last_error_message(); }
+std::string last_error() {
+    return npu_last_error_message();
+}
 
 TEST_F(CApiTest, FillCopySynchronize) {
     uint32_t count = 0;

@@ -65,17 +65,12 @@ struct FakeOs::File {
 
 std::map<uint32_t, uint64_t> FakeDeviceConfig::default_params() {
     return {
-        {DRM_NPU_PARAM_DEVICE_ID, 0x1110},
-        {DRM_NPU_PARAM_REVISION, 1},
-        {DRM_NPU_PARAM_HW_VERSION, 0x00010000},
-        {DRM_NPU_PARAM_FW_VERSION, 0x000100},   // 0.1.0
-        {DRM_NPU_PARAM_FW_ABI, 0x00010000},     // 1.0
-        {DRM_NPU_PARAM_DEVMEM_SIZE, 62ull << 20},
-        {DRM_NPU_PARAM_ENGINE_COUNT, 4},
-        {DRM_NPU_PARAM_QUEUE_COUNT, 4},
-        {DRM_NPU_PARAM_VA_SIZE, 1ull << 39},
-        {DRM_NPU_PARAM_SERIAL, 0x5eed0001},
-        {DRM_NPU_PARAM_CONTEXT_ID, 1},
+        {DRM_NPU_PARAM_DEVICE_ID, 0x1110},        {DRM_NPU_PARAM_REVISION, 1},
+        {DRM_NPU_PARAM_HW_VERSION, 0x00010000},   {DRM_NPU_PARAM_FW_VERSION, 0x000100}, // 0.1.0
+        {DRM_NPU_PARAM_FW_ABI, 0x00010000},                                             // 1.0
+        {DRM_NPU_PARAM_DEVMEM_SIZE, 62ull << 20}, {DRM_NPU_PARAM_ENGINE_COUNT, 4},
+        {DRM_NPU_PARAM_QUEUE_COUNT, 4},           {DRM_NPU_PARAM_VA_SIZE, 1ull << 39},
+        {DRM_NPU_PARAM_SERIAL, 0x5eed0001},       {DRM_NPU_PARAM_CONTEXT_ID, 1},
         {DRM_NPU_PARAM_MAX_CMD_SIZE, 64 * 1024},
     };
 }

@@ -57,8 +57,8 @@ TEST_F(SmiTest, TableListsEveryNpu) {
 }
 
 TEST_F(SmiTest, JsonHasTheProperties) {
-    for (const auto& args : {std::vector<const char*>{"--json"},
-                             std::vector<const char*>{"list", "--json"}}) {
+    for (const auto& args :
+         {std::vector<const char*>{"--json"}, std::vector<const char*>{"list", "--json"}}) {
         const auto result = run_smi(os, args);
         ASSERT_EQ(result.status, 0) << result.err;
         const auto json = nlohmann::json::parse(result.out);

@@ -62,7 +62,10 @@ TEST_F(StreamTest, FillThenCopyEncodesPacketsAndRuns) {
     const auto bytes = dst.as_span<uint8_t>();
     EXPECT_EQ(bytes[3], 0xee);
     for (size_t i = 4; i < 1004; ++i)
-        ASSERT_EQ(bytes[i], (i % 4 == 0 ? 0xef : i % 4 == 1 ? 0xbe : i % 4 == 2 ? 0xad : 0xde))
+        ASSERT_EQ(bytes[i], (i % 4 == 0   ? 0xef
+                             : i % 4 == 1 ? 0xbe
+                             : i % 4 == 2 ? 0xad
+                                          : 0xde))
             << i;
     EXPECT_EQ(bytes[1004], 0xee);
 }
