@@ -232,9 +232,11 @@ static enum drm_gpu_sched_stat npu_job_timedout(struct drm_sched_job *sched_job)
 	int idx;
 
 	if (!drm_dev_enter(&ndev->drm, &idx)) {
-		/* the device is gone: only settle the scheduler's state */
+		/*
+		 * Removal fails the in-flight jobs once the device is stopped
+		 * (npu_hw_stop()); put the job back on the pending list.
+		 */
 		drm_sched_stop(&queue->sched, sched_job);
-		npu_queue_fail_all(queue, NULL, -ENODEV);
 		npu_sched_start(&queue->sched);
 		return DRM_GPU_SCHED_STAT_ENODEV;
 	}

@@ -82,36 +82,39 @@ bool run_device(const npu::DeviceInfo& info, const std::vector<size_t>& sizes) {
     }
 }
 
-} // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     CLI::App app{"Fill and copy buffers on each NPU and verify the result on the host",
                  "npu-fill-copy"};
     std::optional<unsigned> device_index;
     app.add_option("-d,--device", device_index, "Only this device index");
     CLI11_PARSE(app, argc, argv);
 
-    try {
-        auto devices = npu::Device::enumerate();
-        if (devices.empty()) {
-            fmt::print(stderr, "No NPU devices found.\n");
+    auto devices = npu::Device::enumerate();
+    if (devices.empty()) {
+        fmt::print(stderr, "No NPU devices found.\n");
+        return 1;
+    }
+    if (device_index) {
+        if (*device_index >= devices.size()) {
+            fmt::print(stderr, "npu{}: no such device ({} found)\n", *device_index, devices.size());
             return 1;
         }
-        if (device_index) {
-            if (*device_index >= devices.size()) {
-                fmt::print(stderr, "npu{}: no such device ({} found)\n", *device_index,
-                           devices.size());
-                return 1;
-            }
-            devices = {devices[*device_index]};
-        }
-        const std::vector<size_t> sizes = {4 * KiB, 1 * MiB + 4 * KiB, 16 * MiB};
-        bool ok = true;
-        for (const auto& info : devices)
-            ok = run_device(info, sizes) && ok;
-        return ok ? 0 : 1;
+        devices = {devices[*device_index]};
+    }
+    const std::vector<size_t> sizes = {4 * KiB, 1 * MiB + 4 * KiB, 16 * MiB};
+    bool ok = true;
+    for (const auto& info : devices)
+        ok = run_device(info, sizes) && ok;
+    return ok ? 0 : 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
     } catch (const std::exception& e) {
-        fmt::print(stderr, "npu-fill-copy: {}\n", e.what());
+        std::fprintf(stderr, "npu-fill-copy: %s\n", e.what());
         return 1;
     }
 }

@@ -155,6 +155,12 @@ struct npu_queue_regs {
 	npu_u32 reserved;
 };
 
+/* npu_queue_regs.priority */
+#define NPU_PRIO_LOW			0
+#define NPU_PRIO_NORMAL			1
+#define NPU_PRIO_HIGH			2
+#define NPU_PRIO_REALTIME		3
+
 #define NPU_JOB_CMD_MAX_SIZE		(64u << 10)
 
 /**

@@ -77,7 +77,7 @@ Device Device::open(const DeviceInfo& info, const std::shared_ptr<OsInterface>& 
         throw Error(e.errnum(), info.node + ": DRM_IOCTL_VERSION");
     }
     if (driver != kDriverName)
-        throw Error(ENODEV, info.node + " is driven by \"" + driver + "\", not \"npu\"");
+        throw Error(ENODEV, info.node + " is driven by '" + driver + "', not 'npu'");
     return Device(std::move(state));
 }
 

@@ -32,7 +32,7 @@ std::string DriverApi::driver_name() const {
     if (os_->ioctl(fd_, DRM_IOCTL_VERSION, &version) != 0)
         throw Error(errno, "DRM_IOCTL_VERSION");
     const size_t length = std::min<size_t>(version.name_len, sizeof(name) - 1);
-    return std::string(name, length);
+    return {name, length};
 }
 
 uint64_t DriverApi::get_param(uint32_t param) const {

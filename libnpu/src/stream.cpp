@@ -1,6 +1,6 @@
 #include "npu/stream.hpp"
 
-#include <time.h>
+#include <ctime>
 
 #include <algorithm>
 #include <cerrno>

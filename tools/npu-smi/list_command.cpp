@@ -1,4 +1,6 @@
 // npu-smi list: one row per device (table or JSON).
+#include <cmath>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -16,12 +18,13 @@ struct ListOptions {
 std::string human_bytes(uint64_t bytes) {
     constexpr const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     size_t unit = 0;
-    double value = static_cast<double>(bytes);
+    auto value = static_cast<double>(bytes);
     while (value >= 1024 && unit + 1 < std::size(units)) {
         value /= 1024;
         ++unit;
     }
-    return unit == 0 || value >= 100 || value == static_cast<uint64_t>(value)
+    const bool whole = value == std::floor(value);
+    return unit == 0 || value >= 100 || whole
                ? fmt::format("{:.0f} {}", value, units[unit])
                : fmt::format("{:.1f} {}", value, units[unit]);
 }

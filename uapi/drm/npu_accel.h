@@ -101,7 +101,8 @@ struct drm_npu_bo_info {
 /**
  * struct drm_npu_submit - queue a command buffer for execution
  * @bo_handles: user pointer to __u32 GEM handles the job uses; the command
- *	buffer must lie inside one of them (in)
+ *	buffer must lie inside one of them; a handle listed twice is
+ *	rejected with -EINVAL (in)
  * @in_syncobjs: user pointer to __u32 syncobj handles to wait on before
  *	the job runs (in)
  * @cmd_addr: device address of the command buffer, 8-byte aligned (in)

@@ -10,6 +10,8 @@
 #ifndef NPU_NPU_H
 #define NPU_NPU_H
 
+/* A C header: C++ modernizations do not apply. */
+/* NOLINTBEGIN(modernize-*) */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,5 +73,7 @@ NPU_C_API npu_status_t npu_stream_synchronize(npu_stream_t stream, uint64_t time
 #ifdef __cplusplus
 }
 #endif
+
+/* NOLINTEND(modernize-*) */
 
 #endif /* NPU_NPU_H */

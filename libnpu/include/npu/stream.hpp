@@ -33,8 +33,8 @@
 namespace npu {
 
 struct StreamOptions {
-    uint32_t queue_id = 0;                  // hardware queue; 0 = default
-    size_t command_buffer_size = 64 * 1024; // clamped to DRM_NPU_PARAM_MAX_CMD_SIZE
+    uint32_t queue_id = 0;                          // hardware queue; 0 = default
+    size_t command_buffer_size = size_t{64} * 1024; // clamped to DRM_NPU_PARAM_MAX_CMD_SIZE
     size_t max_jobs_in_flight = 16;
     // Bound on waiting for an old job when the in-flight limit is reached.
     std::chrono::nanoseconds backpressure_timeout = std::chrono::seconds(60);

@@ -94,6 +94,7 @@ void FakeHost::on_irq(unsigned vector)
 {
 	std::lock_guard lock(irq_mutex_);
 	irq_counts_[vector]++;
+	irq_total_++;
 	irq_cv_.notify_all();
 }
 
@@ -105,16 +106,25 @@ unsigned FakeHost::irq_count(unsigned vector)
 
 bool FakeHost::wait_for(const std::function<bool()> &pred, std::chrono::milliseconds timeout)
 {
-	std::unique_lock lock(irq_mutex_);
-	// Interrupts wake us; the short period covers state a test changes
-	// itself without one (polling is what a driver would do, too).
+	// Interrupts wake us; the short period covers state that changes
+	// without one (a driver would poll those, too). pred() runs unlocked
+	// so it may call irq_count().
 	auto deadline = std::chrono::steady_clock::now() + timeout;
-	while (!pred()) {
+	for (;;) {
+		unsigned seen = irq_total();
+		if (pred())
+			return true;
 		if (std::chrono::steady_clock::now() >= deadline)
 			return false;
-		irq_cv_.wait_for(lock, 10ms);
+		std::unique_lock lock(irq_mutex_);
+		irq_cv_.wait_for(lock, 10ms, [&] { return irq_total_ != seen; });
 	}
-	return true;
+}
+
+unsigned FakeHost::irq_total()
+{
+	std::lock_guard lock(irq_mutex_);
+	return irq_total_;
 }
 
 std::uint64_t FakeHost::alloc_page()
@@ -222,7 +232,7 @@ std::uint32_t FakeHost::reset()
 	unsigned before = irq_count(NPU_IRQ_CTRL);
 	shared_store<std::uint32_t>(&regs()->ctrl, NPU_CTRL_RESET);
 	device_->doorbell(NPU_DB_CTRL);
-	wait_for([&] { return irq_counts_[NPU_IRQ_CTRL] > before; });
+	wait_for([&] { return irq_count(NPU_IRQ_CTRL) > before; });
 	std::fill(std::begin(tail_), std::end(tail_), 0);
 	return state();
 }

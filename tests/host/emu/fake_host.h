@@ -115,9 +115,12 @@ private:
 	AnonMemory bar2_{kBar2Size};
 	std::unique_ptr<NpuDevice> device_;
 
-	std::mutex irq_mutex_; // protects irq_counts_
+	unsigned irq_total();
+
+	std::mutex irq_mutex_; // protects irq_counts_ and irq_total_
 	std::condition_variable irq_cv_;
 	unsigned irq_counts_[NPU_IVSHMEM_VECTORS] = {};
+	unsigned irq_total_ = 0;
 
 	std::uint64_t next_page_ = 1 << 20; // leave low RAM untouched
 	std::uint64_t next_cmd_va_ = 0x7000'0000;

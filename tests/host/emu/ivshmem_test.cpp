@@ -108,7 +108,11 @@ protected:
 			  [this](unsigned v) { server_->raise_irq(v); }};
 
 	void SetUp() override { server_->start(device_); }
-	void TearDown() override { server_->stop(); }
+	void TearDown() override
+	{
+		if (server_)
+			server_->stop();
+	}
 };
 
 TEST_F(Ivshmem, HandshakeSharesBar2AndDoorbellRaisesInterrupt)
