@@ -12,12 +12,15 @@
  *   npu_mmu.c    per-context device page tables and VA allocation
  *   npu_gem.c    buffer objects (shmem, pinned, mapped at creation)
  *   npu_job.c    submit, scheduler backend, hardware fences, WAIT
+ *   npu_ctx_queue.c  context queues (QUEUE_CREATE/DESTROY), priorities
+ *   npu_sysfs.c, npu_hwmon.c, npu_debugfs.c  telemetry (npu_telemetry.h)
  *   npu_compat.h wrappers over kernel API differences, keyed on the
  *                compile probes of configure.sh (npu_config.h)
  *
  * Device nodes: /dev/accel/accelN where the kernel has DRM accel, else a
  * render node. Every open file is a context with its own address space and
- * scheduler entity; jobs of all contexts share hardware queue 0.
+ * queues (scheduler entities); jobs of all contexts share one hardware
+ * queue per priority level.
  *
  * Lifetime: the PCI device may go (unbind, remove) while files stay open.
  * remove() unplugs the DRM device (ioctls then fail with -ENODEV, workers
@@ -28,6 +31,7 @@
  */
 #include <linux/module.h>
 #include <linux/pci.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 
 #include <drm/drm_drv.h>
@@ -36,6 +40,7 @@
 #include <drm/drm_ioctl.h>
 #include <drm/drm_print.h>
 
+#include "npu_ctx_queue.h"
 #include "npu_drv.h"
 #include "npu_gem.h"
 #include "npu_job.h"
@@ -58,7 +63,6 @@ MODULE_PARM_DESC(job_timeout_ms,
 static int npu_open(struct drm_device *drm, struct drm_file *file)
 {
 	struct npu_device *ndev = to_npu_device(drm);
-	struct drm_gpu_scheduler *sched = &ndev->queue.sched;
 	struct npu_context *ctx;
 	int ret, idx;
 
@@ -71,7 +75,8 @@ static int npu_open(struct drm_device *drm, struct drm_file *file)
 		goto out_exit;
 	}
 	ctx->ndev = ndev;
-	mutex_init(&ctx->submit_lock);
+	ctx->pid = task_tgid_nr(current);
+	get_task_comm(ctx->comm, current);
 
 	ctx->vm = npu_vm_create(ndev);
 	if (!ctx->vm) {
@@ -82,8 +87,7 @@ static int npu_open(struct drm_device *drm, struct drm_file *file)
 		       GFP_KERNEL);
 	if (ret)
 		goto err_put_vm;
-	ret = drm_sched_entity_init(&ctx->entity, DRM_SCHED_PRIORITY_NORMAL,
-				    &sched, 1, NULL);
+	ret = npu_ctx_queues_init(ctx);
 	if (ret)
 		goto err_erase;
 
@@ -96,7 +100,6 @@ err_erase:
 err_put_vm:
 	npu_vm_put(ctx->vm);
 err_free:
-	mutex_destroy(&ctx->submit_lock);
 	kfree(ctx);
 out_exit:
 	drm_dev_exit(idx);
@@ -107,16 +110,12 @@ out_exit:
 static void npu_postclose(struct drm_device *drm, struct drm_file *file)
 {
 	struct npu_context *ctx = file->driver_priv;
-	unsigned int i;
 
 	/* waits for queued jobs to reach the device (or kills them) */
-	drm_sched_entity_destroy(&ctx->entity);
-	for (i = 0; i < DRM_NPU_WAIT_HISTORY; i++)
-		npu_job_put(ctx->history[i]);
+	npu_ctx_queues_fini(ctx);
 	xa_erase(&ctx->ndev->contexts, ctx->id);
 	/* jobs still on the device keep the address space alive */
 	npu_vm_put(ctx->vm);
-	mutex_destroy(&ctx->submit_lock);
 	kfree(ctx);
 }
 
@@ -156,8 +155,8 @@ int npu_ioctl_get_param(struct drm_device *drm, void *data,
 		args->value = ndev->engine_count;
 		break;
 	case DRM_NPU_PARAM_QUEUE_COUNT:
-		/* queues this driver serves; valid queue_ids are below it */
-		args->value = 1;
+		/* queues a context can have; valid queue_ids are below it */
+		args->value = NPU_CTX_MAX_QUEUES;
 		break;
 	case DRM_NPU_PARAM_VA_SIZE:
 		args->value = NPU_VA_END;
@@ -185,6 +184,10 @@ static const struct drm_ioctl_desc npu_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(NPU_BO_INFO, npu_ioctl_bo_info, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(NPU_SUBMIT, npu_ioctl_submit, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(NPU_WAIT, npu_ioctl_wait, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(NPU_QUEUE_CREATE, npu_ioctl_queue_create,
+			  DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(NPU_QUEUE_DESTROY, npu_ioctl_queue_destroy,
+			  DRM_RENDER_ALLOW),
 };
 
 NPU_DEFINE_FOPS(npu_fops);
@@ -205,7 +208,24 @@ const struct drm_driver npu_drm_driver = {
 	.minor = 0,
 };
 
-module_pci_driver(npu_pci_driver);
+static int __init npu_init(void)
+{
+	int ret;
+
+	npu_debugfs_module_init();
+	ret = pci_register_driver(&npu_pci_driver);
+	if (ret)
+		npu_debugfs_module_exit();
+	return ret;
+}
+module_init(npu_init);
+
+static void __exit npu_exit(void)
+{
+	pci_unregister_driver(&npu_pci_driver);
+	npu_debugfs_module_exit();
+}
+module_exit(npu_exit);
 
 MODULE_DESCRIPTION("Virtual NPU accelerator driver");
 MODULE_LICENSE("GPL");

@@ -11,6 +11,7 @@
 #include <linux/io-64-nonatomic-lo-hi.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
+#include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
@@ -22,12 +23,16 @@
 
 #include "npu_compat.h"
 #include "npu_hw.h"
+#include "npu_telemetry.h"
 
 #define NPU_DRIVER_NAME		"npu"
 #define NPU_FW_NAME		"npu/npu_fw.bin"
 
 /* Descriptors in each hardware ring, a power of two. */
 #define NPU_RING_ENTRIES	256
+
+/* One hardware queue per priority level (DRM_NPU_PRIORITY_*). */
+#define NPU_PRIO_COUNT		(DRM_NPU_PRIORITY_REALTIME + 1)
 
 struct npu_job;
 struct npu_vm;
@@ -92,11 +97,14 @@ struct npu_queue {
  * @devmem_size: regs.devmem_size
  * @serial: regs.serial
  * @contexts: context id -> struct npu_context; has its own lock
- * @queue: the hardware queue (queue 0)
+ * @queues: the hardware queues, one per priority level; the firmware
+ *	serves higher levels first (npu_ctx_queue.c maps levels to queues)
+ * @queue_count: hardware queues in use, at most NPU_PRIO_COUNT
  * @reset_wq: ordered; runs the scheduler's timeout handler and @halt_work,
  *	so recoveries never overlap
  * @halt_work: recovery after the firmware reported NPU_STATE_HALTED
  * @reset_count: completed recoveries
+ * @stats: objects alive on the device (npu_telemetry.h)
  */
 struct npu_device {
 	struct drm_device drm;
@@ -122,11 +130,13 @@ struct npu_device {
 	u64 serial;
 
 	struct xarray contexts;
-	struct npu_queue queue;
+	struct npu_queue queues[NPU_PRIO_COUNT];
+	u32 queue_count;
 
 	struct workqueue_struct *reset_wq;
 	struct work_struct halt_work;
 	atomic_t reset_count;
+	struct npu_dev_stats stats;
 };
 
 /**
@@ -134,23 +144,18 @@ struct npu_device {
  * @ndev: the device
  * @id: context id (npu_device.contexts), shown in descriptors and logs
  * @vm: the context's device address space
- * @entity: scheduler entity of the context on queue 0
- * @submit_lock: orders job arming and pushing so seqnos follow push order;
- *	protects @last_seqno and @history
- * @last_seqno: seqno of the last job submitted (first is 1)
- * @history: the last DRM_NPU_WAIT_HISTORY jobs, indexed by seqno, each
- *	holding a job reference
+ * @pid: thread group of the opener, for debugfs
+ * @comm: command name of the opener, for debugfs
+ * @queues: queue id -> struct npu_ctx_queue (npu_ctx_queue.h), queue 0
+ *	included; has its own lock
  */
 struct npu_context {
 	struct npu_device *ndev;
 	u32 id;
 	struct npu_vm *vm;
-	struct drm_sched_entity entity;
-
-	/* orders arm + push; protects last_seqno and history */
-	struct mutex submit_lock;
-	u64 last_seqno;
-	struct npu_job *history[DRM_NPU_WAIT_HISTORY];
+	pid_t pid;
+	char comm[TASK_COMM_LEN];
+	struct xarray queues;
 };
 
 static inline struct npu_device *to_npu_device(struct drm_device *drm)

@@ -23,6 +23,8 @@ static void npu_gem_free(struct drm_gem_object *obj)
 
 	/* no job holds the object any more, so the device cannot use it */
 	if (bo->vm) {
+		atomic_dec(&bo->vm->ndev->stats.bos);
+		atomic64_sub(obj->size, &bo->vm->ndev->stats.bo_bytes);
 		npu_vm_unmap(bo->vm, &bo->va, obj->size);
 		npu_vm_put(bo->vm);
 	}
@@ -68,6 +70,8 @@ static int npu_bo_map(struct npu_bo *bo, struct npu_vm *vm)
 	if (ret)
 		return ret;
 	bo->vm = npu_vm_get(vm);
+	atomic_inc(&vm->ndev->stats.bos);
+	atomic64_add(bo->base.base.size, &vm->ndev->stats.bo_bytes);
 	return 0;
 }
 

@@ -29,8 +29,11 @@ static irqreturn_t npu_irq_ctrl(int irq, void *data)
 static irqreturn_t npu_irq_job(int irq, void *data)
 {
 	struct npu_device *ndev = data;
+	u32 i;
 
-	npu_queue_handle_done(&ndev->queue);
+	/* one vector for all queues: look at each */
+	for (i = 0; i < ndev->queue_count; i++)
+		npu_queue_handle_done(&ndev->queues[i]);
 	return IRQ_HANDLED;
 }
 

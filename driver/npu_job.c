@@ -3,9 +3,11 @@
  * Job submission and completion.
  *
  * A job's life: SUBMIT validates the arguments, references the BOs, turns
- * in-syncobjs and the BOs' reservation fences into scheduler dependencies,
- * arms the job, publishes its finished fence in the BOs' reservations and
- * the out-syncobj, and pushes it to the context's entity. run_job writes a
+ * in-syncobjs (binary or timeline points, optionally waiting for the
+ * point to be submitted) and the BOs' reservation fences into scheduler
+ * dependencies, arms the job, publishes its finished fence in the BOs'
+ * reservations and the out-syncobj (replaced, or a new timeline point),
+ * and pushes it to the entity of the context queue it names. run_job writes a
  * descriptor into the queue ring, moves the tail and rings the doorbell,
  * returning a hardware fence. The JOB interrupt signals hardware fences up
  * to the queue's done_seqno with the status the firmware wrote back.
@@ -16,6 +18,7 @@
  * with TIMEOUT, the others with ABORTED. Jobs still queued in the
  * scheduler run after the restart.
  */
+#include <linux/dma-fence-chain.h>
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
 #include <linux/slab.h>
@@ -28,6 +31,7 @@
 #include <drm/drm_syncobj.h>
 #include <drm/drm_utils.h>
 
+#include "npu_ctx_queue.h"
 #include "npu_drv.h"
 #include "npu_gem.h"
 #include "npu_job.h"
@@ -75,6 +79,7 @@ static void npu_job_release(struct kref *ref)
 	dma_fence_put(job->done_fence);
 	dma_fence_put(job->hw_fence);
 	kfree(job->fence_mem);
+	atomic_dec(&job->vm->ndev->stats.jobs);
 	npu_vm_put(job->vm);
 	kfree(job);
 }
@@ -113,6 +118,7 @@ static void npu_job_signal(struct npu_job *job, u32 status, u64 fault_va,
 	job->status = status;
 	job->fault_va = fault_va;
 	job->err_offset = err_offset;
+	npu_stats_job_done(&job->vm->job_stats, status);
 	if (error) {
 		dma_fence_set_error(job->hw_fence, error);
 		/* not every scheduler copies the parent's error */
@@ -290,11 +296,16 @@ void npu_queue_program(struct npu_queue *queue)
 	writel(0, regs + NPU_QREG(tail));
 	writel(0, regs + NPU_QREG(head));
 	writeq(queue->hw_seqno, regs + NPU_QREG(done_seqno));
-	writel(0, regs + NPU_QREG(priority));
+	/* queue n serves priority level n (npu_ctx_queue.c) */
+	writel(queue->index, regs + NPU_QREG(priority));
 	writel(0, regs + NPU_QREG(reserved));
 	writel(1, regs + NPU_QREG(enable));
 	spin_unlock_irqrestore(&queue->lock, flags);
 }
+
+static const char *const npu_queue_names[NPU_PRIO_COUNT] = {
+	"npu-low", "npu-normal", "npu-high", "npu-realtime",
+};
 
 static void npu_queue_fini(struct drm_device *drm, void *data)
 {
@@ -324,7 +335,7 @@ int npu_queue_init(struct npu_device *ndev, struct npu_queue *queue,
 		.timeout = npu_job_timeout_ms ?
 			   msecs_to_jiffies(npu_job_timeout_ms) :
 			   MAX_SCHEDULE_TIMEOUT,
-		.name = "npu-queue0",
+		.name = npu_queue_names[index],
 		.dev = ndev->drm.dev,
 	};
 	int ret;
@@ -351,9 +362,9 @@ int npu_queue_init(struct npu_device *ndev, struct npu_queue *queue,
 
 static int npu_submit_check_args(const struct drm_npu_submit *args)
 {
-	if (args->flags || args->pad || args->pad2)
+	if (args->flags & ~DRM_NPU_SUBMIT_FLAGS || args->pad || args->pad2)
 		return -EINVAL;
-	if (args->queue_id != 0)
+	if (args->out_point && !args->out_syncobj)
 		return -EINVAL;
 	if (!args->bo_count || args->bo_count > DRM_NPU_MAX_SUBMIT_BOS)
 		return -EINVAL;
@@ -391,18 +402,28 @@ static int npu_submit_add_syncobj_deps(struct npu_job *job,
 				       struct drm_file *file,
 				       const struct drm_npu_submit *args)
 {
+	u64 points[DRM_NPU_MAX_IN_SYNCOBJS] = {};
 	u32 handles[DRM_NPU_MAX_IN_SYNCOBJS];
+	u32 count = args->in_syncobj_count;
+	u64 flags = 0;
 	struct dma_fence *fence;
 	u32 i;
 	int ret;
 
-	if (!args->in_syncobj_count)
+	if (!count)
 		return 0;
 	if (copy_from_user(handles, u64_to_user_ptr(args->in_syncobjs),
-			   args->in_syncobj_count * sizeof(handles[0])))
+			   count * sizeof(handles[0])))
 		return -EFAULT;
-	for (i = 0; i < args->in_syncobj_count; i++) {
-		ret = drm_syncobj_find_fence(file, handles[i], 0, 0, &fence);
+	if (args->in_points &&
+	    copy_from_user(points, u64_to_user_ptr(args->in_points),
+			   count * sizeof(points[0])))
+		return -EFAULT;
+	if (args->flags & DRM_NPU_SUBMIT_WAIT_FOR_SUBMIT)
+		flags = DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT;
+	for (i = 0; i < count; i++) {
+		ret = drm_syncobj_find_fence(file, handles[i], points[i], flags,
+					     &fence);
 		if (ret)
 			return ret;
 		/* consumes the fence reference, also on failure */
@@ -455,6 +476,7 @@ static void npu_submit_publish(struct npu_job *job)
 }
 
 static struct npu_job *npu_job_alloc(struct npu_context *ctx,
+				     struct npu_ctx_queue *cq,
 				     const struct drm_npu_submit *args)
 {
 	struct npu_job *job;
@@ -469,8 +491,9 @@ static struct npu_job *npu_job_alloc(struct npu_context *ctx,
 	}
 	kref_init(&job->ref);
 	INIT_LIST_HEAD(&job->inflight);
-	job->queue = &ctx->ndev->queue;
+	job->queue = cq->hwq;
 	job->vm = npu_vm_get(ctx->vm);
+	atomic_inc(&ctx->ndev->stats.jobs);
 	job->context_id = ctx->id;
 	job->cmd_va = args->cmd_addr;
 	job->cmd_size = args->cmd_size;
@@ -479,26 +502,27 @@ static struct npu_job *npu_job_alloc(struct npu_context *ctx,
 }
 
 /* Arms and pushes the job; nothing can fail from here on. */
-static void npu_submit_push(struct npu_context *ctx, struct npu_job *job,
+static void npu_submit_push(struct npu_ctx_queue *cq, struct npu_job *job,
 			    struct ww_acquire_ctx *ticket)
 {
 	struct npu_job **slot;
 
-	mutex_lock(&ctx->submit_lock);
+	mutex_lock(&cq->lock);
 	drm_sched_job_arm(&job->base);
 	job->done_fence = dma_fence_get(&job->base.s_fence->finished);
 	npu_submit_publish(job);
 	/* after the push the job may complete and drop its BOs any time */
 	drm_gem_unlock_reservations(job->bos, job->bo_count, ticket);
 
-	job->seqno = ++ctx->last_seqno;
-	slot = &ctx->history[job->seqno % DRM_NPU_WAIT_HISTORY];
+	job->seqno = ++cq->last_seqno;
+	slot = &cq->history[job->seqno % DRM_NPU_WAIT_HISTORY];
 	npu_job_put(*slot);
 	kref_get(&job->ref);
 	*slot = job;
 
+	npu_stats_job_submitted(&job->vm->job_stats);
 	drm_sched_entity_push_job(&job->base);
-	mutex_unlock(&ctx->submit_lock);
+	mutex_unlock(&cq->lock);
 }
 
 int npu_ioctl_submit(struct drm_device *drm, void *data,
@@ -507,17 +531,24 @@ int npu_ioctl_submit(struct drm_device *drm, void *data,
 	struct npu_context *ctx = file->driver_priv;
 	struct drm_npu_submit *args = data;
 	struct drm_syncobj *out_syncobj = NULL;
+	struct dma_fence_chain *out_chain = NULL;
 	struct ww_acquire_ctx ticket;
+	struct npu_ctx_queue *cq;
 	struct npu_job *job;
 	int ret, idx;
 
 	ret = npu_submit_check_args(args);
 	if (ret)
 		return ret;
-	if (!drm_dev_enter(drm, &idx))
-		return -ENODEV;
+	cq = npu_ctx_queue_get(ctx, args->queue_id);
+	if (!cq)
+		return -ENOENT;
+	if (!drm_dev_enter(drm, &idx)) {
+		ret = -ENODEV;
+		goto out_put_queue;
+	}
 
-	job = npu_job_alloc(ctx, args);
+	job = npu_job_alloc(ctx, cq, args);
 	if (!job) {
 		ret = -ENOMEM;
 		goto out_exit;
@@ -539,8 +570,15 @@ int npu_ioctl_submit(struct drm_device *drm, void *data,
 			goto err_put_job;
 		}
 	}
+	if (args->out_point) {
+		out_chain = dma_fence_chain_alloc();
+		if (!out_chain) {
+			ret = -ENOMEM;
+			goto err_put_syncobj;
+		}
+	}
 
-	ret = npu_sched_job_init(&job->base, &ctx->entity, ctx, file);
+	ret = npu_sched_job_init(&job->base, &cq->entity, ctx, file);
 	if (ret)
 		goto err_put_syncobj;
 
@@ -559,14 +597,18 @@ int npu_ioctl_submit(struct drm_device *drm, void *data,
 	if (ret)
 		goto err_unlock;
 
-	npu_submit_push(ctx, job, &ticket);
+	npu_submit_push(cq, job, &ticket);
 
-	if (out_syncobj) {
+	if (out_chain)
+		drm_syncobj_add_point(out_syncobj, out_chain,
+				      job->done_fence, args->out_point);
+	else if (out_syncobj)
 		drm_syncobj_replace_fence(out_syncobj, job->done_fence);
+	if (out_syncobj)
 		drm_syncobj_put(out_syncobj);
-	}
 	args->seqno = job->seqno;
 	drm_dev_exit(idx);
+	npu_ctx_queue_put(cq);
 	return 0;
 
 err_unlock:
@@ -574,12 +616,15 @@ err_unlock:
 err_cleanup_job:
 	drm_sched_job_cleanup(&job->base);
 err_put_syncobj:
+	dma_fence_chain_free(out_chain);
 	if (out_syncobj)
 		drm_syncobj_put(out_syncobj);
 err_put_job:
 	npu_job_put(job);
 out_exit:
 	drm_dev_exit(idx);
+out_put_queue:
+	npu_ctx_queue_put(cq);
 	return ret;
 }
 
@@ -587,28 +632,36 @@ int npu_ioctl_wait(struct drm_device *drm, void *data, struct drm_file *file)
 {
 	struct npu_context *ctx = file->driver_priv;
 	struct drm_npu_wait *args = data;
+	struct npu_ctx_queue *cq;
 	struct npu_job *job;
 	long timeout;
 	int ret = 0;
 
-	if (args->flags || args->queue_id != 0)
+	if (args->flags)
 		return -EINVAL;
+	cq = npu_ctx_queue_get(ctx, args->queue_id);
+	if (!cq)
+		return -ENOENT;
 
-	mutex_lock(&ctx->submit_lock);
-	if (!args->seqno || args->seqno > ctx->last_seqno) {
-		mutex_unlock(&ctx->submit_lock);
+	mutex_lock(&cq->lock);
+	if (!args->seqno || args->seqno > cq->last_seqno) {
+		mutex_unlock(&cq->lock);
+		npu_ctx_queue_put(cq);
 		return -EINVAL;
 	}
-	job = ctx->history[args->seqno % DRM_NPU_WAIT_HISTORY];
+	job = cq->history[args->seqno % DRM_NPU_WAIT_HISTORY];
 	if (!job || job->seqno != args->seqno) {
-		mutex_unlock(&ctx->submit_lock);
+		mutex_unlock(&cq->lock);
+		npu_ctx_queue_put(cq);
 		args->job_status = DRM_NPU_JOB_STATUS_EXPIRED;
 		args->err_offset = 0;
 		args->fault_addr = 0;
 		return 0;
 	}
 	kref_get(&job->ref);
-	mutex_unlock(&ctx->submit_lock);
+	mutex_unlock(&cq->lock);
+	/* the job reference is enough from here on */
+	npu_ctx_queue_put(cq);
 
 	timeout = drm_timeout_abs_to_jiffies(args->timeout_ns);
 	if (!dma_fence_is_signaled(job->done_fence)) {

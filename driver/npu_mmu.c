@@ -92,6 +92,7 @@ struct npu_vm *npu_vm_create(struct npu_device *ndev)
 	}
 	drm_mm_init(&vm->mm, NPU_VA_START, NPU_VA_END - NPU_VA_START);
 	drm_dev_get(&ndev->drm);
+	atomic_inc(&ndev->stats.vms);
 	return vm;
 }
 
@@ -105,6 +106,7 @@ static void npu_vm_release(struct kref *ref)
 	npu_pt_free(vm, vm->root);
 	mutex_destroy(&vm->lock);
 	kfree(vm);
+	atomic_dec(&ndev->stats.vms);
 	drm_dev_put(&ndev->drm);
 }
 

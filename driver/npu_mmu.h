@@ -14,6 +14,8 @@
 
 #include <drm/drm_mm.h>
 
+#include "npu_telemetry.h"
+
 struct npu_device;
 struct npu_pt;
 
@@ -29,6 +31,7 @@ struct npu_pt;
  * @lock: protects @mm and the page tables
  * @mm: VA allocator over [NPU_VA_START, NPU_VA_END)
  * @root: level-0 table; its bus address is the jobs' pt_root
+ * @job_stats: jobs of the owning context; here because jobs outlive files
  */
 struct npu_vm {
 	struct kref ref;
@@ -37,6 +40,7 @@ struct npu_vm {
 	struct mutex lock;
 	struct drm_mm mm;
 	struct npu_pt *root;
+	struct npu_job_stats job_stats;
 };
 
 struct npu_vm *npu_vm_create(struct npu_device *ndev);

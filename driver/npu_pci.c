@@ -43,6 +43,9 @@ static void npu_read_identity(struct npu_device *ndev)
 	ndev->engine_count = npu_rd32(ndev, NPU_REG(engine_count));
 	ndev->devmem_size = npu_rd64(ndev, NPU_REG(devmem_size));
 	ndev->serial = npu_rd64(ndev, NPU_REG(serial));
+	/* one hardware queue per priority level, fewer if the device has less */
+	ndev->queue_count = min_t(u32, npu_rd32(ndev, NPU_REG(num_queues)),
+				  NPU_PRIO_COUNT);
 }
 
 static void npu_destroy_reset_wq(struct drm_device *drm, void *data)
@@ -58,14 +61,17 @@ static void npu_destroy_reset_wq(struct drm_device *drm, void *data)
 static void npu_hw_stop(void *data)
 {
 	struct npu_device *ndev = data;
+	u32 i;
 
 	/* no new halt work once fw_ready is off */
 	WRITE_ONCE(ndev->fw_ready, false);
 	cancel_work_sync(&ndev->halt_work);
 	mutex_lock(&ndev->hw_lock);
-	npu_queue_disable(&ndev->queue);
+	for (i = 0; i < ndev->queue_count; i++)
+		npu_queue_disable(&ndev->queues[i]);
 	npu_fw_reset(ndev);
-	npu_queue_fail_all(&ndev->queue, NULL, -ENODEV);
+	for (i = 0; i < ndev->queue_count; i++)
+		npu_queue_fail_all(&ndev->queues[i], NULL, -ENODEV);
 	mutex_unlock(&ndev->hw_lock);
 }
 
@@ -74,6 +80,7 @@ static int npu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	struct device *dev = &pdev->dev;
 	struct npu_device *ndev;
 	int ret;
+	u32 i;
 
 	ndev = devm_drm_dev_alloc(dev, &npu_drm_driver, struct npu_device, drm);
 	if (IS_ERR(ndev))
@@ -103,6 +110,10 @@ static int npu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	/* MSI-X messages are bus-master writes */
 	pci_set_master(pdev);
 	npu_read_identity(ndev);
+	if (!ndev->queue_count) {
+		dev_err(dev, "device reports no hardware queue\n");
+		return -ENODEV;
+	}
 
 	ret = npu_fw_load(ndev);
 	if (ret)
@@ -116,9 +127,11 @@ static int npu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		return ret;
 
-	ret = npu_queue_init(ndev, &ndev->queue, 0);
-	if (ret)
-		return ret;
+	for (i = 0; i < ndev->queue_count; i++) {
+		ret = npu_queue_init(ndev, &ndev->queues[i], i);
+		if (ret)
+			return ret;
+	}
 	ret = npu_irq_init(ndev);
 	if (ret)
 		return ret;
@@ -129,7 +142,19 @@ static int npu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = npu_fw_boot(ndev);
 	if (ret)
 		return ret;
-	npu_queue_program(&ndev->queue);
+	for (i = 0; i < ndev->queue_count; i++)
+		npu_queue_program(&ndev->queues[i]);
+
+	/* before the node appears, so a failure needs no unregister */
+	ret = npu_sysfs_init(ndev);
+	if (ret)
+		return ret;
+	ret = npu_hwmon_init(ndev);
+	if (ret)
+		return ret;
+	ret = npu_debugfs_init(ndev);
+	if (ret)
+		return ret;
 
 	ret = drm_dev_register(&ndev->drm, 0);
 	if (ret)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Recovery: reset the device, reboot the firmware and restart the queue.
+ * Recovery: reset the device, reboot the firmware and restart the queues.
  * Triggered by the scheduler's job timeout and by the firmware reporting
  * NPU_STATE_HALTED. Both run on the ordered npu_device.reset_wq, so
  * recoveries never overlap.
@@ -12,7 +12,7 @@
 #include "npu_job.h"
 
 /**
- * npu_recover() - reset the device and restart its queue
+ * npu_recover() - reset the device and restart its queues
  * @ndev: the device, inside a drm_dev_enter() section
  * @guilty: the job that timed out, or NULL
  *
@@ -27,13 +27,18 @@
  */
 int npu_recover(struct npu_device *ndev, struct npu_job *guilty)
 {
-	struct npu_queue *queue = &ndev->queue;
 	int ret = 0;
+	u32 i;
 
 	mutex_lock(&ndev->hw_lock);
-	drm_sched_stop(&queue->sched, guilty ? &guilty->base : NULL);
+	/* a reset hits every queue: stop all their schedulers */
+	for (i = 0; i < ndev->queue_count; i++) {
+		struct npu_queue *queue = &ndev->queues[i];
+		bool mine = guilty && guilty->queue == queue;
 
-	npu_queue_handle_done(queue);
+		drm_sched_stop(&queue->sched, mine ? &guilty->base : NULL);
+		npu_queue_handle_done(queue);
+	}
 	if (guilty && guilty->hw_fence &&
 	    dma_fence_is_signaled(guilty->hw_fence))
 		goto out_start;
@@ -44,22 +49,26 @@ int npu_recover(struct npu_device *ndev, struct npu_job *guilty)
 	else
 		drm_err(&ndev->drm, "firmware halted, resetting the device\n");
 
-	npu_queue_disable(queue);
+	for (i = 0; i < ndev->queue_count; i++)
+		npu_queue_disable(&ndev->queues[i]);
 	ret = npu_fw_boot(ndev);
 	/* the core is stopped (or rebooted): nothing touches the jobs now */
-	npu_queue_fail_all(queue, guilty, -ECANCELED);
+	for (i = 0; i < ndev->queue_count; i++)
+		npu_queue_fail_all(&ndev->queues[i], guilty, -ECANCELED);
 	if (ret) {
 		drm_err(&ndev->drm, "recovery failed (%d), device is dead\n",
 			ret);
 		WRITE_ONCE(ndev->dead, true);
 	} else {
-		npu_queue_program(queue);
+		for (i = 0; i < ndev->queue_count; i++)
+			npu_queue_program(&ndev->queues[i]);
 		atomic_inc(&ndev->reset_count);
 		drm_info(&ndev->drm, "device recovered\n");
 	}
 
 out_start:
-	npu_sched_start(&queue->sched);
+	for (i = 0; i < ndev->queue_count; i++)
+		npu_sched_start(&ndev->queues[i].sched);
 	mutex_unlock(&ndev->hw_lock);
 	return ret;
 }

@@ -21,6 +21,8 @@ extern "C" {
 #define DRM_NPU_BO_INFO			0x02
 #define DRM_NPU_SUBMIT			0x03
 #define DRM_NPU_WAIT			0x04
+#define DRM_NPU_QUEUE_CREATE		0x05
+#define DRM_NPU_QUEUE_DESTROY		0x06
 
 #define DRM_IOCTL_NPU_GET_PARAM \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_NPU_GET_PARAM, struct drm_npu_get_param)
@@ -32,6 +34,12 @@ extern "C" {
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_NPU_SUBMIT, struct drm_npu_submit)
 #define DRM_IOCTL_NPU_WAIT \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_NPU_WAIT, struct drm_npu_wait)
+#define DRM_IOCTL_NPU_QUEUE_CREATE \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_NPU_QUEUE_CREATE, \
+		 struct drm_npu_queue_create)
+#define DRM_IOCTL_NPU_QUEUE_DESTROY \
+	DRM_IOW(DRM_COMMAND_BASE + DRM_NPU_QUEUE_DESTROY, \
+		struct drm_npu_queue_destroy)
 
 /* Parameters for DRM_IOCTL_NPU_GET_PARAM */
 #define DRM_NPU_PARAM_DEVICE_ID		0  /* PCI device id */
@@ -41,7 +49,7 @@ extern "C" {
 #define DRM_NPU_PARAM_FW_ABI		4  /* major << 16 | minor */
 #define DRM_NPU_PARAM_DEVMEM_SIZE	5  /* bytes of device memory */
 #define DRM_NPU_PARAM_ENGINE_COUNT	6  /* tensor engines */
-#define DRM_NPU_PARAM_QUEUE_COUNT	7  /* hardware queues */
+#define DRM_NPU_PARAM_QUEUE_COUNT	7  /* queues per context, queue 0 incl. */
 #define DRM_NPU_PARAM_VA_SIZE		8  /* bytes of device address space */
 #define DRM_NPU_PARAM_SERIAL		9  /* unique 64-bit serial number */
 #define DRM_NPU_PARAM_CONTEXT_ID	10 /* id of this file's context */
@@ -111,13 +119,38 @@ struct drm_npu_bo_info {
  * @bo_count: entries in @bo_handles, 1 to DRM_NPU_MAX_SUBMIT_BOS (in)
  * @in_syncobj_count: entries in @in_syncobjs, at most
  *	DRM_NPU_MAX_IN_SYNCOBJS (in)
- * @out_syncobj: syncobj whose fence is replaced by the job's, 0 for none
- *	(in)
- * @queue_id: hardware queue; 0 is the context's default queue (in)
- * @flags: MBZ (in)
+ * @out_syncobj: syncobj that receives the job's fence, 0 for none: the
+ *	fence replaces the syncobj's, or becomes timeline point @out_point
+ *	if that is not zero (in)
+ * @queue_id: queue of this file's context: 0 is the default queue every
+ *	context has, others come from DRM_IOCTL_NPU_QUEUE_CREATE; -ENOENT
+ *	for an id that names no queue (in)
+ * @flags: DRM_NPU_SUBMIT_* (in)
  * @pad: MBZ (in)
+ * @pad2: MBZ (in)
  * @seqno: the job's sequence number on its queue, for DRM_IOCTL_NPU_WAIT
  *	(out)
+ * @in_points: user pointer to @in_syncobj_count __u64 timeline points,
+ *	one per entry of @in_syncobjs, or 0 if every in-syncobj is binary.
+ *	Point 0 means the syncobj's current fence (binary syncobj); point N
+ *	waits for timeline point N (in)
+ * @out_point: timeline point the job's fence is added to in @out_syncobj
+ *	(a dma_fence_chain link), 0 to replace the fence instead; must be
+ *	zero without @out_syncobj (in)
+ *
+ * The job waits for every in-syncobj fence and, implicitly, for the jobs
+ * that last used its BOs: writers of any listed BO for all jobs, and all
+ * earlier users of a BO the job may write (BOs not created
+ * DRM_NPU_BO_DEVICE_READ_ONLY), whatever queue or context they ran on.
+ *
+ * An in-syncobj without a fence (or a timeline point not yet added) is
+ * refused with -EINVAL, unless DRM_NPU_SUBMIT_WAIT_FOR_SUBMIT is set: the
+ * ioctl then sleeps until the fence is added (wait-before-signal, as
+ * DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT), interruptibly, failing with
+ * -ETIME if that does not happen within DRM core's 5 s limit.
+ *
+ * @in_points and @out_point were appended to the original 64-byte struct;
+ * DRM core zero-fills them for callers built against it.
  */
 struct drm_npu_submit {
 	__u64 bo_handles;
@@ -132,7 +165,13 @@ struct drm_npu_submit {
 	__u32 pad;
 	__u32 pad2;
 	__u64 seqno;
+	__u64 in_points;
+	__u64 out_point;
 };
+
+/* Flags for DRM_IOCTL_NPU_SUBMIT */
+#define DRM_NPU_SUBMIT_WAIT_FOR_SUBMIT	(1u << 0) /* see drm_npu_submit */
+#define DRM_NPU_SUBMIT_FLAGS		DRM_NPU_SUBMIT_WAIT_FOR_SUBMIT
 
 #define DRM_NPU_MAX_SUBMIT_BOS		4096
 #define DRM_NPU_MAX_IN_SYNCOBJS		64
@@ -152,7 +191,8 @@ struct drm_npu_submit {
  * @seqno: value DRM_IOCTL_NPU_SUBMIT returned (in)
  * @timeout_ns: absolute CLOCK_MONOTONIC deadline; a past deadline polls
  *	(in)
- * @queue_id: queue the job was submitted to (in)
+ * @queue_id: queue the job was submitted to; -ENOENT if the context has
+ *	no such queue (any more) (in)
  * @flags: MBZ (in)
  * @job_status: DRM_NPU_JOB_STATUS_* (out)
  * @err_offset: byte offset of the failing packet in the command buffer
@@ -170,6 +210,50 @@ struct drm_npu_wait {
 	__u32 job_status;
 	__u32 err_offset;
 	__u64 fault_addr;
+};
+
+/* Queue priorities; DRM_NPU_PRIORITY_REALTIME needs CAP_SYS_NICE */
+#define DRM_NPU_PRIORITY_LOW		0
+#define DRM_NPU_PRIORITY_NORMAL		1
+#define DRM_NPU_PRIORITY_HIGH		2
+#define DRM_NPU_PRIORITY_REALTIME	3
+
+/**
+ * struct drm_npu_queue_create - create a queue in this file's context
+ * @priority: DRM_NPU_PRIORITY_*; -EINVAL above REALTIME, -EPERM for
+ *	REALTIME without CAP_SYS_NICE (in)
+ * @flags: MBZ (in)
+ * @queue_id: id for SUBMIT and WAIT, never 0 and below
+ *	DRM_NPU_PARAM_QUEUE_COUNT (out)
+ * @pad: MBZ (in)
+ *
+ * Jobs of one queue run in submission order (each has its own seqno
+ * series and WAIT history); jobs of different queues run concurrently,
+ * ordered only by syncobjs and shared BOs. The device serves a higher
+ * priority before any lower one and shares a priority level fairly
+ * between the queues of all contexts. Queue 0, created with every
+ * context, has NORMAL priority. -ENOSPC when the context has
+ * DRM_NPU_PARAM_QUEUE_COUNT queues already.
+ */
+struct drm_npu_queue_create {
+	__u32 priority;
+	__u32 flags;
+	__u32 queue_id;
+	__u32 pad;
+};
+
+/**
+ * struct drm_npu_queue_destroy - destroy a queue created by QUEUE_CREATE
+ * @queue_id: the queue; -EINVAL for 0, -ENOENT if no such queue (in)
+ * @pad: MBZ (in)
+ *
+ * Jobs already submitted still run and signal their fences; SUBMIT and
+ * WAIT on the id fail with -ENOENT from now on, until QUEUE_CREATE hands
+ * the id out again.
+ */
+struct drm_npu_queue_destroy {
+	__u32 queue_id;
+	__u32 pad;
 };
 
 #if defined(__cplusplus)

@@ -49,8 +49,8 @@ TEST_F(BufferTest, MoveTransfersOwnership) {
     const uint32_t handle = a.handle();
     Buffer b(std::move(a));
     EXPECT_EQ(b.handle(), handle);
-    EXPECT_EQ(a.host_ptr(),
-              nullptr); // NOLINT(bugprone-use-after-move): moved-from state is defined
+    // NOLINTNEXTLINE(bugprone-use-after-move): the moved-from state is defined
+    EXPECT_EQ(a.host_ptr(), nullptr);
     EXPECT_EQ(os->live_handles(), 1u);
     Buffer c(device, 4096);
     c = std::move(b); // releases c's own object

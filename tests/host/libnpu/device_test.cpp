@@ -45,8 +45,9 @@ TEST_F(DeviceTest, OpenByIndexAndPciAddress) {
     Device second = Device::open_pci("00:05.0", os);
     EXPECT_EQ(second.info().node, "/dev/accel/accel1");
     EXPECT_EQ(os->open_fds(), 2u);
-    Device copy = first; // shares the open file
+    const Device copy = first; // shares the open file
     EXPECT_EQ(os->open_fds(), 2u);
+    EXPECT_EQ(copy.info().node, first.info().node);
 }
 
 TEST_F(DeviceTest, MissingDeviceIsEnodev) {

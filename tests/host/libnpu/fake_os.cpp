@@ -298,6 +298,7 @@ int FakeOs::submit(File& file, void* arg) {
         return EINVAL;
     if (s->queue_id >= params.at(DRM_NPU_PARAM_QUEUE_COUNT))
         return EINVAL;
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): the uapi carries pointers as u64
     const auto* handles = reinterpret_cast<const uint32_t*>(static_cast<uintptr_t>(s->bo_handles));
     Job job;
     job.queue_id = s->queue_id;

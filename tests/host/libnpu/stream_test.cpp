@@ -79,7 +79,7 @@ TEST_F(StreamTest, FullCommandBufferSubmitsAndRecycles) {
     Stream stream(device, options);
     const size_t bos_before = os->bos_created();
     for (uint32_t i = 0; i < 9; ++i)
-        stream.fill(buffer, 4 * i, 4, i + 1);
+        stream.fill(buffer, size_t{4} * i, 4, i + 1);
     stream.synchronize(seconds(1));
     EXPECT_EQ(os->submits().size(), 5u);
     for (const auto& job : os->submits())
@@ -121,8 +121,8 @@ TEST_F(StreamTest, PageFaultBecomesJobError) {
         EXPECT_EQ(e.err_offset(), sizeof(npu_pkt_fill));
         EXPECT_EQ(e.errnum(), EIO);
         char fault[32];
-        std::snprintf(fault, sizeof(fault), "0x%llx",
-                      static_cast<unsigned long long>(read_only.device_addr() + 8));
+        const unsigned long long fault_addr = read_only.device_addr() + 8;
+        std::snprintf(fault, sizeof(fault), "0x%llx", fault_addr);
         EXPECT_NE(std::string(e.what()).find("PAGE_FAULT"), std::string::npos) << e.what();
         EXPECT_NE(std::string(e.what()).find(fault), std::string::npos) << e.what();
     }
@@ -263,11 +263,12 @@ TEST_F(StreamTest, StreamsOnSeveralThreadsShareADevice) {
     Device device(0, os);
     constexpr int kThreads = 4;
     std::vector<std::thread> threads;
+    threads.reserve(kThreads);
     std::vector<int> failures(kThreads, 0);
     for (int t = 0; t < kThreads; ++t) {
         threads.emplace_back([&, t] {
-            Buffer src(device, 64 * 1024);
-            Buffer dst(device, 64 * 1024);
+            Buffer src(device, size_t{64} * 1024);
+            Buffer dst(device, size_t{64} * 1024);
             Stream stream(device);
             for (uint32_t round = 0; round < 20; ++round) {
                 const uint32_t pattern = 0x1000u * t + round;
