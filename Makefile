@@ -10,6 +10,9 @@
 #   make test         host suites (release, ASan+UBSan, TSan) and the
 #                     in-VM suites on 6.12 and 6.1
 #   make check-style  checkpatch --strict, W=1, sparse on both kernels
+#   make dkms-install [KVER="6.12 6.1"]   npu.ko via DKMS (default: every
+#                     kernel with headers), firmware, udev rule; dkms-remove
+#   make deb          build/deb/npu-dkms_<version>_all.deb
 
 SHELL := /bin/bash
 TOP := $(CURDIR)
@@ -22,7 +25,7 @@ kernel_release = $(shell . $(TOP)/tools/vm/kernels.sh; npu_kernel_release $(1))
 LANE_KERNELS ?= 6.12 6.1
 
 .PHONY: all deps firmware userspace module modules demo test test-host \
-	test-vm check-style clean
+	test-vm check-style clean dkms-install dkms-remove deb
 
 all: deps
 	@$(MAKE) --no-print-directory firmware userspace modules
@@ -68,6 +71,17 @@ test-vm: all
 
 check-style: deps
 	@$(TOP)/driver/check-style $(foreach k,$(LANE_KERNELS),$(call kernel_release,$(k)))
+
+# KVER is not defaulted here: no KVER means every kernel with headers.
+dkms-install: firmware
+	@$(TOP)/packaging/dkms-install \
+		$(if $(filter command line environment,$(origin KVER)),$(KVER))
+
+dkms-remove:
+	@$(TOP)/packaging/dkms-install --remove
+
+deb:
+	@$(TOP)/packaging/build-deb $(BUILD)/deb
 
 clean:
 	rm -rf $(BUILD)

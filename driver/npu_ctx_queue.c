@@ -2,12 +2,16 @@
 /*
  * Context queues and their priorities.
  *
- * The driver runs one hardware queue per priority level (fewer if the
- * device has fewer), and the firmware serves a higher level before any
- * lower one. A context queue is a scheduler entity on the hardware queue of
- * its level: the scheduler feeds the ring from the entities of all
- * contexts in turn, so a level is shared fairly between contexts while
- * each queue keeps its own order.
+ * The hardware queues are spread over the priority levels (queue i serves
+ * level i % 4), and the firmware serves a higher level before any lower
+ * one, round-robin within a level. A context queue is a scheduler entity
+ * on the least used hardware queue of its level: each hardware queue's
+ * scheduler feeds its ring from the entities of all contexts in turn, so
+ * a level is shared fairly while each context queue keeps its own order.
+ * Context queues sharing a hardware queue also share its ring: a job
+ * stalled on the device (WAIT_MEM) holds up the jobs behind it there.
+ * With fewer than four hardware queues, the higher levels share the last
+ * one.
  */
 #include <linux/capability.h>
 #include <linux/slab.h>
@@ -27,6 +31,7 @@ static void npu_ctx_queue_release(struct kref *ref)
 
 	/* waits for queued jobs to reach the device (or kills them) */
 	drm_sched_entity_destroy(&cq->entity);
+	atomic_dec(&cq->hwq->users);
 	for (i = 0; i < DRM_NPU_WAIT_HISTORY; i++)
 		npu_job_put(cq->history[i]);
 	mutex_destroy(&cq->lock);
@@ -58,6 +63,26 @@ struct npu_ctx_queue *npu_ctx_queue_get(struct npu_context *ctx, u32 id)
 	return cq;
 }
 
+/* The least used hardware queue serving @priority (or the nearest below). */
+static struct npu_queue *npu_pick_hw_queue(struct npu_device *ndev,
+					   u32 priority)
+{
+	u32 level = min(priority, ndev->queue_count - 1);
+	struct npu_queue *best = NULL;
+	u32 i;
+
+	for (i = 0; i < ndev->queue_count; i++) {
+		struct npu_queue *q = &ndev->queues[i];
+
+		if (q->priority != level)
+			continue;
+		if (!best || atomic_read(&q->users) < atomic_read(&best->users))
+			best = q;
+	}
+	atomic_inc(&best->users);
+	return best;
+}
+
 static struct npu_ctx_queue *npu_ctx_queue_alloc(struct npu_context *ctx,
 						 u32 priority)
 {
@@ -72,11 +97,12 @@ static struct npu_ctx_queue *npu_ctx_queue_alloc(struct npu_context *ctx,
 	kref_init(&cq->ref);
 	mutex_init(&cq->lock);
 	cq->priority = priority;
-	cq->hwq = &ndev->queues[min(priority, ndev->queue_count - 1)];
+	cq->hwq = npu_pick_hw_queue(ndev, priority);
 	sched = &cq->hwq->sched;
 	ret = drm_sched_entity_init(&cq->entity, DRM_SCHED_PRIORITY_NORMAL,
 				    &sched, 1, NULL);
 	if (ret) {
+		atomic_dec(&cq->hwq->users);
 		mutex_destroy(&cq->lock);
 		kfree(cq);
 		return ERR_PTR(ret);

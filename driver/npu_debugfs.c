@@ -244,6 +244,7 @@ static int fw_log_show(struct seq_file *m, void *unused)
 	first = min(len, size - oldest % size);
 	memcpy_fromio(buf, data + oldest % size, first);
 	memcpy_fromio(buf + first, data, len - first);
+	/* read write_pos again only after the copy: what moved overwrote */
 	rmb();
 	end = readl(ring + offsetof(struct npu_log_ring, write_pos));
 	drm_dev_exit(idx);

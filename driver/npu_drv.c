@@ -194,7 +194,7 @@ NPU_DEFINE_FOPS(npu_fops);
 
 const struct drm_driver npu_drm_driver = {
 	.driver_features = NPU_DRIVER_NODE_FEATURE | DRIVER_GEM |
-			   DRIVER_SYNCOBJ,
+			   DRIVER_SYNCOBJ | DRIVER_SYNCOBJ_TIMELINE,
 	.open = npu_open,
 	.postclose = npu_postclose,
 	.gem_create_object = npu_gem_create_object,
@@ -229,4 +229,5 @@ module_exit(npu_exit);
 
 MODULE_DESCRIPTION("Virtual NPU accelerator driver");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(NPU_VERSION);
 MODULE_FIRMWARE(NPU_FW_NAME);

@@ -31,7 +31,7 @@
 /* Descriptors in each hardware ring, a power of two. */
 #define NPU_RING_ENTRIES	256
 
-/* One hardware queue per priority level (DRM_NPU_PRIORITY_*). */
+/* Priority levels (DRM_NPU_PRIORITY_*); hardware queues are spread over them. */
 #define NPU_PRIO_COUNT		(DRM_NPU_PRIORITY_REALTIME + 1)
 
 struct npu_job;
@@ -46,6 +46,9 @@ extern unsigned int npu_job_timeout_ms;
  * struct npu_queue - one hardware queue and the scheduler feeding it
  * @ndev: owning device
  * @index: queue number in BAR2
+ * @priority: level the queue serves, written to its priority register
+ * @users: context queues feeding this queue, to spread new ones
+ * @name: scheduler name
  * @regs: the queue's struct npu_queue_regs in BAR2
  * @ring: NPU_RING_ENTRIES descriptors in coherent host memory
  * @ring_dma: bus address of @ring
@@ -62,6 +65,9 @@ extern unsigned int npu_job_timeout_ms;
 struct npu_queue {
 	struct npu_device *ndev;
 	u32 index;
+	u32 priority;
+	atomic_t users;
+	char name[24];
 	void __iomem *regs;
 	struct npu_job_desc *ring;
 	dma_addr_t ring_dma;
@@ -97,9 +103,9 @@ struct npu_queue {
  * @devmem_size: regs.devmem_size
  * @serial: regs.serial
  * @contexts: context id -> struct npu_context; has its own lock
- * @queues: the hardware queues, one per priority level; the firmware
- *	serves higher levels first (npu_ctx_queue.c maps levels to queues)
- * @queue_count: hardware queues in use, at most NPU_PRIO_COUNT
+ * @queues: the hardware queues, spread over the priority levels; the
+ *	firmware serves higher levels first (see npu_ctx_queue.c)
+ * @queue_count: hardware queues in use (regs.num_queues)
  * @reset_wq: ordered; runs the scheduler's timeout handler and @halt_work,
  *	so recoveries never overlap
  * @halt_work: recovery after the firmware reported NPU_STATE_HALTED
@@ -130,7 +136,7 @@ struct npu_device {
 	u64 serial;
 
 	struct xarray contexts;
-	struct npu_queue queues[NPU_PRIO_COUNT];
+	struct npu_queue queues[NPU_MAX_QUEUES];
 	u32 queue_count;
 
 	struct workqueue_struct *reset_wq;

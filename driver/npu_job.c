@@ -296,16 +296,11 @@ void npu_queue_program(struct npu_queue *queue)
 	writel(0, regs + NPU_QREG(tail));
 	writel(0, regs + NPU_QREG(head));
 	writeq(queue->hw_seqno, regs + NPU_QREG(done_seqno));
-	/* queue n serves priority level n (npu_ctx_queue.c) */
-	writel(queue->index, regs + NPU_QREG(priority));
+	writel(queue->priority, regs + NPU_QREG(priority));
 	writel(0, regs + NPU_QREG(reserved));
 	writel(1, regs + NPU_QREG(enable));
 	spin_unlock_irqrestore(&queue->lock, flags);
 }
-
-static const char *const npu_queue_names[NPU_PRIO_COUNT] = {
-	"npu-low", "npu-normal", "npu-high", "npu-realtime",
-};
 
 static void npu_queue_fini(struct drm_device *drm, void *data)
 {
@@ -335,13 +330,18 @@ int npu_queue_init(struct npu_device *ndev, struct npu_queue *queue,
 		.timeout = npu_job_timeout_ms ?
 			   msecs_to_jiffies(npu_job_timeout_ms) :
 			   MAX_SCHEDULE_TIMEOUT,
-		.name = npu_queue_names[index],
+		.name = queue->name,
 		.dev = ndev->drm.dev,
 	};
 	int ret;
 
 	queue->ndev = ndev;
 	queue->index = index;
+	/* level i % 4 with all four levels present, else queue i serves level i */
+	queue->priority = ndev->queue_count >= NPU_PRIO_COUNT ?
+			  index % NPU_PRIO_COUNT : index;
+	snprintf(queue->name, sizeof(queue->name), "npu-q%u-prio%u", index,
+		 queue->priority);
 	queue->regs = ndev->bar2 + NPU_QUEUE_OFFSET + index * NPU_QUEUE_STRIDE;
 	spin_lock_init(&queue->lock);
 	INIT_LIST_HEAD(&queue->inflight);
@@ -398,34 +398,86 @@ static int npu_submit_check_bos(struct npu_job *job, struct npu_vm *vm)
 	return cmd_found ? 0 : -EINVAL;
 }
 
-static int npu_submit_add_syncobj_deps(struct npu_job *job,
-				       struct drm_file *file,
-				       const struct drm_npu_submit *args)
+/**
+ * struct npu_in_fences - the in-syncobj fences of a submission
+ * @count: entries in each array
+ * @fence: the fences; an entry is NULL once handed to the job
+ * @point: timeline point of each syncobj, 0 for its current fence
+ * @handle: syncobj handles
+ */
+struct npu_in_fences {
+	u32 count;
+	struct dma_fence *fence[DRM_NPU_MAX_IN_SYNCOBJS];
+	u64 point[DRM_NPU_MAX_IN_SYNCOBJS];
+	u32 handle[DRM_NPU_MAX_IN_SYNCOBJS];
+};
+
+static void npu_in_fences_free(struct npu_in_fences *in)
 {
-	u64 points[DRM_NPU_MAX_IN_SYNCOBJS] = {};
-	u32 handles[DRM_NPU_MAX_IN_SYNCOBJS];
+	u32 i;
+
+	if (!in)
+		return;
+	for (i = 0; i < in->count; i++)
+		dma_fence_put(in->fence[i]);
+	kfree(in);
+}
+
+/*
+ * Looks the in-fences up before the device is entered or anything locked:
+ * with DRM_NPU_SUBMIT_WAIT_FOR_SUBMIT this sleeps until each point has
+ * been submitted. Returns NULL without in-syncobjs.
+ */
+static struct npu_in_fences *
+npu_in_fences_find(struct drm_file *file, const struct drm_npu_submit *args)
+{
 	u32 count = args->in_syncobj_count;
+	struct npu_in_fences *in;
 	u64 flags = 0;
-	struct dma_fence *fence;
 	u32 i;
 	int ret;
 
 	if (!count)
-		return 0;
-	if (copy_from_user(handles, u64_to_user_ptr(args->in_syncobjs),
-			   count * sizeof(handles[0])))
-		return -EFAULT;
-	if (args->in_points &&
-	    copy_from_user(points, u64_to_user_ptr(args->in_points),
-			   count * sizeof(points[0])))
-		return -EFAULT;
+		return NULL;
+	in = kzalloc(sizeof(*in), GFP_KERNEL);
+	if (!in)
+		return ERR_PTR(-ENOMEM);
+	in->count = count;
+	if (copy_from_user(in->handle, u64_to_user_ptr(args->in_syncobjs),
+			   count * sizeof(in->handle[0])) ||
+	    (args->in_points &&
+	     copy_from_user(in->point, u64_to_user_ptr(args->in_points),
+			    count * sizeof(in->point[0])))) {
+		ret = -EFAULT;
+		goto err_free;
+	}
 	if (args->flags & DRM_NPU_SUBMIT_WAIT_FOR_SUBMIT)
 		flags = DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT;
 	for (i = 0; i < count; i++) {
-		ret = drm_syncobj_find_fence(file, handles[i], points[i], flags,
-					     &fence);
-		if (ret)
-			return ret;
+		ret = drm_syncobj_find_fence(file, in->handle[i], in->point[i],
+					     flags, &in->fence[i]);
+		if (ret) {
+			in->fence[i] = NULL;
+			goto err_free;
+		}
+	}
+	return in;
+
+err_free:
+	npu_in_fences_free(in);
+	return ERR_PTR(ret);
+}
+
+static int npu_submit_add_in_fences(struct npu_job *job,
+				    struct npu_in_fences *in)
+{
+	u32 i;
+	int ret;
+
+	for (i = 0; in && i < in->count; i++) {
+		struct dma_fence *fence = in->fence[i];
+
+		in->fence[i] = NULL;
 		/* consumes the fence reference, also on failure */
 		ret = drm_sched_job_add_dependency(&job->base, fence);
 		if (ret)
@@ -532,6 +584,7 @@ int npu_ioctl_submit(struct drm_device *drm, void *data,
 	struct drm_npu_submit *args = data;
 	struct drm_syncobj *out_syncobj = NULL;
 	struct dma_fence_chain *out_chain = NULL;
+	struct npu_in_fences *in_fences;
 	struct ww_acquire_ctx ticket;
 	struct npu_ctx_queue *cq;
 	struct npu_job *job;
@@ -543,6 +596,12 @@ int npu_ioctl_submit(struct drm_device *drm, void *data,
 	cq = npu_ctx_queue_get(ctx, args->queue_id);
 	if (!cq)
 		return -ENOENT;
+	in_fences = npu_in_fences_find(file, args);
+	if (IS_ERR(in_fences)) {
+		ret = PTR_ERR(in_fences);
+		in_fences = NULL;
+		goto out_put_queue;
+	}
 	if (!drm_dev_enter(drm, &idx)) {
 		ret = -ENODEV;
 		goto out_put_queue;
@@ -582,7 +641,7 @@ int npu_ioctl_submit(struct drm_device *drm, void *data,
 	if (ret)
 		goto err_put_syncobj;
 
-	ret = npu_submit_add_syncobj_deps(job, file, args);
+	ret = npu_submit_add_in_fences(job, in_fences);
 	if (ret)
 		goto err_cleanup_job;
 
@@ -608,6 +667,7 @@ int npu_ioctl_submit(struct drm_device *drm, void *data,
 		drm_syncobj_put(out_syncobj);
 	args->seqno = job->seqno;
 	drm_dev_exit(idx);
+	npu_in_fences_free(in_fences);
 	npu_ctx_queue_put(cq);
 	return 0;
 
@@ -624,6 +684,7 @@ err_put_job:
 out_exit:
 	drm_dev_exit(idx);
 out_put_queue:
+	npu_in_fences_free(in_fences);
 	npu_ctx_queue_put(cq);
 	return ret;
 }

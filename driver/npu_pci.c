@@ -43,9 +43,8 @@ static void npu_read_identity(struct npu_device *ndev)
 	ndev->engine_count = npu_rd32(ndev, NPU_REG(engine_count));
 	ndev->devmem_size = npu_rd64(ndev, NPU_REG(devmem_size));
 	ndev->serial = npu_rd64(ndev, NPU_REG(serial));
-	/* one hardware queue per priority level, fewer if the device has less */
 	ndev->queue_count = min_t(u32, npu_rd32(ndev, NPU_REG(num_queues)),
-				  NPU_PRIO_COUNT);
+				  NPU_MAX_QUEUES);
 }
 
 static void npu_destroy_reset_wq(struct drm_device *drm, void *data)

@@ -1,31 +1,87 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Recovery: reset the device, reboot the firmware and restart the queues.
- * Triggered by the scheduler's job timeout and by the firmware reporting
- * NPU_STATE_HALTED. Both run on the ordered npu_device.reset_wq, so
- * recoveries never overlap.
+ *
+ * Triggers: the scheduler's job timeout, the firmware reporting
+ * NPU_STATE_HALTED, the heartbeat watchdog (regs.heartbeat frozen for
+ * heartbeat_timeout_ms while the firmware should be running) and a queue
+ * reporting an impossible completion (done_seqno beyond the last job
+ * submitted, a written-back descriptor with a foreign seqno or an unknown
+ * status). All run on the ordered npu_device.reset_wq, so recoveries never
+ * overlap, and the watchdog never runs during one.
+ *
+ * The watchdog also completes jobs whose interrupt was lost: every tick it
+ * looks at each queue's done_seqno, as the interrupt handler would.
+ *
+ * Each reset writes a devcoredump (npu_coredump.c) taken before the device
+ * is reset, counts in reset_count and sends a KOBJ_CHANGE uevent on the PCI
+ * device with NPU_RESET=1, NPU_RESET_REASON=<reason>,
+ * NPU_RESET_RESULT=recovered|failed and NPU_RESET_COUNT=<n>.
  */
+#include <linux/jiffies.h>
+#include <linux/kobject.h>
+#include <linux/moduleparam.h>
+
 #include <drm/drm_drv.h>
 #include <drm/drm_print.h>
 
 #include "npu_drv.h"
 #include "npu_job.h"
+#include "npu_reset.h"
 
-/**
- * npu_recover() - reset the device and restart its queues
- * @ndev: the device, inside a drm_dev_enter() section
- * @guilty: the job that timed out, or NULL
- *
+unsigned int npu_heartbeat_timeout_ms = 3000;
+module_param_named(heartbeat_timeout_ms, npu_heartbeat_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(heartbeat_timeout_ms,
+		 "Reset the device when the firmware heartbeat stalls this long in ms, 0 = never (default 3000)");
+
+/* Watchdog period: short, since it also catches lost job interrupts. */
+#define NPU_WATCHDOG_MIN_MS	20
+
+static const char *const npu_reset_reason_names[] = {
+	[NPU_RESET_JOB_TIMEOUT] = "job-timeout",
+	[NPU_RESET_FW_HALTED] = "firmware-halted",
+	[NPU_RESET_HEARTBEAT] = "heartbeat",
+	[NPU_RESET_BAD_COMPLETION] = "bad-completion",
+};
+
+const char *npu_reset_reason_name(enum npu_reset_reason reason)
+{
+	if (reason >= ARRAY_SIZE(npu_reset_reason_names))
+		return "unknown";
+	return npu_reset_reason_names[reason];
+}
+
+static void npu_reset_uevent(struct npu_device *ndev,
+			     enum npu_reset_reason reason, bool recovered)
+{
+	char reason_env[48], count_env[32];
+	char *envp[] = { "NPU_RESET=1", reason_env,
+			 recovered ? "NPU_RESET_RESULT=recovered" :
+				     "NPU_RESET_RESULT=failed",
+			 count_env, NULL };
+
+	snprintf(reason_env, sizeof(reason_env), "NPU_RESET_REASON=%s",
+		 npu_reset_reason_name(reason));
+	snprintf(count_env, sizeof(count_env), "NPU_RESET_COUNT=%d",
+		 atomic_read(&ndev->reset_count));
+	kobject_uevent_env(&ndev->pdev->dev.kobj, KOBJ_CHANGE, envp);
+}
+
+static void npu_watchdog_rearm(struct npu_device *ndev)
+{
+	ndev->watchdog.hb_seen = npu_rd32(ndev, NPU_REG(heartbeat));
+	ndev->watchdog.hb_moved = jiffies;
+}
+
+/*
  * The jobs on the hardware are failed, not resubmitted: @guilty with
  * TIMEOUT, the others with ABORTED, since any of them may depend on state
  * the reset destroyed. Jobs the device completed before the reset keep
  * their results. Jobs not yet handed to the device run after the restart.
  * A spurious timeout (the job finished meanwhile) resets nothing.
- *
- * Return: 0, or a negative errno if the device could not be rebooted; it
- * is then marked dead and fails every further job.
  */
-int npu_recover(struct npu_device *ndev, struct npu_job *guilty)
+static int npu_reset_device(struct npu_device *ndev, struct npu_job *guilty,
+			    enum npu_reset_reason reason)
 {
 	int ret = 0;
 	u32 i;
@@ -37,6 +93,7 @@ int npu_recover(struct npu_device *ndev, struct npu_job *guilty)
 		bool mine = guilty && guilty->queue == queue;
 
 		drm_sched_stop(&queue->sched, mine ? &guilty->base : NULL);
+		/* also finds completions whose interrupt was lost */
 		npu_queue_handle_done(queue);
 	}
 	if (guilty && guilty->hw_fence &&
@@ -47,7 +104,11 @@ int npu_recover(struct npu_device *ndev, struct npu_job *guilty)
 		drm_err(&ndev->drm, "job %llu of context %u timed out, resetting the device\n",
 			guilty->seqno, guilty->context_id);
 	else
-		drm_err(&ndev->drm, "firmware halted, resetting the device\n");
+		drm_err(&ndev->drm, "resetting the device: %s\n",
+			npu_reset_reason_name(reason));
+
+	/* the state that explains the failure, before the reset clears it */
+	npu_coredump(ndev, guilty, reason);
 
 	for (i = 0; i < ndev->queue_count; i++)
 		npu_queue_disable(&ndev->queues[i]);
@@ -55,6 +116,7 @@ int npu_recover(struct npu_device *ndev, struct npu_job *guilty)
 	/* the core is stopped (or rebooted): nothing touches the jobs now */
 	for (i = 0; i < ndev->queue_count; i++)
 		npu_queue_fail_all(&ndev->queues[i], guilty, -ECANCELED);
+	atomic_set(&ndev->watchdog.bad_completion, 0);
 	if (ret) {
 		drm_err(&ndev->drm, "recovery failed (%d), device is dead\n",
 			ret);
@@ -62,15 +124,33 @@ int npu_recover(struct npu_device *ndev, struct npu_job *guilty)
 	} else {
 		for (i = 0; i < ndev->queue_count; i++)
 			npu_queue_program(&ndev->queues[i]);
+		npu_pm_after_reset(ndev);
+		npu_watchdog_rearm(ndev);
 		atomic_inc(&ndev->reset_count);
-		drm_info(&ndev->drm, "device recovered\n");
+		drm_info(&ndev->drm, "device recovered (reset %d)\n",
+			 atomic_read(&ndev->reset_count));
 	}
+	npu_reset_uevent(ndev, reason, !ret);
 
 out_start:
 	for (i = 0; i < ndev->queue_count; i++)
 		npu_sched_start(&ndev->queues[i].sched);
 	mutex_unlock(&ndev->hw_lock);
 	return ret;
+}
+
+/**
+ * npu_recover() - reset the device after a job timeout
+ * @ndev: the device, inside a drm_dev_enter() section
+ * @guilty: the job that timed out, or NULL
+ *
+ * Return: 0, or a negative errno if the device could not be rebooted; it
+ * is then marked dead and fails every further job.
+ */
+int npu_recover(struct npu_device *ndev, struct npu_job *guilty)
+{
+	return npu_reset_device(ndev, guilty, guilty ? NPU_RESET_JOB_TIMEOUT :
+					      NPU_RESET_FW_HALTED);
 }
 
 static void npu_halt_work(struct work_struct *work)
@@ -83,11 +163,105 @@ static void npu_halt_work(struct work_struct *work)
 		return;
 	if (npu_rd32(ndev, NPU_REG(state)) == NPU_STATE_HALTED &&
 	    READ_ONCE(ndev->fw_ready))
-		npu_recover(ndev, NULL);
+		npu_reset_device(ndev, NULL, NPU_RESET_FW_HALTED);
 	drm_dev_exit(idx);
+}
+
+/**
+ * npu_reset_bad_completion() - a queue reported an impossible completion
+ * @ndev: the device
+ *
+ * Called from the JOB interrupt, which then signals nothing more for that
+ * queue: the jobs stay in flight until the recovery queued here fails them.
+ */
+void npu_reset_bad_completion(struct npu_device *ndev)
+{
+	if (atomic_xchg(&ndev->watchdog.bad_completion, 1))
+		return;
+	queue_work(ndev->reset_wq, &ndev->watchdog.bad_work);
+}
+
+static void npu_bad_completion_work(struct work_struct *work)
+{
+	struct npu_device *ndev = container_of(work, struct npu_device,
+					       watchdog.bad_work);
+	int idx;
+
+	if (!drm_dev_enter(&ndev->drm, &idx))
+		return;
+	/* a recovery since the report has dealt with it */
+	if (atomic_read(&ndev->watchdog.bad_completion) &&
+	    READ_ONCE(ndev->fw_ready))
+		npu_reset_device(ndev, NULL, NPU_RESET_BAD_COMPLETION);
+	drm_dev_exit(idx);
+}
+
+static unsigned long npu_watchdog_period(void)
+{
+	return msecs_to_jiffies(max(npu_heartbeat_ms, NPU_WATCHDOG_MIN_MS));
+}
+
+static void npu_watchdog_work(struct work_struct *work)
+{
+	struct npu_device *ndev = container_of(to_delayed_work(work),
+					       struct npu_device,
+					       watchdog.work);
+	struct npu_watchdog *wd = &ndev->watchdog;
+	unsigned int timeout_ms = READ_ONCE(npu_heartbeat_timeout_ms);
+	u32 hb, i;
+	int idx;
+
+	if (!drm_dev_enter(&ndev->drm, &idx))
+		return;
+	if (!READ_ONCE(ndev->fw_ready) || READ_ONCE(ndev->dead)) {
+		wd->hb_moved = jiffies;
+		goto out_requeue;
+	}
+	for (i = 0; i < ndev->queue_count; i++)
+		npu_queue_handle_done(&ndev->queues[i]);
+
+	hb = npu_rd32(ndev, NPU_REG(heartbeat));
+	if (hb != wd->hb_seen) {
+		wd->hb_seen = hb;
+		wd->hb_moved = jiffies;
+	} else if (timeout_ms &&
+		   time_after(jiffies, wd->hb_moved +
+			      msecs_to_jiffies(timeout_ms))) {
+		drm_err(&ndev->drm, "firmware heartbeat stuck at %u for %u ms\n",
+			hb, jiffies_to_msecs(jiffies - wd->hb_moved));
+		npu_reset_device(ndev, NULL, NPU_RESET_HEARTBEAT);
+		npu_watchdog_rearm(ndev);
+	}
+out_requeue:
+	queue_delayed_work(ndev->reset_wq, &wd->work, npu_watchdog_period());
+	drm_dev_exit(idx);
+}
+
+/**
+ * npu_watchdog_start() - start the periodic health check
+ * @ndev: the device, its firmware just booted
+ */
+void npu_watchdog_start(struct npu_device *ndev)
+{
+	npu_watchdog_rearm(ndev);
+	queue_delayed_work(ndev->reset_wq, &ndev->watchdog.work,
+			   npu_watchdog_period());
+}
+
+/**
+ * npu_watchdog_stop() - stop the health check and pending recoveries
+ * @ndev: the device, unplugged: the works no longer requeue
+ */
+void npu_watchdog_stop(struct npu_device *ndev)
+{
+	cancel_delayed_work_sync(&ndev->watchdog.work);
+	cancel_work_sync(&ndev->watchdog.bad_work);
 }
 
 void npu_reset_init(struct npu_device *ndev)
 {
 	INIT_WORK(&ndev->halt_work, npu_halt_work);
+	INIT_DELAYED_WORK(&ndev->watchdog.work, npu_watchdog_work);
+	INIT_WORK(&ndev->watchdog.bad_work, npu_bad_completion_work);
+	atomic_set(&ndev->watchdog.bad_completion, 0);
 }

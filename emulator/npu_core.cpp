@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "npu_core.h"
 
+#include <cstddef>
 #include <stdexcept>
 #include <utility>
 
@@ -29,9 +30,11 @@ void check(uc_err err, const char *what)
 } // namespace
 
 ControlCore::ControlCore(std::string name, MemRegion bar2, const DmaEngine &dma,
-			 IrqCallback raise_irq, std::function<void()> on_halt)
+			 IrqCallback raise_irq, std::function<void()> on_halt,
+			 FaultInjector *faults, std::atomic<std::uint64_t> *gated_dma)
 	: name_(std::move(name)), bar2_(bar2), dma_(dma),
-	  raise_irq_(std::move(raise_irq)), on_halt_(std::move(on_halt))
+	  raise_irq_(std::move(raise_irq)), on_halt_(std::move(on_halt)),
+	  faults_(faults), gated_dma_(gated_dma)
 {
 	check(uc_open(UC_ARCH_RISCV, UC_MODE_RISCV64, &uc_), "open");
 	try {
@@ -80,6 +83,15 @@ void ControlCore::post_event(std::uint32_t bits)
 	event_cv_.notify_all();
 }
 
+void ControlCore::crash()
+{
+	std::lock_guard lock(event_mutex_);
+	crash_flag_.store(true);
+	event_cv_.notify_all();
+	// the core also stops itself at its next peripheral access
+	uc_emu_stop(uc_);
+}
+
 void ControlCore::run(std::uint64_t entry)
 {
 	uc_err err = UC_ERR_OK;
@@ -92,7 +104,9 @@ void ControlCore::run(std::uint64_t entry)
 		uc_reg_read(uc_, UC_RISCV_REG_PC, &pc);
 		if (!console_line_.empty())
 			log(name_, "fw: {}", console_line_);
-		if (err != UC_ERR_OK)
+		if (crash_flag_.load())
+			log(name_, "firmware crashed: injected fatal exception at pc {:#x}", pc);
+		else if (err != UC_ERR_OK)
 			log(name_, "firmware crashed: {} at pc {:#x}", uc_strerror(err), pc);
 		else
 			log(name_, "firmware stopped by itself at pc {:#x}", pc);
@@ -112,8 +126,8 @@ std::uint32_t ControlCore::wait_for_event()
 
 	std::unique_lock lock(event_mutex_);
 	event_cv_.wait_for(lock, std::chrono::milliseconds(ms),
-			   [this] { return pending_ != 0 || stopping_; });
-	if (stopping_) {
+			   [this] { return pending_ != 0 || stopping_ || crash_flag_; });
+	if (stopping_ || crash_flag_) {
 		uc_emu_stop(uc_);
 		return 0;
 	}
@@ -134,8 +148,93 @@ void ControlCore::console_putc(char c)
 
 void ControlCore::start_dma(std::uint32_t op)
 {
+	const unsigned src = (op >> 4) & 3, dst = (op >> 6) & 3;
+	const bool job_dma = src == NPU_DMA_SPACE_CTX || dst == NPU_DMA_SPACE_CTX;
+
 	dma_req_.op = op;
+	if (job_dma && gated_dma_) {
+		auto *r = reinterpret_cast<npu_regs *>(bar2_.base + NPU_REGS_OFFSET);
+		if (shared_load<std::uint32_t>(&r->power_state) == NPU_POWER_ENGINES_OFF &&
+		    (*gated_dma_)++ == 0)
+			log(name_, "job DMA while the host has the engines powered off");
+	}
+	if (job_dma && faults_ && faults_->take(Fault::HangEngine)) {
+		log(name_, "injected fault: DMA engine hangs (op {:#x})", op);
+		hang_until_stopped();
+		return;
+	}
 	dma_result_ = dma_.run(dma_req_);
+	// the firmware writes a finished job's descriptor back to the host
+	if ((op & 0xf) == NPU_DMA_COPY && src == NPU_DMA_SPACE_CORE &&
+	    dst == NPU_DMA_SPACE_HOST && dma_req_.len == sizeof(npu_job_desc) &&
+	    dma_result_.status == NPU_DMA_ST_OK && faults_)
+		corrupt_writeback();
+}
+
+// An engine that never finishes: the core is stuck in the transfer until
+// the host resets the device.
+void ControlCore::hang_until_stopped()
+{
+	std::unique_lock lock(event_mutex_);
+	event_cv_.wait(lock, [this] { return stopping_ || crash_flag_.load(); });
+	uc_emu_stop(uc_);
+	dma_result_ = {NPU_DMA_ST_BAD_OP, 0};
+}
+
+void ControlCore::corrupt_writeback()
+{
+	npu_job_desc desc;
+	auto win = dma_.translate(NPU_DMA_SPACE_HOST, dma_req_.dst, true, 0);
+	if (!win || win->length < sizeof(desc))
+		return;
+	if (faults_->take(Fault::CorruptStatus)) {
+		shared_store<std::uint32_t>(win->ptr + offsetof(npu_job_desc, status),
+					    kCorruptStatus);
+		log(name_, "injected fault: job {} written back with status {:#x}",
+		    shared_load<std::uint64_t>(win->ptr), kCorruptStatus);
+	}
+	if (faults_->take(Fault::CorruptSeqno))
+		corrupt_seqno_ = shared_load<std::uint64_t>(win->ptr);
+}
+
+// Rewrites the done_seqno the firmware just stored for corrupt_seqno_.
+void ControlCore::corrupt_done_seqno()
+{
+	auto *r = reinterpret_cast<npu_regs *>(bar2_.base + NPU_REGS_OFFSET);
+	std::uint32_t queues = shared_load<std::uint32_t>(&r->num_queues);
+	for (std::uint32_t q = 0; q < queues && q < NPU_MAX_QUEUES; q++) {
+		auto *qr = reinterpret_cast<npu_queue_regs *>(
+			bar2_.base + NPU_QUEUE_OFFSET + q * NPU_QUEUE_STRIDE);
+		if (shared_load<std::uint64_t>(&qr->done_seqno) != corrupt_seqno_)
+			continue;
+		shared_store<std::uint64_t>(&qr->done_seqno,
+					    corrupt_seqno_ + kCorruptSeqnoJump);
+		log(name_, "injected fault: queue {} done_seqno {} reported as {}", q,
+		    corrupt_seqno_, corrupt_seqno_ + kCorruptSeqnoJump);
+	}
+	corrupt_seqno_ = 0;
+}
+
+// Core thread, on every peripheral access: the firmware touches the
+// peripherals between any two heartbeat stores, so a frozen heartbeat is
+// restored before the host can see it move (but for a few instructions).
+void ControlCore::before_access()
+{
+	if (crash_flag_.load())
+		uc_emu_stop(uc_);
+	if (!faults_)
+		return;
+	auto *r = reinterpret_cast<npu_regs *>(bar2_.base + NPU_REGS_OFFSET);
+	if (!faults_->heartbeat_frozen()) {
+		heartbeat_held_ = false;
+		return;
+	}
+	if (!heartbeat_held_) {
+		held_heartbeat_ = shared_load<std::uint32_t>(&r->heartbeat);
+		heartbeat_held_ = true;
+		log(name_, "injected fault: heartbeat frozen at {}", held_heartbeat_);
+	}
+	shared_store<std::uint32_t>(&r->heartbeat, held_heartbeat_);
 }
 
 // Registers wider than the access are read or written in part: the access
@@ -145,6 +244,7 @@ std::uint64_t ControlCore::periph_read(std::uint64_t off, unsigned size)
 	std::uint64_t word_off = off & ~7ull;
 	unsigned shift = 8 * (off & 7);
 	std::uint64_t word = 0;
+	before_access();
 	switch (word_off) {
 	case NPU_PERIPH_WFE:
 		word = shift == 0 ? wait_for_event() : 0;
@@ -173,11 +273,17 @@ void ControlCore::periph_write(std::uint64_t off, unsigned size, std::uint64_t v
 	std::uint64_t mask = (size >= 8 ? ~0ull : (1ull << (8 * size)) - 1) << shift;
 	auto merge = [&](std::uint64_t &reg) { reg = (reg & ~mask) | ((value << shift) & mask); };
 
+	before_access();
 	switch (word_off) {
 	case NPU_PERIPH_IRQ_RAISE:
 		if (shift == 0 && !stop_flag_.load()) {
 			auto vector = static_cast<std::uint32_t>(value);
-			if (vector < NPU_IVSHMEM_VECTORS)
+			if (vector == NPU_IRQ_JOB && corrupt_seqno_)
+				corrupt_done_seqno();
+			if (vector == NPU_IRQ_JOB && faults_ &&
+			    faults_->take(Fault::DropInterrupt))
+				log(name_, "injected fault: JOB interrupt dropped");
+			else if (vector < NPU_IVSHMEM_VECTORS)
 				raise_irq_(vector);
 			else
 				log(name_, "firmware raised invalid vector {}", vector);

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "npu_dma.h"
+#include "npu_fault.h"
 #include "npu_shared_mem.h"
 
 struct uc_struct;
@@ -33,9 +34,13 @@ class ControlCore {
 public:
 	// Creates the engine and maps memory; throws std::runtime_error on a
 	// Unicorn error. on_halt runs on the core thread if the firmware
-	// crashes or stops by itself (not after stop()).
+	// crashes or stops by itself (not after stop()). faults (optional)
+	// are consumed where the hardware would fail; gated_dma (optional)
+	// counts job DMA done while regs.power_state gates the engines.
 	ControlCore(std::string name, MemRegion bar2, const DmaEngine &dma,
-		    IrqCallback raise_irq, std::function<void()> on_halt);
+		    IrqCallback raise_irq, std::function<void()> on_halt,
+		    FaultInjector *faults = nullptr,
+		    std::atomic<std::uint64_t> *gated_dma = nullptr);
 	~ControlCore(); // stop()s, then frees the engine
 	ControlCore(const ControlCore &) = delete;
 	ControlCore &operator=(const ControlCore &) = delete;
@@ -44,6 +49,9 @@ public:
 	void stop();
 	// Latches NPU_WFE_* bits for the firmware's next WFE read.
 	void post_event(std::uint32_t bits);
+	// Injected fatal exception: the core stops as if it had crashed
+	// (on_halt runs). Any thread.
+	void crash();
 
 private:
 	void run(std::uint64_t entry);
@@ -52,6 +60,10 @@ private:
 	std::uint32_t wait_for_event();
 	void console_putc(char c);
 	void start_dma(std::uint32_t op);
+	void hang_until_stopped();
+	void corrupt_writeback();
+	void corrupt_done_seqno();
+	void before_access();
 
 	static std::uint64_t mmio_read(uc_struct *uc, std::uint64_t off,
 				       unsigned size, void *self);
@@ -74,11 +86,18 @@ private:
 	bool exited_ = false;
 	// Mirror of stopping_ read by the core thread without the lock.
 	std::atomic<bool> stop_flag_{false};
+	std::atomic<bool> crash_flag_{false}; // crash() was called
+
+	FaultInjector *const faults_;
+	std::atomic<std::uint64_t> *const gated_dma_;
 
 	// Peripheral state: core thread only.
 	DmaRequest dma_req_;
 	DmaResult dma_result_;
 	std::string console_line_;
+	bool heartbeat_held_ = false;	     // a frozen heartbeat's value is known
+	std::uint32_t held_heartbeat_ = 0;   // ... and is this
+	std::uint64_t corrupt_seqno_ = 0;    // done_seqno to corrupt at next IRQ
 };
 
 } // namespace npu::emu

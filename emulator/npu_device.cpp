@@ -2,6 +2,7 @@
 #include "npu_device.h"
 
 #include <cstddef>
+#include <chrono>
 #include <stdexcept>
 
 #include "npu_hw.h"
@@ -11,10 +12,6 @@
 namespace npu::emu {
 
 namespace {
-
-// Static sensor readings until a thermal model exists.
-constexpr std::uint32_t kIdleTempMc = 38000;
-constexpr std::uint32_t kIdlePowerMw = 15000;
 
 template <typename T> void set(T &field, T value) { shared_store<T>(&field, value); }
 template <typename T> T get(const T &field) { return shared_load<T>(&field); }
@@ -35,19 +32,96 @@ const char *boot_status_name(std::uint32_t status)
 NpuDevice::NpuDevice(DeviceConfig config, MemRegion bar2, MemRegion guest_ram,
 		     IrqCallback raise_irq)
 	: config_(std::move(config)), bar2_(bar2), dma_(bar2, guest_ram),
-	  raise_irq_(std::move(raise_irq))
+	  raise_irq_(std::move(raise_irq)), thermal_(config_.engine_count)
 {
 	if (bar2_.size < NPU_BAR2_MIN_SIZE || (bar2_.size & (NPU_PAGE_SIZE - 1)))
 		throw std::invalid_argument("BAR2 too small or not page aligned");
 	if (config_.num_queues == 0 || config_.num_queues > NPU_MAX_QUEUES)
 		throw std::invalid_argument("queue count out of range");
 	init_registers();
+	if (config_.sensor_period_ms)
+		sensor_thread_ = std::thread([this] { sensor_loop(); });
 }
 
 NpuDevice::~NpuDevice()
 {
+	{
+		std::lock_guard lock(sensor_mutex_);
+		sensor_stop_ = true;
+		sensor_cv_.notify_all();
+	}
+	if (sensor_thread_.joinable())
+		sensor_thread_.join();
 	std::lock_guard lock(ctrl_mutex_);
 	stop_core();
+}
+
+void NpuDevice::sensor_loop()
+{
+	const auto period = std::chrono::milliseconds(config_.sensor_period_ms);
+	std::unique_lock lock(sensor_mutex_);
+	while (!sensor_cv_.wait_for(lock, period, [this] { return sensor_stop_; })) {
+		lock.unlock();
+		update_sensors(config_.sensor_period_ms / 1000.0);
+		lock.lock();
+	}
+}
+
+void NpuDevice::update_sensors(double dt_s)
+{
+	npu_regs *r = regs();
+	std::lock_guard lock(sensor_mutex_);
+	// busy_ns is the firmware's count since boot; a reboot restarts it
+	std::uint64_t busy = get(r->busy_ns);
+	std::uint64_t delta = busy >= last_busy_ns_ ? busy - last_busy_ns_ : busy;
+	last_busy_ns_ = busy;
+	bool on = get(r->power_state) != NPU_POWER_ENGINES_OFF;
+	thermal_.step(dt_s, on, dt_s > 0 ? delta / (dt_s * 1e9) : 0);
+	set(r->power_mw, thermal_.power_mw());
+	set(r->temp_mc, thermal_.temp_mc());
+}
+
+std::string NpuDevice::inject(Fault fault)
+{
+	std::lock_guard lock(ctrl_mutex_);
+	bool running = core_ && get(regs()->state) == NPU_STATE_READY;
+	switch (fault) {
+	case Fault::CrashFirmware:
+		if (!running)
+			return "firmware not running";
+		faults_.arm(fault);
+		faults_.take(fault);
+		log(config_.name, "injected fault: firmware crash");
+		core_->crash();
+		return "";
+	case Fault::StopHeartbeat:
+		if (!running)
+			return "firmware not running";
+		faults_.freeze_heartbeat();
+		faults_.arm(fault);
+		faults_.take(fault);
+		return "";
+	default:
+		faults_.arm(fault);
+		log(config_.name, "fault armed: {}", fault_name(fault));
+		return "";
+	}
+}
+
+std::string NpuDevice::status() const
+{
+	static const char *const states[] = {"?",	  "ROM",	 "BOOTING",
+					     "READY",	  "BOOT_FAILED", "HALTED"};
+	npu_regs *r = regs();
+	std::uint32_t state = get(r->state);
+	return fmt::format("{} serial={:#x} state={} heartbeat={} jobs_done={} "
+			   "power_state={} power_mw={} temp_mc={} armed={} "
+			   "injected={} hits={} gated_dma={}",
+			   config_.name, config_.serial, state < 6 ? states[state] : "?",
+			   get(r->heartbeat), get(r->jobs_done),
+			   get(r->power_state) == NPU_POWER_ENGINES_OFF ? "off" : "on",
+			   get(r->power_mw), get(r->temp_mc), faults_.armed_list(),
+			   faults_.injected(), faults_.hits(), gated_dma_.load());
 }
 
 npu_regs *NpuDevice::regs() const
@@ -67,9 +141,15 @@ void NpuDevice::init_registers()
 	set(r->num_queues, config_.num_queues);
 	set(r->devmem_size, std::uint64_t{bar2_.size - NPU_DEVMEM_OFFSET});
 	set(r->serial, config_.serial);
-	set(r->temp_mc, kIdleTempMc);
-	set(r->power_mw, kIdlePowerMw);
+	{
+		// a reset does not cool the die
+		std::lock_guard lock(sensor_mutex_);
+		set(r->temp_mc, thermal_.temp_mc());
+		set(r->power_mw, thermal_.power_mw());
+		last_busy_ns_ = 0;
+	}
 	set(r->state, std::uint32_t{NPU_STATE_ROM});
+	faults_.on_reset();
 }
 
 void NpuDevice::doorbell(unsigned vector)
@@ -138,7 +218,7 @@ void NpuDevice::boot()
 	try {
 		core_ = std::make_unique<ControlCore>(
 			config_.name, bar2_, dma_, raise_irq_,
-			[this] { on_core_halt(); });
+			[this] { on_core_halt(); }, &faults_, &gated_dma_);
 	} catch (const std::exception &e) {
 		log(config_.name, "cannot start control core: {}", e.what());
 		set(r->state, std::uint32_t{NPU_STATE_HALTED});

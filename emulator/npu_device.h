@@ -9,14 +9,19 @@
 // must outlive it.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "npu_core.h"
 #include "npu_dma.h"
+#include "npu_fault.h"
 #include "npu_hw.h"
+#include "npu_power.h"
 #include "npu_shared_mem.h"
 
 namespace npu::emu {
@@ -26,6 +31,9 @@ struct DeviceConfig {
 	std::uint64_t serial = 0;
 	std::uint32_t num_queues = 16; // at most NPU_MAX_QUEUES
 	std::uint32_t engine_count = 4;
+	// Period of the power/thermal sensor update; 0 = no sensor thread
+	// (tests step the sensors with update_sensors()).
+	unsigned sensor_period_ms = 50;
 };
 
 class NpuDevice {
@@ -47,12 +55,24 @@ public:
 	const std::string &name() const { return config_.name; }
 	const DeviceConfig &config() const { return config_; }
 
+	// Fault injection (npu_fault.h). Returns "" or why the fault cannot
+	// be injected now (crash-firmware and stop-heartbeat need running
+	// firmware).
+	std::string inject(Fault fault);
+	// One line of "key=value" words: state, heartbeat, power, faults.
+	std::string status() const;
+	// Job DMA seen while the host had the engines powered off.
+	std::uint64_t gated_dma() const { return gated_dma_.load(); }
+	// Advances the sensor model by dt_s and publishes power_mw/temp_mc.
+	void update_sensors(double dt_s);
+
 private:
 	void handle_ctrl();
 	void boot();
 	void stop_core();
 	void init_registers();
 	void on_core_halt();
+	void sensor_loop();
 	struct npu_regs *regs() const;
 
 	const DeviceConfig config_;
@@ -62,6 +82,16 @@ private:
 
 	std::mutex ctrl_mutex_; // serialises doorbells and resets; protects core_
 	std::unique_ptr<ControlCore> core_;
+
+	FaultInjector faults_;
+	std::atomic<std::uint64_t> gated_dma_{0};
+
+	std::mutex sensor_mutex_; // protects thermal_, last_busy_ns_, sensor_stop_
+	std::condition_variable sensor_cv_;
+	ThermalModel thermal_;
+	std::uint64_t last_busy_ns_ = 0;
+	bool sensor_stop_ = false;
+	std::thread sensor_thread_;
 };
 
 } // namespace npu::emu

@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <pthread.h>
 
+#include "npu_control.h"
 #include "npu_device.h"
 #include "npu_hw.h"
 #include "npu_ivshmem.h"
@@ -59,6 +60,7 @@ public:
 		server_.reset();  // socket file removed
 	}
 	void start() { server_->start(*device_); }
+	NpuDevice &device() { return *device_; }
 
 private:
 	std::string name_;
@@ -70,7 +72,7 @@ private:
 int run(int argc, char **argv)
 {
 	CLI::App app{"npu-emu: virtual NPU devices for QEMU ivshmem-doorbell"};
-	std::string ram_path, log_path;
+	std::string ram_path, log_path, control_path;
 	std::vector<std::string> sockets;
 	unsigned bar2_mib = 32;
 	unsigned queues = NPU_MAX_QUEUES;
@@ -79,6 +81,8 @@ int run(int argc, char **argv)
 	app.add_option("--socket", sockets, "ivshmem unix socket, one per device")
 		->required();
 	app.add_option("--log", log_path, "log file (default: stderr)");
+	app.add_option("--control", control_path,
+		       "control socket for fault injection and status (line protocol)");
 	app.add_option("--bar2-size", bar2_mib, "BAR2 size in MiB, a power of two >= 4")
 		->check(CLI::Range(4u, 1024u))
 		->check(CLI::Validator(
@@ -111,6 +115,7 @@ int run(int argc, char **argv)
 
 	std::unique_ptr<MappedFile> ram;
 	std::vector<std::unique_ptr<VirtualNpu>> npus;
+	std::unique_ptr<ControlServer> control;
 	try {
 		if (!log_path.empty())
 			Logger::instance().open(log_path);
@@ -119,6 +124,12 @@ int run(int argc, char **argv)
 			npus.push_back(std::make_unique<VirtualNpu>(
 				i, sockets[i], std::size_t{bar2_mib} << 20, queues,
 				ram->region()));
+		if (!control_path.empty()) {
+			std::vector<NpuDevice *> devices;
+			for (auto &npu : npus)
+				devices.push_back(&npu->device());
+			control = std::make_unique<ControlServer>(control_path, devices);
+		}
 	} catch (const std::exception &e) {
 		std::fprintf(stderr, "npu-emu: %s\n", e.what());
 		if (!log_path.empty())
@@ -136,6 +147,7 @@ int run(int argc, char **argv)
 	int sig = 0;
 	sigwait(&sigs, &sig);
 	log("npu-emu", "signal {}: shutting down", sig);
+	control.reset();
 	npus.clear();
 	log("npu-emu", "exit");
 	return 0;

@@ -99,6 +99,9 @@ typedef uint64_t npu_u64;
  * @power_mw: board power in milliwatts (device)
  * @jobs_done: jobs completed since boot (firmware)
  * @busy_ns: time spent executing jobs since boot (firmware)
+ * @power_state: NPU_POWER_* requested by the host; a reset returns it to
+ *	NPU_POWER_ON (host; added in hw 1.0 compatibly, after @busy_ns)
+ * @power_reserved: MBZ
  */
 struct npu_regs {
 	npu_u32 id;
@@ -117,7 +120,13 @@ struct npu_regs {
 	npu_u32 power_mw;
 	npu_u64 jobs_done;
 	npu_u64 busy_ns;
+	npu_u32 power_state;
+	npu_u32 power_reserved;
 };
+
+/* regs.power_state */
+#define NPU_POWER_ON			0	/* engines powered (reset value) */
+#define NPU_POWER_ENGINES_OFF		1	/* idle: engines gated, core up */
 
 /**
  * struct npu_boot_params - mailbox at BAR2 + NPU_MBOX_OFFSET, host-written
@@ -294,7 +303,7 @@ struct npu_fw_header {
 #else
 #define NPU_STATIC_ASSERT _Static_assert
 #endif
-NPU_STATIC_ASSERT(sizeof(struct npu_regs) == 80, "npu_regs layout");
+NPU_STATIC_ASSERT(sizeof(struct npu_regs) == 88, "npu_regs layout");
 NPU_STATIC_ASSERT(sizeof(struct npu_boot_params) == 16, "boot params");
 NPU_STATIC_ASSERT(sizeof(struct npu_queue_regs) == 40, "queue regs");
 NPU_STATIC_ASSERT(sizeof(struct npu_job_desc) == 64, "job desc");

@@ -197,33 +197,54 @@ static void queue_disabled(uint32_t q)
 	stalled[q] = false;
 }
 
+/* The queue's priority level; values above REALTIME count as REALTIME. */
+static uint32_t queue_priority(uint32_t q)
+{
+	uint32_t prio = QUEUE_REGS(q)->priority;
+
+	return prio > NPU_PRIO_REALTIME ? NPU_PRIO_REALTIME : prio;
+}
+
+/* Starts or resumes a job of queue q; returns true if it made progress. */
+static bool queue_run_one(uint32_t q, bool *waiting)
+{
+	volatile struct npu_queue_regs *qr = QUEUE_REGS(q);
+	struct job *job = &jobs[q];
+
+	if (!qr->enable) {
+		if (job->active || stalled[q])
+			queue_disabled(q);
+		return false;
+	}
+	if (stalled[q])
+		return false;
+	if (job->waiting) {
+		if (job_try_resume(job))
+			return true;
+		*waiting = true;
+		return false;
+	}
+	if (qr->head == qr->tail)
+		return false;
+	job_start(q);
+	return true;
+}
+
 bool sched_run_one(bool *waiting)
 {
 	*waiting = false;
-	for (uint32_t i = 0; i < num_queues; i++) {
-		uint32_t q = (next_queue + i) % num_queues;
-		volatile struct npu_queue_regs *qr = QUEUE_REGS(q);
-		struct job *job = &jobs[q];
+	/* strict priority between levels, round-robin within one */
+	for (int32_t prio = NPU_PRIO_REALTIME; prio >= NPU_PRIO_LOW; prio--) {
+		for (uint32_t i = 0; i < num_queues; i++) {
+			uint32_t q = (next_queue + i) % num_queues;
 
-		if (!qr->enable) {
-			if (job->active || stalled[q])
-				queue_disabled(q);
-			continue;
-		}
-		if (stalled[q])
-			continue;
-		if (job->waiting) {
-			if (!job_try_resume(job)) {
-				*waiting = true;
+			if (queue_priority(q) != (uint32_t)prio)
 				continue;
+			if (queue_run_one(q, waiting)) {
+				next_queue = q + 1;
+				return true;
 			}
-		} else if (qr->head != qr->tail) {
-			job_start(q);
-		} else {
-			continue;
 		}
-		next_queue = q + 1;
-		return true;
 	}
 	return false;
 }

@@ -8,8 +8,9 @@
 void sched_init(void);
 
 /*
- * Makes progress on one queue, round-robin: starts the next job of a queue
- * or resumes a job whose WAIT_MEM condition now holds. Returns false when
+ * Makes progress on one queue: starts the next job of a queue or resumes a
+ * job whose WAIT_MEM condition now holds. Higher npu_queue_regs.priority
+ * levels go first; queues of one level take turns. Returns false when
  * nothing could run; *waiting is then true if a job is stalled on memory
  * (which no doorbell announces, so the caller should poll again soon).
  */

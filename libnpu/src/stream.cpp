@@ -146,6 +146,15 @@ void Stream::flush() {
     current_.reset();
 }
 
+void Stream::discard() noexcept {
+    if (!current_)
+        return;
+    current_->used = 0;
+    current_->handles.clear();
+    free_.push_back(std::move(*current_));
+    current_.reset();
+}
+
 bool Stream::reap_oldest(int64_t deadline_ns) {
     Batch& oldest = in_flight_.front();
     const auto result = device_->api.wait(options_.queue_id, oldest.seqno, deadline_ns);

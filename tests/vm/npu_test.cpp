@@ -250,7 +250,8 @@ uint32_t Commands::Raw(uint32_t header, const std::vector<uint32_t> &payload)
 
 Session::Session(std::unique_ptr<Device> dev) : dev_(std::move(dev))
 {
-	cmd_bo_ = std::make_unique<Bo>(*dev_, 1 << 20);
+	// read-only: jobs do not order each other through their command BO
+	cmd_bo_ = std::make_unique<Bo>(*dev_, 1 << 20, DRM_NPU_BO_DEVICE_READ_ONLY);
 	scratch_ = std::make_unique<Bo>(*dev_, kPageSize);
 }
 
@@ -279,6 +280,10 @@ uint64_t Session::Submit(const Commands &cmds, const SubmitOptions &opts)
 	args.in_syncobjs = reinterpret_cast<uintptr_t>(opts.in_syncobjs.data());
 	args.in_syncobj_count = static_cast<uint32_t>(opts.in_syncobjs.size());
 	args.out_syncobj = opts.out_syncobj;
+	args.queue_id = opts.queue_id;
+	args.in_points = opts.in_points.empty() ? 0 : reinterpret_cast<uintptr_t>(opts.in_points.data());
+	args.out_point = opts.out_point;
+	args.flags = opts.flags;
 	int err = IoctlErrno(dev_->fd(), DRM_IOCTL_NPU_SUBMIT, &args);
 	if (err)
 		ThrowErrno(err, "SUBMIT");
@@ -319,10 +324,11 @@ WaitResult Session::Wait(uint64_t seqno, int64_t timeout_ms, uint32_t queue_id)
 	return r;
 }
 
-uint32_t Session::WaitStatus(uint64_t seqno, int64_t timeout_ms)
+uint32_t Session::WaitStatus(uint64_t seqno, int64_t timeout_ms, uint32_t queue_id)
 {
-	WaitResult r = Wait(seqno, timeout_ms);
-	EXPECT_EQ(r.err, 0) << "WAIT seqno " << seqno << ": " << std::strerror(r.err);
+	WaitResult r = Wait(seqno, timeout_ms, queue_id);
+	EXPECT_EQ(r.err, 0) << "WAIT seqno " << seqno << " queue " << queue_id << ": "
+			    << std::strerror(r.err);
 	return r.err ? ~0u : r.args.job_status;
 }
 

@@ -118,6 +118,10 @@ struct SubmitOptions {
 	std::vector<uint32_t> extra_bos;	// besides the command BO
 	std::vector<uint32_t> in_syncobjs;
 	uint32_t out_syncobj = 0;
+	uint32_t queue_id = 0;
+	std::vector<uint64_t> in_points;	// empty, or one per in_syncobj
+	uint64_t out_point = 0;
+	uint32_t flags = 0;
 };
 
 // Options naming only the BOs a job uses besides the command BO.
@@ -155,7 +159,7 @@ public:
 
 	WaitResult Wait(uint64_t seqno, int64_t timeout_ms = 10000, uint32_t queue_id = 0);
 	// Wait that must succeed; returns job_status (fails the test otherwise).
-	uint32_t WaitStatus(uint64_t seqno, int64_t timeout_ms = 10000);
+	uint32_t WaitStatus(uint64_t seqno, int64_t timeout_ms = 10000, uint32_t queue_id = 0);
 
 	// Submits a FILL and checks its result: the device still works.
 	void ExpectWorks();

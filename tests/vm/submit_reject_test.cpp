@@ -22,10 +22,15 @@ protected:
 	}
 };
 
-TEST_F(SubmitReject, NonZeroFlags)
+TEST_F(SubmitReject, UnknownFlags)
 {
-	ExpectRejected(EINVAL, [](drm_npu_submit &a) { a.flags = 1; });
+	ExpectRejected(EINVAL, [](drm_npu_submit &a) { a.flags = DRM_NPU_SUBMIT_FLAGS << 1; });
 	ExpectRejected(EINVAL, [](drm_npu_submit &a) { a.flags = 0x80000000u; });
+}
+
+TEST_F(SubmitReject, OutPointWithoutOutSyncobj)
+{
+	ExpectRejected(EINVAL, [](drm_npu_submit &a) { a.out_point = 1; });
 }
 
 TEST_F(SubmitReject, NonZeroPad)
@@ -34,10 +39,11 @@ TEST_F(SubmitReject, NonZeroPad)
 	ExpectRejected(EINVAL, [](drm_npu_submit &a) { a.pad2 = 1; });
 }
 
-TEST_F(SubmitReject, NonZeroQueueId)
+// Queue ids the context never created name no queue.
+TEST_F(SubmitReject, UnknownQueueId)
 {
-	ExpectRejected(EINVAL, [](drm_npu_submit &a) { a.queue_id = 1; });
-	ExpectRejected(EINVAL, [](drm_npu_submit &a) { a.queue_id = ~0u; });
+	ExpectRejected(ENOENT, [](drm_npu_submit &a) { a.queue_id = 1; });
+	ExpectRejected(ENOENT, [](drm_npu_submit &a) { a.queue_id = ~0u; });
 }
 
 TEST_F(SubmitReject, BoCountOutOfRange)

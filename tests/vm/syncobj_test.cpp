@@ -8,52 +8,10 @@
 #include <thread>
 
 #include "npu_test.h"
+#include "syncobj.h"
 
 namespace npu_test {
 namespace {
-
-// A syncobj owned by one device file.
-class Syncobj {
-public:
-	explicit Syncobj(const Device &dev, uint32_t flags = 0) : fd_(dev.fd())
-	{
-		int ret = drmSyncobjCreate(fd_, flags, &handle_);
-		if (ret)
-			throw std::system_error(-ret, std::generic_category(), "drmSyncobjCreate");
-	}
-	// Imports a syncobj exported (drmSyncobjHandleToFD) by another file.
-	static std::unique_ptr<Syncobj> Import(const Device &dev, int exported_fd)
-	{
-		uint32_t handle = 0;
-		int ret = drmSyncobjFDToHandle(dev.fd(), exported_fd, &handle);
-		if (ret)
-			throw std::system_error(-ret, std::generic_category(), "drmSyncobjFDToHandle");
-		return std::unique_ptr<Syncobj>(new Syncobj(dev.fd(), handle));
-	}
-	~Syncobj() { drmSyncobjDestroy(fd_, handle_); }
-	Syncobj(const Syncobj &) = delete;
-	Syncobj &operator=(const Syncobj &) = delete;
-
-	uint32_t handle() const { return handle_; }
-	// 0 once signalled, -ETIME if still pending at the deadline.
-	int Wait(int64_t timeout_ms) const
-	{
-		uint32_t h = handle_;
-		int64_t deadline = timeout_ms <= 0 ? 0 : DeadlineInMs(timeout_ms);
-		return drmSyncobjWait(fd_, &h, 1, deadline, 0, nullptr);
-	}
-	int ExportFd() const
-	{
-		int fd = -1;
-		EXPECT_EQ(drmSyncobjHandleToFD(fd_, handle_, &fd), 0);
-		return fd;
-	}
-
-private:
-	Syncobj(int fd, uint32_t handle) : fd_(fd), handle_(handle) {}
-	int fd_;
-	uint32_t handle_ = 0;
-};
 
 using Syncobjs = NpuTest;
 

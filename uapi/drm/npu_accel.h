@@ -229,8 +229,10 @@ struct drm_npu_wait {
  *
  * Jobs of one queue run in submission order (each has its own seqno
  * series and WAIT history); jobs of different queues run concurrently,
- * ordered only by syncobjs and shared BOs. The device serves a higher
- * priority before any lower one and shares a priority level fairly
+ * ordered only by syncobjs and shared BOs (as far as the device has
+ * hardware queues: queues sharing one also share its FIFO ring, so a job
+ * stalled on the device holds up the jobs behind it). The device serves a
+ * higher priority before any lower one and shares a priority level fairly
  * between the queues of all contexts. Queue 0, created with every
  * context, has NORMAL priority. -ENOSPC when the context has
  * DRM_NPU_PARAM_QUEUE_COUNT queues already.
@@ -247,9 +249,10 @@ struct drm_npu_queue_create {
  * @queue_id: the queue; -EINVAL for 0, -ENOENT if no such queue (in)
  * @pad: MBZ (in)
  *
- * Jobs already submitted still run and signal their fences; SUBMIT and
- * WAIT on the id fail with -ENOENT from now on, until QUEUE_CREATE hands
- * the id out again.
+ * Jobs already submitted still run and signal their fences: the ioctl
+ * sleeps (killably) until the queue's jobs whose dependencies are still
+ * pending have been handed to the device. SUBMIT and WAIT on the id fail
+ * with -ENOENT from then on, until QUEUE_CREATE hands the id out again.
  */
 struct drm_npu_queue_destroy {
 	__u32 queue_id;

@@ -55,8 +55,11 @@ public:
     // Copies size bytes; ranges must lie inside the buffers and not overlap.
     void copy(const Buffer& src, size_t src_offset, Buffer& dst, size_t dst_offset, size_t size);
 
-    // Submits the current batch, if any.
+    // Submits the current batch, if any. If SUBMIT fails the batch stays
+    // pending (retry with flush(), or drop it with discard()).
     void flush();
+    // Drops work enqueued but not yet submitted.
+    void discard() noexcept;
     // Submits, then waits until every job of this stream is done. Throws
     // Error(ETIME) if the timeout passes first (the jobs stay tracked, so
     // synchronize() may be called again), else JobError for the first job

@@ -45,9 +45,12 @@ TEST_F(DeviceTest, OpenByIndexAndPciAddress) {
     Device second = Device::open_pci("00:05.0", os);
     EXPECT_EQ(second.info().node, "/dev/accel/accel1");
     EXPECT_EQ(os->open_fds(), 2u);
-    const Device copy = first; // shares the open file
+    Device copy = first; // shares the open file
+    first = second;      // so dropping first's reference keeps it open
     EXPECT_EQ(os->open_fds(), 2u);
-    EXPECT_EQ(copy.info().node, first.info().node);
+    EXPECT_EQ(copy.info().node, "/dev/accel/accel0");
+    copy = second;
+    EXPECT_EQ(os->open_fds(), 1u);
 }
 
 TEST_F(DeviceTest, MissingDeviceIsEnodev) {

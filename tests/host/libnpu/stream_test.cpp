@@ -201,6 +201,23 @@ TEST_F(StreamTest, SubmitFailureKeepsTheBatch) {
     EXPECT_EQ(buffer.as_span<uint32_t>()[0], 5u);
 }
 
+TEST_F(StreamTest, DiscardDropsUnsubmittedWork) {
+    Device device(0, os);
+    Buffer buffer(device, 4096);
+    Stream stream(device);
+    stream.fill(buffer, 0, 4096, 5);
+    os->fail_next_ioctl(DRM_IOCTL_NPU_SUBMIT, ENOENT);
+    EXPECT_THROW(stream.flush(), Error);
+    stream.discard();
+    EXPECT_EQ(stream.pending_bytes(), 0u);
+    stream.fill(buffer, 0, 4, 6);
+    stream.synchronize(seconds(1));
+    ASSERT_EQ(os->submits().size(), 1u);
+    EXPECT_EQ(os->submits()[0].commands.size(), sizeof(npu_pkt_fill));
+    EXPECT_EQ(buffer.as_span<uint32_t>()[0], 6u);
+    EXPECT_EQ(buffer.as_span<uint32_t>()[1], 0u);
+}
+
 TEST_F(StreamTest, WaitErrorIsReported) {
     Device device(0, os);
     Buffer buffer(device, 4096);
