@@ -23,6 +23,7 @@
 
 #include "npu_compat.h"
 #include "npu_hw.h"
+#include "npu_reset.h"
 #include "npu_telemetry.h"
 
 #define NPU_DRIVER_NAME		"npu"
@@ -110,6 +111,7 @@ struct npu_queue {
  *	so recoveries never overlap
  * @halt_work: recovery after the firmware reported NPU_STATE_HALTED
  * @reset_count: completed recoveries
+ * @watchdog: heartbeat and lost-interrupt checks, bad-completion recovery
  * @stats: objects alive on the device (npu_telemetry.h)
  */
 struct npu_device {
@@ -142,6 +144,7 @@ struct npu_device {
 	struct workqueue_struct *reset_wq;
 	struct work_struct halt_work;
 	atomic_t reset_count;
+	struct npu_watchdog watchdog;
 	struct npu_dev_stats stats;
 };
 

@@ -36,6 +36,7 @@
 #include "npu_gem.h"
 #include "npu_job.h"
 #include "npu_mmu.h"
+#include "npu_reset.h"
 
 static struct npu_job *to_npu_job(struct drm_sched_job *sched_job)
 {
@@ -76,6 +77,7 @@ static void npu_job_release(struct kref *ref)
 	struct npu_job *job = container_of(ref, struct npu_job, ref);
 
 	npu_job_drop_bos(job);
+	npu_pm_job_put(job);
 	dma_fence_put(job->done_fence);
 	dma_fence_put(job->hw_fence);
 	kfree(job->fence_mem);
@@ -131,18 +133,30 @@ static void npu_job_signal(struct npu_job *job, u32 status, u64 fault_va,
  * npu_queue_handle_done() - complete the jobs up to the queue's done_seqno
  * @queue: the queue
  *
- * Called from the JOB interrupt and by recovery.
+ * Called from the JOB interrupt, by the watchdog (lost interrupts) and by
+ * recovery. A completion the device cannot have made - done_seqno beyond
+ * the last job written, a descriptor written back with another seqno or a
+ * status the device does not report - signals nothing: the jobs stay in
+ * flight and a recovery (npu_reset_bad_completion()) fails them.
  */
 void npu_queue_handle_done(struct npu_queue *queue)
 {
 	struct npu_job *job, *tmp;
 	unsigned long flags;
+	bool bad = false;
 	u64 done;
 
 	spin_lock_irqsave(&queue->lock, flags);
 	done = readq(queue->regs + NPU_QREG(done_seqno));
 	/* the firmware wrote the descriptors before done_seqno */
 	dma_rmb();
+	if (unlikely(done > queue->hw_seqno)) {
+		dev_err_ratelimited(queue->ndev->drm.dev,
+				    "queue %u: done_seqno %llu beyond the last job %llu\n",
+				    queue->index, done, queue->hw_seqno);
+		bad = true;
+		goto out_unlock;
+	}
 	list_for_each_entry_safe(job, tmp, &queue->inflight, inflight) {
 		const struct npu_job_desc *desc = &queue->ring[job->ring_slot];
 		u32 status;
@@ -150,11 +164,23 @@ void npu_queue_handle_done(struct npu_queue *queue)
 		if (job->hw_seqno > done)
 			break;
 		status = READ_ONCE(desc->status);
+		if (unlikely(status > DRM_NPU_JOB_STATUS_PAGE_FAULT ||
+			     READ_ONCE(desc->seqno) != job->hw_seqno)) {
+			dev_err_ratelimited(queue->ndev->drm.dev,
+					    "queue %u: job %llu written back with seqno %llu status 0x%x\n",
+					    queue->index, job->hw_seqno,
+					    READ_ONCE(desc->seqno), status);
+			bad = true;
+			break;
+		}
 		npu_job_signal(job, status, READ_ONCE(desc->fault_va),
 			       READ_ONCE(desc->err_offset),
 			       npu_status_to_errno(status));
 	}
+out_unlock:
 	spin_unlock_irqrestore(&queue->lock, flags);
+	if (bad)
+		npu_reset_bad_completion(queue->ndev);
 }
 
 /**
@@ -257,6 +283,8 @@ static void npu_job_free(struct drm_sched_job *sched_job)
 
 	drm_sched_job_cleanup(sched_job);
 	npu_job_drop_bos(job);
+	/* the queue may drain now: let the device autosuspend */
+	npu_pm_job_put(job);
 	npu_job_put(job);
 }
 
@@ -612,6 +640,10 @@ int npu_ioctl_submit(struct drm_device *drm, void *data,
 		ret = -ENOMEM;
 		goto out_exit;
 	}
+	/* the device stays powered until the job is freed */
+	ret = npu_pm_job_get(job);
+	if (ret)
+		goto err_put_job;
 
 	job->bo_count = args->bo_count;
 	ret = drm_gem_objects_lookup(file, u64_to_user_ptr(args->bo_handles),

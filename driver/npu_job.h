@@ -54,6 +54,7 @@ struct npu_fence {
  *	@hw_fence signals and read only after @done_fence signalled.
  * @fault_va: faulting address of a PAGE_FAULT
  * @err_offset: command buffer offset of the failing packet
+ * @pm_ref: the job holds a runtime PM reference (npu_pm.c)
  */
 struct npu_job {
 	struct drm_sched_job base;
@@ -78,6 +79,7 @@ struct npu_job {
 	u32 status;
 	u64 fault_va;
 	u32 err_offset;
+	bool pm_ref;
 };
 
 void npu_job_put(struct npu_job *job);

@@ -65,6 +65,7 @@ static void npu_hw_stop(void *data)
 	/* no new halt work once fw_ready is off */
 	WRITE_ONCE(ndev->fw_ready, false);
 	cancel_work_sync(&ndev->halt_work);
+	npu_watchdog_stop(ndev);
 	mutex_lock(&ndev->hw_lock);
 	for (i = 0; i < ndev->queue_count; i++)
 		npu_queue_disable(&ndev->queues[i]);
@@ -158,6 +159,8 @@ static int npu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = drm_dev_register(&ndev->drm, 0);
 	if (ret)
 		return ret;
+	npu_watchdog_start(ndev);
+	npu_pm_init(ndev);
 	return 0;
 }
 
@@ -167,6 +170,7 @@ static void npu_remove(struct pci_dev *pdev)
 
 	/* waits for ioctls and workers inside drm_dev_enter() sections */
 	drm_dev_unplug(&ndev->drm);
+	npu_pm_fini(ndev);
 	/* npu_hw_stop() and the other managed resources do the rest */
 }
 
@@ -181,4 +185,5 @@ struct pci_driver npu_pci_driver = {
 	.id_table = npu_pci_ids,
 	.probe = npu_probe,
 	.remove = npu_remove,
+	.driver.pm = pm_ptr(&npu_pm_ops),
 };

@@ -16,7 +16,7 @@ uint64_t SubmitStuckJob(Session &s, Bo &mem, uint32_t out_syncobj = 0)
 	Commands cmds;
 	cmds.WaitMem(mem.addr(), 0x57ac);
 	cmds.Fence(mem.addr() + 8, 1);
-	return s.Submit(cmds, {{mem.handle()}, {}, out_syncobj});
+	return s.Submit(cmds, WithSyncobjs({mem.handle()}, {}, out_syncobj));
 }
 
 TEST_F(JobTimeout, StuckJobFailsWithTimeout)

@@ -124,6 +124,17 @@ struct SubmitOptions {
 	uint32_t flags = 0;
 };
 
+// Options with extra BOs, binary in-syncobjs and an out-syncobj (0: none).
+inline SubmitOptions WithSyncobjs(std::vector<uint32_t> bos, std::vector<uint32_t> in,
+				  uint32_t out)
+{
+	SubmitOptions opts;
+	opts.extra_bos = std::move(bos);
+	opts.in_syncobjs = std::move(in);
+	opts.out_syncobj = out;
+	return opts;
+}
+
 // Options naming only the BOs a job uses besides the command BO.
 inline SubmitOptions UsingBos(std::vector<uint32_t> bos)
 {

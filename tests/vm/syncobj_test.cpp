@@ -22,7 +22,7 @@ TEST_F(Syncobjs, OutSyncobjSignalsWhenTheJobCompletes)
 	Commands cmds;
 	cmds.WaitMem(mem.addr(), 1);
 	cmds.Fence(mem.addr() + 8, 2);
-	SubmitOptions opts{{mem.handle()}, {}, out.handle()};
+	SubmitOptions opts = WithSyncobjs({mem.handle()}, {}, out.handle());
 	uint64_t seqno = s->Submit(cmds, opts);
 
 	EXPECT_EQ(out.Wait(0), -ETIME) << "signalled while the job is stalled";
@@ -38,7 +38,7 @@ TEST_F(Syncobjs, FailedJobStillSignals)
 	Syncobj out(s->dev());
 	Commands cmds;
 	cmds.Raw(NPU_PKT_HEADER(0x7f, 2), {0});
-	uint64_t seqno = s->Submit(cmds, {{}, {}, out.handle()});
+	uint64_t seqno = s->Submit(cmds, WithSyncobjs({}, {}, out.handle()));
 	EXPECT_EQ(out.Wait(5000), 0);
 	EXPECT_JOB_STATUS(s->WaitStatus(seqno), DRM_NPU_JOB_STATUS_BAD_PACKET);
 }
@@ -51,11 +51,11 @@ TEST_F(Syncobjs, InSyncobjOrdersJobsInOneContext)
 	a.WaitMem(mem.addr(), 1);
 	a.Timestamp(mem.addr() + 8);
 	a.Fill(mem.addr() + 32, 0xaaaa, 4);
-	uint64_t sa = s->Submit(a, {{mem.handle()}, {}, a_done.handle()});
+	uint64_t sa = s->Submit(a, WithSyncobjs({mem.handle()}, {}, a_done.handle()));
 	Commands b;
 	b.Timestamp(mem.addr() + 16);
 	b.Copy(mem.addr() + 32, mem.addr() + 40, 4);	// sees A's data only after A
-	uint64_t sb = s->Submit(b, {{mem.handle()}, {a_done.handle()}, 0});
+	uint64_t sb = s->Submit(b, WithSyncobjs({mem.handle()}, {a_done.handle()}, 0));
 
 	EXPECT_EQ(s->Wait(sb, 50).err, ETIME) << "B finished while A was stalled";
 	mem.WriteU64(0, 1);
@@ -75,7 +75,7 @@ TEST_F(Syncobjs, InSyncobjOrdersJobsAcrossContexts)
 	Commands a;
 	a.WaitMem(mem1.addr(), 1);
 	a.Timestamp(mem1.addr() + 8);
-	uint64_t sa = s->Submit(a, {{mem1.handle()}, {}, a_done.handle()});
+	uint64_t sa = s->Submit(a, WithSyncobjs({mem1.handle()}, {}, a_done.handle()));
 
 	int fd = a_done.ExportFd();
 	ASSERT_GE(fd, 0);
@@ -83,7 +83,7 @@ TEST_F(Syncobjs, InSyncobjOrdersJobsAcrossContexts)
 	close(fd);
 	Commands b;
 	b.Timestamp(mem2.addr() + 16);
-	uint64_t sb = other.Submit(b, {{mem2.handle()}, {imported->handle()}, 0});
+	uint64_t sb = other.Submit(b, WithSyncobjs({mem2.handle()}, {imported->handle()}, 0));
 
 	std::this_thread::sleep_for(std::chrono::milliseconds(100));
 	EXPECT_EQ(other.Wait(sb, -1).err, ETIME) << "B ran before its dependency signalled";
@@ -115,12 +115,12 @@ TEST_F(Syncobjs, OutSyncobjIsReplacedByEachJob)
 	Syncobj out(s->dev());
 	Commands first;
 	first.Nop();
-	uint64_t s1 = s->Submit(first, {{}, {}, out.handle()});
+	uint64_t s1 = s->Submit(first, WithSyncobjs({}, {}, out.handle()));
 	ASSERT_JOB_STATUS(s->WaitStatus(s1), DRM_NPU_JOB_STATUS_OK);
 	ASSERT_EQ(out.Wait(1000), 0);
 	Commands second;
 	second.WaitMem(mem.addr(), 9);
-	uint64_t s2 = s->Submit(second, {{mem.handle()}, {}, out.handle()});
+	uint64_t s2 = s->Submit(second, WithSyncobjs({mem.handle()}, {}, out.handle()));
 	EXPECT_EQ(out.Wait(0), -ETIME) << "the syncobj still holds the first job's fence";
 	mem.WriteU64(0, 9);
 	EXPECT_EQ(out.Wait(1500), 0);

@@ -24,9 +24,8 @@ std::string human_bytes(uint64_t bytes) {
         ++unit;
     }
     const bool whole = value == std::floor(value);
-    return unit == 0 || value >= 100 || whole
-               ? fmt::format("{:.0f} {}", value, units[unit])
-               : fmt::format("{:.1f} {}", value, units[unit]);
+    return unit == 0 || value >= 100 || whole ? fmt::format("{:.0f} {}", value, units[unit])
+                                              : fmt::format("{:.1f} {}", value, units[unit]);
 }
 
 nlohmann::json to_json(const DeviceReport& report) {

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Recovery (npu_reset.c), its devcoredump (npu_coredump.c) and runtime
+ * power management (npu_pm.c).
+ */
+#ifndef NPU_RESET_H
+#define NPU_RESET_H
+
+#include <linux/atomic.h>
+#include <linux/types.h>
+#include <linux/workqueue.h>
+
+struct npu_device;
+struct npu_job;
+
+/* Why the device was reset; npu_reset_reason_name() gives the uevent text. */
+enum npu_reset_reason {
+	NPU_RESET_JOB_TIMEOUT,
+	NPU_RESET_FW_HALTED,
+	NPU_RESET_HEARTBEAT,
+	NPU_RESET_BAD_COMPLETION,
+};
+
+/**
+ * struct npu_watchdog - device health checks between interrupts
+ * @work: periodic check on npu_device.reset_wq while the firmware runs,
+ *	so it never overlaps a recovery
+ * @hb_seen: regs.heartbeat at the last check
+ * @hb_moved: jiffies when @hb_seen last changed (or the firmware booted)
+ * @bad_completion: set (from the JOB interrupt) when a queue reported an
+ *	impossible completion; cleared by the next recovery
+ * @bad_work: recovery after a bad completion
+ */
+struct npu_watchdog {
+	struct delayed_work work;
+	u32 hb_seen;
+	unsigned long hb_moved;
+	atomic_t bad_completion;
+	struct work_struct bad_work;
+};
+
+extern unsigned int npu_heartbeat_timeout_ms;
+extern unsigned int npu_autosuspend_ms;
+
+const char *npu_reset_reason_name(enum npu_reset_reason reason);
+void npu_watchdog_start(struct npu_device *ndev);
+void npu_watchdog_stop(struct npu_device *ndev);
+void npu_reset_bad_completion(struct npu_device *ndev);
+
+void npu_coredump(struct npu_device *ndev, struct npu_job *guilty,
+		  enum npu_reset_reason reason);
+
+extern const struct dev_pm_ops npu_pm_ops;
+void npu_pm_init(struct npu_device *ndev);
+void npu_pm_fini(struct npu_device *ndev);
+void npu_pm_after_reset(struct npu_device *ndev);
+int npu_pm_job_get(struct npu_job *job);
+void npu_pm_job_put(struct npu_job *job);
+
+#endif /* NPU_RESET_H */
