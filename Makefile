@@ -47,7 +47,7 @@ userspace:
 KVER ?= 6.12
 module:
 	@rel=$(call kernel_release,$(KVER)); \
-	kdir=$${KDIR:-$$(readlink -f /lib/modules/$$rel/build)}; \
+	kdir=$${KDIR:-$$(. $(TOP)/tools/vm/kernels.sh; npu_kernel_build_dir $$rel)}; \
 	[ -n "$$rel" ] || { echo "make module: no kernel '$(KVER)'"; exit 1; }; \
 	$(MAKE) --no-print-directory -s -C driver KDIR=$$kdir O=$(BUILD)/driver/$$rel
 
@@ -57,7 +57,7 @@ modules:
 
 demo: all
 	@$(TOP)/tools/npu-vm --quiet --kernel 6.12 --devices 2 -- \
-		sh -c '$(BUILD)/release/tools/npu-smi && $(BUILD)/release/examples/npu-fill-copy'
+		sh -c '$(BUILD)/release/tools/npu-smi/npu-smi && $(BUILD)/release/examples/npu-fill-copy'
 
 test: deps
 	@$(MAKE) --no-print-directory firmware userspace modules

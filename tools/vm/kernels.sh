@@ -38,7 +38,12 @@ npu_kernel_image() {
 
 # npu_kernel_build_dir RELEASE: print the directory to build modules against.
 npu_kernel_build_dir() {
-	local rel=$1
+	local rel=$1 dbg
+	dbg=$(npu_debug_kernel_dir)
+	if [ -f "$dbg/release" ] && [ "$(cat "$dbg/release")" = "$rel" ]; then
+		echo "$dbg/build"
+		return 0
+	fi
 	[ -d "/lib/modules/$rel/build" ] || return 1
 	readlink -f "/lib/modules/$rel/build"
 }
