@@ -1,15 +1,21 @@
 // DriverApi: one method per ioctl of uapi/drm/npu_accel.h (plus the generic
-// DRM ones libnpu needs), all through an OsInterface. Methods throw
-// npu::Error naming the ioctl; nothing above this layer calls ioctl().
+// DRM ones libnpu needs: VERSION, GEM_CLOSE, SYNCOBJ_*), all through an
+// OsInterface. Methods throw npu::Error naming the ioctl; nothing above this
+// layer calls ioctl().
+//
+// Hot-unplug: once any ioctl fails with ENODEV the device is marked lost and
+// every later method (on this object and its copies) throws Error(ENODEV)
+// without entering the kernel. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 
-#include <drm/npu_accel.h>
+#include <npu/uapi/drm/npu_accel.h>
 
 #include "npu/export.hpp"
 #include "npu/os_interface.hpp"
@@ -37,6 +43,49 @@ public:
     // DRM_IOCTL_NPU_SUBMIT: returns the job's seqno.
     [[nodiscard]] uint64_t submit(std::span<const uint32_t> bo_handles, uint64_t cmd_addr,
                                   uint32_t cmd_size, uint32_t queue_id) const;
+    // A syncobj and timeline point (0 = binary syncobj / its current fence).
+    struct SyncPoint {
+        uint32_t syncobj = 0;
+        uint64_t point = 0;
+    };
+    struct Submit {
+        std::span<const uint32_t> bo_handles; // the command BO among them
+        uint64_t cmd_addr = 0;
+        uint32_t cmd_size = 0;
+        uint32_t queue_id = 0;
+        std::span<const SyncPoint> wait_for; // in-fences
+        SyncPoint signal;                    // out-fence; syncobj 0 = none
+    };
+    // DRM_IOCTL_NPU_SUBMIT with in- and out-syncobjs: returns the seqno.
+    [[nodiscard]] uint64_t submit(const Submit& submit) const;
+    // DRM_IOCTL_NPU_QUEUE_CREATE: the new queue's id.
+    [[nodiscard]] uint32_t queue_create(uint32_t priority) const;
+    // DRM_IOCTL_NPU_QUEUE_DESTROY
+    void queue_destroy(uint32_t queue_id) const;
+
+    // DRM_IOCTL_SYNCOBJ_CREATE (flags DRM_SYNCOBJ_CREATE_*) / _DESTROY
+    [[nodiscard]] uint32_t syncobj_create(uint32_t flags = 0) const;
+    void syncobj_destroy(uint32_t syncobj) const noexcept;
+    // DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT for one point (0 on a binary syncobj)
+    // until an absolute CLOCK_MONOTONIC deadline: false if it passed first.
+    [[nodiscard]] bool syncobj_wait(SyncPoint what, int64_t deadline_ns) const;
+    // DRM_IOCTL_SYNCOBJ_QUERY: the last signalled point of a timeline.
+    [[nodiscard]] uint64_t syncobj_query(uint32_t syncobj) const;
+    // DRM_IOCTL_SYNCOBJ_TRANSFER: makes dst's fence (point) src's fence (point).
+    void syncobj_transfer(SyncPoint src, SyncPoint dst) const;
+    // DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL (point 0: DRM_IOCTL_SYNCOBJ_SIGNAL)
+    void syncobj_signal(SyncPoint what) const;
+    // DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD: the syncobj itself, or with
+    // sync_file = true its current fence as a sync_file. Caller closes the fd.
+    [[nodiscard]] int syncobj_export(uint32_t syncobj, bool sync_file) const;
+    // DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE: imports a syncobj fd (new handle).
+    [[nodiscard]] uint32_t syncobj_import(int syncobj_fd) const;
+    // DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE with IMPORT_SYNC_FILE: the sync_file's
+    // fence replaces syncobj's fence.
+    void syncobj_import_sync_file(uint32_t syncobj, int sync_file_fd) const;
+
+    // Whether an ioctl reported the device gone (ENODEV).
+    [[nodiscard]] bool lost() const noexcept { return lost_->load(std::memory_order_acquire); }
     // DRM_IOCTL_NPU_WAIT with an absolute CLOCK_MONOTONIC deadline: the
     // result once the job is done, std::nullopt if the deadline passed.
     [[nodiscard]] std::optional<drm_npu_wait> wait(uint32_t queue_id, uint64_t seqno,
@@ -47,8 +96,14 @@ public:
     void unmap(void* addr, size_t size) const noexcept;
 
 private:
+    // Runs the ioctl; on failure throws Error(errno, describe()), marking the
+    // device lost on ENODEV. Throws ENODEV at once on a lost device.
+    template <typename Describe>
+    void call(unsigned long request, void* arg, Describe&& describe) const;
+
     std::shared_ptr<OsInterface> os_;
     int fd_;
+    std::shared_ptr<std::atomic<bool>> lost_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 } // namespace npu

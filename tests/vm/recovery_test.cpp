@@ -1,0 +1,207 @@
+// Recovery under injected faults: the emulator (through $NPU_EMU_CONTROL)
+// makes the device hang, crash, lie about completions, lose an interrupt
+// or stop its heartbeat. Every fault must be survived: every WAIT returns,
+// the job hit gets an error (or, for a lost interrupt, completes), other
+// contexts go on, the device works afterwards, and each reset is counted,
+// announced by a uevent and leaves a devcoredump.
+#include <algorithm>
+
+#include <unistd.h>
+
+#include "emu_control.h"
+#include "npu_test.h"
+
+namespace npu_test {
+namespace {
+
+class Recovery : public NpuTest {
+protected:
+	void SetUp() override
+	{
+		NpuTest::SetUp();
+		std::string why;
+		ctl_ = EmuControl::Open(&why);
+		if (!ctl_) {
+			std::printf("skipping: %s\n", why.c_str());
+			GTEST_SKIP() << why;
+		}
+		node_ = FindNpuNodes().front();
+		serial_ = s->dev().Param(DRM_NPU_PARAM_SERIAL);
+		std::string st = ctl_->Status(serial_);
+		ASSERT_EQ(StatusField(st, "state"), "READY") << st;
+		// dumps of earlier tests (job timeouts) would block new ones
+		FreeDevcoredumps(node_.sysfs_pci);
+		ASSERT_TRUE(uevents_.ok()) << "no uevent socket";
+		resets_ = ResetCount();
+	}
+
+	uint64_t ResetCount() { return ReadSysfsNumber(node_.sysfs_pci + "/reset_count"); }
+
+	// The reset after a fault: counted once, a uevent and a devcoredump
+	// naming reason (any of them, "|"-separated).
+	void ExpectOneReset(const std::string &reasons)
+	{
+		auto ev = uevents_.WaitReset(node_.pci_bdf, 15000);
+		ASSERT_TRUE(ev) << "no NPU_RESET uevent";
+		std::string reason;
+		for (const auto &kv : *ev)
+			if (kv.rfind("NPU_RESET_REASON=", 0) == 0)
+				reason = kv.substr(17);
+		EXPECT_NE(("|" + reasons + "|").find("|" + reason + "|"), std::string::npos)
+			<< "reset reason " << reason << ", expected " << reasons;
+		EXPECT_NE(std::find(ev->begin(), ev->end(), "NPU_RESET_RESULT=recovered"), ev->end());
+		EXPECT_EQ(ResetCount(), resets_ + 1);
+
+		auto dump = TakeDevcoredump(node_.sysfs_pci, 5000);
+		ASSERT_TRUE(dump) << "no devcoredump";
+		EXPECT_NE(dump->find("reason: " + reason + "\n"), std::string::npos) << *dump;
+		EXPECT_NE(dump->find("registers:"), std::string::npos);
+		EXPECT_NE(dump->find("queue 0:"), std::string::npos);
+		EXPECT_NE(dump->find("firmware log ("), std::string::npos);
+		EXPECT_NE(dump->find("npu-fw "), std::string::npos) << "no firmware boot line in the log";
+		EXPECT_TRUE(DevcoredumpsOf(node_.sysfs_pci).empty()) << "writing data did not free it";
+		std::string st = ctl_->Status(serial_);
+		EXPECT_EQ(StatusField(st, "state"), "READY") << st;
+	}
+
+	// A job writing value into the scratch BO's first word.
+	uint64_t SubmitFill(Session &sess, uint32_t value)
+	{
+		Commands cmds;
+		cmds.Fill(sess.scratch().addr(), value, 64);
+		return sess.Submit(cmds, UsingBos({sess.scratch().handle()}));
+	}
+
+	std::unique_ptr<EmuControl> ctl_;
+	NodeInfo node_;
+	uint64_t serial_ = 0;
+	uint64_t resets_ = 0;
+	UeventListener uevents_;
+};
+
+bool IsError(uint32_t status)
+{
+	return status == DRM_NPU_JOB_STATUS_TIMEOUT || status == DRM_NPU_JOB_STATUS_ABORTED;
+}
+
+TEST_F(Recovery, StatusNamesTheDevice)
+{
+	auto reply = ctl_->Command("status");
+	ASSERT_EQ(reply.back(), "ok");
+	EXPECT_EQ(ctl_->Inject(serial_, "melt-down"), "error unknown fault 'melt-down'");
+}
+
+TEST_F(Recovery, HungEngineIsResetAndTheJobFails)
+{
+	Session other(std::make_unique<Device>(s->dev().path()));
+	ASSERT_EQ(ctl_->Inject(serial_, "hang-engine"), "ok");
+	uint64_t hung = SubmitFill(*s, 0x4a4a);
+	uint64_t behind = SubmitFill(other, 0x5b5b);
+
+	WaitResult r = s->Wait(hung, 20000);
+	ASSERT_EQ(r.err, 0) << "WAIT on the hung job never returned";
+	EXPECT_TRUE(IsError(r.args.job_status)) << JobStatusName(r.args.job_status);
+	WaitResult o = other.Wait(behind, 20000);
+	ASSERT_EQ(o.err, 0) << "the other context's job was lost";
+	if (o.args.job_status == DRM_NPU_JOB_STATUS_OK)
+		EXPECT_EQ(other.scratch().ReadU32(0), 0x5b5bu);
+	else
+		EXPECT_JOB_STATUS(o.args.job_status, DRM_NPU_JOB_STATUS_ABORTED);
+	ExpectOneReset("job-timeout|heartbeat");
+	s->ExpectWorks();
+	other.ExpectWorks();
+}
+
+TEST_F(Recovery, FirmwareCrashIsRecovered)
+{
+	// a job in flight when the core dies
+	Bo mem(s->dev(), kPageSize);
+	Commands stuck;
+	stuck.WaitMem(mem.addr(), 0x77);
+	uint64_t seqno = s->Submit(stuck, UsingBos({mem.handle()}));
+	usleep(200000);
+	ASSERT_EQ(ctl_->Inject(serial_, "crash-firmware"), "ok");
+	WaitResult r = s->Wait(seqno, 20000);
+	ASSERT_EQ(r.err, 0);
+	EXPECT_JOB_STATUS(r.args.job_status, DRM_NPU_JOB_STATUS_ABORTED);
+	ExpectOneReset("firmware-halted");
+	s->ExpectWorks();
+}
+
+TEST_F(Recovery, CorruptCompletionStatusIsNotBelieved)
+{
+	ASSERT_EQ(ctl_->Inject(serial_, "corrupt-completion status"), "ok");
+	uint64_t seqno = SubmitFill(*s, 0x6c6c);
+	WaitResult r = s->Wait(seqno, 20000);
+	ASSERT_EQ(r.err, 0);
+	EXPECT_JOB_STATUS(r.args.job_status, DRM_NPU_JOB_STATUS_ABORTED);
+	ExpectOneReset("bad-completion");
+	s->ExpectWorks();
+}
+
+TEST_F(Recovery, CorruptDoneSeqnoSignalsNoFutureJob)
+{
+	Session other(std::make_unique<Device>(s->dev().path()));
+	Bo mem(other.dev(), kPageSize);
+	// a job that cannot have finished: a jump of done_seqno must not
+	// complete it
+	Commands stuck;
+	stuck.WaitMem(mem.addr(), 0x99);
+	uint64_t waiting = other.Submit(stuck, UsingBos({mem.handle()}));
+	usleep(100000);
+	ASSERT_EQ(ctl_->Inject(serial_, "corrupt-completion seqno"), "ok");
+	// runs on another hardware queue only if priorities differ; either
+	// way its completion carries the jump
+	uint64_t seqno = SubmitFill(*s, 0x7d7d);
+	mem.WriteU64(0, 0x99);
+	WaitResult r = s->Wait(seqno, 20000);
+	ASSERT_EQ(r.err, 0);
+	WaitResult w = other.Wait(waiting, 20000);
+	ASSERT_EQ(w.err, 0);
+	EXPECT_JOB_STATUS(r.args.job_status, DRM_NPU_JOB_STATUS_ABORTED);
+	EXPECT_NE(w.args.job_status, uint32_t{DRM_NPU_JOB_STATUS_BAD_PACKET});
+	ExpectOneReset("bad-completion");
+	s->ExpectWorks();
+	other.ExpectWorks();
+}
+
+TEST_F(Recovery, LostInterruptStillCompletesTheJob)
+{
+	ASSERT_EQ(ctl_->Inject(serial_, "drop-interrupt"), "ok");
+	int64_t start = MonotonicNs();
+	uint64_t seqno = SubmitFill(*s, 0x8e8e);
+	WaitResult r = s->Wait(seqno, 20000);
+	double waited_s = double(MonotonicNs() - start) / 1e9;
+	ASSERT_EQ(r.err, 0);
+	EXPECT_JOB_STATUS(r.args.job_status, DRM_NPU_JOB_STATUS_OK);
+	EXPECT_EQ(s->scratch().ReadU32(0), 0x8e8eu);
+	EXPECT_LT(waited_s, 1.5) << "found only by the 2 s job timeout, not the watchdog";
+	std::string st = ctl_->Status(serial_);
+	EXPECT_EQ(StatusField(st, "armed"), "none") << "the interrupt was not dropped: " << st;
+	EXPECT_EQ(ResetCount(), resets_) << "a lost interrupt needs no reset";
+	EXPECT_TRUE(DevcoredumpsOf(node_.sysfs_pci).empty());
+	s->ExpectWorks();
+}
+
+TEST_F(Recovery, FrozenHeartbeatIsReset)
+{
+	ASSERT_EQ(ctl_->Inject(serial_, "stop-heartbeat"), "ok");
+	ExpectOneReset("heartbeat");
+	std::string st = ctl_->Status(serial_);
+	EXPECT_EQ(StatusField(st, "armed"), "none") << "reset did not restart the heartbeat: " << st;
+	s->ExpectWorks();
+}
+
+TEST_F(Recovery, RepeatedFaultsAreEachRecovered)
+{
+	for (int i = 0; i < 3; i++) {
+		SCOPED_TRACE(i);
+		ASSERT_EQ(ctl_->Inject(serial_, "crash-firmware"), "ok");
+		ExpectOneReset("firmware-halted");
+		resets_ = ResetCount();
+		s->ExpectWorks();
+	}
+}
+
+} // namespace
+} // namespace npu_test
