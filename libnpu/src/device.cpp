@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include "device_state.hpp"
 #include "npu/error.hpp"
@@ -25,7 +27,35 @@ std::string normalize_pci(std::string_view address) {
     return result;
 }
 
+bool is_index(std::string_view text) {
+    return !text.empty() && text.size() < 10 &&
+           std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+std::string lower(std::string_view text) {
+    std::string result(text);
+    std::transform(result.begin(), result.end(), result.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return result;
+}
+
 } // namespace
+
+std::string uuid_from_serial(uint64_t serial) {
+    uint8_t b[16];
+    for (int i = 0; i < 6; ++i)
+        b[i] = static_cast<uint8_t>(serial >> (56 - 8 * i));
+    b[6] = static_cast<uint8_t>(0x80 | ((serial >> 12) & 0x0f));
+    b[7] = static_cast<uint8_t>(serial >> 4);
+    b[8] = static_cast<uint8_t>(0x80 | (serial & 0x0f));
+    std::memcpy(&b[9], "npu-uid", 7);
+    char text[37];
+    std::snprintf(text, sizeof(text),
+                  "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+                  b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+                  b[14], b[15]);
+    return text;
+}
 
 std::string Version::str() const {
     return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
@@ -64,6 +94,27 @@ Device Device::open_pci(std::string_view pci_address, const std::shared_ptr<OsIn
     throw Error(ENODEV, "open NPU device at PCI address " + wanted);
 }
 
+Device Device::open_uuid(std::string_view uuid, const std::shared_ptr<OsInterface>& os) {
+    const std::string wanted = lower(uuid);
+    for (const auto& info : enumerate(os)) {
+        try {
+            Device device = open(info, os);
+            if (device.uuid() == wanted)
+                return device;
+        } catch (const Error&) { // a device we may not open is not the one
+        }
+    }
+    throw Error(ENODEV, "open NPU device with UUID " + wanted);
+}
+
+Device Device::select(std::string_view selector, const std::shared_ptr<OsInterface>& os) {
+    if (is_index(selector))
+        return Device(static_cast<unsigned>(std::stoul(std::string(selector))), os);
+    if (selector.size() == 36 && std::count(selector.begin(), selector.end(), '-') == 4)
+        return open_uuid(selector, os);
+    return open_pci(selector, os);
+}
+
 Device Device::open(const DeviceInfo& info, const std::shared_ptr<OsInterface>& os) {
     const int fd = os->open(info.node.c_str(), O_RDWR | O_CLOEXEC);
     if (fd < 0)
@@ -89,6 +140,14 @@ const DriverApi& Device::driver() const noexcept {
     return state_->api;
 }
 
+std::string Device::uuid() const {
+    return uuid_from_serial(param(DRM_NPU_PARAM_SERIAL));
+}
+
+bool Device::lost() const noexcept {
+    return state_->api.lost();
+}
+
 uint64_t Device::param(uint32_t param) const {
     return state_->api.get_param(param);
 }
@@ -108,6 +167,7 @@ DeviceProperties Device::properties() const {
     props.queue_count = u32(DRM_NPU_PARAM_QUEUE_COUNT);
     props.va_size = param(DRM_NPU_PARAM_VA_SIZE);
     props.serial = param(DRM_NPU_PARAM_SERIAL);
+    props.uuid = uuid_from_serial(props.serial);
     props.context_id = u32(DRM_NPU_PARAM_CONTEXT_ID);
     props.max_cmd_size = u32(DRM_NPU_PARAM_MAX_CMD_SIZE);
     return props;

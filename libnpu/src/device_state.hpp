@@ -2,11 +2,14 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 
 #include "npu/device.hpp"
 #include "npu/driver_api.hpp"
 
 namespace npu::detail {
+
+struct PoolState;
 
 struct DeviceState {
     DeviceState(std::shared_ptr<OsInterface> os, int fd, DeviceInfo info)
@@ -17,6 +20,9 @@ struct DeviceState {
 
     DriverApi api;
     DeviceInfo info;
+
+    std::mutex pool_mutex;                // protects default_pool
+    std::weak_ptr<PoolState> default_pool; // weak: the pool holds the device
 };
 
 } // namespace npu::detail

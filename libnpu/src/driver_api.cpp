@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "npu/error.hpp"
 
@@ -20,17 +21,32 @@ std::string hex(uint64_t value) {
     return text;
 }
 
+std::string str(uint64_t value) {
+    return std::to_string(value);
+}
+
 } // namespace
 
 DriverApi::DriverApi(std::shared_ptr<OsInterface> os, int fd) : os_(std::move(os)), fd_(fd) {}
+
+template <typename Describe>
+void DriverApi::call(unsigned long request, void* arg, Describe&& describe) const {
+    if (lost())
+        throw Error(ENODEV, describe() + " (device lost)");
+    if (os_->ioctl(fd_, request, arg) == 0)
+        return;
+    const int err = errno;
+    if (err == ENODEV)
+        lost_->store(true, std::memory_order_release);
+    throw Error(err, describe());
+}
 
 std::string DriverApi::driver_name() const {
     char name[64] = {};
     drm_version version{};
     version.name = name;
     version.name_len = sizeof(name) - 1;
-    if (os_->ioctl(fd_, DRM_IOCTL_VERSION, &version) != 0)
-        throw Error(errno, "DRM_IOCTL_VERSION");
+    call(DRM_IOCTL_VERSION, &version, [] { return std::string("DRM_IOCTL_VERSION"); });
     const size_t length = std::min<size_t>(version.name_len, sizeof(name) - 1);
     return {name, length};
 }
@@ -38,8 +54,8 @@ std::string DriverApi::driver_name() const {
 uint64_t DriverApi::get_param(uint32_t param) const {
     drm_npu_get_param args{};
     args.param = param;
-    if (os_->ioctl(fd_, DRM_IOCTL_NPU_GET_PARAM, &args) != 0)
-        throw Error(errno, "DRM_IOCTL_NPU_GET_PARAM(param=" + std::to_string(param) + ")");
+    call(DRM_IOCTL_NPU_GET_PARAM, &args,
+         [&] { return "DRM_IOCTL_NPU_GET_PARAM(param=" + str(param) + ")"; });
     return args.value;
 }
 
@@ -47,42 +63,84 @@ drm_npu_bo_create DriverApi::bo_create(uint64_t size, uint32_t flags) const {
     drm_npu_bo_create args{};
     args.size = size;
     args.flags = flags;
-    if (os_->ioctl(fd_, DRM_IOCTL_NPU_BO_CREATE, &args) != 0)
-        throw Error(errno, "DRM_IOCTL_NPU_BO_CREATE(size=" + std::to_string(size) +
-                               ", flags=" + hex(flags) + ")");
+    call(DRM_IOCTL_NPU_BO_CREATE, &args, [&] {
+        return "DRM_IOCTL_NPU_BO_CREATE(size=" + str(size) + ", flags=" + hex(flags) + ")";
+    });
     return args;
 }
 
 drm_npu_bo_info DriverApi::bo_info(uint32_t handle) const {
     drm_npu_bo_info args{};
     args.handle = handle;
-    if (os_->ioctl(fd_, DRM_IOCTL_NPU_BO_INFO, &args) != 0)
-        throw Error(errno, "DRM_IOCTL_NPU_BO_INFO(handle=" + std::to_string(handle) + ")");
+    call(DRM_IOCTL_NPU_BO_INFO, &args,
+         [&] { return "DRM_IOCTL_NPU_BO_INFO(handle=" + str(handle) + ")"; });
     return args;
 }
 
 void DriverApi::gem_close(uint32_t handle) const {
     drm_gem_close args{};
     args.handle = handle;
-    if (os_->ioctl(fd_, DRM_IOCTL_GEM_CLOSE, &args) != 0)
-        throw Error(errno, "DRM_IOCTL_GEM_CLOSE(handle=" + std::to_string(handle) + ")");
+    call(DRM_IOCTL_GEM_CLOSE, &args,
+         [&] { return "DRM_IOCTL_GEM_CLOSE(handle=" + str(handle) + ")"; });
 }
 
 uint64_t DriverApi::submit(std::span<const uint32_t> bo_handles, uint64_t cmd_addr,
                            uint32_t cmd_size, uint32_t queue_id) const {
-    if (bo_handles.size() > std::numeric_limits<uint32_t>::max())
-        throw Error(EINVAL, "DRM_IOCTL_NPU_SUBMIT: too many buffers");
-    drm_npu_submit args{};
-    args.bo_handles = reinterpret_cast<uintptr_t>(bo_handles.data());
-    args.bo_count = static_cast<uint32_t>(bo_handles.size());
+    Submit args;
+    args.bo_handles = bo_handles;
     args.cmd_addr = cmd_addr;
     args.cmd_size = cmd_size;
     args.queue_id = queue_id;
-    if (os_->ioctl(fd_, DRM_IOCTL_NPU_SUBMIT, &args) != 0)
-        throw Error(errno, "DRM_IOCTL_NPU_SUBMIT(queue=" + std::to_string(queue_id) +
-                               ", cmd=" + hex(cmd_addr) + "+" + std::to_string(cmd_size) +
-                               ", bos=" + std::to_string(bo_handles.size()) + ")");
+    return submit(args);
+}
+
+uint64_t DriverApi::submit(const Submit& submit) const {
+    if (submit.bo_handles.size() > std::numeric_limits<uint32_t>::max() ||
+        submit.wait_for.size() > DRM_NPU_MAX_IN_SYNCOBJS)
+        throw Error(EINVAL, "DRM_IOCTL_NPU_SUBMIT: too many buffers or in-fences");
+    std::vector<uint32_t> in_syncobjs;
+    std::vector<uint64_t> in_points;
+    bool timeline = false;
+    for (const SyncPoint& in : submit.wait_for) {
+        in_syncobjs.push_back(in.syncobj);
+        in_points.push_back(in.point);
+        timeline = timeline || in.point != 0;
+    }
+    drm_npu_submit args{};
+    args.bo_handles = reinterpret_cast<uintptr_t>(submit.bo_handles.data());
+    args.bo_count = static_cast<uint32_t>(submit.bo_handles.size());
+    args.cmd_addr = submit.cmd_addr;
+    args.cmd_size = submit.cmd_size;
+    args.queue_id = submit.queue_id;
+    args.in_syncobj_count = static_cast<uint32_t>(in_syncobjs.size());
+    if (!in_syncobjs.empty())
+        args.in_syncobjs = reinterpret_cast<uintptr_t>(in_syncobjs.data());
+    if (timeline)
+        args.in_points = reinterpret_cast<uintptr_t>(in_points.data());
+    args.out_syncobj = submit.signal.syncobj;
+    args.out_point = submit.signal.syncobj ? submit.signal.point : 0;
+    call(DRM_IOCTL_NPU_SUBMIT, &args, [&] {
+        return "DRM_IOCTL_NPU_SUBMIT(queue=" + str(submit.queue_id) + ", cmd=" +
+               hex(submit.cmd_addr) + "+" + str(submit.cmd_size) +
+               ", bos=" + str(submit.bo_handles.size()) + ", in-fences=" + str(in_syncobjs.size()) +
+               ")";
+    });
     return args.seqno;
+}
+
+uint32_t DriverApi::queue_create(uint32_t priority) const {
+    drm_npu_queue_create args{};
+    args.priority = priority;
+    call(DRM_IOCTL_NPU_QUEUE_CREATE, &args,
+         [&] { return "DRM_IOCTL_NPU_QUEUE_CREATE(priority=" + str(priority) + ")"; });
+    return args.queue_id;
+}
+
+void DriverApi::queue_destroy(uint32_t queue_id) const {
+    drm_npu_queue_destroy args{};
+    args.queue_id = queue_id;
+    call(DRM_IOCTL_NPU_QUEUE_DESTROY, &args,
+         [&] { return "DRM_IOCTL_NPU_QUEUE_DESTROY(queue=" + str(queue_id) + ")"; });
 }
 
 std::optional<drm_npu_wait> DriverApi::wait(uint32_t queue_id, uint64_t seqno,
@@ -91,16 +149,129 @@ std::optional<drm_npu_wait> DriverApi::wait(uint32_t queue_id, uint64_t seqno,
     args.seqno = seqno;
     args.timeout_ns = deadline_ns;
     args.queue_id = queue_id;
-    if (os_->ioctl(fd_, DRM_IOCTL_NPU_WAIT, &args) != 0) {
-        if (errno == ETIME)
+    try {
+        call(DRM_IOCTL_NPU_WAIT, &args, [&] {
+            return "DRM_IOCTL_NPU_WAIT(queue=" + str(queue_id) + ", seqno=" + str(seqno) + ")";
+        });
+    } catch (const Error& e) {
+        if (e.errnum() == ETIME)
             return std::nullopt;
-        throw Error(errno, "DRM_IOCTL_NPU_WAIT(queue=" + std::to_string(queue_id) +
-                               ", seqno=" + std::to_string(seqno) + ")");
+        throw;
     }
     return args;
 }
 
+uint32_t DriverApi::syncobj_create(uint32_t flags) const {
+    drm_syncobj_create args{};
+    args.flags = flags;
+    call(DRM_IOCTL_SYNCOBJ_CREATE, &args, [] { return std::string("DRM_IOCTL_SYNCOBJ_CREATE"); });
+    return args.handle;
+}
+
+void DriverApi::syncobj_destroy(uint32_t syncobj) const noexcept {
+    if (lost())
+        return; // the file's syncobjs go with it
+    drm_syncobj_destroy args{};
+    args.handle = syncobj;
+    os_->ioctl(fd_, DRM_IOCTL_SYNCOBJ_DESTROY, &args);
+}
+
+bool DriverApi::syncobj_wait(SyncPoint what, int64_t deadline_ns) const {
+    drm_syncobj_timeline_wait args{};
+    args.handles = reinterpret_cast<uintptr_t>(&what.syncobj);
+    args.points = reinterpret_cast<uintptr_t>(&what.point);
+    args.count_handles = 1;
+    args.timeout_nsec = deadline_ns;
+    args.flags = DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL;
+    try {
+        call(DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT, &args, [&] {
+            return "DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT(syncobj=" + str(what.syncobj) +
+                   ", point=" + str(what.point) + ")";
+        });
+    } catch (const Error& e) {
+        if (e.errnum() == ETIME)
+            return false;
+        throw;
+    }
+    return true;
+}
+
+uint64_t DriverApi::syncobj_query(uint32_t syncobj) const {
+    uint64_t point = 0;
+    drm_syncobj_timeline_array args{};
+    args.handles = reinterpret_cast<uintptr_t>(&syncobj);
+    args.points = reinterpret_cast<uintptr_t>(&point);
+    args.count_handles = 1;
+    call(DRM_IOCTL_SYNCOBJ_QUERY, &args,
+         [&] { return "DRM_IOCTL_SYNCOBJ_QUERY(syncobj=" + str(syncobj) + ")"; });
+    return point;
+}
+
+void DriverApi::syncobj_transfer(SyncPoint src, SyncPoint dst) const {
+    drm_syncobj_transfer args{};
+    args.src_handle = src.syncobj;
+    args.src_point = src.point;
+    args.dst_handle = dst.syncobj;
+    args.dst_point = dst.point;
+    call(DRM_IOCTL_SYNCOBJ_TRANSFER, &args, [&] {
+        return "DRM_IOCTL_SYNCOBJ_TRANSFER(" + str(src.syncobj) + ":" + str(src.point) + " -> " +
+               str(dst.syncobj) + ":" + str(dst.point) + ")";
+    });
+}
+
+void DriverApi::syncobj_signal(SyncPoint what) const {
+    drm_syncobj_timeline_array args{};
+    args.handles = reinterpret_cast<uintptr_t>(&what.syncobj);
+    args.points = reinterpret_cast<uintptr_t>(&what.point);
+    args.count_handles = 1;
+    if (what.point != 0) {
+        call(DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL, &args, [&] {
+            return "DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL(syncobj=" + str(what.syncobj) +
+                   ", point=" + str(what.point) + ")";
+        });
+        return;
+    }
+    drm_syncobj_array binary{};
+    binary.handles = args.handles;
+    binary.count_handles = 1;
+    call(DRM_IOCTL_SYNCOBJ_SIGNAL, &binary,
+         [&] { return "DRM_IOCTL_SYNCOBJ_SIGNAL(syncobj=" + str(what.syncobj) + ")"; });
+}
+
+int DriverApi::syncobj_export(uint32_t syncobj, bool sync_file) const {
+    drm_syncobj_handle args{};
+    args.handle = syncobj;
+    args.flags = sync_file ? DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE : 0;
+    args.fd = -1;
+    call(DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, &args, [&] {
+        return "DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD(syncobj=" + str(syncobj) +
+               (sync_file ? ", sync_file)" : ")");
+    });
+    return args.fd;
+}
+
+uint32_t DriverApi::syncobj_import(int syncobj_fd) const {
+    drm_syncobj_handle args{};
+    args.fd = syncobj_fd;
+    call(DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE, &args,
+         [&] { return "DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE(fd=" + str(syncobj_fd) + ")"; });
+    return args.handle;
+}
+
+void DriverApi::syncobj_import_sync_file(uint32_t syncobj, int sync_file_fd) const {
+    drm_syncobj_handle args{};
+    args.handle = syncobj;
+    args.fd = sync_file_fd;
+    args.flags = DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE;
+    call(DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE, &args, [&] {
+        return "DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE(syncobj=" + str(syncobj) +
+               ", sync_file=" + str(sync_file_fd) + ")";
+    });
+}
+
 void* DriverApi::map(uint64_t mmap_offset, size_t size) const {
+    if (lost())
+        throw Error(ENODEV, "mmap (device lost)");
     void* addr = os_->mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd_,
                            static_cast<off_t>(mmap_offset));
     if (addr == MAP_FAILED)

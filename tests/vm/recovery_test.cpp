@@ -94,8 +94,15 @@ TEST_F(Recovery, StatusNamesTheDevice)
 TEST_F(Recovery, HungEngineIsResetAndTheJobFails)
 {
 	Session other(std::make_unique<Device>(s->dev().path()));
+	uint64_t hits = std::stoull(StatusField(ctl_->Status(serial_), "hits"));
 	ASSERT_EQ(ctl_->Inject(serial_, "hang-engine"), "ok");
 	uint64_t hung = SubmitFill(*s, 0x4a4a);
+	// the other context submits once the engine hangs on the first job
+	int64_t deadline = DeadlineInMs(5000);
+	while (std::stoull(StatusField(ctl_->Status(serial_), "hits")) == hits) {
+		ASSERT_LT(MonotonicNs(), deadline) << "the engine never hung";
+		usleep(10000);
+	}
 	uint64_t behind = SubmitFill(other, 0x5b5b);
 
 	WaitResult r = s->Wait(hung, 20000);

@@ -20,6 +20,7 @@ namespace npu {
 namespace detail {
 struct DeviceState;
 }
+class MemoryPool;
 
 struct DeviceInfo {
     unsigned index = 0;
@@ -46,12 +47,24 @@ struct DeviceProperties {
     uint32_t queue_count = 0;
     uint64_t va_size = 0;
     uint64_t serial = 0;
+    std::string uuid; // uuid_from_serial(serial), as the driver's sysfs "uuid"
     uint32_t context_id = 0;
     uint32_t max_cmd_size = 0;
 };
 
+// The device UUID derived from its serial exactly as the driver's sysfs
+// attribute "uuid" does (driver/npu_sysfs.c): an RFC 9562 version 8 UUID
+// whose bytes 0-5 are serial bits 63-16, byte 6 = 0x80 | bits 15-12, byte 7
+// bits 11-4, byte 8 = 0x80 | bits 3-0, bytes 9-15 "npu-uid". Lower-case
+// "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx".
+NPU_API std::string uuid_from_serial(uint64_t serial);
+
 // A handle to an open device. Copies share one open file (one device
-// context); Buffers and Streams keep it open while they live. Thread-safe.
+// context); Buffers, Streams, Events and pools keep it open while they live.
+// Thread-safe.
+//
+// Hot-unplug: when the device goes away (its PCI device is unbound), every
+// later call that needs the kernel throws Error(ENODEV); lost() turns true.
 class NPU_API Device {
 public:
     [[nodiscard]] static std::vector<DeviceInfo>
@@ -64,6 +77,15 @@ public:
     [[nodiscard]] static Device
     open_pci(std::string_view pci_address,
              const std::shared_ptr<OsInterface>& os = default_os_interface());
+    // Opens the device whose uuid_from_serial() is uuid (case-insensitive).
+    [[nodiscard]] static Device
+    open_uuid(std::string_view uuid,
+              const std::shared_ptr<OsInterface>& os = default_os_interface());
+    // Opens by selector: an index ("1"), a PCI address ("0000:00:05.0" or
+    // "00:05.0") or a UUID; ENODEV if nothing matches.
+    [[nodiscard]] static Device
+    select(std::string_view selector,
+           const std::shared_ptr<OsInterface>& os = default_os_interface());
     // Opens a node from enumerate().
     [[nodiscard]] static Device
     open(const DeviceInfo& info, const std::shared_ptr<OsInterface>& os = default_os_interface());
@@ -72,11 +94,25 @@ public:
     [[nodiscard]] uint64_t param(uint32_t param) const;
     [[nodiscard]] DeviceProperties properties() const;
     [[nodiscard]] const DriverApi& driver() const noexcept;
+    // uuid_from_serial(DRM_NPU_PARAM_SERIAL)
+    [[nodiscard]] std::string uuid() const;
+    // Whether the device was found gone (an ioctl returned ENODEV).
+    [[nodiscard]] bool lost() const noexcept;
+    // The device's default memory pool (pool.hpp), created on first use and
+    // kept while any handle to it (or an allocation from it) lives.
+    [[nodiscard]] MemoryPool default_pool() const;
+
+    // Whether two handles share one open file.
+    friend bool operator==(const Device& a, const Device& b) noexcept {
+        return a.state_ == b.state_;
+    }
 
 private:
     explicit Device(std::shared_ptr<detail::DeviceState> state);
     friend class Buffer;
     friend class Stream;
+    friend class Event;
+    friend class MemoryPool;
 
     std::shared_ptr<detail::DeviceState> state_;
 };
