@@ -63,23 +63,26 @@ static void npu_dump_queue(struct npu_dump *d, struct npu_queue *queue)
 	struct npu_job *job;
 	unsigned long flags;
 
-	npu_dump_printf(d, "queue %u: enable %u ring_base 0x%llx entries %u tail %u head %u done_seqno %llu priority %u\n",
+	npu_dump_printf(d, "queue %u: enable %u priority %u ring_base 0x%llx entries %u\n",
 			queue->index, readl(regs + NPU_QREG(enable)),
+			readl(regs + NPU_QREG(priority)),
 			readq(regs + NPU_QREG(ring_base)),
-			readl(regs + NPU_QREG(ring_entries)),
+			readl(regs + NPU_QREG(ring_entries)));
+	npu_dump_printf(d, "  device: tail %u head %u done_seqno %llu\n",
 			readl(regs + NPU_QREG(tail)),
 			readl(regs + NPU_QREG(head)),
-			readq(regs + NPU_QREG(done_seqno)),
-			readl(regs + NPU_QREG(priority)));
+			readq(regs + NPU_QREG(done_seqno)));
 	spin_lock_irqsave(&queue->lock, flags);
 	npu_dump_printf(d, "  driver: tail %u hw_seqno %llu\n", queue->tail,
 			queue->hw_seqno);
 	list_for_each_entry(job, &queue->inflight, inflight) {
 		const struct npu_job_desc *desc = &queue->ring[job->ring_slot];
 
-		npu_dump_printf(d, "  inflight: hw_seqno %llu slot %u context %u seqno %llu cmd_va 0x%llx cmd_size %u desc.seqno %llu desc.status 0x%x\n",
+		npu_dump_printf(d, "  inflight: hw_seqno %llu slot %u context %u seqno %llu\n",
 				job->hw_seqno, job->ring_slot, job->context_id,
-				job->seqno, job->cmd_va, job->cmd_size,
+				job->seqno);
+		npu_dump_printf(d, "    cmd_va 0x%llx cmd_size %u desc.seqno %llu desc.status 0x%x\n",
+				job->cmd_va, job->cmd_size,
 				READ_ONCE(desc->seqno), READ_ONCE(desc->status));
 	}
 	spin_unlock_irqrestore(&queue->lock, flags);

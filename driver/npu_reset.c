@@ -54,14 +54,14 @@ const char *npu_reset_reason_name(enum npu_reset_reason reason)
 static void npu_reset_uevent(struct npu_device *ndev,
 			     enum npu_reset_reason reason, bool recovered)
 {
-	char reason_env[48], count_env[32];
-	char *envp[] = { "NPU_RESET=1", reason_env,
-			 recovered ? "NPU_RESET_RESULT=recovered" :
-				     "NPU_RESET_RESULT=failed",
-			 count_env, NULL };
+	char reset_env[] = "NPU_RESET=1";
+	char reason_env[48], result_env[32], count_env[32];
+	char *envp[] = { reset_env, reason_env, result_env, count_env, NULL };
 
 	snprintf(reason_env, sizeof(reason_env), "NPU_RESET_REASON=%s",
 		 npu_reset_reason_name(reason));
+	snprintf(result_env, sizeof(result_env), "NPU_RESET_RESULT=%s",
+		 recovered ? "recovered" : "failed");
 	snprintf(count_env, sizeof(count_env), "NPU_RESET_COUNT=%d",
 		 atomic_read(&ndev->reset_count));
 	kobject_uevent_env(&ndev->pdev->dev.kobj, KOBJ_CHANGE, envp);

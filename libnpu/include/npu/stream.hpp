@@ -1,30 +1,43 @@
-// Stream: an in-order queue of device work.
+// Stream: an in-order queue of device work, on its own hardware queue.
 //
-// Batching: fill() and copy() only encode a packet into the stream's current
-// command buffer (a read-only BO) and remember the buffers it references.
-// The batch is submitted as one job (SUBMIT with the command BO plus every
-// referenced buffer) when flush() or synchronize() is called, or when the
-// next packet does not fit. Jobs of one stream run in submission order.
-// Command buffers are recycled once their job is done; at most
+// Queues: a Stream creates a driver queue (DRM_IOCTL_NPU_QUEUE_CREATE) with
+// its priority; when the context has no queue left (ENOSPC) or the driver
+// predates queues, it shares the context's default queue 0 (priority
+// normal) and dedicated_queue() is false. Jobs of one stream run in order;
+// jobs of different streams run concurrently, ordered only by events (and
+// by the kernel's implicit ordering of jobs that share a buffer object).
+//
+// Batching: fill(), copy(), record() etc. encode packets into the stream's
+// current command buffer (a read-only BO). The batch is submitted as one job
+// when flush(), synchronize(), query(), record(), wait() or
+// launch_host_func() is called, or when the next packet does not fit. Every
+// job signals the next point of the stream's timeline syncobj. Command
+// buffers are recycled once their job is done; at most
 // StreamOptions::max_jobs_in_flight jobs are outstanding, beyond that an
-// enqueue first waits for the oldest one (its failure, if any, is reported
-// by the next synchronize()).
+// enqueue first waits for the oldest one.
+//
+// Host callbacks (launch_host_func, copy_to_host): a callback thread per
+// stream waits for the stream's work enqueued before the callback, runs it,
+// then releases later work: the first job enqueued after a callback starts
+// with a WAIT_MEM packet on a stream-owned word the callback thread writes.
+// A callback therefore must finish within the driver's job timeout
+// (job_timeout_ms, 2 s by default) or that later job fails with TIMEOUT;
+// callbacks must not call into this stream.
 //
 // Lifetime: a Buffer must stay alive until the work referencing it has been
-// submitted (flush()/synchronize()); after that the kernel holds it.
-// Destroying a Stream discards work not yet submitted and does not wait.
+// submitted; after that the kernel holds it. Destroying a Stream discards
+// work not yet submitted, waits for pending host callbacks (they run), and
+// does not wait for device work.
 //
-// A Stream is not thread-safe; use one per thread (they may share a Device).
+// Thread safety: a Stream is not thread-safe; use one per thread (they may
+// share a Device). Events and pools passed to it may be shared.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
-#include <exception>
-#include <initializer_list>
+#include <functional>
 #include <memory>
-#include <vector>
 
 #include "npu/buffer.hpp"
 #include "npu/device.hpp"
@@ -32,8 +45,21 @@
 
 namespace npu {
 
+class Event;
+class MemoryPool;
+namespace detail {
+struct StreamImpl;
+struct Timeline;
+} // namespace detail
+
+// Scheduling priority of a stream's queue (DRM_NPU_PRIORITY_*): the device
+// serves higher priorities first. realtime needs CAP_SYS_NICE (EPERM).
+enum class Priority : uint32_t { low = 0, normal = 1, high = 2, realtime = 3 };
+
 struct StreamOptions {
-    uint32_t queue_id = 0;                          // hardware queue; 0 = default
+    Priority priority = Priority::normal;
+    // false: always use the context's default queue 0.
+    bool dedicated_queue = true;
     size_t command_buffer_size = size_t{64} * 1024; // clamped to DRM_NPU_PARAM_MAX_CMD_SIZE
     size_t max_jobs_in_flight = 16;
     // Bound on waiting for an old job when the in-flight limit is reached.
@@ -49,48 +75,73 @@ public:
     Stream(const Stream&) = delete;
     Stream& operator=(const Stream&) = delete;
 
+    [[nodiscard]] Device device() const;
+    // Driver queue id (0 when sharing the default queue) and its priority.
+    [[nodiscard]] uint32_t queue_id() const noexcept;
+    [[nodiscard]] bool dedicated_queue() const noexcept;
+    [[nodiscard]] Priority priority() const noexcept;
+
     // Writes the 32-bit pattern over [offset, offset + size) of dst; offset
     // and size must be multiples of 4.
     void fill(Buffer& dst, size_t offset, size_t size, uint32_t pattern);
-    // Copies size bytes; ranges must lie inside the buffers and not overlap.
+    // Copies size bytes device to device; ranges must lie inside the
+    // buffers and not overlap.
     void copy(const Buffer& src, size_t src_offset, Buffer& dst, size_t dst_offset, size_t size);
+    // Typed forms: fill every 4-byte word of dst / copy min(sizes) elements.
+    template <typename T>
+    void fill(View<T> dst, uint32_t pattern) {
+        fill(const_cast<Buffer&>(dst.buffer()), dst.byte_offset(), dst.size_bytes(), pattern);
+    }
+    template <typename T>
+    void copy(View<T> src, View<T> dst) {
+        copy(src.buffer(), src.byte_offset(), const_cast<Buffer&>(dst.buffer()), dst.byte_offset(),
+             std::min(src.size_bytes(), dst.size_bytes()));
+    }
+
+    // Host -> device, ordered with the stream. The host data is staged at
+    // once into a block of the device's default pool (so src may be reused
+    // when this returns) and copied by the device in stream order.
+    void copy_from_host(Buffer& dst, size_t dst_offset, const void* src, size_t size);
+    // Device -> host, ordered with the stream: a host callback copies out of
+    // src's mapping once the preceding work is done. dst and src must stay
+    // valid until then (synchronize(), or an event recorded after it).
+    void copy_to_host(void* dst, const Buffer& src, size_t src_offset, size_t size);
+
+    // Runs fn on the stream's callback thread after all work enqueued
+    // before it; work enqueued after it waits for it (see above). An
+    // exception thrown by fn is reported by the next synchronize().
+    void launch_host_func(std::function<void()> fn);
+
+    // Captures the work enqueued so far in event (see event.hpp), with a
+    // device timestamp taken when that work is done.
+    void record(Event& event);
+    // Work enqueued after this call starts only after event's captured work
+    // is done; event may belong to another device (its fence travels as a
+    // sync_file). A never-recorded event is already complete.
+    void wait(const Event& event);
 
     // Submits the current batch, if any. If SUBMIT fails the batch stays
     // pending (retry with flush(), or drop it with discard()).
     void flush();
     // Drops work enqueued but not yet submitted.
     void discard() noexcept;
-    // Submits, then waits until every job of this stream is done. Throws
-    // Error(ETIME) if the timeout passes first (the jobs stay tracked, so
-    // synchronize() may be called again), else JobError for the first job
-    // that failed since the last synchronize().
+    // Submits, then reports without blocking whether all work (and host
+    // callbacks) of the stream are done. Reports failures like synchronize().
+    [[nodiscard]] bool query();
+    // Submits, then waits until every job and host callback of this stream
+    // is done. Throws Error(ETIME) if the timeout passes first (the work
+    // stays tracked, so synchronize() may be called again), else JobError
+    // for the first job that failed since the last synchronize(), or the
+    // first exception a host callback threw.
     void synchronize(std::chrono::nanoseconds timeout = std::chrono::seconds(60));
 
     // Packets encoded but not yet submitted / jobs submitted but not reaped.
     [[nodiscard]] size_t pending_bytes() const noexcept;
-    [[nodiscard]] size_t jobs_in_flight() const noexcept { return in_flight_.size(); }
+    [[nodiscard]] size_t jobs_in_flight() const noexcept;
 
 private:
-    struct Batch {
-        Buffer commands;
-        size_t used = 0;
-        std::vector<uint32_t> handles; // referenced buffers, without the command BO
-        uint64_t seqno = 0;
-    };
-
-    void check_range(const Buffer& buffer, size_t offset, size_t size, const char* what) const;
-    std::byte* reserve(size_t bytes, std::initializer_list<const Buffer*> referenced);
-    Batch take_free_batch();
-    // Waits for the oldest job in flight until deadline_ns; false on timeout.
-    bool reap_oldest(int64_t deadline_ns);
-
-    std::shared_ptr<detail::DeviceState> device_;
-    StreamOptions options_;
-    size_t capacity_ = 0;
-    std::unique_ptr<Batch> current_;
-    std::deque<Batch> in_flight_;
-    std::vector<Batch> free_;
-    std::exception_ptr first_failure_;
+    friend class MemoryPool;
+    std::unique_ptr<detail::StreamImpl> impl_;
 };
 
 } // namespace npu

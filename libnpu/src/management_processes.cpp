@@ -1,0 +1,153 @@
+// npu::mgmt: which processes hold which device, from /proc/*/fd, with
+// per-process memory and job counts from debugfs `contexts` (root) or,
+// where a driver provides them, the DRM fdinfo keys.
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "management_files.hpp"
+#include "npu/management.hpp"
+
+namespace npu::mgmt {
+
+using namespace detail;
+
+namespace {
+
+struct ContextTotals {
+    uint64_t bo_bytes = 0;
+    uint64_t submitted = 0;
+    uint64_t completed = 0;
+    uint64_t failed = 0;
+};
+
+bool all_digits(std::string_view text) {
+    return !text.empty() &&
+           std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+// debugfs contexts: "id pid comm bos bo_bytes submitted completed failed"
+// after a header line; comm may not contain spaces (the kernel's comm can,
+// so take the numbers from the end).
+std::optional<std::map<int, ContextTotals>> read_contexts(const std::string& file) {
+    const auto text = read_text(file);
+    if (!text)
+        return std::nullopt;
+    std::map<int, ContextTotals> by_pid;
+    size_t start = 0;
+    while (start < text->size()) {
+        size_t end = text->find('\n', start);
+        if (end == std::string::npos)
+            end = text->size();
+        const auto words = split_words(text->substr(start, end - start));
+        start = end + 1;
+        if (words.size() < 8 || !all_digits(words[0]) || !all_digits(words[1]))
+            continue;
+        const size_t n = words.size();
+        if (!all_digits(words[n - 4]) || !all_digits(words[n - 3]) || !all_digits(words[n - 2]) ||
+            !all_digits(words[n - 1]))
+            continue;
+        auto& totals = by_pid[std::stoi(words[1])];
+        totals.bo_bytes += std::stoull(words[n - 4]);
+        totals.submitted += std::stoull(words[n - 3]);
+        totals.completed += std::stoull(words[n - 2]);
+        totals.failed += std::stoull(words[n - 1]);
+    }
+    return by_pid;
+}
+
+// DRM fdinfo: "drm-total-<region>: <n> [KiB|MiB]" (or the older
+// drm-memory-<region>); the client id dedupes fds sharing one context.
+std::optional<uint64_t> fdinfo_memory(const std::string& file, std::set<std::string>& clients) {
+    const auto text = read_text(file);
+    if (!text || text->find("drm-") == std::string::npos)
+        return std::nullopt;
+    std::optional<uint64_t> bytes;
+    std::string client;
+    size_t start = 0;
+    while (start < text->size()) {
+        size_t end = text->find('\n', start);
+        if (end == std::string::npos)
+            end = text->size();
+        const auto words = split_words(text->substr(start, end - start));
+        start = end + 1;
+        if (words.size() < 2)
+            continue;
+        if (words[0] == "drm-client-id:")
+            client = words[1];
+        if ((words[0].starts_with("drm-total-") || words[0].starts_with("drm-memory-")) &&
+            all_digits(words[1])) {
+            uint64_t value = std::stoull(words[1]);
+            if (words.size() > 2 && words[2] == "KiB")
+                value <<= 10;
+            else if (words.size() > 2 && words[2] == "MiB")
+                value <<= 20;
+            bytes = bytes.value_or(0) + value;
+        }
+    }
+    if (!client.empty() && !clients.insert(client).second)
+        return uint64_t{0}; // this context was already counted
+    return bytes;
+}
+
+} // namespace
+
+std::vector<Process> System::processes(const std::vector<DeviceIdentity>& devices) const {
+    std::vector<Process> found;
+    std::vector<std::optional<std::map<int, ContextTotals>>> contexts;
+    for (const auto& device : devices)
+        contexts.push_back(
+            read_contexts(root_ + "/sys/kernel/debug/npu/" + device.pci_address + "/contexts"));
+
+    const std::string proc = root_ + "/proc";
+    std::vector<std::string> pids = list_dir(proc);
+    pids.erase(std::remove_if(pids.begin(), pids.end(),
+                              [](const std::string& p) { return !all_digits(p); }),
+               pids.end());
+    std::sort(pids.begin(), pids.end(),
+              [](const std::string& a, const std::string& b) { return std::stoi(a) < std::stoi(b); });
+
+    for (const auto& pid_text : pids) {
+        const int pid = std::stoi(pid_text);
+        const std::string fd_dir = proc + "/" + pid_text + "/fd";
+        std::map<size_t, Process> per_device; // by position in devices
+        std::map<size_t, std::set<std::string>> clients;
+        for (const auto& fd : list_dir(fd_dir)) { // unreadable for other users' processes
+            const auto target = read_link(fd_dir + "/" + fd);
+            if (!target)
+                continue;
+            for (size_t i = 0; i < devices.size(); ++i) {
+                if (devices[i].node.empty() || *target != devices[i].node)
+                    continue;
+                auto& p = per_device[i];
+                p.pid = pid;
+                p.device_index = devices[i].index;
+                p.pci_address = devices[i].pci_address;
+                ++p.fds;
+                const auto mem =
+                    fdinfo_memory(proc + "/" + pid_text + "/fdinfo/" + fd, clients[i]);
+                if (mem)
+                    p.memory_bytes = p.memory_bytes.value_or(0) + *mem;
+            }
+        }
+        if (per_device.empty())
+            continue;
+        const std::string name = read_text(proc + "/" + pid_text + "/comm").value_or("");
+        for (auto& [i, p] : per_device) {
+            p.name = name;
+            if (contexts[i]) { // debugfs knows the contexts this pid opened
+                const auto it = contexts[i]->find(pid);
+                const ContextTotals totals =
+                    it != contexts[i]->end() ? it->second : ContextTotals{};
+                p.memory_bytes = totals.bo_bytes;
+                p.jobs_submitted = totals.submitted;
+                p.jobs_completed = totals.completed;
+                p.jobs_failed = totals.failed;
+            }
+            found.push_back(std::move(p));
+        }
+    }
+    return found;
+}
+
+} // namespace npu::mgmt

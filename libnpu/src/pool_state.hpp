@@ -1,0 +1,79 @@
+// Internals shared by Stream, MemoryPool and Buffer: a stream's timeline
+// syncobj and the pool's block bookkeeping.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "bo_storage.hpp"
+#include "device_state.hpp"
+#include "npu/buffer.hpp"
+#include "npu/pool.hpp"
+
+namespace npu::detail {
+
+// The timeline syncobj a stream's jobs signal, point n = its n-th job.
+// Outlives the stream while a pool block waits on it.
+struct Timeline {
+    explicit Timeline(std::shared_ptr<DeviceState> device);
+    ~Timeline();
+    Timeline(const Timeline&) = delete;
+    Timeline& operator=(const Timeline&) = delete;
+
+    // Whether point is known signalled, from the cache only.
+    [[nodiscard]] bool known_complete(uint64_t point) const noexcept {
+        return completed.load(std::memory_order_acquire) >= point;
+    }
+    void mark_complete(uint64_t point) noexcept;
+    // Reads the signalled point from the kernel (one ioctl) into the cache.
+    void refresh();
+
+    std::shared_ptr<DeviceState> device;
+    uint32_t syncobj = 0;
+    std::atomic<uint64_t> submitted{0}; // last point given to a job
+    std::atomic<uint64_t> completed{0}; // last point known signalled
+};
+
+struct PoolState {
+    PoolState(std::shared_ptr<DeviceState> device, const PoolOptions& options);
+    ~PoolState();
+
+    // stream: the allocating stream's timeline (nullptr: only idle blocks).
+    Buffer allocate(size_t size, const Timeline* stream, const std::shared_ptr<PoolState>& self);
+    // Returns a block; it is reusable by `after`'s stream at once and by
+    // others once after->known_complete(point) (after == nullptr: at once).
+    void release_block(const BoStorage* bo, size_t offset, size_t size,
+                       std::shared_ptr<Timeline> after, uint64_t point) noexcept;
+    void trim(size_t keep);
+
+    struct FreeBlock {
+        size_t offset = 0;
+        size_t size = 0;
+        std::shared_ptr<Timeline> after;
+        uint64_t point = 0;
+    };
+    struct Chunk {
+        std::shared_ptr<BoStorage> bo;
+        std::vector<FreeBlock> free; // sorted by offset, adjacent ones merged
+        size_t used = 0;
+    };
+
+    std::shared_ptr<DeviceState> device;
+    const PoolOptions options;
+
+    mutable std::mutex mutex; // protects everything below
+    std::vector<Chunk> chunks;
+    size_t release_threshold;
+    PoolStats stats;
+
+private:
+    bool usable(const FreeBlock& block, const Timeline* stream) const noexcept;
+    bool take(size_t size, const Timeline* stream, Buffer& out, const std::shared_ptr<PoolState>& self);
+    void release_idle_chunks(size_t keep) noexcept;
+};
+
+} // namespace npu::detail

@@ -1,0 +1,177 @@
+#include "report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace npu::smi {
+
+namespace {
+
+template <typename T>
+nlohmann::json opt(const std::optional<T>& value) {
+    return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+}
+
+nlohmann::json opt_text(const std::string& value) {
+    return value.empty() ? nlohmann::json(nullptr) : nlohmann::json(value);
+}
+
+nlohmann::json rounded(const std::optional<double>& value, int decimals) {
+    if (!value)
+        return nullptr;
+    const double scale = std::pow(10.0, decimals);
+    return std::round(*value * scale) / scale;
+}
+
+} // namespace
+
+std::vector<DeviceSnapshot> snapshot(mgmt::System& system,
+                                     const std::vector<mgmt::DeviceIdentity>& devices) {
+    std::vector<DeviceSnapshot> result;
+    const auto holders = system.processes(devices);
+    for (const auto& identity : devices) {
+        DeviceSnapshot snap{identity, system.telemetry(identity), {}};
+        for (const auto& p : holders)
+            if (p.pci_address == identity.pci_address)
+                snap.processes.push_back(p);
+        result.push_back(std::move(snap));
+    }
+    return result;
+}
+
+nlohmann::json document(const std::string& command) {
+    return {{"schema_version", kSchemaVersion}, {"command", command}};
+}
+
+const std::vector<Field>& fields() {
+    using J = nlohmann::json;
+    using S = const DeviceSnapshot&;
+    static const std::vector<Field> table = {
+        {"index", "", "device index (PCI-address order)", [](S d) { return J(d.identity.index); }},
+        {"pci_address", "", "PCI address (BDF)", [](S d) { return J(d.identity.pci_address); }},
+        {"name", "", "device name", [](S d) { return J(d.identity.name); }},
+        {"node", "", "device node", [](S d) { return opt_text(d.identity.node); }},
+        {"driver", "", "driver bound to the PCI function", [](S d) { return opt_text(d.identity.driver); }},
+        {"serial", "", "serial number (16 hex digits)", [](S d) { return opt(d.identity.serial); }},
+        {"uuid", "", "UUID", [](S d) { return opt(d.identity.uuid); }},
+        {"firmware_version", "", "running firmware version", [](S d) { return opt(d.identity.firmware_version); }},
+        {"driver_version", "", "npu.ko version", [](S d) { return opt(d.identity.driver_version); }},
+        {"state", "", "ready, unbound, no_node, unavailable or the driver's state", [](S d) { return J(d.telemetry.state); }},
+        {"runtime_pm", "", "runtime power state", [](S d) { return opt(d.telemetry.runtime_pm); }},
+        {"temperature_c", "C", "die temperature", [](S d) { return rounded(d.telemetry.temperature_c, 1); }},
+        {"power_w", "W", "board power", [](S d) { return rounded(d.telemetry.power_w, 2); }},
+        {"utilization_percent", "%", "busy time over the sample window", [](S d) { return rounded(d.telemetry.utilization_percent, 1); }},
+        {"memory_used_bytes", "B", "buffer objects alive", [](S d) { return opt(d.telemetry.memory_used_bytes); }},
+        {"memory_total_bytes", "B", "device memory", [](S d) { return opt(d.telemetry.memory_total_bytes); }},
+        {"busy_time_us", "us", "time executing jobs since firmware boot", [](S d) { return opt(d.telemetry.busy_time_us); }},
+        {"jobs_completed", "", "jobs completed since firmware boot", [](S d) { return opt(d.telemetry.jobs_completed); }},
+        {"reset_count", "", "recoveries since probe", [](S d) { return opt(d.telemetry.reset_count); }},
+        {"contexts", "", "open device files", [](S d) { return opt(d.telemetry.contexts); }},
+        {"process_count", "", "processes holding the node (visible ones)", [](S d) { return J(d.processes.size()); }},
+    };
+    return table;
+}
+
+std::vector<const Field*> parse_fields(const std::string& list) {
+    std::vector<const Field*> result;
+    size_t start = 0;
+    while (start <= list.size()) {
+        size_t end = list.find(',', start);
+        if (end == std::string::npos)
+            end = list.size();
+        std::string name = list.substr(start, end - start);
+        name.erase(0, name.find_first_not_of(' '));
+        name.erase(name.find_last_not_of(' ') + 1);
+        start = end + 1;
+        if (name.empty())
+            continue;
+        const auto& all = fields();
+        const auto it = std::find_if(all.begin(), all.end(),
+                                     [&](const Field& f) { return f.name == name; });
+        if (it == all.end())
+            throw std::invalid_argument("unknown field '" + name +
+                                        "' (npu-smi query --help-fields lists them)");
+        result.push_back(&*it);
+    }
+    if (result.empty())
+        throw std::invalid_argument("no fields given (--fields a,b,c)");
+    return result;
+}
+
+nlohmann::json device_json(const DeviceSnapshot& device) {
+    nlohmann::json object = nlohmann::json::object();
+    for (const auto& field : fields())
+        object[field.name] = field.get(device);
+    return object;
+}
+
+nlohmann::json process_json(const mgmt::Process& p) {
+    return {{"pid", p.pid},
+            {"name", p.name},
+            {"device_index", p.device_index},
+            {"pci_address", p.pci_address},
+            {"fds", p.fds},
+            {"memory_bytes", opt(p.memory_bytes)},
+            {"jobs_submitted", opt(p.jobs_submitted)},
+            {"jobs_completed", opt(p.jobs_completed)},
+            {"jobs_failed", opt(p.jobs_failed)}};
+}
+
+std::string text_of(const nlohmann::json& value) {
+    if (value.is_null())
+        return "N/A";
+    if (value.is_string())
+        return value.get<std::string>();
+    if (value.is_number_float())
+        return fmt::format("{:.1f}", value.get<double>());
+    return value.dump();
+}
+
+std::string human_bytes(uint64_t bytes) {
+    constexpr const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    size_t unit = 0;
+    auto value = static_cast<double>(bytes);
+    while (value >= 1024 && unit + 1 < std::size(units)) {
+        value /= 1024;
+        ++unit;
+    }
+    const bool whole = value == std::floor(value);
+    return unit == 0 || value >= 100 || whole ? fmt::format("{:.0f} {}", value, units[unit])
+                                              : fmt::format("{:.1f} {}", value, units[unit]);
+}
+
+std::string csv_cell(const std::string& text) {
+    if (text.find_first_of(",\"\n") == std::string::npos)
+        return text;
+    std::string quoted = "\"";
+    for (char c : text) {
+        if (c == '"')
+            quoted += '"';
+        quoted += c;
+    }
+    return quoted + "\"";
+}
+
+void print_table(std::ostream& out, const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows) {
+    std::vector<size_t> width(header.size());
+    for (size_t i = 0; i < header.size(); ++i)
+        width[i] = header[i].size();
+    for (const auto& row : rows)
+        for (size_t i = 0; i < row.size() && i < width.size(); ++i)
+            width[i] = std::max(width[i], row[i].size());
+    auto line = [&](const std::vector<std::string>& cells) {
+        std::string text;
+        for (size_t i = 0; i < cells.size(); ++i)
+            text += i + 1 == cells.size() ? cells[i] : fmt::format("{:<{}}  ", cells[i], width[i]);
+        out << text << "\n";
+    };
+    line(header);
+    for (const auto& row : rows)
+        line(row);
+}
+
+} // namespace npu::smi

@@ -1,0 +1,55 @@
+// The JSON objects of npu-smi's versioned schema (docs/npu-smi.md) and the
+// field table behind `query`. Missing values are JSON null.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "command.hpp"
+#include "npu/management.hpp"
+
+namespace npu::smi {
+
+// Bump on any incompatible change of a JSON document.
+inline constexpr int kSchemaVersion = 1;
+
+struct DeviceSnapshot {
+    mgmt::DeviceIdentity identity;
+    mgmt::Telemetry telemetry;
+    std::vector<mgmt::Process> processes;
+};
+
+// Identity, telemetry and process count for every device of `devices`.
+std::vector<DeviceSnapshot> snapshot(mgmt::System& system,
+                                     const std::vector<mgmt::DeviceIdentity>& devices);
+
+// {"schema_version": 1, "command": name} plus the rest.
+nlohmann::json document(const std::string& command);
+nlohmann::json device_json(const DeviceSnapshot& device);
+nlohmann::json process_json(const mgmt::Process& process);
+
+// A queryable field: JSON value (null when missing), unit for csv/table.
+struct Field {
+    std::string name;
+    std::string unit; // "" for none
+    std::string help;
+    nlohmann::json (*get)(const DeviceSnapshot&);
+};
+const std::vector<Field>& fields();
+// Parses "a,b,c"; throws std::invalid_argument naming an unknown field.
+std::vector<const Field*> parse_fields(const std::string& list);
+
+// Text of a JSON scalar for tables and csv: "N/A" for null, floats with
+// one decimal.
+std::string text_of(const nlohmann::json& value);
+std::string human_bytes(uint64_t bytes);
+
+// csv quoting (RFC 4180) of one cell.
+std::string csv_cell(const std::string& text);
+// A fixed-width table: header row then rows, columns separated by two spaces.
+void print_table(std::ostream& out, const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows);
+
+} // namespace npu::smi
