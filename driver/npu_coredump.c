@@ -81,7 +81,7 @@ static void npu_dump_queue(struct npu_dump *d, struct npu_queue *queue)
 		npu_dump_printf(d, "  inflight: hw_seqno %llu slot %u context %u seqno %llu\n",
 				job->hw_seqno, job->ring_slot, job->context_id,
 				job->seqno);
-		npu_dump_printf(d, "    cmd_va 0x%llx cmd_size %u desc.seqno %llu desc.status 0x%x\n",
+		npu_dump_printf(d, "    cmd_va 0x%llx cmd_size %u desc seqno %llu status 0x%x\n",
 				job->cmd_va, job->cmd_size,
 				READ_ONCE(desc->seqno), READ_ONCE(desc->status));
 	}

@@ -56,7 +56,7 @@ static void npu_reset_uevent(struct npu_device *ndev,
 {
 	char reset_env[] = "NPU_RESET=1";
 	char reason_env[48], result_env[32], count_env[32];
-	char *envp[] = { reset_env, reason_env, result_env, count_env, NULL };
+	char *envp[5];
 
 	snprintf(reason_env, sizeof(reason_env), "NPU_RESET_REASON=%s",
 		 npu_reset_reason_name(reason));
@@ -64,6 +64,11 @@ static void npu_reset_uevent(struct npu_device *ndev,
 		 recovered ? "recovered" : "failed");
 	snprintf(count_env, sizeof(count_env), "NPU_RESET_COUNT=%d",
 		 atomic_read(&ndev->reset_count));
+	envp[0] = reset_env;
+	envp[1] = reason_env;
+	envp[2] = result_env;
+	envp[3] = count_env;
+	envp[4] = NULL;
 	kobject_uevent_env(&ndev->pdev->dev.kobj, KOBJ_CHANGE, envp);
 }
 

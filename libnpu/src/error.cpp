@@ -4,7 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 
-#include <drm/npu_accel.h>
+#include <npu/uapi/drm/npu_accel.h>
 
 namespace npu {
 

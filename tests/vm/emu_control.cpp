@@ -121,12 +121,22 @@ std::vector<std::string> DevcoredumpsOf(const std::string &sysfs_pci)
 	return dumps;
 }
 
+// Freeing is asynchronous (a work item): wait until the dumps are gone,
+// since the kernel drops new dumps of a device while an old one exists.
+static void WaitNoDevcoredumps(const std::string &sysfs_pci)
+{
+	int64_t deadline = DeadlineInMs(3000);
+	while (!DevcoredumpsOf(sysfs_pci).empty() && MonotonicNs() < deadline)
+		usleep(10000);
+}
+
 void FreeDevcoredumps(const std::string &sysfs_pci)
 {
 	for (const auto &d : DevcoredumpsOf(sysfs_pci)) {
 		std::ofstream data(d + "/data");
 		data << "1";
 	}
+	WaitNoDevcoredumps(sysfs_pci);
 }
 
 std::optional<std::string> TakeDevcoredump(const std::string &sysfs_pci, int timeout_ms)
@@ -143,6 +153,7 @@ std::optional<std::string> TakeDevcoredump(const std::string &sysfs_pci, int tim
 				text = ss.str();
 			}
 			std::ofstream(dumps.front() + "/data") << "1";
+			WaitNoDevcoredumps(sysfs_pci);
 			return text;
 		}
 		usleep(50000);

@@ -40,9 +40,10 @@ std::string StatusField(const std::string &status, const std::string &key);
 
 // devcoredumps whose failing device is the PCI function at sysfs_pci.
 std::vector<std::string> DevcoredumpsOf(const std::string &sysfs_pci);
-// Frees them all (writes to each data file).
+// Frees them all (writes to each data file) and waits until they are gone.
 void FreeDevcoredumps(const std::string &sysfs_pci);
-// Waits for one, returns its text and frees it; nullopt on timeout.
+// Waits for one, returns its text and frees it (waiting until it is gone);
+// nullopt on timeout.
 std::optional<std::string> TakeDevcoredump(const std::string &sysfs_pci, int timeout_ms);
 
 // Kernel uevents (netlink), opened before the event to catch.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -32,6 +33,16 @@ std::vector<DeviceSnapshot> snapshot(mgmt::System& system,
                                      const std::vector<mgmt::DeviceIdentity>& devices) {
     std::vector<DeviceSnapshot> result;
     const auto holders = system.processes(devices);
+    // Utilisation compares two busy-time samples: take the first of every
+    // device that has none yet, then wait one window for all of them.
+    bool primed = false;
+    for (const auto& identity : devices)
+        if (!system.has_busy_sample(identity)) {
+            (void)system.telemetry(identity, std::chrono::milliseconds(0));
+            primed = true;
+        }
+    if (primed)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
     for (const auto& identity : devices) {
         DeviceSnapshot snap{identity, system.telemetry(identity), {}};
         for (const auto& p : holders)

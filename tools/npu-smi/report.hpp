@@ -46,6 +46,9 @@ std::vector<const Field*> parse_fields(const std::string& list);
 std::string text_of(const nlohmann::json& value);
 std::string human_bytes(uint64_t bytes);
 
+// The exporter's page: Prometheus text format, one sample per device and metric.
+std::string prometheus_text(mgmt::System& system);
+
 // csv quoting (RFC 4180) of one cell.
 std::string csv_cell(const std::string& text);
 // A fixed-width table: header row then rows, columns separated by two spaces.

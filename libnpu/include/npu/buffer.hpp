@@ -16,6 +16,7 @@ namespace npu {
 namespace detail {
 struct BoStorage;
 struct PoolState;
+struct StreamImpl;
 } // namespace detail
 
 enum class BufferFlags : uint32_t {
@@ -126,6 +127,7 @@ private:
     friend class Stream;
     friend class MemoryPool;
     friend struct detail::PoolState;
+    friend struct detail::StreamImpl;
     Buffer() = default;
     void release() noexcept;
     [[noreturn]] static void throw_bad_view();

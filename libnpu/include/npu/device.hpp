@@ -19,7 +19,8 @@ namespace npu {
 
 namespace detail {
 struct DeviceState;
-}
+struct StreamImpl;
+} // namespace detail
 class MemoryPool;
 
 struct DeviceInfo {
@@ -109,6 +110,10 @@ public:
 
 private:
     explicit Device(std::shared_ptr<detail::DeviceState> state);
+    static Device open_state(std::shared_ptr<detail::DeviceState> state) {
+        return Device(std::move(state));
+    }
+    friend struct detail::StreamImpl;
     friend class Buffer;
     friend class Stream;
     friend class Event;

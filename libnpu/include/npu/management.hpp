@@ -112,6 +112,10 @@ public:
     // mode) if there is one, else two samples `window` apart.
     [[nodiscard]] Telemetry telemetry(const DeviceIdentity& device,
                                       std::chrono::milliseconds window = std::chrono::milliseconds(100));
+    // Whether telemetry() has a busy-time sample of this device to compare with.
+    [[nodiscard]] bool has_busy_sample(const DeviceIdentity& device) const {
+        return last_busy_.contains(device.pci_address);
+    }
     [[nodiscard]] std::vector<Process> processes(const std::vector<DeviceIdentity>& devices) const;
     [[nodiscard]] Topology topology(const DeviceIdentity& device) const;
     [[nodiscard]] FirmwareInfo firmware(const DeviceIdentity& device, bool with_log) const;

@@ -37,7 +37,8 @@ namespace npu {
 class Stream;
 namespace detail {
 struct PoolState;
-}
+struct StreamImpl;
+} // namespace detail
 
 struct PoolOptions {
     size_t chunk_size = size_t{2} << 20;       // bytes per chunk (larger requests get their own)
@@ -83,6 +84,8 @@ public:
 
 private:
     friend class Device;
+    friend class Stream;
+    friend struct detail::StreamImpl;
     explicit MemoryPool(std::shared_ptr<detail::PoolState> state);
     std::shared_ptr<detail::PoolState> state_;
 };

@@ -2,8 +2,13 @@
 
 #include <sys/mman.h>
 
+#include <ctime>
+
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <cstdlib>
 #include <cstring>
 #include <utility>
@@ -41,8 +46,33 @@ struct FakeOs::Bo {
     std::shared_ptr<Memory> memory;
 };
 
+struct FakeOs::Fence {
+    bool signalled = false;
+    std::vector<std::shared_ptr<Fence>> all_of; // a timeline point: every link up to it
+    [[nodiscard]] bool done() const {
+        if (all_of.empty())
+            return signalled;
+        return std::all_of(all_of.begin(), all_of.end(),
+                           [](const auto& f) { return f->done(); });
+    }
+};
+
+struct FakeOs::Syncobj {
+    std::shared_ptr<Fence> fence;                      // binary
+    std::map<uint64_t, std::shared_ptr<Fence>> points; // timeline
+};
+
+struct FakeOs::ExtraFd {
+    std::shared_ptr<Syncobj> syncobj; // a syncobj fd
+    std::shared_ptr<Fence> sync_file; // or a sync_file
+};
+
 struct FakeOs::Job {
     uint32_t queue_id = 0;
+    bool held = false;
+    uint32_t resume = 0; // offset of the next packet (after a blocked WAIT_MEM)
+    std::vector<std::shared_ptr<Fence>> wait_for;
+    std::shared_ptr<Fence> out = std::make_shared<Fence>();
     uint64_t seqno = 0;
     uint64_t cmd_addr = 0;
     uint32_t cmd_size = 0;
@@ -61,7 +91,27 @@ struct FakeOs::File {
     uint64_t next_mmap_offset = 0x10000000;
     std::map<uint32_t, uint64_t> last_seqno; // per queue
     std::map<std::pair<uint32_t, uint64_t>, Job> jobs;
+    std::map<uint32_t, uint32_t> queues; // created queue id -> priority
+    std::map<uint32_t, std::shared_ptr<Syncobj>> syncobjs;
+    uint32_t next_syncobj = 1;
+    bool unplugged = false;
 };
+
+namespace {
+
+int64_t now_ns() {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+}
+
+template <typename T>
+T* user_ptr(uint64_t address) {
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): the uapi carries pointers as u64
+    return reinterpret_cast<T*>(static_cast<uintptr_t>(address));
+}
+
+} // namespace
 
 std::map<uint32_t, uint64_t> FakeDeviceConfig::default_params() {
     return {
@@ -102,13 +152,74 @@ void FakeOs::release_jobs() {
     std::lock_guard lock(mutex_);
     for (auto& [fd, file] : files_)
         for (auto& [key, job] : file->jobs)
-            if (!job.done)
-                execute(*file, job);
+            job.held = false;
+    pump();
+}
+
+void FakeOs::unplug(const std::string& node) {
+    std::lock_guard lock(mutex_);
+    for (size_t i = 0; i < devices_.size(); ++i) {
+        if (devices_[i].node != node)
+            continue;
+        devices_[i].deny_open = true;
+        devices_[i].pci_driver.clear(); // no longer listed as an npu
+        for (auto& [fd, file] : files_) {
+            if (file->device != i)
+                continue;
+            file->unplugged = true;
+            for (auto& [key, job] : file->jobs) {
+                if (job.done)
+                    continue;
+                job.done = true;
+                job.status = DRM_NPU_JOB_STATUS_ABORTED;
+                job.out->signalled = true;
+            }
+        }
+    }
+    pump();
+}
+
+size_t FakeOs::ioctl_count() const {
+    std::lock_guard lock(mutex_);
+    return ioctl_total_;
+}
+
+size_t FakeOs::ioctl_count(unsigned long request) const {
+    std::lock_guard lock(mutex_);
+    auto it = ioctl_counts_.find(request);
+    return it == ioctl_counts_.end() ? 0 : it->second;
+}
+
+size_t FakeOs::live_queues() const {
+    std::lock_guard lock(mutex_);
+    size_t count = 0;
+    for (const auto& [fd, file] : files_)
+        count += file->queues.size();
+    return count;
+}
+
+size_t FakeOs::live_syncobjs() const {
+    std::lock_guard lock(mutex_);
+    size_t count = 0;
+    for (const auto& [fd, file] : files_)
+        count += file->syncobjs.size();
+    return count;
+}
+
+uint32_t FakeOs::queue_priority(int fd, uint32_t queue_id) const {
+    std::lock_guard lock(mutex_);
+    auto it = files_.find(fd);
+    if (it == files_.end())
+        return UINT32_MAX;
+    if (queue_id == 0)
+        return DRM_NPU_PRIORITY_NORMAL;
+    auto queue = it->second->queues.find(queue_id);
+    return queue == it->second->queues.end() ? UINT32_MAX : queue->second;
 }
 
 size_t FakeOs::open_fds() const {
     std::lock_guard lock(mutex_);
-    return files_.size();
+    return files_.size() + extra_fds_.size();
 }
 
 size_t FakeOs::live_handles() const {
@@ -156,7 +267,7 @@ int FakeOs::open(const char* path, int /*flags*/) {
         if (devices_[i].node != path)
             continue;
         if (devices_[i].deny_open) {
-            errno = EACCES;
+            errno = devices_[i].pci_driver.empty() ? ENODEV : EACCES;
             return -1;
         }
         auto file = std::make_unique<File>();
@@ -171,21 +282,30 @@ int FakeOs::open(const char* path, int /*flags*/) {
 
 int FakeOs::close(int fd) {
     std::lock_guard lock(mutex_);
+    if (extra_fds_.erase(fd))
+        return 0;
     auto it = files_.find(fd);
     if (it == files_.end()) {
         errno = EBADF;
         return -1;
     }
-    handles_dropped_by_close_ += it->second->bos.size();
+    if (!it->second->unplugged) // after an unplug nothing can be closed
+        handles_dropped_by_close_ += it->second->bos.size();
     files_.erase(it);
     return 0;
 }
 
 int FakeOs::ioctl(int fd, unsigned long request, void* arg) {
-    std::lock_guard lock(mutex_);
+    Lock lock(mutex_);
+    ++ioctl_total_;
+    ++ioctl_counts_[request];
     auto it = files_.find(fd);
     if (it == files_.end()) {
         errno = EBADF;
+        return -1;
+    }
+    if (it->second->unplugged) {
+        errno = ENODEV;
         return -1;
     }
     if (auto failure = ioctl_failures_.find(request); failure != ioctl_failures_.end()) {
@@ -193,7 +313,7 @@ int FakeOs::ioctl(int fd, unsigned long request, void* arg) {
         ioctl_failures_.erase(failure);
         return -1;
     }
-    const int err = do_ioctl(*it->second, request, arg);
+    const int err = do_ioctl(*it->second, request, arg, lock);
     if (err) {
         errno = err;
         return -1;
@@ -201,8 +321,22 @@ int FakeOs::ioctl(int fd, unsigned long request, void* arg) {
     return 0;
 }
 
-int FakeOs::do_ioctl(File& file, unsigned long request, void* arg) {
+int FakeOs::do_ioctl(File& file, unsigned long request, void* arg, Lock& lock) {
     switch (request) {
+    case DRM_IOCTL_NPU_QUEUE_CREATE:
+        return queue_create(file, arg);
+    case DRM_IOCTL_NPU_QUEUE_DESTROY:
+        return queue_destroy(file, arg);
+    case DRM_IOCTL_SYNCOBJ_CREATE:
+    case DRM_IOCTL_SYNCOBJ_DESTROY:
+    case DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT:
+    case DRM_IOCTL_SYNCOBJ_QUERY:
+    case DRM_IOCTL_SYNCOBJ_TRANSFER:
+    case DRM_IOCTL_SYNCOBJ_SIGNAL:
+    case DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL:
+    case DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD:
+    case DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE:
+        return syncobj_ioctl(file, request, arg, lock);
     case DRM_IOCTL_VERSION:
         return version(file, arg);
     case DRM_IOCTL_GEM_CLOSE:
@@ -216,7 +350,7 @@ int FakeOs::do_ioctl(File& file, unsigned long request, void* arg) {
     case DRM_IOCTL_NPU_SUBMIT:
         return submit(file, arg);
     case DRM_IOCTL_NPU_WAIT:
-        return wait(file, arg);
+        return wait(file, arg, lock);
     default:
         return ENOTTY;
     }
@@ -289,32 +423,60 @@ int FakeOs::gem_close(File& file, void* arg) {
 int FakeOs::submit(File& file, void* arg) {
     auto* s = static_cast<drm_npu_submit*>(arg);
     const auto& params = devices_[file.device].params;
-    if (s->flags || s->pad || s->pad2 || s->in_syncobj_count || s->out_syncobj || s->seqno)
+    if (s->flags || s->pad || s->pad2 || s->seqno)
         return EINVAL;
-    if (s->bo_count == 0 || s->bo_count > DRM_NPU_MAX_SUBMIT_BOS)
+    if (s->bo_count == 0 || s->bo_count > DRM_NPU_MAX_SUBMIT_BOS ||
+        s->in_syncobj_count > DRM_NPU_MAX_IN_SYNCOBJS)
         return EINVAL;
     if (s->cmd_size == 0 || s->cmd_size % 8 || s->cmd_addr % 8 ||
         s->cmd_size > params.at(DRM_NPU_PARAM_MAX_CMD_SIZE))
         return EINVAL;
-    if (s->queue_id >= params.at(DRM_NPU_PARAM_QUEUE_COUNT))
+    if (s->queue_id != 0 && !file.queues.count(s->queue_id))
+        return ENOENT;
+    if (s->out_point && !s->out_syncobj)
         return EINVAL;
-    // NOLINTNEXTLINE(performance-no-int-to-ptr): the uapi carries pointers as u64
-    const auto* handles = reinterpret_cast<const uint32_t*>(static_cast<uintptr_t>(s->bo_handles));
+    const auto* handles = user_ptr<const uint32_t>(s->bo_handles);
     Job job;
     job.queue_id = s->queue_id;
     job.cmd_addr = s->cmd_addr;
     job.cmd_size = s->cmd_size;
+    job.held = hold_jobs_;
     for (uint32_t i = 0; i < s->bo_count; ++i) {
         auto it = file.bos.find(handles[i]);
         if (it == file.bos.end())
             return ENOENT;
+        if (std::find(job.bos.begin(), job.bos.end(), it->second) != job.bos.end())
+            return EINVAL; // listed twice
         job.bos.push_back(it->second);
+    }
+    for (uint32_t i = 0; i < s->in_syncobj_count; ++i) {
+        auto it = file.syncobjs.find(user_ptr<const uint32_t>(s->in_syncobjs)[i]);
+        if (it == file.syncobjs.end())
+            return ENOENT;
+        const uint64_t point = s->in_points ? user_ptr<const uint64_t>(s->in_points)[i] : 0;
+        auto fence = fence_for(*it->second, point);
+        if (!fence)
+            return EINVAL; // no WAIT_FOR_SUBMIT support: the fence must exist
+        job.wait_for.push_back(std::move(fence));
+    }
+    std::shared_ptr<Syncobj> out;
+    if (s->out_syncobj) {
+        auto it = file.syncobjs.find(s->out_syncobj);
+        if (it == file.syncobjs.end())
+            return ENOENT;
+        out = it->second;
     }
     Bo* cmd = find_bo(job, s->cmd_addr, s->cmd_size);
     if (!cmd)
         return EINVAL;
     job.seqno = ++file.last_seqno[s->queue_id];
     s->seqno = job.seqno;
+    if (out) {
+        if (s->out_point)
+            out->points[s->out_point] = job.out;
+        else
+            out->fence = job.out;
+    }
 
     SubmitRecord record;
     record.fd = -1;
@@ -328,25 +490,235 @@ int FakeOs::submit(File& file, void* arg) {
     record.seqno = job.seqno;
     submits_.push_back(std::move(record));
 
-    Job& stored = file.jobs[{job.queue_id, job.seqno}] = std::move(job);
-    if (!hold_jobs_)
-        execute(file, stored);
+    file.jobs[{job.queue_id, job.seqno}] = std::move(job);
+    pump();
     return 0;
 }
 
-int FakeOs::wait(File& file, void* arg) {
+bool FakeOs::poll_until(Lock& lock, int64_t deadline_ns) {
+    if (now_ns() >= deadline_ns)
+        return false;
+    lock.unlock();
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+    lock.lock();
+    pump();
+    return true;
+}
+
+int FakeOs::wait(File& file, void* arg, Lock& lock) {
     auto* w = static_cast<drm_npu_wait*>(arg);
     if (w->flags || w->job_status || w->err_offset || w->fault_addr)
         return EINVAL;
-    auto it = file.jobs.find({w->queue_id, w->seqno});
-    if (it == file.jobs.end())
+    const auto key = std::make_pair(w->queue_id, w->seqno);
+    if (!file.jobs.count(key))
         return EINVAL;
-    if (!it->second.done)
-        return ETIME; // the fake never blocks: every deadline has passed
-    w->job_status = it->second.status;
-    w->err_offset = it->second.err_offset;
-    w->fault_addr = it->second.fault_addr;
-    return 0;
+    File* current = &file;
+    const uint64_t file_id = reinterpret_cast<uintptr_t>(&file);
+    for (;;) {
+        const Job& job = current->jobs.at(key);
+        if (job.done) {
+            w->job_status = job.status;
+            w->err_offset = job.err_offset;
+            w->fault_addr = job.fault_addr;
+            return 0;
+        }
+        if (job.held || !poll_until(lock, w->timeout_ns))
+            return ETIME; // held jobs never finish by themselves: do not sleep
+        current = nullptr;
+        for (auto& [fd, f] : files_)
+            if (reinterpret_cast<uintptr_t>(f.get()) == file_id)
+                current = f.get();
+        if (!current)
+            return EBADF;
+    }
+}
+
+int FakeOs::queue_create(File& file, void* arg) {
+    auto* q = static_cast<drm_npu_queue_create*>(arg);
+    if (q->flags || q->pad || q->queue_id || q->priority > DRM_NPU_PRIORITY_REALTIME)
+        return EINVAL;
+    const uint64_t count = devices_[file.device].params.at(DRM_NPU_PARAM_QUEUE_COUNT);
+    for (uint32_t id = 1; id < count; ++id) {
+        if (file.queues.count(id))
+            continue;
+        file.queues[id] = q->priority;
+        q->queue_id = id;
+        return 0;
+    }
+    return ENOSPC;
+}
+
+int FakeOs::queue_destroy(File& file, void* arg) {
+    auto* q = static_cast<drm_npu_queue_destroy*>(arg);
+    if (q->pad || q->queue_id == 0)
+        return EINVAL;
+    return file.queues.erase(q->queue_id) ? 0 : ENOENT;
+}
+
+std::shared_ptr<FakeOs::Fence> FakeOs::fence_for(const Syncobj& syncobj, uint64_t point) {
+    if (point == 0) {
+        if (syncobj.fence)
+            return syncobj.fence;
+        if (syncobj.points.empty())
+            return nullptr;
+        point = syncobj.points.rbegin()->first; // a timeline's latest point
+    }
+    auto it = syncobj.points.lower_bound(point);
+    if (it == syncobj.points.end())
+        return nullptr;
+    auto chain = std::make_shared<Fence>();
+    for (auto link = syncobj.points.begin(); link != std::next(it); ++link)
+        chain->all_of.push_back(link->second);
+    return chain;
+}
+
+int FakeOs::syncobj_ioctl(File& file, unsigned long request, void* arg, Lock& lock) {
+    auto find = [&file](uint32_t handle) -> std::shared_ptr<Syncobj> {
+        auto it = file.syncobjs.find(handle);
+        return it == file.syncobjs.end() ? nullptr : it->second;
+    };
+    auto new_fd = [this](std::unique_ptr<ExtraFd> extra) {
+        const int fd = next_fd_++;
+        extra_fds_[fd] = std::move(extra);
+        return fd;
+    };
+    switch (request) {
+    case DRM_IOCTL_SYNCOBJ_CREATE: {
+        auto* c = static_cast<drm_syncobj_create*>(arg);
+        if (c->flags & ~DRM_SYNCOBJ_CREATE_SIGNALED)
+            return EINVAL;
+        auto syncobj = std::make_shared<Syncobj>();
+        if (c->flags & DRM_SYNCOBJ_CREATE_SIGNALED) {
+            syncobj->fence = std::make_shared<Fence>();
+            syncobj->fence->signalled = true;
+        }
+        c->handle = file.next_syncobj++;
+        file.syncobjs[c->handle] = std::move(syncobj);
+        return 0;
+    }
+    case DRM_IOCTL_SYNCOBJ_DESTROY: {
+        auto* d = static_cast<drm_syncobj_destroy*>(arg);
+        return d->pad || !file.syncobjs.erase(d->handle) ? EINVAL : 0;
+    }
+    case DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT: {
+        auto* w = static_cast<drm_syncobj_timeline_wait*>(arg);
+        if (w->flags & ~(DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL) || w->count_handles == 0)
+            return EINVAL;
+        std::vector<std::shared_ptr<Fence>> fences;
+        for (uint32_t i = 0; i < w->count_handles; ++i) {
+            auto syncobj = find(user_ptr<const uint32_t>(w->handles)[i]);
+            if (!syncobj)
+                return ENOENT;
+            auto fence = fence_for(*syncobj, user_ptr<const uint64_t>(w->points)[i]);
+            if (!fence)
+                return EINVAL;
+            fences.push_back(std::move(fence));
+        }
+        for (;;) {
+            if (std::all_of(fences.begin(), fences.end(), [](const auto& f) { return f->done(); }))
+                return 0;
+            if (!poll_until(lock, w->timeout_nsec))
+                return ETIME;
+        }
+    }
+    case DRM_IOCTL_SYNCOBJ_QUERY: {
+        auto* q = static_cast<drm_syncobj_timeline_array*>(arg);
+        if (q->flags)
+            return EINVAL;
+        for (uint32_t i = 0; i < q->count_handles; ++i) {
+            auto syncobj = find(user_ptr<const uint32_t>(q->handles)[i]);
+            if (!syncobj)
+                return ENOENT;
+            uint64_t signalled = 0;
+            for (const auto& [point, fence] : syncobj->points) {
+                if (!fence->done())
+                    break;
+                signalled = point;
+            }
+            user_ptr<uint64_t>(q->points)[i] = signalled;
+        }
+        return 0;
+    }
+    case DRM_IOCTL_SYNCOBJ_TRANSFER: {
+        auto* t = static_cast<drm_syncobj_transfer*>(arg);
+        auto src = find(t->src_handle);
+        auto dst = find(t->dst_handle);
+        if (!src || !dst)
+            return ENOENT;
+        if (t->flags || t->pad)
+            return EINVAL;
+        auto fence = fence_for(*src, t->src_point);
+        if (!fence)
+            return EINVAL;
+        if (t->dst_point)
+            dst->points[t->dst_point] = std::move(fence);
+        else
+            dst->fence = std::move(fence);
+        return 0;
+    }
+    case DRM_IOCTL_SYNCOBJ_SIGNAL:
+    case DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL: {
+        const bool timeline = request == DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL;
+        auto* a = static_cast<drm_syncobj_timeline_array*>(arg); // drm_syncobj_array prefix
+        const uint32_t count = timeline ? a->count_handles
+                                        : static_cast<drm_syncobj_array*>(arg)->count_handles;
+        const uint64_t handles = timeline ? a->handles : static_cast<drm_syncobj_array*>(arg)->handles;
+        for (uint32_t i = 0; i < count; ++i) {
+            auto syncobj = find(user_ptr<const uint32_t>(handles)[i]);
+            if (!syncobj)
+                return ENOENT;
+            auto fence = std::make_shared<Fence>();
+            fence->signalled = true;
+            const uint64_t point = timeline ? user_ptr<const uint64_t>(a->points)[i] : 0;
+            if (point)
+                syncobj->points[point] = fence;
+            else
+                syncobj->fence = fence;
+        }
+        pump();
+        return 0;
+    }
+    case DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD: {
+        auto* h = static_cast<drm_syncobj_handle*>(arg);
+        auto syncobj = find(h->handle);
+        if (!syncobj)
+            return ENOENT;
+        auto extra = std::make_unique<ExtraFd>();
+        if (h->flags == DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE) {
+            extra->sync_file = fence_for(*syncobj, 0);
+            if (!extra->sync_file)
+                return EINVAL;
+        } else if (h->flags == 0) {
+            extra->syncobj = syncobj;
+        } else {
+            return EINVAL;
+        }
+        h->fd = new_fd(std::move(extra));
+        return 0;
+    }
+    case DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE: {
+        auto* h = static_cast<drm_syncobj_handle*>(arg);
+        auto it = extra_fds_.find(h->fd);
+        if (it == extra_fds_.end())
+            return EINVAL;
+        if (h->flags == DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE) {
+            auto syncobj = find(h->handle);
+            if (!syncobj)
+                return ENOENT;
+            if (!it->second->sync_file)
+                return EINVAL;
+            syncobj->fence = it->second->sync_file;
+            return 0;
+        }
+        if (h->flags || h->handle || !it->second->syncobj)
+            return EINVAL;
+        h->handle = file.next_syncobj++;
+        file.syncobjs[h->handle] = it->second->syncobj;
+        return 0;
+    }
+    default:
+        return ENOTTY;
+    }
 }
 
 FakeOs::Bo* FakeOs::find_bo(const Job& job, uint64_t va, uint64_t size) {
@@ -356,16 +728,45 @@ FakeOs::Bo* FakeOs::find_bo(const Job& job, uint64_t va, uint64_t size) {
     return nullptr;
 }
 
-void FakeOs::execute(File& /*file*/, Job& job) {
-    job.done = true;
+void FakeOs::pump() {
+    for (bool progress = true; progress;) {
+        progress = false;
+        for (auto& [fd, file] : files_) {
+            std::map<uint32_t, bool> queue_blocked;
+            for (auto& [key, job] : file->jobs) {
+                if (job.done || queue_blocked[key.first])
+                    continue;
+                queue_blocked[key.first] = true; // later jobs of the queue wait for this one
+                if (job.held || !std::all_of(job.wait_for.begin(), job.wait_for.end(),
+                                             [](const auto& f) { return f->done(); }))
+                    continue;
+                if (run_job(job)) {
+                    job.done = true;
+                    job.out->signalled = true;
+                    queue_blocked[key.first] = false;
+                    progress = true;
+                }
+            }
+        }
+    }
+}
+
+bool FakeOs::run_job(Job& job) {
     const Bo* cmd_bo = find_bo(job, job.cmd_addr, job.cmd_size);
     const std::byte* commands = cmd_bo->memory->data + (job.cmd_addr - cmd_bo->va);
     auto fail = [&job](uint32_t status, uint32_t offset, uint64_t fault = 0) {
         job.status = status;
         job.err_offset = offset;
         job.fault_addr = fault;
+        return true;
     };
-    for (uint32_t offset = 0; offset < job.cmd_size;) {
+    auto writable = [&job](uint64_t va, uint64_t size) -> std::byte* {
+        Bo* bo = find_bo(job, va, size);
+        if (!bo || (bo->flags & DRM_NPU_BO_DEVICE_READ_ONLY))
+            return nullptr;
+        return bo->memory->data + (va - bo->va);
+    };
+    for (uint32_t offset = job.resume; offset < job.cmd_size;) {
         uint32_t header = 0;
         std::memcpy(&header, commands + offset, sizeof(header));
         const uint32_t bytes = NPU_PKT_DWORDS(header) * 4;
@@ -381,10 +782,9 @@ void FakeOs::execute(File& /*file*/, Job& job) {
             std::memcpy(&p, commands + offset, sizeof(p));
             if (p.dst % 4 || p.size % 4)
                 return fail(DRM_NPU_JOB_STATUS_BAD_PACKET, offset);
-            Bo* dst = find_bo(job, p.dst, p.size);
-            if (!dst || (dst->flags & DRM_NPU_BO_DEVICE_READ_ONLY))
+            std::byte* out = writable(p.dst, p.size);
+            if (!out)
                 return fail(DRM_NPU_JOB_STATUS_PAGE_FAULT, offset, p.dst);
-            std::byte* out = dst->memory->data + (p.dst - dst->va);
             for (uint64_t i = 0; i < p.size; i += 4)
                 std::memcpy(out + i, &p.value, 4);
             break;
@@ -399,18 +799,63 @@ void FakeOs::execute(File& /*file*/, Job& job) {
             const Bo* src = find_bo(job, p.src, p.size);
             if (!src)
                 return fail(DRM_NPU_JOB_STATUS_PAGE_FAULT, offset, p.src);
-            Bo* dst = find_bo(job, p.dst, p.size);
-            if (!dst || (dst->flags & DRM_NPU_BO_DEVICE_READ_ONLY))
+            std::byte* out = writable(p.dst, p.size);
+            if (!out)
                 return fail(DRM_NPU_JOB_STATUS_PAGE_FAULT, offset, p.dst);
-            std::memmove(dst->memory->data + (p.dst - dst->va),
-                         src->memory->data + (p.src - src->va), p.size);
+            std::memmove(out, src->memory->data + (p.src - src->va), p.size);
             break;
         }
-        default: // TIMESTAMP, FENCE, WAIT_MEM: libnpu does not emit them yet
+        case NPU_OP_TIMESTAMP: {
+            npu_pkt_timestamp p;
+            if (bytes != sizeof(p))
+                return fail(DRM_NPU_JOB_STATUS_BAD_PACKET, offset);
+            std::memcpy(&p, commands + offset, sizeof(p));
+            std::byte* out = writable(p.dst, 8);
+            if (p.mbz || p.dst % 8)
+                return fail(DRM_NPU_JOB_STATUS_BAD_PACKET, offset);
+            if (!out)
+                return fail(DRM_NPU_JOB_STATUS_PAGE_FAULT, offset, p.dst);
+            const uint64_t now = static_cast<uint64_t>(now_ns());
+            std::memcpy(out, &now, sizeof(now));
+            break;
+        }
+        case NPU_OP_FENCE: {
+            npu_pkt_fence p;
+            if (bytes != sizeof(p))
+                return fail(DRM_NPU_JOB_STATUS_BAD_PACKET, offset);
+            std::memcpy(&p, commands + offset, sizeof(p));
+            std::byte* out = writable(p.dst, 8);
+            if (p.mbz || p.dst % 8)
+                return fail(DRM_NPU_JOB_STATUS_BAD_PACKET, offset);
+            if (!out)
+                return fail(DRM_NPU_JOB_STATUS_PAGE_FAULT, offset, p.dst);
+            std::memcpy(out, &p.value, sizeof(p.value));
+            break;
+        }
+        case NPU_OP_WAIT_MEM: {
+            npu_pkt_wait_mem p;
+            if (bytes != sizeof(p))
+                return fail(DRM_NPU_JOB_STATUS_BAD_PACKET, offset);
+            std::memcpy(&p, commands + offset, sizeof(p));
+            if (p.mbz || p.addr % 8)
+                return fail(DRM_NPU_JOB_STATUS_BAD_PACKET, offset);
+            Bo* bo = find_bo(job, p.addr, 8);
+            if (!bo)
+                return fail(DRM_NPU_JOB_STATUS_PAGE_FAULT, offset, p.addr);
+            // The host writes this word concurrently (atomically).
+            auto* word = reinterpret_cast<uint64_t*>(bo->memory->data + (p.addr - bo->va));
+            if (std::atomic_ref<uint64_t>(*word).load(std::memory_order_acquire) != p.value) {
+                job.resume = offset;
+                return false;
+            }
+            break;
+        }
+        default:
             return fail(DRM_NPU_JOB_STATUS_BAD_PACKET, offset);
         }
         offset += bytes;
     }
+    return true;
 }
 
 void* FakeOs::mmap(void* /*addr*/, size_t length, int /*prot*/, int flags, int fd, off_t offset) {
@@ -422,6 +867,10 @@ void* FakeOs::mmap(void* /*addr*/, size_t length, int /*prot*/, int flags, int f
     auto it = files_.find(fd);
     if (it == files_.end()) {
         errno = EBADF;
+        return MAP_FAILED;
+    }
+    if (it->second->unplugged) {
+        errno = ENODEV;
         return MAP_FAILED;
     }
     if (!(flags & MAP_SHARED)) {

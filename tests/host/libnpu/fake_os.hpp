@@ -1,8 +1,14 @@
 // FakeOs: an in-memory kernel + NPU for libnpu's host tests. Implements the
-// ioctls of uapi/drm/npu_accel.h against host memory: BOs are heap pages,
-// each open file has its own device address space, SUBMIT runs FILL/COPY
-// packets at once (or holds them, to test timeouts), WAIT reports statuses.
-// It counts every fd, GEM handle and mapping so tests can check for leaks.
+// ioctls of uapi/drm/npu_accel.h and DRM core's syncobj ioctls against host
+// memory: BOs are heap pages, each open file has its own device address
+// space and queues; jobs run in queue order as soon as their in-fences are
+// signalled (or stay held, to test timeouts), executing FILL/COPY/TIMESTAMP/
+// FENCE/WAIT_MEM packets (WAIT_MEM blocks its queue until the word
+// matches); WAIT and syncobj waits block until their absolute deadline.
+// Syncobjs are binary or timeline; sync_file and syncobj fds are fake fds
+// shared by every device, so fences travel between devices.
+// It counts every fd, GEM handle, mapping and ioctl so tests can check for
+// leaks and for system calls.
 #pragma once
 
 #include <cstddef>
@@ -47,8 +53,11 @@ public:
     // Fault injection.
     void fail_next_ioctl(unsigned long request, int errnum);
     void fail_next_mmap(int errnum);
-    void hold_jobs(bool hold); // held jobs stay unfinished (WAIT -> ETIME)
-    void release_jobs();       // runs every held job
+    void hold_jobs(bool hold); // jobs submitted while holding stay unfinished
+    void release_jobs();       // lets every held job run
+    // Hot-unplug: the node disappears, its files' ioctls and mmaps fail with
+    // ENODEV, unfinished jobs end ABORTED (their fences signal).
+    void unplug(const std::string& node);
 
     // Observation.
     size_t open_fds() const;
@@ -58,6 +67,13 @@ public:
     // GEM handles still open when their file was closed (leaked by the caller).
     size_t handles_dropped_by_close() const;
     std::vector<SubmitRecord> submits() const;
+    // ioctls made so far (all files), and of one request code.
+    size_t ioctl_count() const;
+    size_t ioctl_count(unsigned long request) const;
+    // Queues created (QUEUE_CREATE) and still alive, all files.
+    size_t live_queues() const;
+    size_t live_syncobjs() const;
+    uint32_t queue_priority(int fd, uint32_t queue_id) const;
     // Host view of device memory at va in fd's address space (nullptr if unmapped).
     std::byte* device_memory(int fd, uint64_t va, size_t size);
 
@@ -74,16 +90,30 @@ private:
     struct Bo;
     struct Job;
     struct File;
+    struct Fence;
+    struct Syncobj;
+    struct ExtraFd;
+    using Lock = std::unique_lock<std::mutex>;
 
-    int do_ioctl(File& file, unsigned long request, void* arg);
+    int do_ioctl(File& file, unsigned long request, void* arg, Lock& lock);
+    int queue_create(File& file, void* arg);
+    int queue_destroy(File& file, void* arg);
+    int syncobj_ioctl(File& file, unsigned long request, void* arg, Lock& lock);
+    // Fence of a syncobj point (0: the binary fence); nullptr if none yet.
+    static std::shared_ptr<Fence> fence_for(const Syncobj& syncobj, uint64_t point);
+    // Runs every job that can run, until nothing changes.
+    void pump();
+    // Returns true when the job finished, false if it is blocked (WAIT_MEM).
+    bool run_job(Job& job);
+    // Unlocks, sleeps briefly, relocks, pumps; false once deadline_ns passed.
+    bool poll_until(Lock& lock, int64_t deadline_ns);
     int get_param(File& file, void* arg);
     int bo_create(File& file, void* arg);
     int bo_info(File& file, void* arg);
     int gem_close(File& file, void* arg);
     int submit(File& file, void* arg);
-    int wait(File& file, void* arg);
+    int wait(File& file, void* arg, Lock& lock);
     int version(File& file, void* arg);
-    void execute(File& file, Job& job);
     static Bo* find_bo(const Job& job, uint64_t va, uint64_t size);
 
     mutable std::mutex mutex_; // protects everything below
@@ -91,6 +121,9 @@ private:
     std::map<int, std::unique_ptr<File>> files_;
     std::map<void*, std::pair<size_t, std::shared_ptr<Memory>>> mappings_;
     std::vector<SubmitRecord> submits_;
+    std::map<int, std::unique_ptr<ExtraFd>> extra_fds_; // sync_file / syncobj fds
+    std::map<unsigned long, size_t> ioctl_counts_;
+    size_t ioctl_total_ = 0;
     std::map<unsigned long, int> ioctl_failures_;
     int mmap_failure_ = 0;
     bool hold_jobs_ = false;

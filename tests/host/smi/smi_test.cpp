@@ -1,0 +1,407 @@
+// npu-smi end to end on the host: a fake sysfs/proc tree for the management
+// API and FakeOs (tests/host/libnpu) for the commands that open devices.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "command.hpp"
+#include "fake_os.hpp"
+#include "fake_tree.hpp"
+#include "report.hpp"
+
+namespace npu::testing {
+namespace {
+
+using nlohmann::json;
+
+struct SmiResult {
+    int status;
+    std::string out;
+    std::string err;
+};
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        lines.push_back(line);
+    return lines;
+}
+
+class SmiTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        FakeNpu second;
+        second.pci_address = "0000:00:05.0";
+        second.node = "accel1";
+        second.serial = "00000000000000aa";
+        second.uuid = "00000000-0000-8000-8a6e-70752d756964";
+        tree.add_npu(second);
+        tree.add_npu(FakeNpu{});
+        FakeDeviceConfig accel1;
+        accel1.node = "/dev/accel/accel1";
+        accel1.pci_address = "0000:00:05.0";
+        os->add_device(accel1);
+        os->add_device(FakeDeviceConfig{});
+    }
+
+    SmiResult smi(std::vector<const char*> args, std::optional<bool> privileged = true) {
+        std::ostringstream out, err;
+        smi::Context context{os, out, err, tree.root(), privileged};
+        args.insert(args.begin(), "npu-smi");
+        const int status = smi::run(static_cast<int>(args.size()), args.data(), context);
+        return {status, out.str(), err.str()};
+    }
+
+    json smi_json(std::vector<const char*> args) {
+        args.push_back("--format");
+        args.push_back("json");
+        const auto result = smi(args);
+        EXPECT_EQ(result.status, 0) << result.err;
+        const auto doc = json::parse(result.out);
+        EXPECT_EQ(doc.at("schema_version"), smi::kSchemaVersion);
+        return doc;
+    }
+
+    FakeTree tree;
+    std::shared_ptr<FakeOs> os = std::make_shared<FakeOs>();
+};
+
+TEST_F(SmiTest, NoDevicesIsNotAnError) {
+    FakeTree empty;
+    for (const auto& args : {std::vector<const char*>{}, std::vector<const char*>{"list"}}) {
+        std::ostringstream out, err;
+        smi::Context context{os, out, err, empty.root()};
+        std::vector<const char*> argv{"npu-smi"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        EXPECT_EQ(smi::run(static_cast<int>(argv.size()), argv.data(), context), 0);
+        EXPECT_NE(out.str().find("No NPU devices found."), std::string::npos) << out.str();
+        EXPECT_EQ(err.str(), "");
+    }
+    std::ostringstream out, err;
+    smi::Context context{os, out, err, empty.root()};
+    const char* argv[] = {"npu-smi", "list", "--json"};
+    EXPECT_EQ(smi::run(3, argv, context), 0);
+    EXPECT_TRUE(json::parse(out.str()).at("devices").empty());
+}
+
+TEST_F(SmiTest, OverviewTableShowsEveryDevice) {
+    tree.add_process(4242, "trainer", "accel0");
+    tree.set_contexts("0000:00:03.0", "1 4242 trainer 1 65536 3 3 0\n");
+    const auto result = smi({});
+    ASSERT_EQ(result.status, 0) << result.err;
+    const auto lines = lines_of(result.out);
+    ASSERT_GE(lines.size(), 4u) << result.out;
+    EXPECT_NE(lines[0].find("driver 0.1.0"), std::string::npos) << lines[0];
+    EXPECT_NE(lines[1].find("PCI ADDRESS"), std::string::npos);
+    EXPECT_NE(lines[2].find("0000:00:03.0"), std::string::npos) << lines[2];
+    for (const char* cell : {"ready", "0.1.0", "38.5 C", "15.00 W", "2 MiB / 62 MiB"})
+        EXPECT_NE(lines[2].find(cell), std::string::npos) << cell << " in " << lines[2];
+    EXPECT_NE(lines[3].find("0000:00:05.0"), std::string::npos) << lines[3];
+    EXPECT_NE(result.out.find("4242"), std::string::npos) << "process section";
+    EXPECT_NE(result.out.find("64 KiB"), std::string::npos) << result.out;
+}
+
+TEST_F(SmiTest, OverviewJsonCarriesEveryField) {
+    const auto doc = smi_json({});
+    EXPECT_EQ(doc.at("command"), "overview");
+    const auto& devices = doc.at("devices");
+    ASSERT_EQ(devices.size(), 2u);
+    for (const auto& f : smi::fields())
+        EXPECT_TRUE(devices[0].contains(f.name)) << f.name;
+    EXPECT_EQ(devices[0].at("pci_address"), "0000:00:03.0");
+    EXPECT_EQ(devices[0].at("temperature_c"), 38.5);
+    EXPECT_EQ(devices[0].at("power_w"), 15.0);
+    EXPECT_EQ(devices[0].at("memory_total_bytes"), 62u << 20);
+    EXPECT_TRUE(devices[0].at("utilization_percent").is_number()) << "sampled over a window";
+    EXPECT_TRUE(devices[0].at("processes").is_array());
+}
+
+TEST_F(SmiTest, ListJsonAndCsv) {
+    const auto doc = smi_json({"list"});
+    ASSERT_EQ(doc.at("devices").size(), 2u);
+    EXPECT_EQ(doc["devices"][1].at("uuid"), "00000000-0000-8000-8a6e-70752d756964");
+    EXPECT_EQ(doc["devices"][1].at("node"), "/dev/accel/accel1");
+    const auto csv = smi({"list", "--format", "csv"});
+    const auto lines = lines_of(csv.out);
+    ASSERT_EQ(lines.size(), 3u) << csv.out;
+    EXPECT_EQ(lines[0], "index,pci_address,node,uuid,firmware_version");
+    EXPECT_EQ(lines[1], "0,0000:00:03.0,/dev/accel/accel0,9430a88e-132f-8087-8d6e-70752d756964,0.1.0");
+}
+
+TEST_F(SmiTest, QueryCsvWithAndWithoutHeaderAndUnits) {
+    auto result = smi({"query", "--fields", "index,temperature_c,power_w,memory_used_bytes",
+                       "--format", "csv"});
+    ASSERT_EQ(result.status, 0) << result.err;
+    auto lines = lines_of(result.out);
+    ASSERT_EQ(lines.size(), 3u);
+    EXPECT_EQ(lines[0], "index,temperature_c [C],power_w [W],memory_used_bytes [B]");
+    EXPECT_EQ(lines[1], "0,38.5 C,15.0 W,2097152 B");
+    result = smi({"query", "--fields", "index,temperature_c", "--format", "csv", "--no-header",
+                  "--no-units", "-d", "00:05.0"});
+    EXPECT_EQ(result.out, "1,38.5\n");
+}
+
+TEST_F(SmiTest, QueryJsonAndMissingValues) {
+    tree.remove("sys/devices/pci0000:00/0000:00:03.0/hwmon");
+    const auto doc = smi_json({"query", "--fields", "pci_address,temperature_c,state"});
+    ASSERT_EQ(doc.at("devices").size(), 2u);
+    EXPECT_EQ(doc["devices"][0].size(), 3u);
+    EXPECT_TRUE(doc["devices"][0].at("temperature_c").is_null());
+    EXPECT_EQ(doc["devices"][1].at("temperature_c"), 38.5);
+    const auto table = smi({"query", "--fields", "index,temperature_c"});
+    EXPECT_NE(lines_of(table.out).at(1).find("N/A"), std::string::npos) << table.out;
+}
+
+TEST_F(SmiTest, QueryRejectsUnknownFieldsAndDevices) {
+    auto result = smi({"query", "--fields", "index,bogus"});
+    EXPECT_EQ(result.status, 1);
+    EXPECT_NE(result.err.find("unknown field 'bogus'"), std::string::npos) << result.err;
+    result = smi({"query", "--fields", "index", "-d", "9"});
+    EXPECT_EQ(result.status, 1);
+    EXPECT_NE(result.err.find("no NPU device '9'"), std::string::npos) << result.err;
+    EXPECT_NE(smi({"bogus"}).status, 0);
+    EXPECT_NE(smi({"query", "--format", "xml", "--fields", "index"}).status, 0);
+}
+
+TEST_F(SmiTest, InfoOpensTheDeviceForProperties) {
+    const auto doc = smi_json({"info", "-d", "0"});
+    ASSERT_EQ(doc.at("devices").size(), 1u);
+    const auto& d = doc["devices"][0];
+    EXPECT_EQ(d.at("properties").at("engines"), 4);
+    EXPECT_EQ(d.at("properties").at("firmware_abi"), "1.0");
+    EXPECT_TRUE(d.at("properties_error").is_null());
+    EXPECT_EQ(d.at("pci_path"), json({"pci0000:00", "0000:00:03.0"}));
+    const auto table = smi({"info", "-d", "1"});
+    EXPECT_EQ(table.status, 0) << table.err;
+    EXPECT_NE(table.out.find("NPU 1 (0000:00:05.0)"), std::string::npos) << table.out;
+}
+
+TEST_F(SmiTest, InfoExplainsPermissionDenied) {
+    FakeDeviceConfig locked;
+    locked.node = "/dev/accel/accel2";
+    locked.pci_address = "0000:00:08.0";
+    locked.deny_open = true;
+    os->add_device(locked);
+    FakeNpu npu;
+    npu.pci_address = "0000:00:08.0";
+    npu.node = "accel2";
+    tree.add_npu(npu);
+    const auto result = smi({"info", "-d", "2", "--json"});
+    EXPECT_EQ(result.status, 1);
+    EXPECT_NE(result.err.find("cannot open /dev/accel/accel2: Permission denied (need read/write"),
+              std::string::npos)
+        << result.err;
+    const auto doc = json::parse(result.out);
+    EXPECT_TRUE(doc["devices"][0].at("properties").is_null());
+    EXPECT_NE(doc["devices"][0].at("properties_error").get<std::string>().find("Permission denied"),
+              std::string::npos);
+    // Sysfs views need no access to the node.
+    EXPECT_EQ(smi({"list"}).status, 0);
+}
+
+TEST_F(SmiTest, ResettingDeviceIsShownNotFatal) {
+    tree.remove("sys/devices/pci0000:00/0000:00:03.0/driver");
+    const auto doc = smi_json({});
+    EXPECT_EQ(doc["devices"][0].at("state"), "unbound");
+    EXPECT_TRUE(doc["devices"][0].at("node").is_null());
+    EXPECT_TRUE(doc["devices"][0].at("temperature_c").is_null());
+    const auto table = smi({});
+    EXPECT_EQ(table.status, 0);
+    EXPECT_NE(table.out.find("unbound"), std::string::npos) << table.out;
+}
+
+TEST_F(SmiTest, ProcessesInEveryFormat) {
+    EXPECT_NE(smi({"processes"}).out.find("No processes"), std::string::npos);
+    tree.add_process(77, "infer", "accel1", 2);
+    tree.set_contexts("0000:00:05.0", "3 77 infer 2 16384 8 7 1\n");
+    const auto doc = smi_json({"processes"});
+    ASSERT_EQ(doc.at("processes").size(), 1u);
+    const auto& p = doc["processes"][0];
+    EXPECT_EQ(p.at("pid"), 77);
+    EXPECT_EQ(p.at("name"), "infer");
+    EXPECT_EQ(p.at("device_index"), 1);
+    EXPECT_EQ(p.at("fds"), 2);
+    EXPECT_EQ(p.at("memory_bytes"), 16384);
+    EXPECT_EQ(p.at("jobs_failed"), 1);
+    const auto csv = smi({"processes", "--format", "csv", "--no-header"});
+    EXPECT_EQ(csv.out, "1,0000:00:05.0,77,infer,2,16384,8,7,1\n");
+}
+
+TEST_F(SmiTest, TopoMatrix) {
+    const auto doc = smi_json({"topo"});
+    ASSERT_EQ(doc.at("devices").size(), 2u);
+    EXPECT_EQ(doc.at("links"), json({{"SELF", "PHB"}, {"PHB", "SELF"}}));
+    EXPECT_TRUE(doc["devices"][0].at("numa_node").is_null());
+    const auto table = smi({"topo"});
+    EXPECT_NE(table.out.find("NPU0"), std::string::npos) << table.out;
+    EXPECT_NE(table.out.find("PHB"), std::string::npos);
+}
+
+TEST_F(SmiTest, FirmwareWithLog) {
+    const auto doc = smi_json({"firmware", "--log", "-d", "0"});
+    ASSERT_EQ(doc.at("devices").size(), 1u);
+    EXPECT_EQ(doc["devices"][0].at("firmware_version"), "0.1.0");
+    EXPECT_EQ(doc["devices"][0].at("state"), "ready");
+    EXPECT_EQ(doc["devices"][0].at("log"), "npu-fw 0.1.0 booted\nqueues ready");
+    EXPECT_TRUE(smi_json({"firmware"})["devices"][0].at("log").is_null());
+}
+
+TEST_F(SmiTest, ResetRules) {
+    auto result = smi({"reset", "-d", "0"}, false);
+    EXPECT_EQ(result.status, 1);
+    EXPECT_NE(result.err.find("needs root"), std::string::npos) << result.err;
+    EXPECT_EQ(smi({"reset"}).status, 2) << "a device is required";
+    tree.add_process(55, "holder", "accel0");
+    result = smi({"reset", "-d", "0"});
+    EXPECT_EQ(result.status, 1);
+    EXPECT_NE(result.err.find("in use by 55 (holder)"), std::string::npos) << result.err;
+    EXPECT_EQ(tree.read("sys/bus/pci/drivers/npu/unbind"), "");
+    result = smi({"reset", "-d", "0", "--force", "--json"});
+    ASSERT_EQ(result.status, 0) << result.err;
+    EXPECT_EQ(json::parse(result.out).at("device").at("state"), "ready");
+    EXPECT_EQ(tree.read("sys/bus/pci/drivers/npu/bind"), "0000:00:03.0");
+}
+
+TEST_F(SmiTest, WatchStopsAfterCount) {
+    const auto result = smi({"watch", "-l", "0.05", "-c", "3", "--format", "json"});
+    ASSERT_EQ(result.status, 0) << result.err;
+    const auto lines = lines_of(result.out);
+    ASSERT_EQ(lines.size(), 3u) << "one compact JSON document per report";
+    for (const auto& line : lines)
+        EXPECT_EQ(json::parse(line).at("devices").size(), 2u);
+    const auto tables = smi({"query", "--fields", "index", "-l", "0.05", "-c", "2", "--format",
+                             "csv", "--no-header"});
+    EXPECT_EQ(tables.out, "0\n1\n0\n1\n");
+}
+
+TEST_F(SmiTest, FileOption) {
+    const std::string file = tree.root() + "/out.json";
+    const auto result = smi({"list", "--json", "--file", file.c_str()});
+    ASSERT_EQ(result.status, 0) << result.err;
+    EXPECT_EQ(result.out, "");
+    std::ifstream in(file);
+    EXPECT_EQ(json::parse(in).at("devices").size(), 2u);
+    EXPECT_EQ(smi({"list", "--file", "/nonexistent-dir/x"}).status, 1);
+}
+
+TEST_F(SmiTest, ValidatePassesOnAWorkingDevice) {
+    const auto doc = smi_json({"validate", "-d", "1", "--bytes", "262144", "--iterations", "20"});
+    EXPECT_EQ(doc.at("passed"), true);
+    const auto& checks = doc["devices"][0].at("checks");
+    std::vector<std::string> names;
+    for (const auto& c : checks) {
+        names.push_back(c.at("name"));
+        EXPECT_TRUE(c.at("passed").get<bool>()) << c.dump();
+    }
+    EXPECT_EQ(names, (std::vector<std::string>{"reachable", "firmware", "dma_bandwidth",
+                                               "dma_data_pattern", "fence_latency"}));
+    EXPECT_EQ(checks[3].at("value"), 0) << "no mismatched words";
+    EXPECT_GT(checks[2].at("value").get<double>(), 0.0);
+}
+
+TEST_F(SmiTest, ValidateFailsWhenTheNodeCannotBeOpened) {
+    FakeDeviceConfig locked;
+    locked.node = "/dev/accel/accel2";
+    locked.pci_address = "0000:00:08.0";
+    locked.deny_open = true;
+    os->add_device(locked);
+    FakeNpu npu;
+    npu.pci_address = "0000:00:08.0";
+    npu.node = "accel2";
+    tree.add_npu(npu);
+    const auto result = smi({"validate", "-d", "2"});
+    EXPECT_EQ(result.status, 1);
+    EXPECT_NE(result.out.find("FAIL"), std::string::npos) << result.out;
+    EXPECT_NE(result.out.find("Permission denied"), std::string::npos) << result.out;
+}
+
+// One sample line: name{labels} value.
+TEST_F(SmiTest, PrometheusText) {
+    mgmt::System system(tree.root());
+    const auto text = smi::prometheus_text(system);
+    const std::regex sample(R"(^([a-z_]+)\{([^}]*)\} (\S+)$)");
+    std::map<std::string, int> samples;
+    for (const auto& line : lines_of(text)) {
+        if (line.starts_with("# HELP ") || line.starts_with("# TYPE "))
+            continue;
+        std::smatch m;
+        ASSERT_TRUE(std::regex_match(line, m, sample)) << line;
+        EXPECT_NE(m[2].str().find("pci_address=\"0000:00:0"), std::string::npos) << line;
+        (void)std::stod(m[3].str());
+        ++samples[m[1].str()];
+    }
+    for (const char* name : {"npu_info", "npu_up", "npu_temperature_celsius", "npu_power_watts",
+                             "npu_utilization_ratio", "npu_memory_used_bytes",
+                             "npu_memory_total_bytes", "npu_busy_seconds_total",
+                             "npu_jobs_completed_total", "npu_resets_total", "npu_processes"})
+        EXPECT_EQ(samples[name], 2) << name;
+    EXPECT_NE(text.find("# TYPE npu_jobs_completed_total counter"), std::string::npos);
+    EXPECT_NE(text.find("npu_temperature_celsius{device=\"0\",pci_address=\"0000:00:03.0\","
+                        "uuid=\"9430a88e-132f-8087-8d6e-70752d756964\"} 38.5"),
+              std::string::npos)
+        << text;
+}
+
+int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    socklen_t len = sizeof(addr);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+TEST_F(SmiTest, ExporterServesMetricsThenStops) {
+    const int port = free_port();
+    const std::string listen = "127.0.0.1:" + std::to_string(port);
+    SmiResult result{};
+    std::thread server([&] { result = smi({"exporter", "--listen", listen.c_str(), "--max-requests", "2"}); });
+    httplib::Client client("127.0.0.1", port);
+    int status = 0;
+    std::string body;
+    for (int i = 0; i < 100 && !status; ++i) { // until the server listens
+        if (auto first = client.Get("/metrics")) {
+            status = first->status;
+            body = first->body;
+        } else {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    }
+    EXPECT_EQ(status, 200);
+    EXPECT_NE(body.find("npu_up{"), std::string::npos);
+    const auto second = client.Get("/metrics");
+    ASSERT_TRUE(second);
+    EXPECT_NE(second->body.find("npu_utilization_ratio{"), std::string::npos);
+    server.join();
+    EXPECT_EQ(result.status, 0) << result.err;
+    EXPECT_NE(result.err.find("stopped after 2 scrapes"), std::string::npos) << result.err;
+}
+
+TEST_F(SmiTest, SchemaIsDocumented) {
+    std::ifstream in(NPU_SMI_DOC);
+    ASSERT_TRUE(in) << NPU_SMI_DOC;
+    std::stringstream doc;
+    doc << in.rdbuf();
+    for (const auto& f : smi::fields())
+        EXPECT_NE(doc.str().find("`" + f.name + "`"), std::string::npos) << f.name;
+    for (const char* key : {"schema_version", "processes", "jobs_submitted", "pci_path", "links",
+                            "checks", "properties_error", "npu_up", "npu_busy_seconds_total"})
+        EXPECT_NE(doc.str().find(std::string("`") + key + "`"), std::string::npos) << key;
+}
+
+} // namespace
+} // namespace npu::testing
