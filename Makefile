@@ -9,6 +9,7 @@
 #   make demo         two virtual NPUs: npu-smi, then fill/copy on each
 #   make test         host suites (release, ASan+UBSan, TSan) and the
 #                     in-VM suites on 6.12 and 6.1
+#   make debug-kernel the KASAN/lockdep kernel (cached per machine)
 #   make check-style  checkpatch --strict, W=1, sparse on both kernels
 #   make dkms-install [KVER="6.12 6.1"]   npu.ko via DKMS (default: every
 #                     kernel with headers), firmware, udev rule; dkms-remove
@@ -25,7 +26,7 @@ kernel_release = $(shell . $(TOP)/tools/vm/kernels.sh; npu_kernel_release $(1))
 LANE_KERNELS ?= 6.12 6.1
 
 .PHONY: all deps firmware userspace module modules demo test test-host \
-	test-vm check-style clean dkms-install dkms-remove deb
+	test-vm check-style clean debug-kernel dkms-install dkms-remove deb
 
 all: deps
 	@$(MAKE) --no-print-directory firmware userspace modules
@@ -68,6 +69,11 @@ test-host: all
 
 test-vm: all
 	@$(TOP)/tests/run-all --vm-only $(LANE_KERNELS)
+
+# The KASAN/lockdep/kmemleak kernel of the debug lane, cached per machine in
+# $(NPU_CACHE)/debug-kernel (about 20 minutes the first time).
+debug-kernel: deps
+	@$(TOP)/tools/vm/debug-kernel > /dev/null
 
 check-style: deps
 	@$(TOP)/driver/check-style $(foreach k,$(LANE_KERNELS),$(call kernel_release,$(k)))

@@ -8,6 +8,7 @@
 
 #include "fixture.hpp"
 #include "npu/npu.h"
+#include "npu/device.hpp"
 
 namespace npu::testing {
 namespace {
@@ -110,6 +111,83 @@ TEST_F(CApiTest, LastErrorIsPerThread) {
     std::thread([&] { other_thread = npu_last_error_message(); }).join();
     EXPECT_EQ(other_thread, "");
     EXPECT_NE(last_error(), "");
+}
+
+} // namespace
+} // namespace npu::testing
+
+namespace npu::testing {
+namespace {
+
+void count_call(void* data) {
+    ++*static_cast<int*>(data);
+}
+
+TEST_F(CApiTest, StreamsEventsPoolsThroughTheCAbi) {
+    npu_device_t device = nullptr;
+    ASSERT_EQ(npu_device_open_by("00:05.0", &device), NPU_SUCCESS);
+    npu_device_properties_t props;
+    ASSERT_EQ(npu_device_get_properties(device, &props), NPU_SUCCESS);
+    EXPECT_STREQ(props.pci_address, "0000:00:05.0");
+    EXPECT_EQ(std::string(props.uuid), uuid_from_serial(props.serial));
+    npu_device_t by_uuid = nullptr;
+    ASSERT_EQ(npu_device_open_by(props.uuid, &by_uuid), NPU_SUCCESS);
+    EXPECT_EQ(npu_device_close(by_uuid), NPU_SUCCESS);
+
+    npu_stream_t stream = nullptr;
+    ASSERT_EQ(npu_stream_create_with_priority(device, NPU_PRIORITY_HIGH, &stream), NPU_SUCCESS);
+    npu_pool_t pool = nullptr;
+    ASSERT_EQ(npu_device_default_pool(device, &pool), NPU_SUCCESS);
+    npu_buffer_t block = nullptr;
+    ASSERT_EQ(npu_pool_alloc_async(pool, 4096, stream, &block), NPU_SUCCESS);
+    npu_event_t start = nullptr;
+    npu_event_t end = nullptr;
+    ASSERT_EQ(npu_event_create(device, &start), NPU_SUCCESS);
+    ASSERT_EQ(npu_event_create(device, &end), NPU_SUCCESS);
+
+    uint32_t input[1024];
+    for (uint32_t i = 0; i < 1024; ++i)
+        input[i] = i * 3;
+    uint32_t output[1024] = {};
+    int calls = 0;
+    ASSERT_EQ(npu_stream_record_event(stream, start), NPU_SUCCESS);
+    ASSERT_EQ(npu_stream_copy_from_host(stream, block, 0, input, sizeof(input)), NPU_SUCCESS);
+    ASSERT_EQ(npu_stream_copy_to_host(stream, output, block, 0, sizeof(output)), NPU_SUCCESS);
+    ASSERT_EQ(npu_stream_launch_host_func(stream, count_call, &calls), NPU_SUCCESS);
+    ASSERT_EQ(npu_stream_record_event(stream, end), NPU_SUCCESS);
+    ASSERT_EQ(npu_stream_synchronize(stream, 5'000'000'000), NPU_SUCCESS);
+    EXPECT_EQ(npu_stream_query(stream), NPU_SUCCESS);
+    EXPECT_EQ(npu_event_query(end), NPU_SUCCESS);
+    EXPECT_EQ(calls, 1);
+    for (uint32_t i = 0; i < 1024; ++i)
+        ASSERT_EQ(output[i], i * 3);
+    int64_t elapsed = -1;
+    EXPECT_EQ(npu_event_elapsed_ns(start, end, &elapsed), NPU_SUCCESS);
+    EXPECT_GE(elapsed, 0);
+
+    npu_pool_stats_t stats;
+    ASSERT_EQ(npu_pool_get_stats(pool, &stats), NPU_SUCCESS);
+    EXPECT_GE(stats.allocations, 1u);
+    EXPECT_EQ(npu_pool_free_async(pool, block, stream), NPU_SUCCESS);
+    EXPECT_EQ(npu_pool_free_async(pool, nullptr, stream), NPU_ERROR_INVALID_ARGUMENT);
+    EXPECT_EQ(npu_event_elapsed_ns(start, nullptr, &elapsed), NPU_ERROR_INVALID_ARGUMENT);
+
+    os->hold_jobs(true);
+    npu_buffer_t buffer = nullptr;
+    ASSERT_EQ(npu_buffer_create_kind(device, 4096, NPU_BUFFER_KIND_HOST_PINNED, &buffer),
+              NPU_SUCCESS);
+    ASSERT_EQ(npu_stream_fill(stream, buffer, 0, 4096, 1), NPU_SUCCESS);
+    EXPECT_EQ(npu_stream_query(stream), NPU_ERROR_NOT_READY);
+    os->release_jobs();
+    os->hold_jobs(false);
+    EXPECT_EQ(npu_stream_synchronize(stream, 5'000'000'000), NPU_SUCCESS);
+
+    EXPECT_EQ(npu_buffer_destroy(buffer), NPU_SUCCESS);
+    EXPECT_EQ(npu_event_destroy(start), NPU_SUCCESS);
+    EXPECT_EQ(npu_event_destroy(end), NPU_SUCCESS);
+    EXPECT_EQ(npu_pool_destroy(pool), NPU_SUCCESS);
+    EXPECT_EQ(npu_stream_destroy(stream), NPU_SUCCESS);
+    EXPECT_EQ(npu_device_close(device), NPU_SUCCESS);
 }
 
 } // namespace
