@@ -52,6 +52,9 @@ static void npu_dump_regs(struct npu_dump *d, struct npu_device *ndev)
 			npu_rd32(ndev, NPU_REG(temp_mc)),
 			npu_rd32(ndev, NPU_REG(power_mw)),
 			npu_rd32(ndev, NPU_REG(power_state)));
+	npu_dump_printf(d, "  running: queue %u seqno %llu\n",
+			npu_rd32(ndev, NPU_REG(running_queue)),
+			npu_rd64(ndev, NPU_REG(running_seqno)));
 	npu_dump_printf(d, "  jobs_done %llu busy_ns %llu\n",
 			npu_rd64(ndev, NPU_REG(jobs_done)),
 			npu_rd64(ndev, NPU_REG(busy_ns)));
@@ -116,7 +119,7 @@ static void npu_dump_fw_log(struct npu_dump *d, struct npu_device *ndev)
 /**
  * npu_coredump() - capture the device state for a devcoredump
  * @ndev: the device, with hw_lock held, before it is reset
- * @guilty: the job that timed out, or NULL
+ * @guilty: the job blamed for the reset, or NULL
  * @reason: why the device is reset
  *
  * The dump is dropped (by devcoredump) while an earlier one of the device

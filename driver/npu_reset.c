@@ -37,6 +37,9 @@ MODULE_PARM_DESC(heartbeat_timeout_ms,
 /* Watchdog period: short, since it also catches lost job interrupts. */
 #define NPU_WATCHDOG_MIN_MS	20
 
+/* A heartbeat frozen this long at least means the core is stuck in a job. */
+#define NPU_HEARTBEAT_STUCK_MIN_MS	500
+
 static const char *const npu_reset_reason_names[] = {
 	[NPU_RESET_JOB_TIMEOUT] = "job-timeout",
 	[NPU_RESET_FW_HALTED] = "firmware-halted",
@@ -79,15 +82,66 @@ static void npu_watchdog_rearm(struct npu_device *ndev)
 }
 
 /*
- * The jobs on the hardware are failed, not resubmitted: @guilty with
- * TIMEOUT, the others with ABORTED, since any of them may depend on state
- * the reset destroyed. Jobs the device completed before the reset keep
- * their results. Jobs not yet handed to the device run after the restart.
- * A spurious timeout (the job finished meanwhile) resets nothing.
+ * Whether the core is stuck: regs.heartbeat, which the firmware bumps every
+ * heartbeat_ms between jobs, has not moved for several periods. A core that
+ * only polls a WAIT_MEM job or runs short jobs keeps it going, and whatever
+ * regs.running_* names at that instant is no culprit.
  */
-static int npu_reset_device(struct npu_device *ndev, struct npu_job *guilty,
+static bool npu_reset_core_stuck(struct npu_device *ndev)
+{
+	struct npu_watchdog *wd = &ndev->watchdog;
+	unsigned int stuck_ms = max(3 * npu_heartbeat_ms,
+				    NPU_HEARTBEAT_STUCK_MIN_MS);
+
+	if (npu_rd32(ndev, NPU_REG(heartbeat)) != wd->hb_seen)
+		return false;
+	return time_after(jiffies, wd->hb_moved + msecs_to_jiffies(stuck_ms));
+}
+
+/*
+ * The job the firmware is stuck executing (regs.running_*), if it is still
+ * in flight. Every queue waits on the one core, so the job whose timer
+ * expired first may be an innocent one queued on another queue; the
+ * running one is the culprit. The schedulers are stopped, so the job stays
+ * valid until they restart.
+ */
+static struct npu_job *npu_reset_find_running(struct npu_device *ndev)
+{
+	u64 seqno = npu_rd64(ndev, NPU_REG(running_seqno));
+	u32 index = npu_rd32(ndev, NPU_REG(running_queue));
+	struct npu_job *job, *found = NULL;
+	struct npu_queue *queue;
+	unsigned long flags;
+
+	if (!seqno || index >= ndev->queue_count ||
+	    !npu_reset_core_stuck(ndev))
+		return NULL;
+	queue = &ndev->queues[index];
+	spin_lock_irqsave(&queue->lock, flags);
+	list_for_each_entry(job, &queue->inflight, inflight) {
+		if (job->hw_seqno == seqno) {
+			found = job;
+			break;
+		}
+	}
+	spin_unlock_irqrestore(&queue->lock, flags);
+	return found;
+}
+
+/*
+ * The jobs on the hardware are failed, not resubmitted: the blamed one
+ * with TIMEOUT, the others with ABORTED, since any of them may depend on
+ * state the reset destroyed. After a job timeout or a frozen heartbeat the
+ * blamed job is the one the firmware was executing, else the timed-out
+ * @timed_out; a firmware crash or a bad completion blames none. Jobs the
+ * device completed before the reset keep their results. Jobs not yet
+ * handed to the device run after the restart. A spurious timeout (the job
+ * finished meanwhile) resets nothing.
+ */
+static int npu_reset_device(struct npu_device *ndev, struct npu_job *timed_out,
 			    enum npu_reset_reason reason)
 {
+	struct npu_job *guilty = NULL;
 	int ret = 0;
 	u32 i;
 
@@ -95,19 +149,25 @@ static int npu_reset_device(struct npu_device *ndev, struct npu_job *guilty,
 	/* a reset hits every queue: stop all their schedulers */
 	for (i = 0; i < ndev->queue_count; i++) {
 		struct npu_queue *queue = &ndev->queues[i];
-		bool mine = guilty && guilty->queue == queue;
+		bool mine = timed_out && timed_out->queue == queue;
 
-		drm_sched_stop(&queue->sched, mine ? &guilty->base : NULL);
+		drm_sched_stop(&queue->sched, mine ? &timed_out->base : NULL);
 		/* also finds completions whose interrupt was lost */
 		npu_queue_handle_done(queue);
 	}
-	if (guilty && guilty->hw_fence &&
-	    dma_fence_is_signaled(guilty->hw_fence))
+	if (timed_out && timed_out->hw_fence &&
+	    dma_fence_is_signaled(timed_out->hw_fence))
 		goto out_start;
 
+	if (reason == NPU_RESET_JOB_TIMEOUT || reason == NPU_RESET_HEARTBEAT)
+		guilty = NULL;
+	if (!guilty)
+		guilty = timed_out;
+
 	if (guilty)
-		drm_err(&ndev->drm, "job %llu of context %u timed out, resetting the device\n",
-			guilty->seqno, guilty->context_id);
+		drm_err(&ndev->drm, "job %llu of context %u (queue %u) hung, resetting the device: %s\n",
+			guilty->seqno, guilty->context_id,
+			guilty->queue->index, npu_reset_reason_name(reason));
 	else
 		drm_err(&ndev->drm, "resetting the device: %s\n",
 			npu_reset_reason_name(reason));
@@ -147,7 +207,7 @@ out_start:
 /**
  * npu_recover() - reset the device after a job timeout
  * @ndev: the device, inside a drm_dev_enter() section
- * @guilty: the job that timed out, or NULL
+ * @guilty: the job whose timer expired, or NULL (blame: npu_reset_device())
  *
  * Return: 0, or a negative errno if the device could not be rebooted; it
  * is then marked dead and fails every further job.

@@ -102,6 +102,11 @@ typedef uint64_t npu_u64;
  * @power_state: NPU_POWER_* requested by the host; a reset returns it to
  *	NPU_POWER_ON (host; added in hw 1.0 compatibly, after @busy_ns)
  * @power_reserved: MBZ
+ * @running_seqno: descriptor seqno of the job the firmware is executing
+ *	now, 0 while it runs none (firmware; added in hw 1.0 compatibly,
+ *	after @power_reserved)
+ * @running_queue: queue of that job (firmware)
+ * @running_reserved: MBZ
  */
 struct npu_regs {
 	npu_u32 id;
@@ -122,6 +127,9 @@ struct npu_regs {
 	npu_u64 busy_ns;
 	npu_u32 power_state;
 	npu_u32 power_reserved;
+	npu_u64 running_seqno;
+	npu_u32 running_queue;
+	npu_u32 running_reserved;
 };
 
 /* regs.power_state */
@@ -303,7 +311,7 @@ struct npu_fw_header {
 #else
 #define NPU_STATIC_ASSERT _Static_assert
 #endif
-NPU_STATIC_ASSERT(sizeof(struct npu_regs) == 88, "npu_regs layout");
+NPU_STATIC_ASSERT(sizeof(struct npu_regs) == 104, "npu_regs layout");
 NPU_STATIC_ASSERT(sizeof(struct npu_boot_params) == 16, "boot params");
 NPU_STATIC_ASSERT(sizeof(struct npu_queue_regs) == 40, "queue regs");
 NPU_STATIC_ASSERT(sizeof(struct npu_job_desc) == 64, "job desc");

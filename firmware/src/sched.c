@@ -51,6 +51,22 @@ void job_fail(struct job *job, uint32_t status, uint32_t offset,
 			   job->desc.context_id, offset, why);
 }
 
+/*
+ * Publishes the job the core works on, so a host that finds the device
+ * stuck blames that job and not one merely queued behind it.
+ */
+static void running_set(const struct job *job)
+{
+	REGS->running_queue = job->queue;
+	mem_fence();
+	REGS->running_seqno = job->desc.seqno;
+}
+
+static void running_clear(void)
+{
+	REGS->running_seqno = 0;
+}
+
 static void stall_queue(uint32_t q, const char *why, uint64_t addr)
 {
 	stalled[q] = true;
@@ -149,18 +165,19 @@ static void job_start(uint32_t q)
 	job->desc.status = JOB_STATUS_OK;
 	job->desc.fault_va = 0;
 	job->desc.err_offset = 0;
-	if (!desc_valid(job) || !job_load_commands(job)) {
+	running_set(job);
+	if (!desc_valid(job) || !job_load_commands(job))
 		job_complete(job);
-		return;
-	}
-	job_execute(job);
+	else
+		job_execute(job);
+	running_clear();
 }
 
 /*
  * Continues a job stalled on WAIT_MEM if its condition holds; returns false
  * if it still has to wait.
  */
-static bool job_try_resume(struct job *job)
+static bool job_resume(struct job *job)
 {
 	struct dma_fault f;
 	uint64_t val;
@@ -182,6 +199,17 @@ static bool job_try_resume(struct job *job)
 	}
 	job_execute(job);
 	return true;
+}
+
+/* job_resume() with the job published as running while it polls. */
+static bool job_try_resume(struct job *job)
+{
+	bool progress;
+
+	running_set(job);
+	progress = job_resume(job);
+	running_clear();
+	return progress;
 }
 
 /* Forgets the state of a queue the host turned off. */

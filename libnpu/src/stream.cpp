@@ -265,6 +265,11 @@ void StreamImpl::callback_loop() {
                 }
                 timeline->mark_complete(next.point);
             }
+            if (next.awaited) {
+                while (!device->api.syncobj_wait({wait_syncobj, next.awaited},
+                                                 deadline_after(std::chrono::milliseconds(100)))) {
+                }
+            }
         } catch (...) { // device lost: report, and touch no mapping
             record_failure(std::current_exception());
             run = false;
@@ -409,7 +414,9 @@ void Stream::launch_host_func(std::function<void()> fn) {
     s.start_callbacks();
     {
         std::lock_guard lock(s.mutex);
-        s.callbacks.push_back({s.timeline->submitted.load(), ++s.gate_issued, std::move(fn)});
+        // Also after events waited for since the last job (Stream::wait).
+        s.callbacks.push_back(
+            {s.timeline->submitted.load(), s.pending_wait, ++s.gate_issued, std::move(fn)});
     }
     s.changed.notify_all();
 }

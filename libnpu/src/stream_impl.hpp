@@ -35,6 +35,7 @@ struct StreamImpl {
     };
     struct Callback {
         uint64_t point = 0; // timeline point to wait for (0: none)
+        uint64_t awaited = 0; // and this point of wait_syncobj (Stream::wait), 0: none
         uint64_t gate = 0;  // value to write to the gate word afterwards
         std::function<void()> fn;
     };

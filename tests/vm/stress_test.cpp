@@ -3,14 +3,19 @@
 // sizes with random timeline dependencies among their own jobs. Every job
 // must finish OK, every timeline point signal, and the buffers must hold
 // what a sequential replay of the submissions predicts (jobs touching a
-// BO are ordered through its reservation).
+// BO are ordered through its reservation). Afterwards, with every process
+// gone, the driver's object counts (debugfs counters) are back where they
+// started: nothing leaked.
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <map>
 #include <random>
+#include <sstream>
 #include <string>
 
 #include "npu_test.h"
@@ -24,6 +29,45 @@ constexpr int kQueues = 3;
 constexpr int kJobsPerQueue = 500;
 constexpr int kBos = 8;
 constexpr uint32_t kMaxPages = 16;
+
+// The objects debugfs "counters" must show back at their baseline.
+const char *const kLeakCounters[] = {"contexts", "vms", "bos", "bo_bytes", "jobs",
+				     "jobs_in_flight", "resets"};
+
+std::map<std::string, int64_t> ReadCounters(const std::string &pci_bdf)
+{
+	std::ifstream in("/sys/kernel/debug/npu/" + pci_bdf + "/counters");
+	std::map<std::string, int64_t> out;
+	std::string name;
+	int64_t value;
+	while (in >> name >> value)
+		out[name] = value;
+	return out;
+}
+
+// Counters once they hold still for 100 ms (an earlier test's jobs may
+// still be draining), or empty after timeout_ms.
+std::map<std::string, int64_t> SettledCounters(const std::string &pci_bdf, int timeout_ms)
+{
+	int64_t deadline = DeadlineInMs(timeout_ms);
+	auto last = ReadCounters(pci_bdf);
+	while (MonotonicNs() < deadline) {
+		usleep(100000);
+		auto now = ReadCounters(pci_bdf);
+		if (now == last)
+			return now;
+		last = now;
+	}
+	return {};
+}
+
+std::string Format(const std::map<std::string, int64_t> &counters)
+{
+	std::ostringstream out;
+	for (const auto &[name, value] : counters)
+		out << name << " " << value << "\n";
+	return out.str();
+}
 
 struct Buffer {
 	std::unique_ptr<Bo> bo;
@@ -141,6 +185,11 @@ TEST(Stress, ProcessesQueuesAndRandomDependencies)
 	auto nodes = FindNpuNodes();
 	ASSERT_FALSE(nodes.empty());
 	std::string path = nodes.front().dev_path;
+	const std::string bdf = nodes.front().pci_bdf;
+	auto before = SettledCounters(bdf, 10000);
+	ASSERT_FALSE(before.empty()) << "debugfs counters unreadable or never settle";
+	for (const char *name : kLeakCounters)
+		ASSERT_TRUE(before.count(name)) << "counters lacks " << name << ":\n" << Format(before);
 	int64_t start = MonotonicNs();
 	std::vector<pid_t> pids;
 	for (int i = 0; i < kProcesses; i++) {
@@ -168,6 +217,20 @@ TEST(Stress, ProcessesQueuesAndRandomDependencies)
 	}
 	std::printf("stress: %d processes x %d queues x %d jobs in %.1f s\n", kProcesses, kQueues,
 		    kJobsPerQueue, (MonotonicNs() - start) / 1e9);
+
+	// Every file is closed; the scheduler frees the last jobs shortly after.
+	std::map<std::string, int64_t> after;
+	int64_t deadline = DeadlineInMs(10000);
+	auto at_baseline = [&] {
+		after = ReadCounters(bdf);
+		return std::all_of(std::begin(kLeakCounters), std::end(kLeakCounters),
+				   [&](const char *name) { return after[name] == before[name]; });
+	};
+	while (!at_baseline() && MonotonicNs() < deadline)
+		usleep(20000);
+	for (const char *name : kLeakCounters)
+		EXPECT_EQ(after[name], before[name]) << "counter " << name << " after the stress";
+	EXPECT_EQ(after["jobs_in_flight"], 0);
 }
 
 } // namespace

@@ -187,6 +187,7 @@ TEST_F(RuntimeTest, HostCallbackRunsInOrderAndGatesLaterWork) {
     Buffer buffer(device, 4096);
     std::vector<int> order;
     std::atomic<uint32_t> seen{0};
+    os->hold_jobs(true); // the callback cannot run before the copy is enqueued
     stream.fill(buffer, 0, 4096, 11);
     stream.launch_host_func([&] {
         seen = buffer.as_span<uint32_t>()[0]; // the fill is done
@@ -196,6 +197,8 @@ TEST_F(RuntimeTest, HostCallbackRunsInOrderAndGatesLaterWork) {
     Buffer out(device, 4096);
     stream.copy(buffer, 4, out, 0, 4);
     stream.launch_host_func([&] { order.push_back(2); });
+    os->hold_jobs(false);
+    os->release_jobs();
     stream.synchronize(seconds(5));
     EXPECT_EQ(seen.load(), 11u);
     EXPECT_EQ(out.as_span<uint32_t>()[0], 99u);
@@ -309,6 +312,33 @@ TEST(UuidTest, MatchesTheDriverLayout) {
     // 8: 0x80 | bits 3-0; 9-15: "npu-uid".
     EXPECT_EQ(uuid_from_serial(0x0123456789abcdefull), "01234567-89ab-8cde-8f6e-70752d756964");
     EXPECT_EQ(uuid_from_serial(0), "00000000-0000-8000-806e-70752d756964");
+}
+
+} // namespace
+} // namespace npu::testing
+
+namespace npu::testing {
+namespace {
+
+TEST_F(RuntimeTest, HostCallbackAfterWaitWaitsForTheEvent) {
+    Device device(0, os);
+    Stream producer(device);
+    Stream consumer(device);
+    Buffer buffer(device, 4096);
+    Event ready(device);
+    os->hold_jobs(true);
+    producer.fill(buffer, 0, 4096, 42);
+    producer.record(ready);
+    os->hold_jobs(false);
+    consumer.wait(ready); // no job on the consumer after this
+    uint32_t seen = 0;
+    consumer.copy_to_host(&seen, buffer, 0, 4);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_FALSE(consumer.query()) << "the callback ran before the awaited event";
+    os->release_jobs();
+    consumer.synchronize(seconds(5));
+    EXPECT_EQ(seen, 42u);
+    producer.synchronize(seconds(5));
 }
 
 } // namespace
