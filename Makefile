@@ -6,7 +6,8 @@
 #   make userspace    build/release: emulator, libnpu, tools, examples, tests
 #   make module [KVER=release | KDIR=dir]   one npu.ko in build/driver/KVER
 #   make modules      npu.ko for every lane kernel
-#   make demo         two virtual NPUs: npu-smi, then fill/copy on each
+#   make demo         two virtual NPUs: npu-smi, fill/copy on each, a
+#                     multi-stream pipeline with events and pools
 #   make test         host suites (release, ASan+UBSan, TSan) and the
 #                     in-VM suites on 6.12 and 6.1
 #   make debug-kernel the KASAN/lockdep kernel (cached per machine)
@@ -58,7 +59,8 @@ modules:
 
 demo: all
 	@$(TOP)/tools/npu-vm --quiet --kernel 6.12 --devices 2 -- \
-		sh -c '$(BUILD)/release/tools/npu-smi/npu-smi && $(BUILD)/release/examples/npu-fill-copy'
+		sh -c 'set -e; cd $(BUILD)/release; tools/npu-smi/npu-smi; \
+		examples/npu-fill-copy; examples/npu-stream-pipeline'
 
 test: deps
 	@$(MAKE) --no-print-directory firmware userspace modules

@@ -160,7 +160,7 @@ static int npu_reset_device(struct npu_device *ndev, struct npu_job *timed_out,
 		goto out_start;
 
 	if (reason == NPU_RESET_JOB_TIMEOUT || reason == NPU_RESET_HEARTBEAT)
-		guilty = NULL;
+		guilty = npu_reset_find_running(ndev);
 	if (!guilty)
 		guilty = timed_out;
 
