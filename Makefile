@@ -59,8 +59,7 @@ modules:
 
 demo: all
 	@$(TOP)/tools/npu-vm --quiet --kernel 6.12 --devices 2 -- \
-		sh -c 'set -e; cd $(BUILD)/release; tools/npu-smi/npu-smi; \
-		examples/npu-fill-copy; examples/npu-stream-pipeline'
+		$(TOP)/examples/run-demo $(BUILD)/release
 
 test: deps
 	@$(MAKE) --no-print-directory firmware userspace modules

@@ -14,9 +14,10 @@
  * free_job drops the BOs; the context's WAIT history keeps the job (and
  * its status) until DRM_NPU_WAIT_HISTORY newer jobs replaced it.
  *
- * Recovery (npu_reset.c) fails the jobs on the hardware: the timed-out one
- * with TIMEOUT, the others with ABORTED. Jobs still queued in the
- * scheduler run after the restart.
+ * Recovery (npu_reset.c) fails the jobs on the hardware: the one the
+ * firmware was stuck in (or else the timed-out one) with TIMEOUT, the
+ * others with ABORTED. Jobs still queued in the scheduler run after the
+ * restart.
  */
 #include <linux/dma-fence-chain.h>
 #include <linux/dma-mapping.h>
@@ -397,6 +398,9 @@ static int npu_submit_check_args(const struct drm_npu_submit *args)
 	if (!args->bo_count || args->bo_count > DRM_NPU_MAX_SUBMIT_BOS)
 		return -EINVAL;
 	if (args->in_syncobj_count > DRM_NPU_MAX_IN_SYNCOBJS)
+		return -EINVAL;
+	/* points for no in-syncobj: a caller bug, not something to ignore */
+	if (args->in_points && !args->in_syncobj_count)
 		return -EINVAL;
 	if (!args->cmd_size || args->cmd_size % 8 ||
 	    args->cmd_size > NPU_JOB_CMD_MAX_SIZE)

@@ -33,6 +33,15 @@ TEST_F(SubmitReject, OutPointWithoutOutSyncobj)
 	ExpectRejected(EINVAL, [](drm_npu_submit &a) { a.out_point = 1; });
 }
 
+TEST_F(SubmitReject, InPointsWithoutInSyncobjs)
+{
+	static const uint64_t points[1] = {1};
+	ExpectRejected(EINVAL, [](drm_npu_submit &a) {
+		a.in_points = reinterpret_cast<uintptr_t>(points);
+		a.in_syncobj_count = 0;
+	});
+}
+
 TEST_F(SubmitReject, NonZeroPad)
 {
 	ExpectRejected(EINVAL, [](drm_npu_submit &a) { a.pad = 1; });

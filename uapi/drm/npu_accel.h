@@ -133,7 +133,7 @@ struct drm_npu_bo_info {
  * @in_points: user pointer to @in_syncobj_count __u64 timeline points,
  *	one per entry of @in_syncobjs, or 0 if every in-syncobj is binary.
  *	Point 0 means the syncobj's current fence (binary syncobj); point N
- *	waits for timeline point N (in)
+ *	waits for timeline point N; must be 0 without in-syncobjs (in)
  * @out_point: timeline point the job's fence is added to in @out_syncobj
  *	(a dma_fence_chain link), 0 to replace the fence instead; must be
  *	zero without @out_syncobj (in)
