@@ -117,26 +117,7 @@ ControlServer::ControlServer(std::string path, std::vector<NpuDevice *> devices)
 {
 	if (!stop_efd_)
 		throw_errno("eventfd");
-	sockaddr_un addr{};
-	addr.sun_family = AF_UNIX;
-	if (path_.empty() || path_.size() >= sizeof(addr.sun_path))
-		throw std::system_error(ENAMETOOLONG, std::generic_category(),
-					"bad control socket path '" + path_ + "'");
-	std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
-	struct stat st {};
-	if (lstat(path_.c_str(), &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			throw std::system_error(EEXIST, std::generic_category(),
-						path_ + " exists and is not a socket");
-		unlink(path_.c_str());
-	}
-	listen_fd_.reset(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-	if (!listen_fd_)
-		throw_errno("socket");
-	if (bind(listen_fd_.get(), reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) < 0)
-		throw_errno("bind " + path_);
-	if (listen(listen_fd_.get(), 4) < 0)
-		throw_errno("listen " + path_);
+	listen_fd_ = listen_unix_socket(path_);
 	thread_ = std::thread([this] { serve(); });
 }
 

@@ -63,30 +63,7 @@ IvshmemServer::IvshmemServer(std::string name, std::string socket_path, int shm_
 	: name_(std::move(name)), path_(std::move(socket_path)), shm_fd_(shm_fd),
 	  stop_efd_(make_eventfd())
 {
-	sockaddr_un addr{};
-	addr.sun_family = AF_UNIX;
-	if (path_.empty() || path_.size() >= sizeof(addr.sun_path))
-		throw std::system_error(ENAMETOOLONG, std::generic_category(),
-					"bad socket path '" + path_ + "'");
-	std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
-
-	struct stat st {};
-	if (lstat(path_.c_str(), &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			throw std::system_error(EEXIST, std::generic_category(),
-						path_ + " exists and is not a socket");
-		unlink(path_.c_str());
-	}
-	listen_fd_.reset(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-	if (!listen_fd_)
-		throw_errno("socket");
-	if (bind(listen_fd_.get(), reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) < 0)
-		throw_errno("cannot bind " + path_);
-	if (listen(listen_fd_.get(), 4) < 0) {
-		int err = errno;
-		unlink(path_.c_str());
-		throw std::system_error(err, std::generic_category(), "listen " + path_);
-	}
+	listen_fd_ = listen_unix_socket(path_);
 }
 
 IvshmemServer::~IvshmemServer()

@@ -2,11 +2,14 @@
 #include "npu_os.h"
 
 #include <cerrno>
+#include <cstring>
 #include <system_error>
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 namespace npu::emu {
@@ -19,6 +22,35 @@ namespace {
 }
 
 } // namespace
+
+UniqueFd listen_unix_socket(const std::string &path)
+{
+	sockaddr_un addr{};
+	addr.sun_family = AF_UNIX;
+	if (path.empty() || path.size() >= sizeof(addr.sun_path))
+		throw std::system_error(ENAMETOOLONG, std::generic_category(),
+					"bad socket path '" + path + "'");
+	std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+
+	struct stat st {};
+	if (lstat(path.c_str(), &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			throw std::system_error(EEXIST, std::generic_category(),
+						path + " exists and is not a socket");
+		unlink(path.c_str());
+	}
+	UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+	if (!fd)
+		throw_errno("socket");
+	if (bind(fd.get(), reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) < 0)
+		throw_errno("cannot bind " + path);
+	if (listen(fd.get(), 4) < 0) {
+		int err = errno;
+		unlink(path.c_str());
+		throw std::system_error(err, std::generic_category(), "listen " + path);
+	}
+	return fd;
+}
 
 UniqueFd &UniqueFd::operator=(UniqueFd &&o) noexcept
 {

@@ -27,6 +27,10 @@ private:
 	int fd_ = -1;
 };
 
+// A listening unix stream socket at path, replacing a stale socket file
+// there (but never another kind of file). Throws system_error.
+UniqueFd listen_unix_socket(const std::string &path);
+
 // Anonymous shared memory (memfd) mapped into this process; the fd is
 // what the ivshmem client maps as BAR2.
 class SharedMemory {
