@@ -215,17 +215,9 @@ std::optional<Counters> System::counters(const DeviceIdentity& device) const {
     if (!text)
         return std::nullopt;
     Counters counters;
-    size_t start = 0;
-    while (start < text->size()) {
-        size_t end = text->find('\n', start);
-        if (end == std::string::npos)
-            end = text->size();
-        const auto words = split_words(text->substr(start, end - start));
-        if (words.size() == 2 && !words[1].empty() &&
-            std::all_of(words[1].begin(), words[1].end(),
-                        [](unsigned char c) { return std::isdigit(c); }))
+    for (const auto& words : split_lines(*text)) {
+        if (words.size() == 2 && all_digits(words[1]))
             counters[words[0]] = std::stoull(words[1]);
-        start = end + 1;
     }
     return counters;
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace npu::mgmt::detail {
@@ -23,6 +24,10 @@ std::string basename_of(const std::string& path);
 std::vector<std::string> list_dir(const std::string& path);
 // "a b  c" -> {"a", "b", "c"}
 std::vector<std::string> split_words(const std::string& line);
+// Each line of text split into its words (empty lines give empty lists).
+std::vector<std::vector<std::string>> split_lines(const std::string& text);
+// Non-empty and only decimal digits.
+bool all_digits(std::string_view text);
 // Writes text to an existing file (sysfs style); throws npu::Error.
 void write_text(const std::string& path, const std::string& text);
 

@@ -21,11 +21,6 @@ struct ContextTotals {
     uint64_t failed = 0;
 };
 
-bool all_digits(std::string_view text) {
-    return !text.empty() &&
-           std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
-}
-
 // debugfs contexts: "id pid comm bos bo_bytes submitted completed failed"
 // after a header line; comm may not contain spaces (the kernel's comm can,
 // so take the numbers from the end).
@@ -34,13 +29,7 @@ std::optional<std::map<int, ContextTotals>> read_contexts(const std::string& fil
     if (!text)
         return std::nullopt;
     std::map<int, ContextTotals> by_pid;
-    size_t start = 0;
-    while (start < text->size()) {
-        size_t end = text->find('\n', start);
-        if (end == std::string::npos)
-            end = text->size();
-        const auto words = split_words(text->substr(start, end - start));
-        start = end + 1;
+    for (const auto& words : split_lines(*text)) {
         if (words.size() < 8 || !all_digits(words[0]) || !all_digits(words[1]))
             continue;
         const size_t n = words.size();
@@ -64,13 +53,7 @@ std::optional<uint64_t> fdinfo_memory(const std::string& file, std::set<std::str
         return std::nullopt;
     std::optional<uint64_t> bytes;
     std::string client;
-    size_t start = 0;
-    while (start < text->size()) {
-        size_t end = text->find('\n', start);
-        if (end == std::string::npos)
-            end = text->size();
-        const auto words = split_words(text->substr(start, end - start));
-        start = end + 1;
+    for (const auto& words : split_lines(*text)) {
         if (words.size() < 2)
             continue;
         if (words[0] == "drm-client-id:")
