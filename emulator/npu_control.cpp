@@ -17,9 +17,11 @@
 #include "npu_fault.h"
 #include "npu_log.h"
 
-namespace npu::emu {
+namespace npu::emu
+{
 
-namespace {
+namespace
+{
 
 constexpr std::size_t kMaxLine = 4096;
 constexpr unsigned kMaxClients = 16;
@@ -112,8 +114,8 @@ std::string control_command(const std::vector<NpuDevice *> &devices, std::string
 }
 
 ControlServer::ControlServer(std::string path, std::vector<NpuDevice *> devices)
-	: path_(std::move(path)), devices_(std::move(devices)),
-	  stop_efd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK))
+    : path_(std::move(path)), devices_(std::move(devices)),
+      stop_efd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK))
 {
 	if (!stop_efd_)
 		throw_errno("eventfd");

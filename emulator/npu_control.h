@@ -23,15 +23,16 @@
 
 #include "npu_os.h"
 
-namespace npu::emu {
+namespace npu::emu
+{
 
 class NpuDevice;
 
 // The reply to one command line (without tag handling), lines ending '\n'.
-std::string control_command(const std::vector<NpuDevice *> &devices,
-			    std::string_view line);
+std::string control_command(const std::vector<NpuDevice *> &devices, std::string_view line);
 
-class ControlServer {
+class ControlServer
+{
 public:
 	// Binds and listens at path (a stale socket is replaced); throws
 	// std::system_error.

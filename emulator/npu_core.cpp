@@ -10,9 +10,11 @@
 #include "npu_hw.h"
 #include "npu_log.h"
 
-namespace npu::emu {
+namespace npu::emu
+{
 
-namespace {
+namespace
+{
 
 constexpr unsigned kDefaultHeartbeatMs = 100;
 constexpr std::size_t kConsoleLineMax = 512;
@@ -23,8 +25,7 @@ constexpr auto kStopRetry = std::chrono::milliseconds(2);
 void check(uc_err err, const char *what)
 {
 	if (err != UC_ERR_OK)
-		throw std::runtime_error(std::string("unicorn: ") + what + ": " +
-					 uc_strerror(err));
+		throw std::runtime_error(std::string("unicorn: ") + what + ": " + uc_strerror(err));
 }
 
 } // namespace
@@ -32,17 +33,16 @@ void check(uc_err err, const char *what)
 ControlCore::ControlCore(std::string name, MemRegion bar2, const DmaEngine &dma,
 			 IrqCallback raise_irq, std::function<void()> on_halt,
 			 FaultInjector *faults, std::atomic<std::uint64_t> *gated_dma)
-	: name_(std::move(name)), bar2_(bar2), dma_(dma),
-	  raise_irq_(std::move(raise_irq)), on_halt_(std::move(on_halt)),
-	  faults_(faults), gated_dma_(gated_dma)
+    : name_(std::move(name)), bar2_(bar2), dma_(dma), raise_irq_(std::move(raise_irq)),
+      on_halt_(std::move(on_halt)), faults_(faults), gated_dma_(gated_dma)
 {
 	check(uc_open(UC_ARCH_RISCV, UC_MODE_RISCV64, &uc_), "open");
 	try {
-		check(uc_mem_map_ptr(uc_, NPU_CORE_BAR2_BASE, bar2_.size, UC_PROT_ALL,
-				     bar2_.base), "map BAR2");
+		check(uc_mem_map_ptr(uc_, NPU_CORE_BAR2_BASE, bar2_.size, UC_PROT_ALL, bar2_.base),
+		      "map BAR2");
 		check(uc_mmio_map(uc_, NPU_CORE_PERIPH_BASE, NPU_CORE_PERIPH_SIZE,
-				  &ControlCore::mmio_read, this,
-				  &ControlCore::mmio_write, this), "map peripherals");
+				  &ControlCore::mmio_read, this, &ControlCore::mmio_write, this),
+		      "map peripherals");
 	} catch (...) {
 		uc_close(uc_);
 		throw;
@@ -165,9 +165,8 @@ void ControlCore::start_dma(std::uint32_t op)
 	}
 	dma_result_ = dma_.run(dma_req_);
 	// the firmware writes a finished job's descriptor back to the host
-	if ((op & 0xf) == NPU_DMA_COPY && src == NPU_DMA_SPACE_CORE &&
-	    dst == NPU_DMA_SPACE_HOST && dma_req_.len == sizeof(npu_job_desc) &&
-	    dma_result_.status == NPU_DMA_ST_OK && faults_)
+	if ((op & 0xf) == NPU_DMA_COPY && src == NPU_DMA_SPACE_CORE && dst == NPU_DMA_SPACE_HOST &&
+	    dma_req_.len == sizeof(npu_job_desc) && dma_result_.status == NPU_DMA_ST_OK && faults_)
 		corrupt_writeback();
 }
 
@@ -203,12 +202,11 @@ void ControlCore::corrupt_done_seqno()
 	auto *r = reinterpret_cast<npu_regs *>(bar2_.base + NPU_REGS_OFFSET);
 	std::uint32_t queues = shared_load<std::uint32_t>(&r->num_queues);
 	for (std::uint32_t q = 0; q < queues && q < NPU_MAX_QUEUES; q++) {
-		auto *qr = reinterpret_cast<npu_queue_regs *>(
-			bar2_.base + NPU_QUEUE_OFFSET + q * NPU_QUEUE_STRIDE);
+		auto *qr = reinterpret_cast<npu_queue_regs *>(bar2_.base + NPU_QUEUE_OFFSET +
+							      q * NPU_QUEUE_STRIDE);
 		if (shared_load<std::uint64_t>(&qr->done_seqno) != corrupt_seqno_)
 			continue;
-		shared_store<std::uint64_t>(&qr->done_seqno,
-					    corrupt_seqno_ + kCorruptSeqnoJump);
+		shared_store<std::uint64_t>(&qr->done_seqno, corrupt_seqno_ + kCorruptSeqnoJump);
 		log(name_, "injected fault: queue {} done_seqno {} reported as {}", q,
 		    corrupt_seqno_, corrupt_seqno_ + kCorruptSeqnoJump);
 	}
@@ -251,16 +249,32 @@ std::uint64_t ControlCore::periph_read(std::uint64_t off, unsigned size)
 		break;
 	case NPU_PERIPH_TIME_NS:
 		word = std::chrono::duration_cast<std::chrono::nanoseconds>(
-			       std::chrono::steady_clock::now() - boot_time_).count();
+			       std::chrono::steady_clock::now() - boot_time_)
+			       .count();
 		break;
-	case NPU_PERIPH_DMA_SRC: word = dma_req_.src; break;
-	case NPU_PERIPH_DMA_DST: word = dma_req_.dst; break;
-	case NPU_PERIPH_DMA_LEN: word = dma_req_.len; break;
-	case NPU_PERIPH_DMA_PT_ROOT: word = dma_req_.pt_root; break;
-	case NPU_PERIPH_DMA_FILL: word = dma_req_.fill; break; // OP reads 0
-	case NPU_PERIPH_DMA_STATUS: word = dma_result_.status; break;
-	case NPU_PERIPH_DMA_FAULT: word = dma_result_.fault; break;
-	default: break;
+	case NPU_PERIPH_DMA_SRC:
+		word = dma_req_.src;
+		break;
+	case NPU_PERIPH_DMA_DST:
+		word = dma_req_.dst;
+		break;
+	case NPU_PERIPH_DMA_LEN:
+		word = dma_req_.len;
+		break;
+	case NPU_PERIPH_DMA_PT_ROOT:
+		word = dma_req_.pt_root;
+		break;
+	case NPU_PERIPH_DMA_FILL:
+		word = dma_req_.fill;
+		break; // OP reads 0
+	case NPU_PERIPH_DMA_STATUS:
+		word = dma_result_.status;
+		break;
+	case NPU_PERIPH_DMA_FAULT:
+		word = dma_result_.fault;
+		break;
+	default:
+		break;
 	}
 	word >>= shift;
 	return size >= 8 ? word : word & ((1ull << (8 * size)) - 1);
@@ -280,8 +294,7 @@ void ControlCore::periph_write(std::uint64_t off, unsigned size, std::uint64_t v
 			auto vector = static_cast<std::uint32_t>(value);
 			if (vector == NPU_IRQ_JOB && corrupt_seqno_)
 				corrupt_done_seqno();
-			if (vector == NPU_IRQ_JOB && faults_ &&
-			    faults_->take(Fault::DropInterrupt))
+			if (vector == NPU_IRQ_JOB && faults_ && faults_->take(Fault::DropInterrupt))
 				log(name_, "injected fault: JOB interrupt dropped");
 			else if (vector < NPU_IVSHMEM_VECTORS)
 				raise_irq_(vector);
@@ -293,10 +306,18 @@ void ControlCore::periph_write(std::uint64_t off, unsigned size, std::uint64_t v
 		if (shift == 0)
 			console_putc(static_cast<char>(value));
 		break;
-	case NPU_PERIPH_DMA_SRC: merge(dma_req_.src); break;
-	case NPU_PERIPH_DMA_DST: merge(dma_req_.dst); break;
-	case NPU_PERIPH_DMA_LEN: merge(dma_req_.len); break;
-	case NPU_PERIPH_DMA_PT_ROOT: merge(dma_req_.pt_root); break;
+	case NPU_PERIPH_DMA_SRC:
+		merge(dma_req_.src);
+		break;
+	case NPU_PERIPH_DMA_DST:
+		merge(dma_req_.dst);
+		break;
+	case NPU_PERIPH_DMA_LEN:
+		merge(dma_req_.len);
+		break;
+	case NPU_PERIPH_DMA_PT_ROOT:
+		merge(dma_req_.pt_root);
+		break;
 	case NPU_PERIPH_DMA_FILL: {
 		// DMA_FILL is the low half of this word, DMA_OP the high half.
 		std::uint64_t word = dma_req_.fill;
@@ -311,14 +332,13 @@ void ControlCore::periph_write(std::uint64_t off, unsigned size, std::uint64_t v
 	}
 }
 
-std::uint64_t ControlCore::mmio_read(uc_struct *, std::uint64_t off, unsigned size,
-				     void *self)
+std::uint64_t ControlCore::mmio_read(uc_struct *, std::uint64_t off, unsigned size, void *self)
 {
 	return static_cast<ControlCore *>(self)->periph_read(off, size);
 }
 
-void ControlCore::mmio_write(uc_struct *, std::uint64_t off, unsigned size,
-			     std::uint64_t value, void *self)
+void ControlCore::mmio_write(uc_struct *, std::uint64_t off, unsigned size, std::uint64_t value,
+			     void *self)
 {
 	static_cast<ControlCore *>(self)->periph_write(off, size, value);
 }

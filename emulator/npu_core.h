@@ -26,20 +26,21 @@
 
 struct uc_struct;
 
-namespace npu::emu {
+namespace npu::emu
+{
 
 using IrqCallback = std::function<void(unsigned vector)>;
 
-class ControlCore {
+class ControlCore
+{
 public:
 	// Creates the engine and maps memory; throws std::runtime_error on a
 	// Unicorn error. on_halt runs on the core thread if the firmware
 	// crashes or stops by itself (not after stop()). faults (optional)
 	// are consumed where the hardware would fail; gated_dma (optional)
 	// counts job DMA done while regs.power_state gates the engines.
-	ControlCore(std::string name, MemRegion bar2, const DmaEngine &dma,
-		    IrqCallback raise_irq, std::function<void()> on_halt,
-		    FaultInjector *faults = nullptr,
+	ControlCore(std::string name, MemRegion bar2, const DmaEngine &dma, IrqCallback raise_irq,
+		    std::function<void()> on_halt, FaultInjector *faults = nullptr,
 		    std::atomic<std::uint64_t> *gated_dma = nullptr);
 	~ControlCore(); // stop()s, then frees the engine
 	ControlCore(const ControlCore &) = delete;
@@ -65,10 +66,9 @@ private:
 	void corrupt_done_seqno();
 	void before_access();
 
-	static std::uint64_t mmio_read(uc_struct *uc, std::uint64_t off,
-				       unsigned size, void *self);
-	static void mmio_write(uc_struct *uc, std::uint64_t off, unsigned size,
-			       std::uint64_t value, void *self);
+	static std::uint64_t mmio_read(uc_struct *uc, std::uint64_t off, unsigned size, void *self);
+	static void mmio_write(uc_struct *uc, std::uint64_t off, unsigned size, std::uint64_t value,
+			       void *self);
 
 	const std::string name_;
 	const MemRegion bar2_;
@@ -95,9 +95,9 @@ private:
 	DmaRequest dma_req_;
 	DmaResult dma_result_;
 	std::string console_line_;
-	bool heartbeat_held_ = false;	     // a frozen heartbeat's value is known
-	std::uint32_t held_heartbeat_ = 0;   // ... and is this
-	std::uint64_t corrupt_seqno_ = 0;    // done_seqno to corrupt at next IRQ
+	bool heartbeat_held_ = false;	   // a frozen heartbeat's value is known
+	std::uint32_t held_heartbeat_ = 0; // ... and is this
+	std::uint64_t corrupt_seqno_ = 0;  // done_seqno to corrupt at next IRQ
 };
 
 } // namespace npu::emu

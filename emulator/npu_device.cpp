@@ -9,21 +9,34 @@
 #include "npu_log.h"
 #include "npu_rom.h"
 
-namespace npu::emu {
+namespace npu::emu
+{
 
-namespace {
+namespace
+{
 
-template <typename T> void set(T &field, T value) { shared_store<T>(&field, value); }
-template <typename T> T get(const T &field) { return shared_load<T>(&field); }
+template <typename T> void set(T &field, T value)
+{
+	shared_store<T>(&field, value);
+}
+template <typename T> T get(const T &field)
+{
+	return shared_load<T>(&field);
+}
 
 const char *boot_status_name(std::uint32_t status)
 {
 	switch (status) {
-	case NPU_BOOT_BAD_MAGIC: return "bad magic";
-	case NPU_BOOT_BAD_ABI: return "unsupported ABI";
-	case NPU_BOOT_BAD_SIZE: return "bad size";
-	case NPU_BOOT_BAD_CHECKSUM: return "bad checksum";
-	default: return "unknown";
+	case NPU_BOOT_BAD_MAGIC:
+		return "bad magic";
+	case NPU_BOOT_BAD_ABI:
+		return "unsupported ABI";
+	case NPU_BOOT_BAD_SIZE:
+		return "bad size";
+	case NPU_BOOT_BAD_CHECKSUM:
+		return "bad checksum";
+	default:
+		return "unknown";
 	}
 }
 
@@ -31,8 +44,8 @@ const char *boot_status_name(std::uint32_t status)
 
 NpuDevice::NpuDevice(DeviceConfig config, MemRegion bar2, MemRegion guest_ram,
 		     IrqCallback raise_irq)
-	: config_(std::move(config)), bar2_(bar2), dma_(bar2, guest_ram),
-	  raise_irq_(std::move(raise_irq)), thermal_(config_.engine_count)
+    : config_(std::move(config)), bar2_(bar2), dma_(bar2, guest_ram),
+      raise_irq_(std::move(raise_irq)), thermal_(config_.engine_count)
 {
 	if (bar2_.size < NPU_BAR2_MIN_SIZE || (bar2_.size & (NPU_PAGE_SIZE - 1)))
 		throw std::invalid_argument("BAR2 too small or not page aligned");
@@ -110,8 +123,8 @@ std::string NpuDevice::inject(Fault fault)
 
 std::string NpuDevice::status() const
 {
-	static const char *const states[] = {"?",	  "ROM",	 "BOOTING",
-					     "READY",	  "BOOT_FAILED", "HALTED"};
+	static const char *const states[] = {"?",     "ROM",	     "BOOTING",
+					     "READY", "BOOT_FAILED", "HALTED"};
 	npu_regs *r = regs();
 	std::uint32_t state = get(r->state);
 	return fmt::format("{} serial={:#x} state={} heartbeat={} jobs_done={} "
@@ -133,8 +146,7 @@ void NpuDevice::init_registers()
 {
 	npu_regs *r = regs();
 	shared_fill(bar2_.base + NPU_REGS_OFFSET, 0, 0, sizeof(npu_regs));
-	shared_fill(bar2_.base + NPU_QUEUE_OFFSET, 0, 0,
-		    NPU_MAX_QUEUES * NPU_QUEUE_STRIDE);
+	shared_fill(bar2_.base + NPU_QUEUE_OFFSET, 0, 0, NPU_MAX_QUEUES * NPU_QUEUE_STRIDE);
 	set(r->id, std::uint32_t{NPU_ID_MAGIC});
 	set(r->hw_version, std::uint32_t{NPU_HW_VERSION});
 	set(r->engine_count, config_.engine_count);
@@ -217,8 +229,8 @@ void NpuDevice::boot()
 	}
 	try {
 		core_ = std::make_unique<ControlCore>(
-			config_.name, bar2_, dma_, raise_irq_,
-			[this] { on_core_halt(); }, &faults_, &gated_dma_);
+			config_.name, bar2_, dma_, raise_irq_, [this] { on_core_halt(); }, &faults_,
+			&gated_dma_);
 	} catch (const std::exception &e) {
 		log(config_.name, "cannot start control core: {}", e.what());
 		set(r->state, std::uint32_t{NPU_STATE_HALTED});
@@ -228,8 +240,8 @@ void NpuDevice::boot()
 	set(r->boot_status, std::uint32_t{NPU_BOOT_OK});
 	set(r->state, std::uint32_t{NPU_STATE_BOOTING});
 	log(config_.name, "firmware {}.{}.{} accepted, starting core at {:#x}",
-	    verdict.fw_version >> 16, (verdict.fw_version >> 8) & 0xff,
-	    verdict.fw_version & 0xff, verdict.entry);
+	    verdict.fw_version >> 16, (verdict.fw_version >> 8) & 0xff, verdict.fw_version & 0xff,
+	    verdict.entry);
 	core_->start(verdict.entry);
 }
 

@@ -24,7 +24,8 @@
 #include "npu_power.h"
 #include "npu_shared_mem.h"
 
-namespace npu::emu {
+namespace npu::emu
+{
 
 struct DeviceConfig {
 	std::string name = "npu0";
@@ -36,12 +37,12 @@ struct DeviceConfig {
 	unsigned sensor_period_ms = 50;
 };
 
-class NpuDevice {
+class NpuDevice
+{
 public:
 	// Throws std::invalid_argument for a BAR2 below NPU_BAR2_MIN_SIZE or a
 	// bad queue count. Leaves the device in ROM state.
-	NpuDevice(DeviceConfig config, MemRegion bar2, MemRegion guest_ram,
-		  IrqCallback raise_irq);
+	NpuDevice(DeviceConfig config, MemRegion bar2, MemRegion guest_ram, IrqCallback raise_irq);
 	~NpuDevice();
 	NpuDevice(const NpuDevice &) = delete;
 	NpuDevice &operator=(const NpuDevice &) = delete;

@@ -5,10 +5,11 @@
 
 #include "npu_hw.h"
 
-namespace npu::emu {
+namespace npu::emu
+{
 
-std::optional<std::uint64_t> DmaEngine::walk(std::uint64_t pt_root,
-					     std::uint64_t va, bool write) const
+std::optional<std::uint64_t> DmaEngine::walk(std::uint64_t pt_root, std::uint64_t va,
+					     bool write) const
 {
 	if (va >> NPU_VA_BITS)
 		return std::nullopt;
@@ -28,8 +29,8 @@ std::optional<std::uint64_t> DmaEngine::walk(std::uint64_t pt_root,
 	return table | (va & (NPU_PAGE_SIZE - 1));
 }
 
-std::optional<DmaWindow> DmaEngine::translate(unsigned space, std::uint64_t addr,
-					      bool write, std::uint64_t pt_root) const
+std::optional<DmaWindow> DmaEngine::translate(unsigned space, std::uint64_t addr, bool write,
+					      std::uint64_t pt_root) const
 {
 	switch (space) {
 	case NPU_DMA_SPACE_CORE:

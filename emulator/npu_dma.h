@@ -10,7 +10,8 @@
 
 #include "npu_shared_mem.h"
 
-namespace npu::emu {
+namespace npu::emu
+{
 
 struct DmaRequest {
 	std::uint32_t op = 0; // NPU_DMA_OP(op, src space, dst space)
@@ -32,12 +33,10 @@ struct DmaWindow {
 	std::uint64_t length; // >= 1, up to the end of the page or region
 };
 
-class DmaEngine {
+class DmaEngine
+{
 public:
-	DmaEngine(MemRegion bar2, MemRegion guest_ram)
-		: bar2_(bar2), ram_(guest_ram)
-	{
-	}
+	DmaEngine(MemRegion bar2, MemRegion guest_ram) : bar2_(bar2), ram_(guest_ram) {}
 
 	// Runs the whole transfer synchronously. Bytes before a fault are
 	// transferred, nothing at or after it.
@@ -45,8 +44,8 @@ public:
 
 	// Resolves addr in space; nullopt if unmapped, out of range or (for
 	// writes) read-only.
-	std::optional<DmaWindow> translate(unsigned space, std::uint64_t addr,
-					   bool write, std::uint64_t pt_root) const;
+	std::optional<DmaWindow> translate(unsigned space, std::uint64_t addr, bool write,
+					   std::uint64_t pt_root) const;
 
 	// Walks the context page table; returns the guest-physical address.
 	std::optional<std::uint64_t> walk(std::uint64_t pt_root, std::uint64_t va,

@@ -18,7 +18,8 @@
 #include "npu_log.h"
 #include "npu_os.h"
 
-namespace {
+namespace
+{
 
 using namespace npu::emu;
 
@@ -38,12 +39,13 @@ std::uint64_t make_serial(const std::string &path, unsigned index)
 
 // One virtual NPU: BAR2 memory, the device model and its socket server,
 // torn down in the order that keeps every callback target alive.
-class VirtualNpu {
+class VirtualNpu
+{
 public:
 	VirtualNpu(unsigned index, const std::string &socket_path, std::size_t bar2_size,
 		   unsigned queues, MemRegion ram)
-		: name_("npu" + std::to_string(index)), bar2_(name_ + "-bar2", bar2_size),
-		  server_(std::make_unique<IvshmemServer>(name_, socket_path, bar2_.fd()))
+	    : name_("npu" + std::to_string(index)), bar2_(name_ + "-bar2", bar2_size),
+	      server_(std::make_unique<IvshmemServer>(name_, socket_path, bar2_.fd()))
 	{
 		DeviceConfig cfg;
 		cfg.name = name_;
@@ -55,9 +57,9 @@ public:
 	}
 	~VirtualNpu()
 	{
-		server_->stop();  // no more doorbells
-		device_.reset();  // no more interrupts
-		server_.reset();  // socket file removed
+		server_->stop(); // no more doorbells
+		device_.reset(); // no more interrupts
+		server_.reset(); // socket file removed
 	}
 	void start() { server_->start(*device_); }
 	NpuDevice &device() { return *device_; }
@@ -76,10 +78,8 @@ int run(int argc, char **argv)
 	std::vector<std::string> sockets;
 	unsigned bar2_mib = 32;
 	unsigned queues = NPU_MAX_QUEUES;
-	app.add_option("--ram", ram_path, "guest RAM backing file (shared with QEMU)")
-		->required();
-	app.add_option("--socket", sockets, "ivshmem unix socket, one per device")
-		->required();
+	app.add_option("--ram", ram_path, "guest RAM backing file (shared with QEMU)")->required();
+	app.add_option("--socket", sockets, "ivshmem unix socket, one per device")->required();
 	app.add_option("--log", log_path, "log file (default: stderr)");
 	app.add_option("--control", control_path,
 		       "control socket for fault injection and status (line protocol)");
@@ -122,8 +122,7 @@ int run(int argc, char **argv)
 		ram = std::make_unique<MappedFile>(ram_path);
 		for (unsigned i = 0; i < sockets.size(); i++)
 			npus.push_back(std::make_unique<VirtualNpu>(
-				i, sockets[i], std::size_t{bar2_mib} << 20, queues,
-				ram->region()));
+				i, sockets[i], std::size_t{bar2_mib} << 20, queues, ram->region()));
 		if (!control_path.empty()) {
 			std::vector<NpuDevice *> devices;
 			for (auto &npu : npus)

@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: MIT
 #include "npu_fault.h"
 
-namespace npu::emu {
+namespace npu::emu
+{
 
-namespace {
+namespace
+{
 
-constexpr Fault kAll[] = {Fault::HangEngine,    Fault::CrashFirmware,
-			  Fault::CorruptStatus, Fault::CorruptSeqno,
-			  Fault::DropInterrupt, Fault::StopHeartbeat};
+constexpr Fault kAll[] = {Fault::HangEngine,   Fault::CrashFirmware, Fault::CorruptStatus,
+			  Fault::CorruptSeqno, Fault::DropInterrupt, Fault::StopHeartbeat};
 
-unsigned index_of(Fault f) { return static_cast<unsigned>(f); }
+unsigned index_of(Fault f)
+{
+	return static_cast<unsigned>(f);
+}
 
 } // namespace
 
@@ -38,12 +42,18 @@ std::optional<Fault> parse_fault(std::string_view name, std::string_view arg)
 const char *fault_name(Fault f)
 {
 	switch (f) {
-	case Fault::HangEngine: return "hang-engine";
-	case Fault::CrashFirmware: return "crash-firmware";
-	case Fault::CorruptStatus: return "corrupt-completion-status";
-	case Fault::CorruptSeqno: return "corrupt-completion-seqno";
-	case Fault::DropInterrupt: return "drop-interrupt";
-	case Fault::StopHeartbeat: return "stop-heartbeat";
+	case Fault::HangEngine:
+		return "hang-engine";
+	case Fault::CrashFirmware:
+		return "crash-firmware";
+	case Fault::CorruptStatus:
+		return "corrupt-completion-status";
+	case Fault::CorruptSeqno:
+		return "corrupt-completion-seqno";
+	case Fault::DropInterrupt:
+		return "drop-interrupt";
+	case Fault::StopHeartbeat:
+		return "stop-heartbeat";
 	}
 	return "unknown";
 }

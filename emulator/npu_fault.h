@@ -14,15 +14,16 @@
 #include <string>
 #include <string_view>
 
-namespace npu::emu {
+namespace npu::emu
+{
 
 enum class Fault {
-	HangEngine,	   // the next job's DMA stalls until reset
-	CrashFirmware,	   // the core takes a fatal exception now
-	CorruptStatus,	   // the next written-back descriptor holds garbage
-	CorruptSeqno,	   // the next completion moves done_seqno too far
-	DropInterrupt,	   // the next JOB MSI-X is lost
-	StopHeartbeat,	   // the firmware runs on, regs.heartbeat freezes
+	HangEngine,    // the next job's DMA stalls until reset
+	CrashFirmware, // the core takes a fatal exception now
+	CorruptStatus, // the next written-back descriptor holds garbage
+	CorruptSeqno,  // the next completion moves done_seqno too far
+	DropInterrupt, // the next JOB MSI-X is lost
+	StopHeartbeat, // the firmware runs on, regs.heartbeat freezes
 };
 
 // "hang-engine", "crash-firmware", "corrupt-completion" (+ optional
@@ -35,7 +36,8 @@ inline constexpr std::uint64_t kCorruptSeqnoJump = 1u << 20;
 // What a corrupted descriptor's status reads as: no NPU_JOB_STATUS_*.
 inline constexpr std::uint32_t kCorruptStatus = 0xbad5eed5u;
 
-class FaultInjector {
+class FaultInjector
+{
 public:
 	void arm(Fault f);
 	// True once per arm(): the fault fires now.

@@ -16,9 +16,11 @@
 #include "npu_device.h"
 #include "npu_log.h"
 
-namespace npu::emu {
+namespace npu::emu
+{
 
-namespace {
+namespace
+{
 
 [[noreturn]] void throw_errno(const std::string &what)
 {
@@ -60,8 +62,8 @@ bool send_message(int sock, std::int64_t value, int fd)
 } // namespace
 
 IvshmemServer::IvshmemServer(std::string name, std::string socket_path, int shm_fd)
-	: name_(std::move(name)), path_(std::move(socket_path)), shm_fd_(shm_fd),
-	  stop_efd_(make_eventfd())
+    : name_(std::move(name)), path_(std::move(socket_path)), shm_fd_(shm_fd),
+      stop_efd_(make_eventfd())
 {
 	listen_fd_ = listen_unix_socket(path_);
 }
@@ -100,8 +102,8 @@ void IvshmemServer::raise_irq(unsigned vector)
 bool IvshmemServer::send_greeting(const Client &c)
 {
 	int s = c.sock.get();
-	if (!send_message(s, kIvshmemProtocolVersion, -1) ||
-	    !send_message(s, kClientPeerId, -1) || !send_message(s, -1, shm_fd_))
+	if (!send_message(s, kIvshmemProtocolVersion, -1) || !send_message(s, kClientPeerId, -1) ||
+	    !send_message(s, -1, shm_fd_))
 		return false;
 	for (const auto &efd : c.device_efd)
 		if (!send_message(s, kEmulatorPeerId, efd.get()))

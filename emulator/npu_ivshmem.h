@@ -20,7 +20,8 @@
 #include "npu_hw.h"
 #include "npu_os.h"
 
-namespace npu::emu {
+namespace npu::emu
+{
 
 class NpuDevice;
 
@@ -28,7 +29,8 @@ inline constexpr std::int64_t kIvshmemProtocolVersion = 0;
 inline constexpr std::int64_t kEmulatorPeerId = 0;
 inline constexpr std::int64_t kClientPeerId = 1;
 
-class IvshmemServer {
+class IvshmemServer
+{
 public:
 	// Binds and listens; throws std::system_error (a stale socket file is
 	// replaced, anything else at path is an error).

@@ -6,7 +6,8 @@
 #include <ctime>
 #include <system_error>
 
-namespace npu::emu {
+namespace npu::emu
+{
 
 Logger &Logger::instance()
 {

@@ -10,9 +10,11 @@
 
 #include <fmt/format.h>
 
-namespace npu::emu {
+namespace npu::emu
+{
 
-class Logger {
+class Logger
+{
 public:
 	// Writes to stderr until open() names a file.
 	static Logger &instance();
@@ -22,8 +24,7 @@ public:
 	void write(std::string_view source, std::string_view text);
 
 	template <typename... Args>
-	void log(std::string_view source, fmt::format_string<Args...> f,
-		 Args &&...args)
+	void log(std::string_view source, fmt::format_string<Args...> f, Args &&...args)
 	{
 		write(source, fmt::format(f, std::forward<Args>(args)...));
 	}

@@ -12,9 +12,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-namespace npu::emu {
+namespace npu::emu
+{
 
-namespace {
+namespace
+{
 
 [[noreturn]] void throw_errno(const std::string &what)
 {
@@ -32,7 +34,8 @@ UniqueFd listen_unix_socket(const std::string &path)
 					"bad socket path '" + path + "'");
 	std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
 
-	struct stat st {};
+	struct stat st {
+	};
 	if (lstat(path.c_str(), &st) == 0) {
 		if (!S_ISSOCK(st.st_mode))
 			throw std::system_error(EEXIST, std::generic_category(),
@@ -67,7 +70,7 @@ void UniqueFd::reset(int fd)
 }
 
 SharedMemory::SharedMemory(const std::string &name, std::size_t size)
-	: fd_(memfd_create(name.c_str(), MFD_CLOEXEC)), size_(size)
+    : fd_(memfd_create(name.c_str(), MFD_CLOEXEC)), size_(size)
 {
 	if (!fd_)
 		throw_errno("memfd_create " + name);
@@ -89,7 +92,8 @@ MappedFile::MappedFile(const std::string &path)
 	UniqueFd fd(open(path.c_str(), O_RDWR | O_CLOEXEC));
 	if (!fd)
 		throw_errno("cannot open RAM file " + path);
-	struct stat st {};
+	struct stat st {
+	};
 	if (fstat(fd.get(), &st) < 0)
 		throw_errno("cannot stat RAM file " + path);
 	if (!S_ISREG(st.st_mode) || st.st_size <= 0)

@@ -10,9 +10,11 @@
 
 #include "npu_shared_mem.h"
 
-namespace npu::emu {
+namespace npu::emu
+{
 
-class UniqueFd {
+class UniqueFd
+{
 public:
 	UniqueFd() = default;
 	explicit UniqueFd(int fd) : fd_(fd) {}
@@ -33,7 +35,8 @@ UniqueFd listen_unix_socket(const std::string &path);
 
 // Anonymous shared memory (memfd) mapped into this process; the fd is
 // what the ivshmem client maps as BAR2.
-class SharedMemory {
+class SharedMemory
+{
 public:
 	SharedMemory(const std::string &name, std::size_t size); // throws system_error
 	~SharedMemory();
@@ -49,7 +52,8 @@ private:
 };
 
 // The guest RAM backing file, mapped shared: guest physical == offset.
-class MappedFile {
+class MappedFile
+{
 public:
 	explicit MappedFile(const std::string &path); // throws system_error
 	~MappedFile();

@@ -7,15 +7,17 @@
 
 #include <cstdint>
 
-namespace npu::emu {
+namespace npu::emu
+{
 
-class ThermalModel {
+class ThermalModel
+{
 public:
-	static constexpr double kAmbientMc = 30000;	// 30 C
-	static constexpr double kMcPerMw = 0.4;		// 0.4 C per W
+	static constexpr double kAmbientMc = 30000; // 30 C
+	static constexpr double kMcPerMw = 0.4;	    // 0.4 C per W
 	static constexpr double kTimeConstantS = 2.0;
-	static constexpr double kGatedMw = 3000;	// engines off
-	static constexpr double kIdleMw = 15000;	// engines on, no job
+	static constexpr double kGatedMw = 3000; // engines off
+	static constexpr double kIdleMw = 15000; // engines on, no job
 	static constexpr double kBusyMwPerEngine = 12000;
 
 	explicit ThermalModel(unsigned engines);

@@ -7,7 +7,8 @@
 
 #include "npu_hw.h"
 
-namespace npu::emu {
+namespace npu::emu
+{
 
 RomVerdict rom_check_image(const MemRegion &bar2)
 {
@@ -22,10 +23,9 @@ RomVerdict rom_check_image(const MemRegion &bar2)
 	// The payload must fit and so must its run-time footprint; the entry
 	// point must lie inside the loaded payload.
 	constexpr std::uint64_t room = NPU_FW_REGION_SIZE - NPU_FW_HEADER_SIZE;
-	if (hdr.header_size != NPU_FW_HEADER_SIZE || hdr.image_size == 0 ||
-	    hdr.image_size > room || hdr.mem_size > room ||
-	    hdr.mem_size < hdr.image_size || hdr.entry_offset >= hdr.image_size ||
-	    (hdr.entry_offset & 1))
+	if (hdr.header_size != NPU_FW_HEADER_SIZE || hdr.image_size == 0 || hdr.image_size > room ||
+	    hdr.mem_size > room || hdr.mem_size < hdr.image_size ||
+	    hdr.entry_offset >= hdr.image_size || (hdr.entry_offset & 1))
 		return {NPU_BOOT_BAD_SIZE, 0, 0};
 
 	// Read through the shared-memory accessors: BAR2 is host-writable.

@@ -7,11 +7,12 @@
 
 #include "npu_shared_mem.h"
 
-namespace npu::emu {
+namespace npu::emu
+{
 
 struct RomVerdict {
 	std::uint32_t boot_status; // NPU_BOOT_*
-	std::uint64_t entry;       // core address of the entry point when OK
+	std::uint64_t entry;	   // core address of the entry point when OK
 	std::uint32_t fw_version;  // from the header when OK
 };
 

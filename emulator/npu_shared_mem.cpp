@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "npu_shared_mem.h"
 
-namespace npu::emu {
+namespace npu::emu
+{
 
-namespace {
+namespace
+{
 
 template <typename T> void relaxed_store(std::uint8_t *p, T v)
 {
@@ -21,8 +23,9 @@ template <typename T> T relaxed_load(const std::uint8_t *p)
 void shared_copy(std::uint8_t *dst, const std::uint8_t *src, std::size_t n)
 {
 	std::atomic_thread_fence(std::memory_order_acquire);
-	bool aligned = ((reinterpret_cast<std::uintptr_t>(dst) ^
-			 reinterpret_cast<std::uintptr_t>(src)) & 7) == 0;
+	bool aligned =
+		((reinterpret_cast<std::uintptr_t>(dst) ^ reinterpret_cast<std::uintptr_t>(src)) &
+		 7) == 0;
 	if (aligned) {
 		while (n && (reinterpret_cast<std::uintptr_t>(dst) & 7)) {
 			relaxed_store(dst++, relaxed_load<std::uint8_t>(src++));
@@ -36,8 +39,7 @@ void shared_copy(std::uint8_t *dst, const std::uint8_t *src, std::size_t n)
 	std::atomic_thread_fence(std::memory_order_release);
 }
 
-void shared_fill(std::uint8_t *dst, std::uint32_t pattern, unsigned phase,
-		 std::size_t n)
+void shared_fill(std::uint8_t *dst, std::uint32_t pattern, unsigned phase, std::size_t n)
 {
 	auto byte_at = [&](std::size_t i) {
 		return static_cast<std::uint8_t>(pattern >> (8 * ((phase + i) % 4)));

@@ -10,7 +10,8 @@
 #include <cstdint>
 #include <cstring>
 
-namespace npu::emu {
+namespace npu::emu
+{
 
 // A block of shared memory: BAR2 or guest RAM. Not owned.
 struct MemRegion {
@@ -39,7 +40,6 @@ void shared_copy(std::uint8_t *dst, const std::uint8_t *src, std::size_t n);
 
 // Store the little-endian 32-bit pattern over n bytes; byte i of the
 // destination gets pattern byte (phase + i) % 4.
-void shared_fill(std::uint8_t *dst, std::uint32_t pattern, unsigned phase,
-		 std::size_t n);
+void shared_fill(std::uint8_t *dst, std::uint32_t pattern, unsigned phase, std::size_t n);
 
 } // namespace npu::emu

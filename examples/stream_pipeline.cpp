@@ -49,8 +49,8 @@ bool run_pipeline(const npu::Device& device, size_t words, unsigned rounds) {
         for (size_t i = 0; i < words; ++i) {
             const uint32_t want = i < words - tail ? host_in[i] : 0xfeed0000u + round;
             if (host_out[i] != want) {
-                fmt::print(stderr, "{}: round {} word {}: {:#x}, want {:#x}\n",
-                           device.info().node, round, i, host_out[i], want);
+                fmt::print(stderr, "{}: round {} word {}: {:#x}, want {:#x}\n", device.info().node,
+                           round, i, host_out[i], want);
                 return false;
             }
         }

@@ -241,7 +241,7 @@ npu_status_t npu_stream_synchronize(npu_stream_t stream, uint64_t timeout_ns) {
     return guarded([&] { stream->stream.synchronize(timeout); });
 }
 
-#define NPU_REQUIRE(arg)                                                                          \
+#define NPU_REQUIRE(arg)                                                                           \
     do {                                                                                           \
         if (!(arg))                                                                                \
             return null_argument(__func__, #arg);                                                  \
@@ -301,7 +301,8 @@ npu_status_t npu_stream_create_with_priority(npu_device_t device, npu_priority_t
     NPU_REQUIRE(device);
     NPU_REQUIRE(stream);
     if (priority > NPU_PRIORITY_REALTIME)
-        return fail(NPU_ERROR_INVALID_ARGUMENT, "npu_stream_create_with_priority: unknown priority");
+        return fail(NPU_ERROR_INVALID_ARGUMENT,
+                    "npu_stream_create_with_priority: unknown priority");
     npu::StreamOptions options;
     options.priority = static_cast<npu::Priority>(priority);
     return guarded([&] { *stream = new npu_stream{npu::Stream(device->device, options)}; });
@@ -469,7 +470,7 @@ npu_status_t npu_pool_get_stats(npu_pool_t pool, npu_pool_stats_t* stats) {
     NPU_REQUIRE(stats);
     return guarded([&] {
         const npu::PoolStats s = pool->pool.stats();
-        *stats = {s.reserved_bytes, s.used_bytes, s.reserved_high_water,
+        *stats = {s.reserved_bytes,  s.used_bytes, s.reserved_high_water,
                   s.used_high_water, s.chunks,     s.allocations};
     });
 }

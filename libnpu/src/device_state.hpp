@@ -21,7 +21,7 @@ struct DeviceState {
     DriverApi api;
     DeviceInfo info;
 
-    std::mutex pool_mutex;                // protects default_pool
+    std::mutex pool_mutex;                 // protects default_pool
     std::weak_ptr<PoolState> default_pool; // weak: the pool holds the device
 };
 

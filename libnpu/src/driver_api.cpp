@@ -120,8 +120,8 @@ uint64_t DriverApi::submit(const Submit& submit) const {
     args.out_syncobj = submit.signal.syncobj;
     args.out_point = submit.signal.syncobj ? submit.signal.point : 0;
     call(DRM_IOCTL_NPU_SUBMIT, &args, [&] {
-        return "DRM_IOCTL_NPU_SUBMIT(queue=" + str(submit.queue_id) + ", cmd=" +
-               hex(submit.cmd_addr) + "+" + str(submit.cmd_size) +
+        return "DRM_IOCTL_NPU_SUBMIT(queue=" + str(submit.queue_id) +
+               ", cmd=" + hex(submit.cmd_addr) + "+" + str(submit.cmd_size) +
                ", bos=" + str(submit.bo_handles.size()) + ", in-fences=" + str(in_syncobjs.size()) +
                ")";
     });

@@ -20,7 +20,7 @@ struct EventState {
     EventState& operator=(const EventState&) = delete;
 
     std::shared_ptr<DeviceState> device;
-    uint32_t syncobj; // binary: the captured fence
+    uint32_t syncobj;                // binary: the captured fence
     std::optional<Buffer> timestamp; // 8-byte device clock slot, made on first record
     std::atomic<bool> recorded{false};
     std::atomic<bool> has_timestamp{false};

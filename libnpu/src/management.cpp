@@ -130,8 +130,8 @@ DeviceIdentity System::find(std::string_view id) const {
     const auto all = devices();
     const std::string wanted = lower(id);
     const bool numeric =
-        !wanted.empty() && std::all_of(wanted.begin(), wanted.end(),
-                                       [](unsigned char c) { return std::isdigit(c); });
+        !wanted.empty() &&
+        std::all_of(wanted.begin(), wanted.end(), [](unsigned char c) { return std::isdigit(c); });
     for (const auto& device : all) {
         if (numeric && wanted.size() < 6 && std::to_string(device.index) == wanted)
             return device;
@@ -192,9 +192,9 @@ Telemetry System::telemetry(const DeviceIdentity& device, std::chrono::milliseco
             const auto wall_us =
                 std::chrono::duration_cast<std::chrono::microseconds>(now - before->when).count();
             if (wall_us > 0)
-                t.utilization_percent = std::min(
-                    100.0, 100.0 * static_cast<double>(*t.busy_time_us - before->busy_us) /
-                               static_cast<double>(wall_us));
+                t.utilization_percent =
+                    std::min(100.0, 100.0 * static_cast<double>(*t.busy_time_us - before->busy_us) /
+                                        static_cast<double>(wall_us));
         }
         last_busy_[device.pci_address] = BusySample{*t.busy_time_us, now};
     }

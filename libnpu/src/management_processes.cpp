@@ -87,8 +87,9 @@ std::vector<Process> System::processes(const std::vector<DeviceIdentity>& device
     pids.erase(std::remove_if(pids.begin(), pids.end(),
                               [](const std::string& p) { return !all_digits(p); }),
                pids.end());
-    std::sort(pids.begin(), pids.end(),
-              [](const std::string& a, const std::string& b) { return std::stoi(a) < std::stoi(b); });
+    std::sort(pids.begin(), pids.end(), [](const std::string& a, const std::string& b) {
+        return std::stoi(a) < std::stoi(b);
+    });
 
     for (const auto& pid_text : pids) {
         const int pid = std::stoi(pid_text);
@@ -107,8 +108,7 @@ std::vector<Process> System::processes(const std::vector<DeviceIdentity>& device
                 p.device_index = devices[i].index;
                 p.pci_address = devices[i].pci_address;
                 ++p.fds;
-                const auto mem =
-                    fdinfo_memory(proc + "/" + pid_text + "/fdinfo/" + fd, clients[i]);
+                const auto mem = fdinfo_memory(proc + "/" + pid_text + "/fdinfo/" + fd, clients[i]);
                 if (mem)
                     p.memory_bytes = p.memory_bytes.value_or(0) + *mem;
             }

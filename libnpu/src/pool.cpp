@@ -131,9 +131,10 @@ void PoolState::release_block(const BoStorage* bo, size_t offset, size_t size,
     stats.used_bytes -= size;
     --stats.allocations;
     auto& free = chunk->free;
-    auto it = free.insert(std::lower_bound(free.begin(), free.end(), offset,
-                                           [](const FreeBlock& b, size_t o) { return b.offset < o; }),
-                          FreeBlock{offset, size, std::move(after), point});
+    auto it =
+        free.insert(std::lower_bound(free.begin(), free.end(), offset,
+                                     [](const FreeBlock& b, size_t o) { return b.offset < o; }),
+                    FreeBlock{offset, size, std::move(after), point});
     // Merges a with b (b directly after a) when their conditions agree.
     auto merge = [this](FreeBlock& a, FreeBlock& b) {
         if (a.offset + a.size != b.offset)
@@ -157,8 +158,9 @@ void PoolState::release_block(const BoStorage* bo, size_t offset, size_t size,
 
 void PoolState::release_idle_chunks(size_t keep) noexcept {
     for (auto it = chunks.begin(); it != chunks.end() && stats.reserved_bytes > keep;) {
-        const bool idle = it->used == 0 && it->free.size() == 1 &&
-                          (!it->free[0].after || it->free[0].after->known_complete(it->free[0].point));
+        const bool idle =
+            it->used == 0 && it->free.size() == 1 &&
+            (!it->free[0].after || it->free[0].after->known_complete(it->free[0].point));
         if (!idle) {
             ++it;
             continue;

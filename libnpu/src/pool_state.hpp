@@ -72,7 +72,8 @@ struct PoolState {
 
 private:
     bool usable(const FreeBlock& block, const Timeline* stream) const noexcept;
-    bool take(size_t size, const Timeline* stream, Buffer& out, const std::shared_ptr<PoolState>& self);
+    bool take(size_t size, const Timeline* stream, Buffer& out,
+              const std::shared_ptr<PoolState>& self);
     void release_idle_chunks(size_t keep) noexcept;
 };
 

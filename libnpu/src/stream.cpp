@@ -39,7 +39,8 @@ bool falls_back_to_queue0(int errnum) {
 
 } // namespace
 
-StreamImpl::StreamImpl(std::shared_ptr<DeviceState> device_state, const StreamOptions& stream_options)
+StreamImpl::StreamImpl(std::shared_ptr<DeviceState> device_state,
+                       const StreamOptions& stream_options)
     : device(std::move(device_state)), options(stream_options) {
     const uint64_t max_cmd = device->api.get_param(DRM_NPU_PARAM_MAX_CMD_SIZE);
     capacity = std::min<uint64_t>(options.command_buffer_size, max_cmd) & ~size_t{7};
@@ -509,7 +510,8 @@ void Stream::synchronize(std::chrono::nanoseconds timeout) {
     }
     {
         std::unique_lock lock(s.mutex);
-        const auto until = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadline));
+        const auto until =
+            std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadline));
         if (!s.changed.wait_until(lock, until, [&s] { return s.callbacks.empty(); }))
             throw Error(ETIME, "synchronize: host callbacks still pending at the deadline");
     }

@@ -34,9 +34,9 @@ struct StreamImpl {
         uint64_t point = 0;
     };
     struct Callback {
-        uint64_t point = 0; // timeline point to wait for (0: none)
+        uint64_t point = 0;   // timeline point to wait for (0: none)
         uint64_t awaited = 0; // and this point of wait_syncobj (Stream::wait), 0: none
-        uint64_t gate = 0;  // value to write to the gate word afterwards
+        uint64_t gate = 0;    // value to write to the gate word afterwards
         std::function<void()> fn;
     };
 
@@ -87,11 +87,11 @@ struct StreamImpl {
     uint64_t gate_covered = 0;
     std::thread callback_thread;
 
-    std::mutex mutex;                  // protects callbacks, stopping, failure
-    std::condition_variable changed;   // callbacks or stopping changed
-    std::deque<Callback> callbacks;    // pending, front runs next
+    std::mutex mutex;                // protects callbacks, stopping, failure
+    std::condition_variable changed; // callbacks or stopping changed
+    std::deque<Callback> callbacks;  // pending, front runs next
     bool stopping = false;
-    std::exception_ptr failure;        // first failure since the last synchronize
+    std::exception_ptr failure; // first failure since the last synchronize
 };
 
 } // namespace npu::detail

@@ -6,8 +6,10 @@
 
 #include "npu_test.h"
 
-namespace npu_test {
-namespace {
+namespace npu_test
+{
+namespace
+{
 
 using Bos = NpuTest;
 
@@ -21,9 +23,11 @@ drm_npu_bo_info Info(const Device &dev, uint32_t handle, int *err)
 
 TEST_F(Bos, SizeRoundsUpToPages)
 {
-	const std::pair<uint64_t, uint64_t> cases[] = {
-		{1, kPageSize}, {kPageSize, kPageSize}, {kPageSize + 1, 2 * kPageSize},
-		{5 * kPageSize - 7, 5 * kPageSize}, {1 << 20, 1 << 20}};
+	const std::pair<uint64_t, uint64_t> cases[] = {{1, kPageSize},
+						       {kPageSize, kPageSize},
+						       {kPageSize + 1, 2 * kPageSize},
+						       {5 * kPageSize - 7, 5 * kPageSize},
+						       {1 << 20, 1 << 20}};
 	for (auto [asked, expected] : cases) {
 		Bo bo(s->dev(), asked);
 		EXPECT_EQ(bo.size(), expected) << "asked " << asked;
@@ -54,7 +58,8 @@ TEST_F(Bos, InfoDescribesTheObject)
 TEST_F(Bos, DeviceAddressesAreAlignedAndDisjoint)
 {
 	std::vector<std::unique_ptr<Bo>> bos;
-	for (uint64_t size : {kPageSize, 3 * kPageSize, uint64_t(1) << 20, kPageSize, 64 * kPageSize + 1})
+	for (uint64_t size :
+	     {kPageSize, 3 * kPageSize, uint64_t(1) << 20, kPageSize, 64 * kPageSize + 1})
 		bos.push_back(std::make_unique<Bo>(s->dev(), size));
 	uint64_t va_size = s->dev().Param(DRM_NPU_PARAM_VA_SIZE);
 	for (size_t i = 0; i < bos.size(); i++) {
@@ -64,9 +69,11 @@ TEST_F(Bos, DeviceAddressesAreAlignedAndDisjoint)
 		EXPECT_LE(a.addr() + a.size(), va_size);
 		for (size_t j = i + 1; j < bos.size(); j++) {
 			const Bo &b = *bos[j];
-			bool disjoint = a.addr() + a.size() <= b.addr() || b.addr() + b.size() <= a.addr();
-			EXPECT_TRUE(disjoint) << std::hex << "[" << a.addr() << ", +" << a.size()
-					      << ") overlaps [" << b.addr() << ", +" << b.size() << ")";
+			bool disjoint =
+				a.addr() + a.size() <= b.addr() || b.addr() + b.size() <= a.addr();
+			EXPECT_TRUE(disjoint)
+				<< std::hex << "[" << a.addr() << ", +" << a.size()
+				<< ") overlaps [" << b.addr() << ", +" << b.size() << ")";
 		}
 	}
 }
@@ -84,7 +91,8 @@ TEST_F(Bos, MappingIsZeroedAndWritable)
 		       static_cast<off_t>(bo.mmap_offset()));
 	ASSERT_NE(q, MAP_FAILED);
 	for (uint64_t i = 0; i < bo.size(); i += 8)
-		ASSERT_EQ(static_cast<uint64_t *>(q)[i / 8], i * 0x9e3779b97f4a7c15ull) << "offset " << i;
+		ASSERT_EQ(static_cast<uint64_t *>(q)[i / 8], i * 0x9e3779b97f4a7c15ull)
+			<< "offset " << i;
 	munmap(q, bo.size());
 }
 
@@ -104,7 +112,8 @@ TEST_F(Bos, CreateRejectsZeroSize)
 TEST_F(Bos, CreateRejectsHugeSizes)
 {
 	uint64_t va_size = s->dev().Param(DRM_NPU_PARAM_VA_SIZE);
-	for (uint64_t size : {va_size + kPageSize, uint64_t(1) << 62, ~uint64_t(0), ~kPageSize + 2}) {
+	for (uint64_t size :
+	     {va_size + kPageSize, uint64_t(1) << 62, ~uint64_t(0), ~kPageSize + 2}) {
 		drm_npu_bo_create create{};
 		create.size = size;
 		EXPECT_EQ(IoctlErrno(s->dev().fd(), DRM_IOCTL_NPU_BO_CREATE, &create), EINVAL)

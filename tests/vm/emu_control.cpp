@@ -17,7 +17,8 @@
 
 #include "npu_test.h"
 
-namespace npu_test {
+namespace npu_test
+{
 
 namespace fs = std::filesystem;
 
@@ -163,8 +164,7 @@ std::optional<std::string> TakeDevcoredump(const std::string &sysfs_pci, int tim
 
 UeventListener::UeventListener()
 {
-	fd_ = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-		     NETLINK_KOBJECT_UEVENT);
+	fd_ = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT);
 	if (fd_ < 0)
 		return;
 	int size = 1 << 20;

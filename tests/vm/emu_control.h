@@ -9,10 +9,12 @@
 #include <string>
 #include <vector>
 
-namespace npu_test {
+namespace npu_test
+{
 
 // The emulator's control channel (a virtio-serial port in the guest).
-class EmuControl {
+class EmuControl
+{
 public:
 	// nullptr with *why set when $NPU_EMU_CONTROL is unset or unusable.
 	static std::unique_ptr<EmuControl> Open(std::string *why);
@@ -47,7 +49,8 @@ void FreeDevcoredumps(const std::string &sysfs_pci);
 std::optional<std::string> TakeDevcoredump(const std::string &sysfs_pci, int timeout_ms);
 
 // Kernel uevents (netlink), opened before the event to catch.
-class UeventListener {
+class UeventListener
+{
 public:
 	UeventListener();
 	~UeventListener();

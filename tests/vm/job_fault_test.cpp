@@ -5,10 +5,13 @@
 
 #include "npu_test.h"
 
-namespace npu_test {
-namespace {
+namespace npu_test
+{
+namespace
+{
 
-class JobFaults : public NpuTest {
+class JobFaults : public NpuTest
+{
 protected:
 	// Runs cmds (prefixed by nothing) and checks the reported failure.
 	WaitResult RunFailing(const Commands &cmds, const std::vector<uint32_t> &bos = {})
@@ -85,7 +88,7 @@ TEST_F(JobFaults, ZeroOrOddLength)
 	ExpectBadPacketAt(zero, bad);
 
 	Commands odd;
-	bad = odd.Raw(NPU_PKT_HEADER(NPU_OP_NOP, 3), {0, 0, 0});	// padded to 8 bytes
+	bad = odd.Raw(NPU_PKT_HEADER(NPU_OP_NOP, 3), {0, 0, 0}); // padded to 8 bytes
 	ExpectBadPacketAt(odd, bad);
 }
 
@@ -93,7 +96,7 @@ TEST_F(JobFaults, LengthRunsPastTheBuffer)
 {
 	Commands cmds;
 	cmds.Nop();
-	uint32_t bad = cmds.Raw(NPU_PKT_HEADER(NPU_OP_NOP, 4), {0});	// claims 16, has 8
+	uint32_t bad = cmds.Raw(NPU_PKT_HEADER(NPU_OP_NOP, 4), {0}); // claims 16, has 8
 	ExpectBadPacketAt(cmds, bad);
 }
 
@@ -148,8 +151,8 @@ TEST_F(JobFaults, CopyRunningOffTheEndOfABo)
 	cmds.Copy(src.addr() + kPageSize, dst.addr(), 2 * kPageSize);
 	WaitResult r = RunFailing(cmds, {src.handle(), dst.handle()});
 	EXPECT_JOB_STATUS(r.args.job_status, DRM_NPU_JOB_STATUS_PAGE_FAULT);
-	EXPECT_EQ(r.args.fault_addr & ~(kPageSize - 1), end) << std::hex << "fault_addr 0x"
-							     << r.args.fault_addr;
+	EXPECT_EQ(r.args.fault_addr & ~(kPageSize - 1), end)
+		<< std::hex << "fault_addr 0x" << r.args.fault_addr;
 	s->ExpectWorks();
 }
 
@@ -173,7 +176,8 @@ TEST_F(JobFaults, WritesToReadOnlyBoFault)
 	const auto check = [&](Commands cmds, uint64_t target) {
 		WaitResult r = RunFailing(cmds, {ro.handle(), rw.handle()});
 		EXPECT_JOB_STATUS(r.args.job_status, DRM_NPU_JOB_STATUS_PAGE_FAULT);
-		EXPECT_EQ(r.args.fault_addr, target) << std::hex << "fault_addr 0x" << r.args.fault_addr;
+		EXPECT_EQ(r.args.fault_addr, target)
+			<< std::hex << "fault_addr 0x" << r.args.fault_addr;
 		EXPECT_EQ(ro.ReadU64(0) | ro.ReadU64(128), 0u) << "the device wrote a read-only BO";
 		s->ExpectWorks();
 	};
@@ -256,7 +260,8 @@ TEST_F(JobFaults, ContextsAreIsolated)
 	r = b.Wait(seqno, 5000);
 	ASSERT_EQ(r.err, 0);
 	EXPECT_JOB_STATUS(r.args.job_status, DRM_NPU_JOB_STATUS_PAGE_FAULT);
-	EXPECT_EQ(victim->ReadU64(0), 0xa5a5a5a5a5a5a5a5ull) << "context B wrote context A's buffer";
+	EXPECT_EQ(victim->ReadU64(0), 0xa5a5a5a5a5a5a5a5ull)
+		<< "context B wrote context A's buffer";
 
 	b.ExpectWorks();
 	s->ExpectWorks();

@@ -5,8 +5,10 @@
 
 #include "npu_test.h"
 
-namespace npu_test {
-namespace {
+namespace npu_test
+{
+namespace
+{
 
 using JobTimeout = NpuTest;
 

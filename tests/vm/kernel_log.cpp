@@ -7,7 +7,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-namespace npu_test {
+namespace npu_test
+{
 
 KernelLog::KernelLog()
 {
@@ -30,7 +31,7 @@ std::vector<std::string> KernelLog::ReadNew()
 	char buf[8192];
 	for (;;) {
 		ssize_t n = read(fd_, buf, sizeof(buf) - 1);
-		if (n < 0 && errno == EPIPE)	// overwritten records: keep going
+		if (n < 0 && errno == EPIPE) // overwritten records: keep going
 			continue;
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -41,14 +42,20 @@ std::vector<std::string> KernelLog::ReadNew()
 		size_t semi = record.find(';');
 		size_t end = record.find('\n');
 		std::string prefix = record.substr(0, semi);
-		std::string text = semi == std::string::npos ? record :
-			record.substr(semi + 1, end == std::string::npos ? std::string::npos : end - semi - 1);
-		size_t c1 = prefix.find(','), c2 = prefix.find(',', c1 + 1), c3 = prefix.find(',', c2 + 1);
-		std::string usec = c2 == std::string::npos ? "" : prefix.substr(c2 + 1, c3 - c2 - 1);
+		std::string text = semi == std::string::npos
+					   ? record
+					   : record.substr(semi + 1, end == std::string::npos
+									     ? std::string::npos
+									     : end - semi - 1);
+		size_t c1 = prefix.find(','), c2 = prefix.find(',', c1 + 1),
+		       c3 = prefix.find(',', c2 + 1);
+		std::string usec =
+			c2 == std::string::npos ? "" : prefix.substr(c2 + 1, c3 - c2 - 1);
 		char stamp[32] = "";
 		if (!usec.empty()) {
 			unsigned long long us = std::stoull(usec);
-			std::snprintf(stamp, sizeof(stamp), "[%5llu.%06llu] ", us / 1000000, us % 1000000);
+			std::snprintf(stamp, sizeof(stamp), "[%5llu.%06llu] ", us / 1000000,
+				      us % 1000000);
 		}
 		lines.push_back(stamp + text);
 	}
@@ -63,7 +70,8 @@ bool KernelLog::IsKernelBug(const std::string &line)
 	return std::regex_search(line, bug);
 }
 
-namespace {
+namespace
+{
 
 struct Finding {
 	std::string test;
@@ -74,7 +82,7 @@ struct Finding {
 struct Watch {
 	KernelLog log;
 	std::vector<Finding> findings;
-	std::vector<std::string> current;	// lines of the running test
+	std::vector<std::string> current; // lines of the running test
 
 	void Collect(const std::string &test)
 	{
@@ -88,7 +96,8 @@ struct Watch {
 
 Watch *g_watch;
 
-class KernelLogListener : public ::testing::EmptyTestEventListener {
+class KernelLogListener : public ::testing::EmptyTestEventListener
+{
 	void OnTestStart(const ::testing::TestInfo &) override
 	{
 		g_watch->Collect("(between tests)");
@@ -111,11 +120,13 @@ class KernelLogListener : public ::testing::EmptyTestEventListener {
 	}
 };
 
-class KernelLogEnvironment : public ::testing::Environment {
+class KernelLogEnvironment : public ::testing::Environment
+{
 	void SetUp() override
 	{
 		if (!g_watch->log.available())
-			std::printf("warning: /dev/kmsg unreadable (%s): kernel warnings go unchecked\n",
+			std::printf("warning: /dev/kmsg unreadable (%s): kernel warnings go "
+				    "unchecked\n",
 				    getuid() ? "not root" : "no access");
 	}
 
@@ -128,7 +139,8 @@ class KernelLogEnvironment : public ::testing::Environment {
 		for (const auto &f : g_watch->findings)
 			report += "  " + f.test + ": " + f.line + "\n";
 		ADD_FAILURE() << g_watch->findings.size()
-			      << " kernel log line(s) report a kernel bug:\n" << report;
+			      << " kernel log line(s) report a kernel bug:\n"
+			      << report;
 	}
 };
 
@@ -136,7 +148,7 @@ class KernelLogEnvironment : public ::testing::Environment {
 
 void InstallKernelLogCheck()
 {
-	g_watch = new Watch;	// lives for the whole process
+	g_watch = new Watch; // lives for the whole process
 	::testing::AddGlobalTestEnvironment(new KernelLogEnvironment);
 	::testing::UnitTest::GetInstance()->listeners().Append(new KernelLogListener);
 }

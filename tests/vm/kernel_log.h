@@ -9,14 +9,16 @@
 
 #include <gtest/gtest.h>
 
-namespace npu_test {
+namespace npu_test
+{
 
-class KernelLog {
+class KernelLog
+{
 public:
-	KernelLog();	// opens /dev/kmsg positioned at its end
+	KernelLog(); // opens /dev/kmsg positioned at its end
 	~KernelLog();
 	bool available() const { return fd_ >= 0; }
-	std::vector<std::string> ReadNew();	// messages since the last call
+	std::vector<std::string> ReadNew(); // messages since the last call
 	static bool IsKernelBug(const std::string &line);
 
 private:

@@ -8,8 +8,10 @@
 
 #include "kernel_log.h"
 
-namespace npu_test {
-namespace {
+namespace npu_test
+{
+namespace
+{
 
 TEST(KernelLogWatch, SeesNewKernelLogLines)
 {
@@ -34,9 +36,12 @@ TEST(KernelLogWatch, SeesNewKernelLogLines)
 
 TEST(KernelLogWatch, RecognisesKernelBugReports)
 {
-	EXPECT_TRUE(KernelLog::IsKernelBug("WARNING: CPU: 0 PID: 88 at drivers/accel/npu/npu_job.c:120"));
-	EXPECT_TRUE(KernelLog::IsKernelBug("BUG: kernel NULL pointer dereference, address: 0000000000000008"));
-	EXPECT_TRUE(KernelLog::IsKernelBug("INFO: task kworker/0:1:12 blocked for more than 120 seconds."));
+	EXPECT_TRUE(KernelLog::IsKernelBug(
+		"WARNING: CPU: 0 PID: 88 at drivers/accel/npu/npu_job.c:120"));
+	EXPECT_TRUE(KernelLog::IsKernelBug(
+		"BUG: kernel NULL pointer dereference, address: 0000000000000008"));
+	EXPECT_TRUE(KernelLog::IsKernelBug(
+		"INFO: task kworker/0:1:12 blocked for more than 120 seconds."));
 	EXPECT_TRUE(KernelLog::IsKernelBug("refcount_t: underflow; use-after-free."));
 	EXPECT_TRUE(KernelLog::IsKernelBug("Call Trace:"));
 	EXPECT_FALSE(KernelLog::IsKernelBug("npu 0000:00:03.0: firmware 0.1.0 ready"));

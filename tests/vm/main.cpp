@@ -13,11 +13,12 @@ int main(int argc, char **argv)
 	if (!GTEST_FLAG_GET(list_tests)) {
 		auto nodes = npu_test::FindNpuNodes();
 		if (nodes.empty()) {
-			std::fprintf(stderr,
-				     "npu_vm_tests: no npu device found: no /sys/class/accel/accel* or "
-				     "/sys/class/drm/renderD* node is bound to driver \"npu\".\n"
-				     "Run it inside the VM: tools/npu-vm --kernel 6.12 -- %s\n",
-				     argv[0]);
+			std::fprintf(
+				stderr,
+				"npu_vm_tests: no npu device found: no /sys/class/accel/accel* or "
+				"/sys/class/drm/renderD* node is bound to driver \"npu\".\n"
+				"Run it inside the VM: tools/npu-vm --kernel 6.12 -- %s\n",
+				argv[0]);
 			return 1;
 		}
 		for (const auto &n : nodes)

@@ -17,9 +17,11 @@
 
 namespace fs = std::filesystem;
 
-namespace npu_test {
+namespace npu_test
+{
 
-namespace {
+namespace
+{
 
 [[noreturn]] void ThrowErrno(int err, const std::string &what)
 {
@@ -28,8 +30,8 @@ namespace {
 
 // Appends the nodes of one sysfs class ("accel" or "drm") whose device's
 // driver is npu; prefix selects render nodes in the drm class.
-void ScanClass(const std::string &cls, const std::string &prefix,
-	       const std::string &dev_dir, std::vector<NodeInfo> &out)
+void ScanClass(const std::string &cls, const std::string &prefix, const std::string &dev_dir,
+	       std::vector<NodeInfo> &out)
 {
 	std::error_code ec;
 	fs::path dir = "/sys/class/" + cls;
@@ -111,7 +113,10 @@ Device::Device(const std::string &path) : path_(path)
 		ThrowErrno(errno, "open " + path);
 }
 
-Device::~Device() { Close(); }
+Device::~Device()
+{
+	Close();
+}
 
 void Device::Close()
 {
@@ -281,7 +286,8 @@ uint64_t Session::Submit(const Commands &cmds, const SubmitOptions &opts)
 	args.in_syncobj_count = static_cast<uint32_t>(opts.in_syncobjs.size());
 	args.out_syncobj = opts.out_syncobj;
 	args.queue_id = opts.queue_id;
-	args.in_points = opts.in_points.empty() ? 0 : reinterpret_cast<uintptr_t>(opts.in_points.data());
+	args.in_points =
+		opts.in_points.empty() ? 0 : reinterpret_cast<uintptr_t>(opts.in_points.data());
 	args.out_point = opts.out_point;
 	args.flags = opts.flags;
 	int err = IoctlErrno(dev_->fd(), DRM_IOCTL_NPU_SUBMIT, &args);
@@ -350,13 +356,20 @@ void NpuTest::SetUp()
 std::string JobStatusName(uint32_t status)
 {
 	switch (status) {
-	case DRM_NPU_JOB_STATUS_OK: return "OK";
-	case DRM_NPU_JOB_STATUS_BAD_PACKET: return "BAD_PACKET";
-	case DRM_NPU_JOB_STATUS_PAGE_FAULT: return "PAGE_FAULT";
-	case DRM_NPU_JOB_STATUS_TIMEOUT: return "TIMEOUT";
-	case DRM_NPU_JOB_STATUS_ABORTED: return "ABORTED";
-	case DRM_NPU_JOB_STATUS_EXPIRED: return "EXPIRED";
-	default: return "status " + std::to_string(status);
+	case DRM_NPU_JOB_STATUS_OK:
+		return "OK";
+	case DRM_NPU_JOB_STATUS_BAD_PACKET:
+		return "BAD_PACKET";
+	case DRM_NPU_JOB_STATUS_PAGE_FAULT:
+		return "PAGE_FAULT";
+	case DRM_NPU_JOB_STATUS_TIMEOUT:
+		return "TIMEOUT";
+	case DRM_NPU_JOB_STATUS_ABORTED:
+		return "ABORTED";
+	case DRM_NPU_JOB_STATUS_EXPIRED:
+		return "EXPIRED";
+	default:
+		return "status " + std::to_string(status);
 	}
 }
 

@@ -14,15 +14,16 @@
 #include "drm/npu_accel.h"
 #include "drm/npu_packet.h"
 
-namespace npu_test {
+namespace npu_test
+{
 
 inline constexpr uint64_t kPageSize = 4096;
 
 // One NPU device node: /dev/accel/accelN (6.12) or /dev/dri/renderDN (6.1).
 struct NodeInfo {
-	std::string dev_path;	// /dev/accel/accel0
-	std::string pci_bdf;	// 0000:00:03.0
-	std::string sysfs_pci;	// /sys/bus/pci/devices/0000:00:03.0
+	std::string dev_path;  // /dev/accel/accel0
+	std::string pci_bdf;   // 0000:00:03.0
+	std::string sysfs_pci; // /sys/bus/pci/devices/0000:00:03.0
 };
 
 // Every node whose parent device is bound to the "npu" driver, by path.
@@ -32,7 +33,10 @@ std::vector<NodeInfo> FindNpuNodes();
 bool WaitForNodes(bool (*pred)(const std::vector<NodeInfo> &), int timeout_ms);
 
 int64_t MonotonicNs();
-inline int64_t DeadlineInMs(int64_t ms) { return MonotonicNs() + ms * 1000000; }
+inline int64_t DeadlineInMs(int64_t ms)
+{
+	return MonotonicNs() + ms * 1000000;
+}
 
 // Reads a sysfs attribute like "0x1110\n" as a number; throws if absent.
 uint64_t ReadSysfsNumber(const std::string &path);
@@ -41,7 +45,8 @@ uint64_t ReadSysfsNumber(const std::string &path);
 int IoctlErrno(int fd, unsigned long request, void *arg);
 
 // An open device file, i.e. one NPU context.
-class Device {
+class Device
+{
 public:
 	explicit Device(const std::string &path);
 	~Device();
@@ -53,8 +58,8 @@ public:
 
 	int fd() const { return fd_; }
 	const std::string &path() const { return path_; }
-	uint64_t Param(uint32_t param) const;	// throws on failure
-	void Close();				// early close (lifecycle tests)
+	uint64_t Param(uint32_t param) const; // throws on failure
+	void Close();			      // early close (lifecycle tests)
 
 private:
 	int fd_ = -1;
@@ -62,7 +67,8 @@ private:
 };
 
 // A buffer object with a lazily created host mapping; closed on destruction.
-class Bo {
+class Bo
+{
 public:
 	Bo(const Device &dev, uint64_t size, uint32_t flags = 0);
 	~Bo();
@@ -70,19 +76,28 @@ public:
 	Bo &operator=(const Bo &) = delete;
 
 	uint32_t handle() const { return handle_; }
-	uint64_t addr() const { return addr_; }	// device address
-	uint64_t size() const { return size_; }	// after rounding
+	uint64_t addr() const { return addr_; } // device address
+	uint64_t size() const { return size_; } // after rounding
 	uint64_t mmap_offset() const { return mmap_offset_; }
-	uint8_t *map();				// host view, MAP_SHARED
+	uint8_t *map(); // host view, MAP_SHARED
 
 	template <typename T> T *at(uint64_t offset)
 	{
 		return reinterpret_cast<T *>(map() + offset);
 	}
 	// Volatile reads: the device writes behind the compiler's back.
-	uint64_t ReadU64(uint64_t offset) { return *reinterpret_cast<volatile uint64_t *>(map() + offset); }
-	uint32_t ReadU32(uint64_t offset) { return *reinterpret_cast<volatile uint32_t *>(map() + offset); }
-	void WriteU64(uint64_t offset, uint64_t v) { *reinterpret_cast<volatile uint64_t *>(map() + offset) = v; }
+	uint64_t ReadU64(uint64_t offset)
+	{
+		return *reinterpret_cast<volatile uint64_t *>(map() + offset);
+	}
+	uint32_t ReadU32(uint64_t offset)
+	{
+		return *reinterpret_cast<volatile uint32_t *>(map() + offset);
+	}
+	void WriteU64(uint64_t offset, uint64_t v)
+	{
+		*reinterpret_cast<volatile uint64_t *>(map() + offset) = v;
+	}
 
 private:
 	const Device &dev_;
@@ -95,7 +110,8 @@ private:
 
 // Encodes packets of uapi/drm/npu_packet.h; each method returns the byte
 // offset of the packet it appended (what WAIT reports as err_offset).
-class Commands {
+class Commands
+{
 public:
 	uint32_t Nop(uint32_t dwords = NPU_PKT_NOP_DWORDS);
 	uint32_t Fill(uint64_t dst, uint32_t value, uint64_t size);
@@ -115,18 +131,17 @@ private:
 };
 
 struct SubmitOptions {
-	std::vector<uint32_t> extra_bos;	// besides the command BO
+	std::vector<uint32_t> extra_bos; // besides the command BO
 	std::vector<uint32_t> in_syncobjs;
 	uint32_t out_syncobj = 0;
 	uint32_t queue_id = 0;
-	std::vector<uint64_t> in_points;	// empty, or one per in_syncobj
+	std::vector<uint64_t> in_points; // empty, or one per in_syncobj
 	uint64_t out_point = 0;
 	uint32_t flags = 0;
 };
 
 // Options with extra BOs, binary in-syncobjs and an out-syncobj (0: none).
-inline SubmitOptions WithSyncobjs(std::vector<uint32_t> bos, std::vector<uint32_t> in,
-				  uint32_t out)
+inline SubmitOptions WithSyncobjs(std::vector<uint32_t> bos, std::vector<uint32_t> in, uint32_t out)
 {
 	SubmitOptions opts;
 	opts.extra_bos = std::move(bos);
@@ -144,20 +159,21 @@ inline SubmitOptions UsingBos(std::vector<uint32_t> bos)
 }
 
 struct WaitResult {
-	int err = 0;	// errno of DRM_IOCTL_NPU_WAIT, 0 on success
+	int err = 0; // errno of DRM_IOCTL_NPU_WAIT, 0 on success
 	drm_npu_wait args{};
 };
 
 // One context plus a command BO that submissions are bump-allocated from
 // (never reused, so a stalled job's commands stay intact).
-class Session {
+class Session
+{
 public:
 	explicit Session(std::unique_ptr<Device> dev);
-	Session();	// the first device
+	Session(); // the first device
 
 	Device &dev() { return *dev_; }
 	Bo &cmd_bo() { return *cmd_bo_; }
-	Bo &scratch() { return *scratch_; }	// ExpectWorks' target
+	Bo &scratch() { return *scratch_; } // ExpectWorks' target
 
 	// Copies cmds into the command BO; returns its device address.
 	uint64_t Stage(const Commands &cmds);
@@ -181,11 +197,12 @@ private:
 	std::unique_ptr<Bo> scratch_;
 	uint64_t cmd_used_ = 0;
 	uint32_t probe_value_ = 0x5a5a0000;
-	std::vector<uint32_t> handles_;	// storage for ValidSubmitArgs
+	std::vector<uint32_t> handles_; // storage for ValidSubmitArgs
 };
 
 // Fixture: a session on the first NPU, and a device-still-works check.
-class NpuTest : public ::testing::Test {
+class NpuTest : public ::testing::Test
+{
 protected:
 	void SetUp() override;
 	std::unique_ptr<Session> s;
@@ -194,9 +211,9 @@ protected:
 std::string JobStatusName(uint32_t status);
 
 // Compares job statuses by name, so a failure reads "PAGE_FAULT vs OK".
-#define EXPECT_JOB_STATUS(actual, expected) \
+#define EXPECT_JOB_STATUS(actual, expected)                                                        \
 	EXPECT_EQ(::npu_test::JobStatusName(actual), ::npu_test::JobStatusName(expected))
-#define ASSERT_JOB_STATUS(actual, expected) \
+#define ASSERT_JOB_STATUS(actual, expected)                                                        \
 	ASSERT_EQ(::npu_test::JobStatusName(actual), ::npu_test::JobStatusName(expected))
 
 } // namespace npu_test

@@ -7,8 +7,10 @@
 #include "npu_hw.h"
 #include "npu_test.h"
 
-namespace npu_test {
-namespace {
+namespace npu_test
+{
+namespace
+{
 
 using Params = NpuTest;
 
@@ -17,16 +19,19 @@ TEST_F(Params, DeviceIdsMatchPciConfig)
 	auto nodes = FindNpuNodes();
 	ASSERT_FALSE(nodes.empty());
 	Device dev(nodes[0].dev_path);
-	EXPECT_EQ(dev.Param(DRM_NPU_PARAM_DEVICE_ID), ReadSysfsNumber(nodes[0].sysfs_pci + "/device"));
+	EXPECT_EQ(dev.Param(DRM_NPU_PARAM_DEVICE_ID),
+		  ReadSysfsNumber(nodes[0].sysfs_pci + "/device"));
 	EXPECT_EQ(dev.Param(DRM_NPU_PARAM_DEVICE_ID), uint64_t(NPU_PCI_DEVICE_ID));
-	EXPECT_EQ(dev.Param(DRM_NPU_PARAM_REVISION), ReadSysfsNumber(nodes[0].sysfs_pci + "/revision"));
+	EXPECT_EQ(dev.Param(DRM_NPU_PARAM_REVISION),
+		  ReadSysfsNumber(nodes[0].sysfs_pci + "/revision"));
 }
 
 TEST_F(Params, VersionsMatchHardwareAndFirmwareAbi)
 {
 	EXPECT_EQ(s->dev().Param(DRM_NPU_PARAM_HW_VERSION), uint64_t(NPU_HW_VERSION));
 	EXPECT_NE(s->dev().Param(DRM_NPU_PARAM_FW_VERSION), 0u);
-	EXPECT_LT(s->dev().Param(DRM_NPU_PARAM_FW_VERSION), 1ull << 24) << "major << 16 | minor << 8 | patch";
+	EXPECT_LT(s->dev().Param(DRM_NPU_PARAM_FW_VERSION), 1ull << 24)
+		<< "major << 16 | minor << 8 | patch";
 	uint64_t abi = s->dev().Param(DRM_NPU_PARAM_FW_ABI);
 	EXPECT_EQ(abi >> 16, uint64_t(NPU_FW_ABI_MAJOR));
 }

@@ -13,8 +13,10 @@
 #include "npu_test.h"
 #include "syncobj.h"
 
-namespace npu_test {
-namespace {
+namespace npu_test
+{
+namespace
+{
 
 // QUEUE_CREATE with the given arguments; returns 0 or errno.
 int CreateQueue(const Device &dev, drm_npu_queue_create &args)
@@ -29,7 +31,8 @@ int DestroyQueue(const Device &dev, uint32_t id, uint32_t pad = 0)
 }
 
 // A created queue, destroyed with the object.
-class Queue {
+class Queue
+{
 public:
 	Queue(const Device &dev, uint32_t priority) : dev_(dev)
 	{

@@ -12,10 +12,13 @@
 #include "emu_control.h"
 #include "npu_test.h"
 
-namespace npu_test {
-namespace {
+namespace npu_test
+{
+namespace
+{
 
-class Recovery : public NpuTest {
+class Recovery : public NpuTest
+{
 protected:
 	void SetUp() override
 	{
@@ -50,7 +53,8 @@ protected:
 				reason = kv.substr(17);
 		EXPECT_NE(("|" + reasons + "|").find("|" + reason + "|"), std::string::npos)
 			<< "reset reason " << reason << ", expected " << reasons;
-		EXPECT_NE(std::find(ev->begin(), ev->end(), "NPU_RESET_RESULT=recovered"), ev->end());
+		EXPECT_NE(std::find(ev->begin(), ev->end(), "NPU_RESET_RESULT=recovered"),
+			  ev->end());
 		EXPECT_EQ(ResetCount(), resets_ + 1);
 
 		auto dump = TakeDevcoredump(node_.sysfs_pci, 5000);
@@ -59,8 +63,10 @@ protected:
 		EXPECT_NE(dump->find("registers:"), std::string::npos);
 		EXPECT_NE(dump->find("queue 0:"), std::string::npos);
 		EXPECT_NE(dump->find("firmware log ("), std::string::npos);
-		EXPECT_NE(dump->find("npu-fw "), std::string::npos) << "no firmware boot line in the log";
-		EXPECT_TRUE(DevcoredumpsOf(node_.sysfs_pci).empty()) << "writing data did not free it";
+		EXPECT_NE(dump->find("npu-fw "), std::string::npos)
+			<< "no firmware boot line in the log";
+		EXPECT_TRUE(DevcoredumpsOf(node_.sysfs_pci).empty())
+			<< "writing data did not free it";
 		std::string st = ctl_->Status(serial_);
 		EXPECT_EQ(StatusField(st, "state"), "READY") << st;
 	}
@@ -125,7 +131,8 @@ TEST_F(Recovery, HungEngineIsResetAndOnlyTheHungJobIsBlamed)
 	uint64_t behind = SubmitFill(*s, 0x6c6c);
 
 	SCOPED_TRACE("hung context " + std::to_string(s->dev().Param(DRM_NPU_PARAM_CONTEXT_ID)) +
-		     ", other context " + std::to_string(other.dev().Param(DRM_NPU_PARAM_CONTEXT_ID)));
+		     ", other context " +
+		     std::to_string(other.dev().Param(DRM_NPU_PARAM_CONTEXT_ID)));
 	WaitResult r = s->Wait(hung, 20000);
 	ASSERT_EQ(r.err, 0) << "WAIT on the hung job never returned";
 	WaitResult o = other.Wait(innocent, 20000, high);
@@ -216,7 +223,8 @@ TEST_F(Recovery, FrozenHeartbeatIsReset)
 	ASSERT_EQ(ctl_->Inject(serial_, "stop-heartbeat"), "ok");
 	ExpectOneReset("heartbeat");
 	std::string st = ctl_->Status(serial_);
-	EXPECT_EQ(StatusField(st, "armed"), "none") << "reset did not restart the heartbeat: " << st;
+	EXPECT_EQ(StatusField(st, "armed"), "none")
+		<< "reset did not restart the heartbeat: " << st;
 	s->ExpectWorks();
 }
 

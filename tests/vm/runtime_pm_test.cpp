@@ -7,10 +7,13 @@
 #include "emu_control.h"
 #include "npu_test.h"
 
-namespace npu_test {
-namespace {
+namespace npu_test
+{
+namespace
+{
 
-class RuntimePm : public NpuTest {
+class RuntimePm : public NpuTest
+{
 protected:
 	void SetUp() override
 	{
@@ -64,7 +67,8 @@ TEST_F(RuntimePm, IdleDeviceSuspendsAndPowersDownItsEngines)
 	if (ctl_) {
 		std::string st = ctl_->Status(serial_);
 		EXPECT_EQ(StatusField(st, "power_state"), "off") << st;
-		EXPECT_EQ(StatusField(st, "gated_dma"), "0") << "the driver let jobs run gated: " << st;
+		EXPECT_EQ(StatusField(st, "gated_dma"), "0")
+			<< "the driver let jobs run gated: " << st;
 	}
 }
 

@@ -10,8 +10,10 @@ int main(int argc, char **argv)
 {
 	::testing::InitGoogleTest(&argc, argv);
 	if (!GTEST_FLAG_GET(list_tests) && npu::Device::enumerate().empty()) {
-		std::fprintf(stderr, "npu_vm_sdk_tests: no npu device found; run it in the VM: "
-				     "tools/npu-vm --kernel 6.12 -- %s\n", argv[0]);
+		std::fprintf(stderr,
+			     "npu_vm_sdk_tests: no npu device found; run it in the VM: "
+			     "tools/npu-vm --kernel 6.12 -- %s\n",
+			     argv[0]);
 		return 1;
 	}
 	return RUN_ALL_TESTS();

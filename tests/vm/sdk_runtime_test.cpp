@@ -14,13 +14,15 @@
 #include "npu/npu.h"
 #include "npu/npu.hpp"
 
-namespace {
+namespace
+{
 
 using std::chrono::seconds;
 
 // The system interface, counting ioctls (to prove warm pool allocations
 // make none).
-class CountingOs final : public npu::OsInterface {
+class CountingOs final : public npu::OsInterface
+{
 public:
 	int open(const char *path, int flags) override { return sys_->open(path, flags); }
 	int close(int fd) override { return sys_->close(fd); }

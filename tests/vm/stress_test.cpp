@@ -21,8 +21,10 @@
 #include "npu_test.h"
 #include "syncobj.h"
 
-namespace npu_test {
-namespace {
+namespace npu_test
+{
+namespace
+{
 
 constexpr int kProcesses = 4;
 constexpr int kQueues = 3;
@@ -31,7 +33,7 @@ constexpr int kBos = 8;
 constexpr uint32_t kMaxPages = 16;
 
 // The objects debugfs "counters" must show back at their baseline.
-const char *const kLeakCounters[] = {"contexts", "vms", "bos", "bo_bytes", "jobs",
+const char *const kLeakCounters[] = {"contexts",       "vms",	"bos", "bo_bytes", "jobs",
 				     "jobs_in_flight", "resets"};
 
 std::map<std::string, int64_t> ReadCounters(const std::string &pci_bdf)
@@ -71,7 +73,7 @@ std::string Format(const std::map<std::string, int64_t> &counters)
 
 struct Buffer {
 	std::unique_ptr<Bo> bo;
-	std::vector<uint32_t> pages;	// expected fill value of each page
+	std::vector<uint32_t> pages; // expected fill value of each page
 };
 
 // One process's workload; returns an error description, empty if all is well.
@@ -114,13 +116,14 @@ std::string RunWorker(const std::string &path, unsigned seed)
 		opts.extra_bos = {dst.bo->handle()};
 		uint32_t value = (seed << 20) ^ static_cast<uint32_t>(n + 1);
 		Buffer &src = bufs[pick(kBos)];
-		if (pick(2) || &src == &dst) {	// the device refuses overlapping copies
+		if (pick(2) || &src == &dst) { // the device refuses overlapping copies
 			uint32_t pages = 1 + pick(static_cast<uint32_t>(dst.pages.size()));
 			cmds.Fill(dst.bo->addr(), value, pages * kPageSize);
 			std::fill_n(dst.pages.begin(), pages, value);
 		} else {
 			opts.extra_bos.push_back(src.bo->handle());
-			uint32_t max = static_cast<uint32_t>(std::min(src.pages.size(), dst.pages.size()));
+			uint32_t max =
+				static_cast<uint32_t>(std::min(src.pages.size(), dst.pages.size()));
 			uint32_t pages = 1 + pick(max);
 			cmds.Copy(src.bo->addr(), dst.bo->addr(), pages * kPageSize);
 			std::copy_n(src.pages.begin(), pages, dst.pages.begin());
@@ -153,10 +156,12 @@ std::string RunWorker(const std::string &path, unsigned seed)
 		WaitResult r = sess.Wait(last_seqno[q], 30000, queue_ids[q]);
 		if (r.err || r.args.job_status != DRM_NPU_JOB_STATUS_OK)
 			return "last job of queue " + std::to_string(q) + ": err " +
-			       std::to_string(r.err) + " status " + JobStatusName(r.args.job_status);
+			       std::to_string(r.err) + " status " +
+			       JobStatusName(r.args.job_status);
 		if (int err = timelines[q]->WaitPoint(last_point[q], 10000))
 			return "timeline " + std::to_string(q) + " point " +
-			       std::to_string(last_point[q]) + " did not signal: " + std::to_string(err);
+			       std::to_string(last_point[q]) +
+			       " did not signal: " + std::to_string(err);
 		if (timelines[q]->Query() != last_point[q])
 			return "timeline " + std::to_string(q) + " stopped at point " +
 			       std::to_string(timelines[q]->Query());
@@ -169,9 +174,9 @@ std::string RunWorker(const std::string &path, unsigned seed)
 				if (got != buf.pages[p]) {
 					char msg[160];
 					std::snprintf(msg, sizeof(msg),
-						      "bo %d page %zu +%llu: 0x%x, expected 0x%x", b, p,
-						      static_cast<unsigned long long>(off), got,
-						      buf.pages[p]);
+						      "bo %d page %zu +%llu: 0x%x, expected 0x%x",
+						      b, p, static_cast<unsigned long long>(off),
+						      got, buf.pages[p]);
 					return msg;
 				}
 			}
@@ -189,7 +194,8 @@ TEST(Stress, ProcessesQueuesAndRandomDependencies)
 	auto before = SettledCounters(bdf, 10000);
 	ASSERT_FALSE(before.empty()) << "debugfs counters unreadable or never settle";
 	for (const char *name : kLeakCounters)
-		ASSERT_TRUE(before.count(name)) << "counters lacks " << name << ":\n" << Format(before);
+		ASSERT_TRUE(before.count(name)) << "counters lacks " << name << ":\n"
+						<< Format(before);
 	int64_t start = MonotonicNs();
 	std::vector<pid_t> pids;
 	for (int i = 0; i < kProcesses; i++) {

@@ -6,10 +6,13 @@
 
 #include "npu_test.h"
 
-namespace npu_test {
-namespace {
+namespace npu_test
+{
+namespace
+{
 
-class SubmitReject : public NpuTest {
+class SubmitReject : public NpuTest
+{
 protected:
 	// Corrupts one field of a valid submission and expects errno.
 	void ExpectRejected(int expected, const std::function<void(drm_npu_submit &)> &corrupt)
@@ -134,17 +137,29 @@ TEST_F(SubmitReject, CmdRangeOutsideListedBos)
 	Bo unlisted(s->dev(), kPageSize);
 	uint64_t cmd_base = s->cmd_bo().addr(), cmd_end = cmd_base + s->cmd_bo().size();
 	// Straddles the end of the listed BO.
-	ExpectRejected(EINVAL, [&](drm_npu_submit &a) { a.cmd_addr = cmd_end - 8; a.cmd_size = 16; });
+	ExpectRejected(EINVAL, [&](drm_npu_submit &a) {
+		a.cmd_addr = cmd_end - 8;
+		a.cmd_size = 16;
+	});
 	// Entirely past / before it.
-	ExpectRejected(EINVAL, [&](drm_npu_submit &a) { a.cmd_addr = cmd_end; a.cmd_size = 8; });
+	ExpectRejected(EINVAL, [&](drm_npu_submit &a) {
+		a.cmd_addr = cmd_end;
+		a.cmd_size = 8;
+	});
 	ExpectRejected(EINVAL, [&](drm_npu_submit &a) {
 		a.cmd_addr = cmd_base >= kPageSize ? cmd_base - kPageSize : 0;
 		a.cmd_size = 8;
 	});
 	// Inside a BO of this context that the job did not list.
-	ExpectRejected(EINVAL, [&](drm_npu_submit &a) { a.cmd_addr = unlisted.addr(); a.cmd_size = 8; });
+	ExpectRejected(EINVAL, [&](drm_npu_submit &a) {
+		a.cmd_addr = unlisted.addr();
+		a.cmd_size = 8;
+	});
 	// Wrapping around the address space.
-	ExpectRejected(EINVAL, [&](drm_npu_submit &a) { a.cmd_addr = ~7ull; a.cmd_size = 16; });
+	ExpectRejected(EINVAL, [&](drm_npu_submit &a) {
+		a.cmd_addr = ~7ull;
+		a.cmd_size = 16;
+	});
 }
 
 TEST_F(SubmitReject, UnknownBoHandle)

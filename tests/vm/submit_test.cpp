@@ -4,8 +4,10 @@
 
 #include "npu_test.h"
 
-namespace npu_test {
-namespace {
+namespace npu_test
+{
+namespace
+{
 
 using Submit = NpuTest;
 
@@ -13,7 +15,7 @@ TEST_F(Submit, NopJobCompletes)
 {
 	Commands cmds;
 	cmds.Nop();
-	cmds.Nop(8);	// longer NOPs are padding
+	cmds.Nop(8); // longer NOPs are padding
 	uint64_t seqno = s->Submit(cmds);
 	EXPECT_NE(seqno, 0u);
 	EXPECT_JOB_STATUS(s->WaitStatus(seqno), DRM_NPU_JOB_STATUS_OK);
@@ -48,7 +50,7 @@ TEST_F(Submit, FillWritesExactlyTheRange)
 
 TEST_F(Submit, CopyMovesData)
 {
-	const uint64_t size = 64 * 1024 + 40;	// many pages, unaligned tail
+	const uint64_t size = 64 * 1024 + 40; // many pages, unaligned tail
 	Bo src(s->dev(), 32 * kPageSize);
 	Bo dst(s->dev(), 32 * kPageSize);
 	for (uint64_t i = 0; i < src.size(); i++)

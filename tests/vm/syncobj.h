@@ -10,9 +10,11 @@
 
 #include "npu_test.h"
 
-namespace npu_test {
+namespace npu_test
+{
 
-class Syncobj {
+class Syncobj
+{
 public:
 	explicit Syncobj(const Device &dev, uint32_t flags = 0) : fd_(dev.fd())
 	{

@@ -10,8 +10,10 @@
 #include "npu_test.h"
 #include "syncobj.h"
 
-namespace npu_test {
-namespace {
+namespace npu_test
+{
+namespace
+{
 
 using Syncobjs = NpuTest;
 
@@ -54,7 +56,7 @@ TEST_F(Syncobjs, InSyncobjOrdersJobsInOneContext)
 	uint64_t sa = s->Submit(a, WithSyncobjs({mem.handle()}, {}, a_done.handle()));
 	Commands b;
 	b.Timestamp(mem.addr() + 16);
-	b.Copy(mem.addr() + 32, mem.addr() + 40, 4);	// sees A's data only after A
+	b.Copy(mem.addr() + 32, mem.addr() + 40, 4); // sees A's data only after A
 	uint64_t sb = s->Submit(b, WithSyncobjs({mem.handle()}, {a_done.handle()}, 0));
 
 	EXPECT_EQ(s->Wait(sb, 50).err, ETIME) << "B finished while A was stalled";

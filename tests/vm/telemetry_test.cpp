@@ -13,8 +13,10 @@
 
 #include "npu_test.h"
 
-namespace npu_test {
-namespace {
+namespace npu_test
+{
+namespace
+{
 
 std::string ReadFile(const std::string &path)
 {
@@ -65,17 +67,22 @@ struct ContextLine {
 	uint64_t bos = 0, bo_bytes = 0, submitted = 0, completed = 0, failed = 0;
 };
 
-class Telemetry : public NpuTest {
+class Telemetry : public NpuTest
+{
 protected:
 	void SetUp() override
 	{
 		NpuTest::SetUp();
 		node_ = FindNpuNodes().at(0);
-		ASSERT_EQ(node_.dev_path, s->dev().path()) << "the session is not on the first node";
+		ASSERT_EQ(node_.dev_path, s->dev().path())
+			<< "the session is not on the first node";
 		debugfs_ = "/sys/kernel/debug/npu/" + node_.pci_bdf + "/";
 	}
 
-	uint64_t Attr(const std::string &name) { return ReadSysfsNumber(node_.sysfs_pci + "/" + name); }
+	uint64_t Attr(const std::string &name)
+	{
+		return ReadSysfsNumber(node_.sysfs_pci + "/" + name);
+	}
 	std::string Debugfs(const std::string &name) { return ReadFile(debugfs_ + name); }
 	std::map<std::string, int64_t> Counters() { return ParseCounters(Debugfs("counters")); }
 
@@ -84,12 +91,12 @@ protected:
 	{
 		std::istringstream in(Debugfs("contexts"));
 		std::string line;
-		std::getline(in, line);	// header
+		std::getline(in, line); // header
 		while (std::getline(in, line)) {
 			std::istringstream fields(line);
 			ContextLine c;
-			if (!(fields >> c.id >> c.pid >> c.comm >> c.bos >> c.bo_bytes >> c.submitted >>
-			      c.completed >> c.failed))
+			if (!(fields >> c.id >> c.pid >> c.comm >> c.bos >> c.bo_bytes >>
+			      c.submitted >> c.completed >> c.failed))
 				ADD_FAILURE() << "malformed contexts line: " << line;
 			if (c.id == id) {
 				*out = c;
@@ -195,7 +202,7 @@ TEST_F(Telemetry, ResetCountCountsRecoveries)
 	uint64_t before = Attr("reset_count");
 	Bo mem(s->dev(), kPageSize);
 	Commands stuck;
-	stuck.WaitMem(mem.addr(), 0x57ac);	// never released: the job times out
+	stuck.WaitMem(mem.addr(), 0x57ac); // never released: the job times out
 	uint64_t seqno = s->Submit(stuck, UsingBos({mem.handle()}));
 	ASSERT_JOB_STATUS(s->WaitStatus(seqno, 20000), DRM_NPU_JOB_STATUS_TIMEOUT);
 	EXPECT_TRUE(Eventually([&] { return Attr("reset_count") == before + 1; }))
@@ -249,7 +256,8 @@ TEST_F(Telemetry, DebugfsListsContextAndBosUntilClose)
 	bo.reset();
 	EXPECT_TRUE(BoLines(id).empty()) << Debugfs("bos");
 	dev.reset();
-	EXPECT_FALSE(FindContext(id, &c)) << "closed context still listed:\n" << Debugfs("contexts");
+	EXPECT_FALSE(FindContext(id, &c)) << "closed context still listed:\n"
+					  << Debugfs("contexts");
 }
 
 TEST_F(Telemetry, DebugfsCountsJobsPerContext)
@@ -273,7 +281,8 @@ TEST_F(Telemetry, DebugfsCountsJobsPerContext)
 
 	// The firmware logged the failure, naming the context.
 	std::string log = Debugfs("fw_log");
-	EXPECT_NE(log.find("ctx " + std::to_string(id) + "): bad packet"), std::string::npos) << log;
+	EXPECT_NE(log.find("ctx " + std::to_string(id) + "): bad packet"), std::string::npos)
+		<< log;
 }
 
 TEST_F(Telemetry, DebugfsCountersReturnToBaselineAfterClose)
@@ -301,7 +310,8 @@ TEST_F(Telemetry, DebugfsCountersReturnToBaselineAfterClose)
 	}
 	// Closing does not wait for the job: it drains in the background.
 	EXPECT_TRUE(Eventually([&] { return Counters() == before; }))
-		<< "now:\n" << Debugfs("counters") << "jobs before " << before["jobs"] << ", bos before "
+		<< "now:\n"
+		<< Debugfs("counters") << "jobs before " << before["jobs"] << ", bos before "
 		<< before["bos"] << ", vms before " << before["vms"];
 }
 
@@ -329,9 +339,10 @@ TEST_F(Telemetry, FirmwareLogHasTheBootLine)
 	std::string log = Debugfs("fw_log");
 	ASSERT_FALSE(log.empty());
 	EXPECT_EQ(log.back(), '\n');
-	EXPECT_TRUE(std::regex_search(log, std::regex(R"(\] npu-fw \d+\.\d+\.\d+ .* abi \d+\.\d+)")))
+	EXPECT_TRUE(
+		std::regex_search(log, std::regex(R"(\] npu-fw \d+\.\d+\.\d+ .* abi \d+\.\d+)")))
 		<< log;
 }
 
-}  // namespace
-}  // namespace npu_test
+} // namespace
+} // namespace npu_test

@@ -11,10 +11,13 @@
 #include "npu_test.h"
 #include "syncobj.h"
 
-namespace npu_test {
-namespace {
+namespace npu_test
+{
+namespace
+{
 
-class Timeline : public NpuTest {
+class Timeline : public NpuTest
+{
 protected:
 	void SetUp() override
 	{
@@ -41,7 +44,7 @@ protected:
 		opts.extra_bos.push_back(mem.handle());
 		return s->Submit(c, opts);
 	}
-	uint32_t q1 = 0;	// a second queue; jobs on 0 and q1 may run in any order
+	uint32_t q1 = 0; // a second queue; jobs on 0 and q1 may run in any order
 };
 
 TEST_F(Timeline, OutPointsSignalInOrder)
@@ -108,7 +111,7 @@ TEST_F(Timeline, BinaryAndTimelineInFencesMix)
 	SubmitOptions b_opts;
 	b_opts.queue_id = q1;
 	b_opts.in_syncobjs = {bin.handle(), tl.handle()};
-	b_opts.in_points = {0, 3};	// 0: the binary syncobj's fence
+	b_opts.in_points = {0, 3}; // 0: the binary syncobj's fence
 	uint64_t sb = s->Submit(b, b_opts);
 	EXPECT_EQ(s->Wait(sb, 100, q1).err, ETIME);
 	mem.WriteU64(0, 1);

@@ -4,8 +4,10 @@
 
 #include "npu_test.h"
 
-namespace npu_test {
-namespace {
+namespace npu_test
+{
+namespace
+{
 
 using Wait = NpuTest;
 
@@ -42,7 +44,7 @@ TEST_F(Wait, DeadlineExpiresWhileJobStallsThenSucceeds)
 	EXPECT_EQ(mem.ReadU64(8), 0u) << "the job ran past its WAIT_MEM";
 
 	mem.WriteU64(0, 0x600d);
-	r = s->Wait(seqno, 1500);	// well inside the 2 s job timeout
+	r = s->Wait(seqno, 1500); // well inside the 2 s job timeout
 	ASSERT_EQ(r.err, 0);
 	EXPECT_JOB_STATUS(r.args.job_status, DRM_NPU_JOB_STATUS_OK);
 	EXPECT_EQ(mem.ReadU64(8), 1u);
@@ -146,7 +148,8 @@ TEST_F(Wait, RejectsSeqnosNeverIssued)
 
 TEST_F(Wait, BadArgumentPointerFaults)
 {
-	EXPECT_EQ(IoctlErrno(s->dev().fd(), DRM_IOCTL_NPU_WAIT, reinterpret_cast<void *>(8)), EFAULT);
+	EXPECT_EQ(IoctlErrno(s->dev().fd(), DRM_IOCTL_NPU_WAIT, reinterpret_cast<void *>(8)),
+		  EFAULT);
 }
 
 } // namespace

@@ -11,8 +11,10 @@
 
 #include "npu_test.h"
 
-namespace npu_test {
-namespace {
+namespace npu_test
+{
+namespace
+{
 
 const char kDriverDir[] = "/sys/bus/pci/drivers/npu";
 
@@ -52,7 +54,8 @@ bool HasNode(const std::string &bdf)
 	return false;
 }
 
-class ZModuleLifecycle : public ::testing::Test {
+class ZModuleLifecycle : public ::testing::Test
+{
 protected:
 	void SetUp() override
 	{
@@ -69,8 +72,8 @@ TEST_F(ZModuleLifecycle, UnloadRefusedWhileAFileIsOpen)
 	Session s(std::make_unique<Device>(nodes_[0].dev_path));
 	int err = DeleteModule();
 	// The kernel reports a module in use as EWOULDBLOCK (EAGAIN).
-	EXPECT_TRUE(err == EWOULDBLOCK || err == EBUSY)
-		<< "delete_module(npu) with an open file: " << (err ? std::strerror(err) : "succeeded");
+	EXPECT_TRUE(err == EWOULDBLOCK || err == EBUSY) << "delete_module(npu) with an open file: "
+							<< (err ? std::strerror(err) : "succeeded");
 	ASSERT_NE(err, 0) << "the module unloaded under an open file";
 	EXPECT_GT(ReadSysfsNumber("/sys/module/npu/refcnt"), 0u);
 	s.ExpectWorks();
@@ -93,13 +96,14 @@ TEST_F(ZModuleLifecycle, UnloadAndReload)
 	ASSERT_EQ(err, 0) << "rmmod npu with no open file: " << std::strerror(err);
 	EXPECT_FALSE(std::filesystem::exists("/sys/module/npu"));
 	EXPECT_TRUE(FindNpuNodes().empty());
-	EXPECT_NE(access(nodes_[0].dev_path.c_str(), F_OK), 0) << nodes_[0].dev_path << " still exists";
+	EXPECT_NE(access(nodes_[0].dev_path.c_str(), F_OK), 0)
+		<< nodes_[0].dev_path << " still exists";
 
 	ASSERT_EQ(LoadModule(module), 0) << "insmod " << module;
 	static size_t expected;
 	expected = count;
-	ASSERT_TRUE(WaitForNodes([](const std::vector<NodeInfo> &n) { return n.size() == expected; },
-				 20000))
+	ASSERT_TRUE(WaitForNodes(
+		[](const std::vector<NodeInfo> &n) { return n.size() == expected; }, 20000))
 		<< "not every device came back after insmod";
 	for (const auto &node : FindNpuNodes()) {
 		Session s(std::make_unique<Device>(node.dev_path));
@@ -128,11 +132,12 @@ TEST_F(ZModuleLifecycle, UnbindWithOpenFileThenRebind)
 	EXPECT_EQ(s->SubmitRaw(submit), ENODEV);
 	EXPECT_EQ(s->Wait(1, 100).err, ENODEV);
 
-	s.reset();	// closes the BOs and the file on a gone device
+	s.reset(); // closes the BOs and the file on a gone device
 	ASSERT_EQ(WriteSysfs(std::string(kDriverDir) + "/bind", bdf), 0) << "bind " << bdf;
 	static std::string wanted;
 	wanted = bdf;
-	ASSERT_TRUE(WaitForNodes([](const std::vector<NodeInfo> &) { return HasNode(wanted); }, 20000))
+	ASSERT_TRUE(
+		WaitForNodes([](const std::vector<NodeInfo> &) { return HasNode(wanted); }, 20000))
 		<< "no node after rebinding " << bdf;
 	for (const auto &node : FindNpuNodes())
 		if (node.pci_bdf == bdf)
@@ -145,7 +150,7 @@ TEST_F(ZModuleLifecycle, UnbindWithAJobInFlight)
 	auto s = std::make_unique<Session>(std::make_unique<Device>(nodes_[0].dev_path));
 	Bo mem(s->dev(), kPageSize);
 	Commands cmds;
-	cmds.WaitMem(mem.addr(), 1);	// never released
+	cmds.WaitMem(mem.addr(), 1); // never released
 	uint64_t seqno = s->Submit(cmds, UsingBos({mem.handle()}));
 	ASSERT_EQ(s->Wait(seqno, 50).err, ETIME);
 
@@ -158,7 +163,8 @@ TEST_F(ZModuleLifecycle, UnbindWithAJobInFlight)
 	ASSERT_EQ(WriteSysfs(std::string(kDriverDir) + "/bind", bdf), 0) << "bind " << bdf;
 	static std::string wanted;
 	wanted = bdf;
-	ASSERT_TRUE(WaitForNodes([](const std::vector<NodeInfo> &) { return HasNode(wanted); }, 20000));
+	ASSERT_TRUE(
+		WaitForNodes([](const std::vector<NodeInfo> &) { return HasNode(wanted); }, 20000));
 	for (const auto &node : FindNpuNodes())
 		if (node.pci_bdf == bdf)
 			Session(std::make_unique<Device>(node.dev_path)).ExpectWorks();

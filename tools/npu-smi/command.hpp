@@ -19,8 +19,8 @@ struct Context {
     std::shared_ptr<OsInterface> os;
     std::ostream& out;
     std::ostream& err;
-    std::string root;                   // management API root ("" = the real system)
-    std::optional<bool> privileged;     // override the euid check (tests)
+    std::string root;                        // management API root ("" = the real system)
+    std::optional<bool> privileged;          // override the euid check (tests)
     const std::atomic<bool>* stop = nullptr; // set by SIGINT/SIGTERM
 };
 
@@ -28,17 +28,17 @@ enum class Format { table, csv, json };
 
 struct Options {
     Format format = Format::table;
-    bool header = true;                // csv
-    bool units = true;                 // csv
-    std::string file;                  // --file: write output there
-    std::vector<std::string> devices;  // -d: index, PCI address, UUID, serial
-    double loop_seconds = 0;           // -l: repeat every N seconds
-    unsigned count = 0;                // -c: stop after N reports (0 = until stopped)
-    std::string fields;                // query --fields
-    bool force = false;                // reset --force
-    bool firmware_log = false;         // firmware --log
+    bool header = true;                    // csv
+    bool units = true;                     // csv
+    std::string file;                      // --file: write output there
+    std::vector<std::string> devices;      // -d: index, PCI address, UUID, serial
+    double loop_seconds = 0;               // -l: repeat every N seconds
+    unsigned count = 0;                    // -c: stop after N reports (0 = until stopped)
+    std::string fields;                    // query --fields
+    bool force = false;                    // reset --force
+    bool firmware_log = false;             // firmware --log
     std::string listen = "127.0.0.1:9400"; // exporter
-    unsigned max_requests = 0;         // exporter: 0 = until stopped
+    unsigned max_requests = 0;             // exporter: 0 = until stopped
     size_t validate_bytes = size_t{4} << 20;
     unsigned validate_iterations = 200;
 };

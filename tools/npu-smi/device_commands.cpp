@@ -66,8 +66,7 @@ std::string or_na(const std::optional<std::string>& text) {
 }
 
 std::string memory_text(const mgmt::Telemetry& t) {
-    return fmt::format("{} / {}",
-                       t.memory_used_bytes ? human_bytes(*t.memory_used_bytes) : "N/A",
+    return fmt::format("{} / {}", t.memory_used_bytes ? human_bytes(*t.memory_used_bytes) : "N/A",
                        t.memory_total_bytes ? human_bytes(*t.memory_total_bytes) : "N/A");
 }
 
@@ -79,8 +78,8 @@ std::string with_unit(const json& value, const std::string& unit) {
 std::string explain_open_error(const std::string& node, const Error& e) {
     std::string message = "cannot open " + node + ": " + std::strerror(e.errnum());
     if (e.errnum() == EACCES || e.errnum() == EPERM)
-        message += " (need read/write access to " + node +
-                   ": run as root or join the group that owns it)";
+        message +=
+            " (need read/write access to " + node + ": run as root or join the group that owns it)";
     return message;
 }
 
@@ -105,9 +104,8 @@ int run_overview(Run& run) {
         if (run.options.format == Format::csv) {
             std::vector<std::string> header;
             for (const auto& f : fields())
-                header.push_back(f.unit.empty() || !run.options.units
-                                     ? f.name
-                                     : f.name + " [" + f.unit + "]");
+                header.push_back(
+                    f.unit.empty() || !run.options.units ? f.name : f.name + " [" + f.unit + "]");
             std::vector<std::vector<std::string>> rows;
             for (const auto& d : devices) {
                 rows.emplace_back();
@@ -119,8 +117,7 @@ int run_overview(Run& run) {
             return 0;
         }
         const auto ids = run.system.devices();
-        const std::string driver =
-            ids.empty() ? "N/A" : or_na(ids.front().driver_version);
+        const std::string driver = ids.empty() ? "N/A" : or_na(ids.front().driver_version);
         run.out << fmt::format("npu-smi  driver {}  devices {}\n", driver, devices.size());
         if (devices.empty()) {
             run.out << "No NPU devices found.\n";
@@ -130,13 +127,13 @@ int run_overview(Run& run) {
         std::vector<std::vector<std::string>> procs;
         for (const auto& d : devices) {
             const auto& t = d.telemetry;
-            rows.push_back({std::to_string(d.identity.index), d.identity.pci_address,
-                            d.identity.name, t.state, or_na(d.identity.firmware_version),
-                            t.temperature_c ? fmt::format("{:.1f} C", *t.temperature_c) : "N/A",
-                            t.power_w ? fmt::format("{:.2f} W", *t.power_w) : "N/A",
-                            t.utilization_percent ? fmt::format("{:.0f} %", *t.utilization_percent)
-                                                  : "N/A",
-                            memory_text(t), std::to_string(d.processes.size())});
+            rows.push_back(
+                {std::to_string(d.identity.index), d.identity.pci_address, d.identity.name, t.state,
+                 or_na(d.identity.firmware_version),
+                 t.temperature_c ? fmt::format("{:.1f} C", *t.temperature_c) : "N/A",
+                 t.power_w ? fmt::format("{:.2f} W", *t.power_w) : "N/A",
+                 t.utilization_percent ? fmt::format("{:.0f} %", *t.utilization_percent) : "N/A",
+                 memory_text(t), std::to_string(d.processes.size())});
             for (const auto& p : d.processes)
                 procs.push_back({std::to_string(p.device_index), std::to_string(p.pid), p.name,
                                  p.memory_bytes ? human_bytes(*p.memory_bytes) : "N/A"});
@@ -161,14 +158,15 @@ int run_list(Run& run) {
             json doc = document("list");
             doc["devices"] = json::array();
             for (const auto& d : devices)
-                doc["devices"].push_back({{"index", d.index},
-                                          {"pci_address", d.pci_address},
-                                          {"name", d.name},
-                                          {"node", d.node.empty() ? json() : json(d.node)},
-                                          {"uuid", d.uuid ? json(*d.uuid) : json()},
-                                          {"serial", d.serial ? json(*d.serial) : json()},
-                                          {"firmware_version",
-                                           d.firmware_version ? json(*d.firmware_version) : json()}});
+                doc["devices"].push_back(
+                    {{"index", d.index},
+                     {"pci_address", d.pci_address},
+                     {"name", d.name},
+                     {"node", d.node.empty() ? json() : json(d.node)},
+                     {"uuid", d.uuid ? json(*d.uuid) : json()},
+                     {"serial", d.serial ? json(*d.serial) : json()},
+                     {"firmware_version",
+                      d.firmware_version ? json(*d.firmware_version) : json()}});
             emit(run, doc);
             return 0;
         }
@@ -343,10 +341,14 @@ int run_info(Run& run) {
                 const DeviceInfo info{d.identity.index, d.identity.node, d.identity.pci_address};
                 const auto p = Device::open(info, run.context.os).properties();
                 object["properties"] = {
-                    {"pci_device_id", p.pci_device_id}, {"revision", p.revision},
-                    {"hw_version", p.hw_version},       {"firmware_abi", fmt::format("{}.{}", p.fw_abi.major, p.fw_abi.minor)},
-                    {"devmem_size", p.devmem_size},     {"engines", p.engine_count},
-                    {"queues", p.queue_count},          {"va_size", p.va_size},
+                    {"pci_device_id", p.pci_device_id},
+                    {"revision", p.revision},
+                    {"hw_version", p.hw_version},
+                    {"firmware_abi", fmt::format("{}.{}", p.fw_abi.major, p.fw_abi.minor)},
+                    {"devmem_size", p.devmem_size},
+                    {"engines", p.engine_count},
+                    {"queues", p.queue_count},
+                    {"va_size", p.va_size},
                     {"max_cmd_size", p.max_cmd_size}};
             } catch (const Error& e) {
                 const std::string what = e.what();

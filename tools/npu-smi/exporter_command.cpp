@@ -40,7 +40,9 @@ std::optional<double> as_double(const std::optional<uint64_t>& v) {
 
 const Metric kMetrics[] = {
     {"npu_up", "gauge", "1 if the device is bound and its firmware is running",
-     [](const DeviceSnapshot& d) { return std::optional(d.telemetry.state == "ready" ? 1.0 : 0.0); }},
+     [](const DeviceSnapshot& d) {
+         return std::optional(d.telemetry.state == "ready" ? 1.0 : 0.0);
+     }},
     {"npu_temperature_celsius", "gauge", "Die temperature",
      [](const DeviceSnapshot& d) { return d.telemetry.temperature_c; }},
     {"npu_power_watts", "gauge", "Board power",
@@ -67,7 +69,9 @@ const Metric kMetrics[] = {
     {"npu_contexts", "gauge", "Open device files",
      [](const DeviceSnapshot& d) { return as_double(d.telemetry.contexts); }},
     {"npu_processes", "gauge", "Processes holding the device node (those visible to the exporter)",
-     [](const DeviceSnapshot& d) { return std::optional(static_cast<double>(d.processes.size())); }},
+     [](const DeviceSnapshot& d) {
+         return std::optional(static_cast<double>(d.processes.size()));
+     }},
 };
 
 } // namespace
@@ -81,12 +85,12 @@ std::string prometheus_text(mgmt::System& system) {
     };
     text += "# HELP npu_info Identity of each NPU; the value is always 1\n# TYPE npu_info gauge\n";
     for (const auto& d : devices)
-        text += fmt::format("npu_info{{{},serial=\"{}\",firmware_version=\"{}\",driver_version=\"{}\","
-                            "state=\"{}\"}} 1\n",
-                            labels(d), label_value(d.identity.serial.value_or("")),
-                            label_value(d.identity.firmware_version.value_or("")),
-                            label_value(d.identity.driver_version.value_or("")),
-                            label_value(d.telemetry.state));
+        text += fmt::format(
+            "npu_info{{{},serial=\"{}\",firmware_version=\"{}\",driver_version=\"{}\","
+            "state=\"{}\"}} 1\n",
+            labels(d), label_value(d.identity.serial.value_or("")),
+            label_value(d.identity.firmware_version.value_or("")),
+            label_value(d.identity.driver_version.value_or("")), label_value(d.telemetry.state));
     for (const auto& m : kMetrics) {
         text += fmt::format("# HELP {} {}\n# TYPE {} {}\n", m.name, m.help, m.name, m.type);
         for (const auto& d : devices)
@@ -119,7 +123,8 @@ int run_exporter(Run& run) {
         response.set_content("npu-smi exporter: metrics at /metrics\n", "text/plain");
     });
 
-    const int bound = port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
+    const int bound =
+        port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
     if (bound < 0)
         throw Error(EADDRINUSE, "listen on " + run.options.listen);
     run.context.err << fmt::format("npu-smi exporter: serving http://{}:{}/metrics\n", host, bound);
@@ -130,7 +135,8 @@ int run_exporter(Run& run) {
     std::thread watcher([&] {
         std::unique_lock lock(mutex);
         while (!done) {
-            if (run.stopping() || (run.options.max_requests && served >= run.options.max_requests)) {
+            if (run.stopping() ||
+                (run.options.max_requests && served >= run.options.max_requests)) {
                 lock.unlock();
                 std::this_thread::sleep_for(std::chrono::milliseconds(100));
                 server.stop();

@@ -18,7 +18,11 @@ int main(int argc, char** argv) {
     action.sa_handler = request_stop;
     sigaction(SIGINT, &action, nullptr);
     sigaction(SIGTERM, &action, nullptr);
-    npu::smi::Context context{npu::default_os_interface(), std::cout, std::cerr};
-    context.stop = &stop_requested;
+    npu::smi::Context context{.os = npu::default_os_interface(),
+                              .out = std::cout,
+                              .err = std::cerr,
+                              .root = {},
+                              .privileged = std::nullopt,
+                              .stop = &stop_requested};
     return npu::smi::run(argc, argv, context);
 }

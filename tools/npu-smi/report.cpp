@@ -65,23 +65,35 @@ const std::vector<Field>& fields() {
         {"pci_address", "", "PCI address (BDF)", [](S d) { return J(d.identity.pci_address); }},
         {"name", "", "device name", [](S d) { return J(d.identity.name); }},
         {"node", "", "device node", [](S d) { return opt_text(d.identity.node); }},
-        {"driver", "", "driver bound to the PCI function", [](S d) { return opt_text(d.identity.driver); }},
+        {"driver", "", "driver bound to the PCI function",
+         [](S d) { return opt_text(d.identity.driver); }},
         {"serial", "", "serial number (16 hex digits)", [](S d) { return opt(d.identity.serial); }},
         {"uuid", "", "UUID", [](S d) { return opt(d.identity.uuid); }},
-        {"firmware_version", "", "running firmware version", [](S d) { return opt(d.identity.firmware_version); }},
-        {"driver_version", "", "npu.ko version", [](S d) { return opt(d.identity.driver_version); }},
-        {"state", "", "ready, unbound, no_node, unavailable or the driver's state", [](S d) { return J(d.telemetry.state); }},
+        {"firmware_version", "", "running firmware version",
+         [](S d) { return opt(d.identity.firmware_version); }},
+        {"driver_version", "", "npu.ko version",
+         [](S d) { return opt(d.identity.driver_version); }},
+        {"state", "", "ready, unbound, no_node, unavailable or the driver's state",
+         [](S d) { return J(d.telemetry.state); }},
         {"runtime_pm", "", "runtime power state", [](S d) { return opt(d.telemetry.runtime_pm); }},
-        {"temperature_c", "C", "die temperature", [](S d) { return rounded(d.telemetry.temperature_c, 1); }},
+        {"temperature_c", "C", "die temperature",
+         [](S d) { return rounded(d.telemetry.temperature_c, 1); }},
         {"power_w", "W", "board power", [](S d) { return rounded(d.telemetry.power_w, 2); }},
-        {"utilization_percent", "%", "busy time over the sample window", [](S d) { return rounded(d.telemetry.utilization_percent, 1); }},
-        {"memory_used_bytes", "B", "buffer objects alive", [](S d) { return opt(d.telemetry.memory_used_bytes); }},
-        {"memory_total_bytes", "B", "device memory", [](S d) { return opt(d.telemetry.memory_total_bytes); }},
-        {"busy_time_us", "us", "time executing jobs since firmware boot", [](S d) { return opt(d.telemetry.busy_time_us); }},
-        {"jobs_completed", "", "jobs completed since firmware boot", [](S d) { return opt(d.telemetry.jobs_completed); }},
-        {"reset_count", "", "recoveries since probe", [](S d) { return opt(d.telemetry.reset_count); }},
+        {"utilization_percent", "%", "busy time over the sample window",
+         [](S d) { return rounded(d.telemetry.utilization_percent, 1); }},
+        {"memory_used_bytes", "B", "buffer objects alive",
+         [](S d) { return opt(d.telemetry.memory_used_bytes); }},
+        {"memory_total_bytes", "B", "device memory",
+         [](S d) { return opt(d.telemetry.memory_total_bytes); }},
+        {"busy_time_us", "us", "time executing jobs since firmware boot",
+         [](S d) { return opt(d.telemetry.busy_time_us); }},
+        {"jobs_completed", "", "jobs completed since firmware boot",
+         [](S d) { return opt(d.telemetry.jobs_completed); }},
+        {"reset_count", "", "recoveries since probe",
+         [](S d) { return opt(d.telemetry.reset_count); }},
         {"contexts", "", "open device files", [](S d) { return opt(d.telemetry.contexts); }},
-        {"process_count", "", "processes holding the node (visible ones)", [](S d) { return J(d.processes.size()); }},
+        {"process_count", "", "processes holding the node (visible ones)",
+         [](S d) { return J(d.processes.size()); }},
     };
     return table;
 }
@@ -100,8 +112,8 @@ std::vector<const Field*> parse_fields(const std::string& list) {
         if (name.empty())
             continue;
         const auto& all = fields();
-        const auto it = std::find_if(all.begin(), all.end(),
-                                     [&](const Field& f) { return f.name == name; });
+        const auto it =
+            std::find_if(all.begin(), all.end(), [&](const Field& f) { return f.name == name; });
         if (it == all.end())
             throw std::invalid_argument("unknown field '" + name +
                                         "' (npu-smi query --help-fields lists them)");

@@ -38,9 +38,9 @@ int run_reset(Run& run) {
         doc["device"] = {{"index", after.index},
                          {"pci_address", after.pci_address},
                          {"state", state},
-                         {"firmware_version",
-                          after.firmware_version ? nlohmann::json(*after.firmware_version)
-                                                 : nlohmann::json()},
+                         {"firmware_version", after.firmware_version
+                                                  ? nlohmann::json(*after.firmware_version)
+                                                  : nlohmann::json()},
                          {"duration_ms", ms}};
         run.out << doc.dump(2) << "\n";
     } else {

@@ -36,7 +36,8 @@ int run(int argc, const char* const* argv, Context& context) {
     app.add_option("-d,--device", options.devices,
                    "Device: index, PCI address, UUID or serial (repeatable)");
     app.add_option("--file", options.file, "Write the output to this file");
-    app.add_option("-l,--loop", options.loop_seconds, "Repeat every SECONDS (list, query, processes)")
+    app.add_option("-l,--loop", options.loop_seconds,
+                   "Repeat every SECONDS (list, query, processes)")
         ->check(CLI::PositiveNumber);
     app.add_option("-c,--count", options.count, "Stop after N reports (with -l or watch)");
 
@@ -58,8 +59,9 @@ int run(int argc, const char* const* argv, Context& context) {
     auto* reset = add("reset", "Reset a device by rebinding its driver (root)", run_reset);
     reset->add_flag("--force", options.force, "Reset even if processes hold the device");
     auto* watch = add("watch", "The device table every -l SECONDS (default 1)", run_overview);
-    auto* validate = add("validate", "Self-test: reachability, firmware, DMA bandwidth, "
-                                     "data patterns, fence latency",
+    auto* validate = add("validate",
+                         "Self-test: reachability, firmware, DMA bandwidth, "
+                         "data patterns, fence latency",
                          run_validate);
     validate->add_option("--bytes", options.validate_bytes, "Buffer size for the DMA checks");
     validate->add_option("--iterations", options.validate_iterations,

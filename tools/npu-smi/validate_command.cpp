@@ -7,8 +7,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <functional>
 
 #include <drm/npu_packet.h>
@@ -64,8 +64,8 @@ Check bandwidth(const Device& device, size_t bytes) {
     stream.synchronize();
     const double elapsed = seconds_since(start);
     const auto words = dst.as_span<uint32_t>();
-    const bool intact = std::all_of(words.begin(), words.end(),
-                                    [](uint32_t w) { return w == 0x5a5a5a5a; });
+    const bool intact =
+        std::all_of(words.begin(), words.end(), [](uint32_t w) { return w == 0x5a5a5a5a; });
     const double mbps = static_cast<double>(bytes) * kCopies / elapsed / 1e6;
     check.value = std::round(mbps * 10) / 10;
     check.passed = intact && mbps > 0;
@@ -170,8 +170,8 @@ int run_validate(Run& run) {
             if (identity.node.empty())
                 throw Error(ENODEV, "no device node");
             const auto start = Clock::now();
-            device = Device::open({identity.index, identity.node, identity.pci_address},
-                                  run.context.os);
+            device =
+                Device::open({identity.index, identity.node, identity.pci_address}, run.context.os);
             const auto props = device->properties();
             return Check{"reachable", true, std::round(seconds_since(start) * 1e7) / 10, "us",
                          fmt::format("{} opened, {} engines, {} queues", identity.node,
@@ -202,11 +202,12 @@ int run_validate(Run& run) {
         bool passed = true;
         for (const auto& c : checks) {
             passed = passed && c.passed;
-            object["checks"].push_back({{"name", c.name},
-                                        {"passed", c.passed},
-                                        {"value", c.value},
-                                        {"unit", c.unit.empty() ? nlohmann::json() : nlohmann::json(c.unit)},
-                                        {"detail", c.detail}});
+            object["checks"].push_back(
+                {{"name", c.name},
+                 {"passed", c.passed},
+                 {"value", c.value},
+                 {"unit", c.unit.empty() ? nlohmann::json() : nlohmann::json(c.unit)},
+                 {"detail", c.detail}});
         }
         object["passed"] = passed;
         all_passed = all_passed && passed;
@@ -225,7 +226,10 @@ int run_validate(Run& run) {
                                    d["passed"].get<bool>() ? "PASS" : "FAIL");
             for (const auto& c : d["checks"]) {
                 const std::string figure =
-                    c["value"].is_null() ? "-" : text_of(c["value"]) + (c["unit"].is_null() ? "" : " " + c["unit"].get<std::string>());
+                    c["value"].is_null()
+                        ? "-"
+                        : text_of(c["value"]) +
+                              (c["unit"].is_null() ? "" : " " + c["unit"].get<std::string>());
                 run.out << fmt::format("  {:<18} {:<4}  {:<24} {}\n", c["name"].get<std::string>(),
                                        c["passed"].get<bool>() ? "pass" : "FAIL", figure,
                                        c["detail"].get<std::string>());

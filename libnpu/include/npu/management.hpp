@@ -42,25 +42,25 @@ struct DeviceIdentity {
 //   <other>    whatever the driver's `state` attribute says, if it has one
 struct Telemetry {
     std::string state;
-    std::optional<std::string> runtime_pm;       // "active", "suspended", ...
-    std::optional<double> temperature_c;         // hwmon temp1_input
-    std::optional<double> power_w;               // hwmon power1_input
-    std::optional<double> utilization_percent;   // busy time over the sample window
-    std::optional<uint64_t> memory_used_bytes;   // buffer objects alive (mem_in_use)
-    std::optional<uint64_t> memory_total_bytes;  // device memory (BAR2 past NPU_DEVMEM_OFFSET)
-    std::optional<uint64_t> busy_time_us;        // since firmware boot
-    std::optional<uint64_t> jobs_completed;      // since firmware boot
-    std::optional<uint64_t> reset_count;         // recoveries since probe
-    std::optional<uint64_t> contexts;            // open files
+    std::optional<std::string> runtime_pm;      // "active", "suspended", ...
+    std::optional<double> temperature_c;        // hwmon temp1_input
+    std::optional<double> power_w;              // hwmon power1_input
+    std::optional<double> utilization_percent;  // busy time over the sample window
+    std::optional<uint64_t> memory_used_bytes;  // buffer objects alive (mem_in_use)
+    std::optional<uint64_t> memory_total_bytes; // device memory (BAR2 past NPU_DEVMEM_OFFSET)
+    std::optional<uint64_t> busy_time_us;       // since firmware boot
+    std::optional<uint64_t> jobs_completed;     // since firmware boot
+    std::optional<uint64_t> reset_count;        // recoveries since probe
+    std::optional<uint64_t> contexts;           // open files
 };
 
 // One process holding a device node open.
 struct Process {
     int pid = 0;
-    std::string name;                    // /proc/PID/comm
+    std::string name; // /proc/PID/comm
     unsigned device_index = 0;
     std::string pci_address;
-    unsigned fds = 0;                    // descriptors on the node
+    unsigned fds = 0;                     // descriptors on the node
     std::optional<uint64_t> memory_bytes; // BO bytes of its contexts (debugfs or fdinfo)
     std::optional<uint64_t> jobs_submitted;
     std::optional<uint64_t> jobs_completed;
@@ -89,7 +89,7 @@ struct FirmwareInfo {
 };
 
 struct ResetOptions {
-    bool force = false;                                  // even if processes hold it
+    bool force = false;                                           // even if processes hold it
     std::chrono::milliseconds timeout = std::chrono::seconds(30); // for the rebind
 };
 
@@ -110,8 +110,9 @@ public:
     // Reads the sensors and counters. Utilisation needs two busy-time
     // samples: the previous one taken for this device by this System (watch
     // mode) if there is one, else two samples `window` apart.
-    [[nodiscard]] Telemetry telemetry(const DeviceIdentity& device,
-                                      std::chrono::milliseconds window = std::chrono::milliseconds(100));
+    [[nodiscard]] Telemetry
+    telemetry(const DeviceIdentity& device,
+              std::chrono::milliseconds window = std::chrono::milliseconds(100));
     // Whether telemetry() has a busy-time sample of this device to compare with.
     [[nodiscard]] bool has_busy_sample(const DeviceIdentity& device) const {
         return last_busy_.contains(device.pci_address);

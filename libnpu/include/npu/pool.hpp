@@ -41,9 +41,9 @@ struct StreamImpl;
 } // namespace detail
 
 struct PoolOptions {
-    size_t chunk_size = size_t{2} << 20;       // bytes per chunk (larger requests get their own)
-    size_t release_threshold = SIZE_MAX;       // idle bytes kept; SIZE_MAX = keep all
-    BufferKind kind = BufferKind::device;      // kind of the buffers handed out
+    size_t chunk_size = size_t{2} << 20;  // bytes per chunk (larger requests get their own)
+    size_t release_threshold = SIZE_MAX;  // idle bytes kept; SIZE_MAX = keep all
+    BufferKind kind = BufferKind::device; // kind of the buffers handed out
 };
 
 struct PoolStats {

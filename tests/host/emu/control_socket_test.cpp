@@ -14,18 +14,21 @@
 #include "npu_control.h"
 #include "npu_os.h"
 
-namespace npu::emu::test {
-namespace {
+namespace npu::emu::test
+{
+namespace
+{
 
-class ControlSocket : public ::testing::Test {
+class ControlSocket : public ::testing::Test
+{
 protected:
 	void SetUp() override
 	{
 		path_ = (std::filesystem::temp_directory_path() /
 			 ("npu-ctl-test-" + std::to_string(getpid()) + ".sock"))
 				.string();
-		server_ = std::make_unique<ControlServer>(path_,
-							  std::vector<NpuDevice *>{&host_.device()});
+		server_ = std::make_unique<ControlServer>(
+			path_, std::vector<NpuDevice *>{&host_.device()});
 	}
 
 	UniqueFd connect_client()
@@ -55,7 +58,8 @@ protected:
 			got.append(buf, n);
 			std::size_t start = got.rfind('\n', got.size() - 2);
 			start = start == std::string::npos ? 0 : start + 1;
-			if (got.back() == '\n' && got.compare(start, last_prefix.size(), last_prefix) == 0)
+			if (got.back() == '\n' &&
+			    got.compare(start, last_prefix.size(), last_prefix) == 0)
 				return got;
 		}
 	}

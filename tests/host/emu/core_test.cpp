@@ -8,8 +8,10 @@
 #include "fake_host.h"
 #include "rv64_asm.h"
 
-namespace npu::emu::test {
-namespace {
+namespace npu::emu::test
+{
+namespace
+{
 
 using namespace rv;
 
@@ -24,30 +26,46 @@ std::vector<std::uint32_t> probe_program()
 		lui(a1, (NPU_CORE_BAR2_BASE + kScratch) >> 12),
 		lui(a2, NPU_CORE_BAR2_BASE >> 12),
 		// console "hi\n"
-		addi(t0, zero, 'h'), sw(t0, a0, NPU_PERIPH_CONSOLE),
-		addi(t0, zero, 'i'), sw(t0, a0, NPU_PERIPH_CONSOLE),
-		addi(t0, zero, '\n'), sw(t0, a0, NPU_PERIPH_CONSOLE),
+		addi(t0, zero, 'h'),
+		sw(t0, a0, NPU_PERIPH_CONSOLE),
+		addi(t0, zero, 'i'),
+		sw(t0, a0, NPU_PERIPH_CONSOLE),
+		addi(t0, zero, '\n'),
+		sw(t0, a0, NPU_PERIPH_CONSOLE),
 		// FILL 64 bytes of host RAM at 0x2000 with 0x12345678
-		lui(t0, 0x2), sd(t0, a0, NPU_PERIPH_DMA_DST),
-		addi(t0, zero, 64), sd(t0, a0, NPU_PERIPH_DMA_LEN),
-		lui(t0, 0x12345), addi(t0, t0, 0x678), sw(t0, a0, NPU_PERIPH_DMA_FILL),
+		lui(t0, 0x2),
+		sd(t0, a0, NPU_PERIPH_DMA_DST),
+		addi(t0, zero, 64),
+		sd(t0, a0, NPU_PERIPH_DMA_LEN),
+		lui(t0, 0x12345),
+		addi(t0, t0, 0x678),
+		sw(t0, a0, NPU_PERIPH_DMA_FILL),
 		addi(t0, zero, NPU_DMA_OP(NPU_DMA_FILL, 0, NPU_DMA_SPACE_HOST)),
 		sw(t0, a0, NPU_PERIPH_DMA_OP),
-		lw(t1, a0, NPU_PERIPH_DMA_STATUS), sw(t1, a1, 0),
+		lw(t1, a0, NPU_PERIPH_DMA_STATUS),
+		sw(t1, a1, 0),
 		// FILL past the end of the 16 MiB guest RAM: write fault
-		lui(t0, 0x1000), sd(t0, a0, NPU_PERIPH_DMA_DST),
+		lui(t0, 0x1000),
+		sd(t0, a0, NPU_PERIPH_DMA_DST),
 		addi(t0, zero, NPU_DMA_OP(NPU_DMA_FILL, 0, NPU_DMA_SPACE_HOST)),
 		sw(t0, a0, NPU_PERIPH_DMA_OP),
-		lw(t1, a0, NPU_PERIPH_DMA_STATUS), sw(t1, a1, 4),
-		ld(t2, a0, NPU_PERIPH_DMA_FAULT), sd(t2, a1, 8),
+		lw(t1, a0, NPU_PERIPH_DMA_STATUS),
+		sw(t1, a1, 4),
+		ld(t2, a0, NPU_PERIPH_DMA_FAULT),
+		sd(t2, a1, 8),
 		// clock
-		ld(t2, a0, NPU_PERIPH_TIME_NS), sd(t2, a1, 16),
+		ld(t2, a0, NPU_PERIPH_TIME_NS),
+		sd(t2, a1, 16),
 		// state = READY, MSI-X 0
-		addi(t0, zero, NPU_STATE_READY), sw(t0, a2, offsetof(npu_regs, state)),
-		addi(t0, zero, NPU_IRQ_CTRL), sw(t0, a0, NPU_PERIPH_IRQ_RAISE),
+		addi(t0, zero, NPU_STATE_READY),
+		sw(t0, a2, offsetof(npu_regs, state)),
+		addi(t0, zero, NPU_IRQ_CTRL),
+		sw(t0, a0, NPU_PERIPH_IRQ_RAISE),
 		// loop: t1 = WFE; scratch[24] = t1; MSI-X 1
-		lw(t1, a0, NPU_PERIPH_WFE), sw(t1, a1, 24),
-		addi(t0, zero, NPU_IRQ_JOB), sw(t0, a0, NPU_PERIPH_IRQ_RAISE),
+		lw(t1, a0, NPU_PERIPH_WFE),
+		sw(t1, a1, 24),
+		addi(t0, zero, NPU_IRQ_JOB),
+		sw(t0, a0, NPU_PERIPH_IRQ_RAISE),
 		j(-16),
 	};
 }
@@ -94,7 +112,9 @@ npu_fw_header &header(std::vector<std::uint8_t> &image)
 	return *reinterpret_cast<npu_fw_header *>(image.data());
 }
 
-class RomBadImage : public ::testing::TestWithParam<BadImageCase> {};
+class RomBadImage : public ::testing::TestWithParam<BadImageCase>
+{
+};
 
 TEST_P(RomBadImage, FailsBootWithReason)
 {
@@ -123,7 +143,8 @@ INSTANTIATE_TEST_SUITE_P(
 		BadImageCase{"entry_outside",
 			     [](auto &im) { header(im).entry_offset = header(im).image_size; },
 			     NPU_BOOT_BAD_SIZE},
-		BadImageCase{"checksum", [](auto &im) { im.back() ^= 0x80; }, NPU_BOOT_BAD_CHECKSUM}),
+		BadImageCase{"checksum", [](auto &im) { im.back() ^= 0x80; },
+			     NPU_BOOT_BAD_CHECKSUM}),
 	[](const auto &info) { return std::string(info.param.name); });
 
 TEST(Core, PeripheralsFromAHandWrittenProgram)
@@ -143,8 +164,8 @@ TEST(Core, PeripheralsFromAHandWrittenProgram)
 
 	// A QUEUE doorbell wakes WFE with the QUEUE bit.
 	host.device().doorbell(NPU_DB_QUEUE);
-	EXPECT_TRUE(host.wait_for(
-		[&] { return scratch<std::uint32_t>(host, 24) == NPU_WFE_QUEUE; }));
+	EXPECT_TRUE(
+		host.wait_for([&] { return scratch<std::uint32_t>(host, 24) == NPU_WFE_QUEUE; }));
 	// With nothing pending WFE times out after heartbeat_ms and says 0.
 	EXPECT_TRUE(host.wait_for([&] { return scratch<std::uint32_t>(host, 24) == 0; }));
 
@@ -174,7 +195,8 @@ TEST(Core, BootWhileRunningRestartsTheCore)
 TEST(Core, IllegalInstructionHaltsTheDevice)
 {
 	FakeHost host;
-	EXPECT_EQ(host.boot(make_image({addi(t0, zero, 1), illegal})), std::uint32_t{NPU_STATE_HALTED});
+	EXPECT_EQ(host.boot(make_image({addi(t0, zero, 1), illegal})),
+		  std::uint32_t{NPU_STATE_HALTED});
 	EXPECT_EQ(host.irq_count(NPU_IRQ_CTRL), 1u);
 	// RESET brings it back to ROM and a new image runs.
 	EXPECT_EQ(host.reset(), std::uint32_t{NPU_STATE_ROM});

@@ -7,12 +7,15 @@
 #include "fake_host.h"
 #include "npu_dma.h"
 
-namespace npu::emu::test {
-namespace {
+namespace npu::emu::test
+{
+namespace
+{
 
 constexpr std::uint32_t kCtxToCtx = NPU_DMA_OP(NPU_DMA_COPY, NPU_DMA_SPACE_CTX, NPU_DMA_SPACE_CTX);
 
-class DmaTest : public ::testing::Test {
+class DmaTest : public ::testing::Test
+{
 protected:
 	AnonMemory ram_{4 << 20};
 	AnonMemory bar2_{NPU_BAR2_MIN_SIZE};
@@ -28,7 +31,8 @@ protected:
 	}
 	std::uint64_t &slot(std::uint64_t table, std::uint64_t va, int level)
 	{
-		return reinterpret_cast<std::uint64_t *>(ram_.region().base + table)[NPU_PT_INDEX(va, level)];
+		return reinterpret_cast<std::uint64_t *>(ram_.region().base +
+							 table)[NPU_PT_INDEX(va, level)];
 	}
 	// Maps one page; returns its physical address.
 	std::uint64_t map(std::uint64_t va, bool writable)
@@ -41,7 +45,8 @@ protected:
 			table = pte & NPU_PTE_ADDR_MASK;
 		}
 		std::uint64_t pa = alloc();
-		slot(table, va, NPU_PT_LEVELS - 1) = pa | NPU_PTE_VALID | (writable ? NPU_PTE_WRITE : 0);
+		slot(table, va, NPU_PT_LEVELS - 1) =
+			pa | NPU_PTE_VALID | (writable ? NPU_PTE_WRITE : 0);
 		return pa;
 	}
 	std::uint8_t *phys(std::uint64_t pa) { return ram_.region().base + pa; }
@@ -53,7 +58,7 @@ TEST_F(DmaTest, WalkFindsEveryLevel)
 	std::uint64_t pa = map(va, true);
 	EXPECT_EQ(dma_.walk(root_, va + 0x123, false), pa + 0x123);
 	EXPECT_EQ(dma_.walk(root_, va + 0x123, true), pa + 0x123);
-	EXPECT_FALSE(dma_.walk(root_, va + NPU_PAGE_SIZE, false)); // next page unmapped
+	EXPECT_FALSE(dma_.walk(root_, va + NPU_PAGE_SIZE, false));	   // next page unmapped
 	EXPECT_FALSE(dma_.walk(root_, va | (1ull << NPU_VA_BITS), false)); // beyond 39 bits
 }
 
@@ -99,14 +104,14 @@ TEST_F(DmaTest, CopyAcrossScatteredPages)
 TEST_F(DmaTest, FaultStopsAtFirstUnmappedByte)
 {
 	std::uint64_t dst = map(0x30000, true); // 0x31000 stays unmapped
-	DmaResult r = dma_.run({NPU_DMA_OP(NPU_DMA_FILL, 0, NPU_DMA_SPACE_CTX), 0, 0x30ff0,
-				0x20, 0xdeadbeef, root_});
+	DmaResult r = dma_.run({NPU_DMA_OP(NPU_DMA_FILL, 0, NPU_DMA_SPACE_CTX), 0, 0x30ff0, 0x20,
+				0xdeadbeef, root_});
 	EXPECT_EQ(r.status, NPU_DMA_ST_FAULT_WRITE);
 	EXPECT_EQ(r.fault, 0x31000u);
 	std::uint32_t last;
 	std::memcpy(&last, phys(dst) + 0xffc, 4);
-	EXPECT_EQ(last, 0xdeadbeefu);                 // written before the fault
-	EXPECT_EQ(phys(dst + NPU_PAGE_SIZE)[0], 0u);  // the next physical page untouched
+	EXPECT_EQ(last, 0xdeadbeefu);		     // written before the fault
+	EXPECT_EQ(phys(dst + NPU_PAGE_SIZE)[0], 0u); // the next physical page untouched
 }
 
 TEST_F(DmaTest, ReadFaultReportsSourceAddress)
@@ -120,7 +125,8 @@ TEST_F(DmaTest, ReadFaultReportsSourceAddress)
 TEST_F(DmaTest, WriteToReadOnlyPageFaults)
 {
 	std::uint64_t pa = map(0x50000, false);
-	DmaResult r = dma_.run({NPU_DMA_OP(NPU_DMA_FILL, 0, NPU_DMA_SPACE_CTX), 0, 0x50010, 8, 1, root_});
+	DmaResult r =
+		dma_.run({NPU_DMA_OP(NPU_DMA_FILL, 0, NPU_DMA_SPACE_CTX), 0, 0x50010, 8, 1, root_});
 	EXPECT_EQ(r.status, NPU_DMA_ST_FAULT_WRITE);
 	EXPECT_EQ(r.fault, 0x50010u);
 	EXPECT_EQ(phys(pa)[0x10], 0u);
@@ -129,11 +135,13 @@ TEST_F(DmaTest, WriteToReadOnlyPageFaults)
 TEST_F(DmaTest, HostSpaceIsBoundedByRam)
 {
 	std::uint64_t end = ram_.region().size;
-	DmaResult r = dma_.run({NPU_DMA_OP(NPU_DMA_FILL, 0, NPU_DMA_SPACE_HOST), 0, end - 4, 8, 0x01020304, 0});
+	DmaResult r = dma_.run(
+		{NPU_DMA_OP(NPU_DMA_FILL, 0, NPU_DMA_SPACE_HOST), 0, end - 4, 8, 0x01020304, 0});
 	EXPECT_EQ(r.status, NPU_DMA_ST_FAULT_WRITE);
 	EXPECT_EQ(r.fault, end);
 	EXPECT_EQ(phys(end - 4)[0], 0x04); // the in-range part was written
-	r = dma_.run({NPU_DMA_OP(NPU_DMA_COPY, NPU_DMA_SPACE_HOST, NPU_DMA_SPACE_HOST), ~0ull - 2, 0, 8, 0, 0});
+	r = dma_.run({NPU_DMA_OP(NPU_DMA_COPY, NPU_DMA_SPACE_HOST, NPU_DMA_SPACE_HOST), ~0ull - 2,
+		      0, 8, 0, 0});
 	EXPECT_EQ(r.status, NPU_DMA_ST_FAULT_READ); // no wrap-around
 }
 
@@ -146,18 +154,21 @@ TEST_F(DmaTest, CoreSpaceIsTheBar2Window)
 	ASSERT_EQ(r.status, NPU_DMA_ST_OK);
 	EXPECT_EQ(std::memcmp(bar2 + NPU_DEVMEM_OFFSET, "npu!", 4), 0);
 
-	r = dma_.run({NPU_DMA_OP(NPU_DMA_FILL, 0, NPU_DMA_SPACE_CORE), 0, NPU_CORE_BAR2_BASE - 4, 4, 0, 0});
+	r = dma_.run({NPU_DMA_OP(NPU_DMA_FILL, 0, NPU_DMA_SPACE_CORE), 0, NPU_CORE_BAR2_BASE - 4, 4,
+		      0, 0});
 	EXPECT_EQ(r.status, NPU_DMA_ST_FAULT_WRITE);
 	EXPECT_EQ(r.fault, NPU_CORE_BAR2_BASE - 4);
 	std::uint64_t end = NPU_CORE_BAR2_BASE + bar2_.region().size;
-	r = dma_.run({NPU_DMA_OP(NPU_DMA_COPY, NPU_DMA_SPACE_CORE, NPU_DMA_SPACE_HOST), end - 2, 0, 4, 0, 0});
+	r = dma_.run({NPU_DMA_OP(NPU_DMA_COPY, NPU_DMA_SPACE_CORE, NPU_DMA_SPACE_HOST), end - 2, 0,
+		      4, 0, 0});
 	EXPECT_EQ(r.status, NPU_DMA_ST_FAULT_READ);
 	EXPECT_EQ(r.fault, end);
 }
 
 TEST_F(DmaTest, FillKeepsPatternPhaseAcrossChunks)
 {
-	DmaResult r = dma_.run({NPU_DMA_OP(NPU_DMA_FILL, 0, NPU_DMA_SPACE_HOST), 0, 0x2ffe, 0x20, 0xaabbccdd, 0});
+	DmaResult r = dma_.run(
+		{NPU_DMA_OP(NPU_DMA_FILL, 0, NPU_DMA_SPACE_HOST), 0, 0x2ffe, 0x20, 0xaabbccdd, 0});
 	ASSERT_EQ(r.status, NPU_DMA_ST_OK);
 	const std::uint8_t want[4] = {0xdd, 0xcc, 0xbb, 0xaa};
 	for (unsigned i = 0; i < 0x20; i++)
@@ -170,8 +181,10 @@ TEST_F(DmaTest, BadOperationsAreRejected)
 	EXPECT_EQ(dma_.run({3, 0, 0, 8, 0, 0}).status, NPU_DMA_ST_BAD_OP);
 	EXPECT_EQ(dma_.run({NPU_DMA_OP(NPU_DMA_COPY, 3, NPU_DMA_SPACE_HOST), 0, 0, 8, 0, 0}).status,
 		  NPU_DMA_ST_BAD_OP);
-	EXPECT_EQ(dma_.run({NPU_DMA_OP(NPU_DMA_FILL, 0, 3), 0, 0, 8, 0, 0}).status, NPU_DMA_ST_BAD_OP);
-	EXPECT_EQ(dma_.run({NPU_DMA_OP(NPU_DMA_FILL, 0, NPU_DMA_SPACE_HOST) | 0x100, 0, 0, 8, 0, 0}).status,
+	EXPECT_EQ(dma_.run({NPU_DMA_OP(NPU_DMA_FILL, 0, 3), 0, 0, 8, 0, 0}).status,
+		  NPU_DMA_ST_BAD_OP);
+	EXPECT_EQ(dma_.run({NPU_DMA_OP(NPU_DMA_FILL, 0, NPU_DMA_SPACE_HOST) | 0x100, 0, 0, 8, 0, 0})
+			  .status,
 		  NPU_DMA_ST_BAD_OP);
 	EXPECT_EQ(dma_.run({NPU_DMA_OP(NPU_DMA_FILL, 0, NPU_DMA_SPACE_HOST), 0, 0, 0, 0, 0}).status,
 		  NPU_DMA_ST_OK); // zero length is a no-op

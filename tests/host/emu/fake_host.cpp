@@ -9,12 +9,12 @@
 #include <sys/mman.h>
 #include <zlib.h>
 
-namespace npu::emu::test {
+namespace npu::emu::test
+{
 
 AnonMemory::AnonMemory(std::size_t size) : size_(size)
 {
-	void *p = mmap(nullptr, size, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	void *p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		throw std::system_error(errno, std::generic_category(), "mmap");
 	base_ = static_cast<std::uint8_t *>(p);
@@ -70,8 +70,8 @@ FakeHost::FakeHost()
 	cfg.name = "npu-test";
 	cfg.serial = kSerial;
 	cfg.num_queues = kQueues;
-	device_ = std::make_unique<NpuDevice>(cfg, bar2(), ram(),
-					      [this](unsigned v) { on_irq(v); });
+	device_ =
+		std::make_unique<NpuDevice>(cfg, bar2(), ram(), [this](unsigned v) { on_irq(v); });
 }
 
 FakeHost::~FakeHost()
@@ -181,7 +181,8 @@ void FakeHost::write_va(const Context &ctx, std::uint64_t va, const void *data, 
 {
 	auto *src = static_cast<const std::uint8_t *>(data);
 	while (n) {
-		std::size_t chunk = std::min<std::size_t>(n, NPU_PAGE_SIZE - (va & (NPU_PAGE_SIZE - 1)));
+		std::size_t chunk =
+			std::min<std::size_t>(n, NPU_PAGE_SIZE - (va & (NPU_PAGE_SIZE - 1)));
 		shared_copy(ram().base + translate(ctx, va), src, chunk);
 		va += chunk, src += chunk, n -= chunk;
 	}
@@ -191,7 +192,8 @@ void FakeHost::read_va(const Context &ctx, std::uint64_t va, void *data, std::si
 {
 	auto *dst = static_cast<std::uint8_t *>(data);
 	while (n) {
-		std::size_t chunk = std::min<std::size_t>(n, NPU_PAGE_SIZE - (va & (NPU_PAGE_SIZE - 1)));
+		std::size_t chunk =
+			std::min<std::size_t>(n, NPU_PAGE_SIZE - (va & (NPU_PAGE_SIZE - 1)));
 		shared_copy(dst, ram().base + translate(ctx, va), chunk);
 		va += chunk, dst += chunk, n -= chunk;
 	}
@@ -249,8 +251,7 @@ void FakeHost::setup_queue(unsigned q)
 	shared_store<std::uint32_t>(&qr->enable, 1);
 }
 
-std::uint64_t FakeHost::submit(unsigned q, Context &ctx,
-			       const std::vector<std::uint32_t> &cmd)
+std::uint64_t FakeHost::submit(unsigned q, Context &ctx, const std::vector<std::uint32_t> &cmd)
 {
 	std::size_t bytes = cmd.size() * 4;
 	std::uint64_t va = next_cmd_va_;
@@ -294,7 +295,8 @@ npu_job_desc FakeHost::descriptor(unsigned, std::uint64_t seqno) const
 	return desc;
 }
 
-namespace {
+namespace
+{
 
 std::vector<std::uint32_t> words(std::uint32_t header, std::initializer_list<std::uint64_t> fields,
 				 std::uint32_t second)

@@ -20,12 +20,14 @@
 #include "npu_hw.h"
 #include "npu_shared_mem.h"
 
-namespace npu::emu::test {
+namespace npu::emu::test
+{
 
 using namespace std::chrono_literals;
 
 // Anonymous page-aligned memory standing in for guest RAM or BAR2.
-class AnonMemory {
+class AnonMemory
+{
 public:
 	explicit AnonMemory(std::size_t size);
 	~AnonMemory();
@@ -53,7 +55,8 @@ struct Context {
 	std::map<std::uint64_t, std::uint64_t> pages; // va page -> pa page
 };
 
-class FakeHost {
+class FakeHost
+{
 public:
 	static constexpr std::size_t kRamSize = 16 << 20;
 	static constexpr std::size_t kBar2Size = 8 << 20;
@@ -82,12 +85,10 @@ public:
 	void write_u64(const Context &ctx, std::uint64_t va, std::uint64_t v);
 
 	// Loads an image and rings BOOT without waiting.
-	void start_boot(const std::vector<std::uint8_t> &image,
-			std::uint32_t heartbeat_ms = 20);
+	void start_boot(const std::vector<std::uint8_t> &image, std::uint32_t heartbeat_ms = 20);
 	// start_boot(), then the state once it left BOOTING (or BOOTING
 	// itself after the timeout).
-	std::uint32_t boot(const std::vector<std::uint8_t> &image,
-			   std::uint32_t heartbeat_ms = 20);
+	std::uint32_t boot(const std::vector<std::uint8_t> &image, std::uint32_t heartbeat_ms = 20);
 	std::uint32_t reset();
 	unsigned irq_count(unsigned vector);
 	// Waits until pred() holds, re-checking on every interrupt.
@@ -97,13 +98,11 @@ public:
 	// Queue q gets a ring in guest RAM and is enabled.
 	void setup_queue(unsigned q);
 	// Copies cmd into a fresh read-only buffer in ctx and submits it.
-	std::uint64_t submit(unsigned q, Context &ctx,
-			     const std::vector<std::uint32_t> &cmd);
+	std::uint64_t submit(unsigned q, Context &ctx, const std::vector<std::uint32_t> &cmd);
 	// Submits a descriptor as given (cmd buffer already in ctx).
 	std::uint64_t submit_raw(unsigned q, const Context &ctx, std::uint64_t cmd_va,
 				 std::uint32_t cmd_size);
-	bool wait_done(unsigned q, std::uint64_t seqno,
-		       std::chrono::milliseconds timeout = 5000ms);
+	bool wait_done(unsigned q, std::uint64_t seqno, std::chrono::milliseconds timeout = 5000ms);
 	npu_job_desc descriptor(unsigned q, std::uint64_t seqno) const;
 
 private:

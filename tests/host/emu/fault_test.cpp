@@ -10,10 +10,13 @@
 #include "npu_control.h"
 #include "npu_fault.h"
 
-namespace npu::emu::test {
-namespace {
+namespace npu::emu::test
+{
+namespace
+{
 
-class FaultInjection : public ::testing::Test {
+class FaultInjection : public ::testing::Test
+{
 protected:
 	void SetUp() override
 	{
@@ -146,7 +149,8 @@ TEST_F(FaultInjection, ControlCommandsRejectNonsense)
 	EXPECT_EQ(control_command(devs, "inject npu-test corrupt-completion bits"),
 		  "error unknown fault 'corrupt-completion bits'\n");
 	EXPECT_EQ(control_command(devs, "inject npu7 hang-engine"), "error no device npu7\n");
-	EXPECT_EQ(control_command(devs, "inject npu-test"), "error usage: inject DEVICE FAULT [ARG]\n");
+	EXPECT_EQ(control_command(devs, "inject npu-test"),
+		  "error usage: inject DEVICE FAULT [ARG]\n");
 	EXPECT_EQ(control_command(devs, "reboot"), "error unknown command 'reboot'\n");
 	EXPECT_EQ(control_command(devs, ""), "error empty command\n");
 	EXPECT_EQ(host_.device().status().find("armed=none") != std::string::npos, true);

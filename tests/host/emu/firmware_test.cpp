@@ -8,13 +8,16 @@
 #include "drm/npu_accel.h"
 #include "fake_host.h"
 
-namespace npu::emu::test {
-namespace {
+namespace npu::emu::test
+{
+namespace
+{
 
 constexpr std::uint64_t kDataVa = 0x100000;
 constexpr std::uint64_t kReadOnlyVa = 0x200000;
 
-class Firmware : public ::testing::Test {
+class Firmware : public ::testing::Test
+{
 protected:
 	void SetUp() override
 	{
@@ -71,8 +74,10 @@ TEST_F(Firmware, FillAndCopyAcrossPages)
 			     pkt_copy(kDataVa + 0xff0, kDataVa + 0x2ff8, 0x20));
 	ASSERT_EQ(d.status, std::uint32_t{DRM_NPU_JOB_STATUS_OK});
 	for (unsigned i = 0; i < 0x20; i += 4) {
-		EXPECT_EQ(static_cast<std::uint32_t>(host_.read_u64(ctx_, kDataVa + 0xff0 + i)), 0xcafef00du);
-		EXPECT_EQ(static_cast<std::uint32_t>(host_.read_u64(ctx_, kDataVa + 0x2ff8 + i)), 0xcafef00du);
+		EXPECT_EQ(static_cast<std::uint32_t>(host_.read_u64(ctx_, kDataVa + 0xff0 + i)),
+			  0xcafef00du);
+		EXPECT_EQ(static_cast<std::uint32_t>(host_.read_u64(ctx_, kDataVa + 0x2ff8 + i)),
+			  0xcafef00du);
 	}
 	EXPECT_EQ(host_.read_u64(ctx_, kDataVa + 0xfe8), 0u);
 	EXPECT_EQ(host_.read_u64(ctx_, kDataVa + 0x3018), 0u);
@@ -94,7 +99,8 @@ TEST_F(Firmware, CopyPreservesData)
 TEST_F(Firmware, TimestampsIncrease)
 {
 	ASSERT_EQ(run(pkt_timestamp(kDataVa) + pkt_fill(kDataVa + 0x100, 0x1000, 1) +
-		      pkt_timestamp(kDataVa + 8)).status,
+		      pkt_timestamp(kDataVa + 8))
+			  .status,
 		  std::uint32_t{DRM_NPU_JOB_STATUS_OK});
 	std::uint64_t t0 = host_.read_u64(ctx_, kDataVa);
 	std::uint64_t t1 = host_.read_u64(ctx_, kDataVa + 8);
@@ -113,8 +119,8 @@ TEST_F(Firmware, FenceWritesValueAndInterrupts)
 
 TEST_F(Firmware, WaitMemStallsUntilHostWrites)
 {
-	std::uint64_t seqno = host_.submit(0, ctx_, pkt_wait_mem(kDataVa + 0x80, 42) +
-						   pkt_fill(kDataVa + 0x88, 8, 0x77));
+	std::uint64_t seqno = host_.submit(
+		0, ctx_, pkt_wait_mem(kDataVa + 0x80, 42) + pkt_fill(kDataVa + 0x88, 8, 0x77));
 	EXPECT_FALSE(host_.wait_done(0, seqno, 100ms));
 	EXPECT_EQ(host_.read_u64(ctx_, kDataVa + 0x88), 0u);
 	host_.write_u64(ctx_, kDataVa + 0x80, 42);
@@ -146,7 +152,7 @@ TEST_F(Firmware, MalformedPacketFailsJobAndQueueGoesOn)
 	EXPECT_EQ(d.status, std::uint32_t{DRM_NPU_JOB_STATUS_BAD_PACKET});
 	EXPECT_EQ(d.err_offset, 6u * 4 + 2 * 4);
 	EXPECT_EQ(host_.read_u64(ctx_, kDataVa + 0x10), 0x0000000500000005ull); // ran
-	EXPECT_EQ(host_.read_u64(ctx_, kDataVa + 0x20), 0u);                    // did not
+	EXPECT_EQ(host_.read_u64(ctx_, kDataVa + 0x20), 0u);			// did not
 
 	auto wrong_len = pkt_fill(kDataVa, 8, 1);
 	wrong_len[0] = NPU_PKT_HEADER(NPU_OP_FILL, 4);
@@ -178,7 +184,8 @@ TEST_F(Firmware, WriteToReadOnlyPageIsAPageFault)
 	EXPECT_EQ(d.fault_va, kReadOnlyVa + 0x100);
 	EXPECT_EQ(host_.read_u64(ctx_, kReadOnlyVa + 0x100), 0u);
 	// reading it is fine
-	EXPECT_EQ(run(pkt_copy(kReadOnlyVa, kDataVa, 8)).status, std::uint32_t{DRM_NPU_JOB_STATUS_OK});
+	EXPECT_EQ(run(pkt_copy(kReadOnlyVa, kDataVa, 8)).status,
+		  std::uint32_t{DRM_NPU_JOB_STATUS_OK});
 }
 
 TEST_F(Firmware, ResetStopsASpinningWaitAndRebootWorks)

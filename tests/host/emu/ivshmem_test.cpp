@@ -16,8 +16,10 @@
 #include "npu_ivshmem.h"
 #include "npu_os.h"
 
-namespace npu::emu::test {
-namespace {
+namespace npu::emu::test
+{
+namespace
+{
 
 struct Message {
 	std::int64_t value;
@@ -69,7 +71,7 @@ struct Session {
 	UniqueFd sock;
 	UniqueFd shm;
 	std::array<UniqueFd, NPU_IVSHMEM_VECTORS> doorbell; // peer 0's
-	std::array<UniqueFd, NPU_IVSHMEM_VECTORS> irq;      // our own
+	std::array<UniqueFd, NPU_IVSHMEM_VECTORS> irq;	    // our own
 
 	explicit Session(const std::string &path) : sock(connect_to(path))
 	{
@@ -96,10 +98,12 @@ struct Session {
 	}
 };
 
-class Ivshmem : public ::testing::Test {
+class Ivshmem : public ::testing::Test
+{
 protected:
 	std::string path_ = (std::filesystem::temp_directory_path() /
-			     ("npu-emu-test-" + std::to_string(getpid()) + ".sock")).string();
+			     ("npu-emu-test-" + std::to_string(getpid()) + ".sock"))
+				    .string();
 	AnonMemory ram_{1 << 20};
 	SharedMemory bar2_{"test-bar2", NPU_BAR2_MIN_SIZE};
 	std::unique_ptr<IvshmemServer> server_ =
@@ -119,7 +123,8 @@ TEST_F(Ivshmem, HandshakeSharesBar2AndDoorbellRaisesInterrupt)
 {
 	Session s(path_);
 	ASSERT_TRUE(s.shm);
-	void *p = mmap(nullptr, NPU_BAR2_MIN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, s.shm.get(), 0);
+	void *p = mmap(nullptr, NPU_BAR2_MIN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, s.shm.get(),
+		       0);
 	ASSERT_NE(p, MAP_FAILED);
 	auto *regs = static_cast<npu_regs *>(p);
 	EXPECT_EQ(shared_load<std::uint32_t>(&regs->id), NPU_ID_MAGIC);
@@ -134,7 +139,8 @@ TEST_F(Ivshmem, HandshakeSharesBar2AndDoorbellRaisesInterrupt)
 	EXPECT_EQ(read(s.irq[NPU_IRQ_CTRL].get(), &count, sizeof(count)), 8);
 	EXPECT_EQ(count, 1u);
 	EXPECT_EQ(shared_load<std::uint32_t>(&regs->state), std::uint32_t{NPU_STATE_BOOT_FAILED});
-	EXPECT_EQ(shared_load<std::uint32_t>(&regs->boot_status), std::uint32_t{NPU_BOOT_BAD_MAGIC});
+	EXPECT_EQ(shared_load<std::uint32_t>(&regs->boot_status),
+		  std::uint32_t{NPU_BOOT_BAD_MAGIC});
 	EXPECT_FALSE(readable(s.irq[NPU_IRQ_JOB].get(), 0));
 	munmap(p, NPU_BAR2_MIN_SIZE);
 }
@@ -147,7 +153,8 @@ TEST_F(Ivshmem, SecondClientIsRefusedAndReconnectResetsDevice)
 		shared_store<std::uint32_t>(&regs->ctrl, NPU_CTRL_BOOT);
 		first.ring(NPU_DB_CTRL);
 		ASSERT_TRUE(readable(first.irq[NPU_IRQ_CTRL].get(), 5000));
-		EXPECT_EQ(shared_load<std::uint32_t>(&regs->state), std::uint32_t{NPU_STATE_BOOT_FAILED});
+		EXPECT_EQ(shared_load<std::uint32_t>(&regs->state),
+			  std::uint32_t{NPU_STATE_BOOT_FAILED});
 
 		UniqueFd second = connect_to(path_);
 		char c;

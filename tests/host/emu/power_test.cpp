@@ -6,8 +6,10 @@
 #include "fake_host.h"
 #include "npu_power.h"
 
-namespace npu::emu::test {
-namespace {
+namespace npu::emu::test
+{
+namespace
+{
 
 TEST(ThermalModel, PowerFollowsStateAndLoad)
 {
@@ -78,7 +80,8 @@ TEST(DevicePower, ResetPowersTheEnginesBackOn)
 	ASSERT_EQ(host.boot(real_firmware()), std::uint32_t{NPU_STATE_READY});
 	shared_store<std::uint32_t>(&host.regs()->power_state, NPU_POWER_ENGINES_OFF);
 	ASSERT_EQ(host.reset(), std::uint32_t{NPU_STATE_ROM});
-	EXPECT_EQ(shared_load<std::uint32_t>(&host.regs()->power_state), std::uint32_t{NPU_POWER_ON});
+	EXPECT_EQ(shared_load<std::uint32_t>(&host.regs()->power_state),
+		  std::uint32_t{NPU_POWER_ON});
 }
 
 } // namespace

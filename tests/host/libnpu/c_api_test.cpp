@@ -7,8 +7,8 @@
 #include <drm/npu_accel.h>
 
 #include "fixture.hpp"
-#include "npu/npu.h"
 #include "npu/device.hpp"
+#include "npu/npu.h"
 
 namespace npu::testing {
 namespace {

@@ -8,9 +8,9 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <thread>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 #include <utility>
 
 #include <drm/npu_accel.h>
@@ -52,8 +52,7 @@ struct FakeOs::Fence {
     [[nodiscard]] bool done() const {
         if (all_of.empty())
             return signalled;
-        return std::all_of(all_of.begin(), all_of.end(),
-                           [](const auto& f) { return f->done(); });
+        return std::all_of(all_of.begin(), all_of.end(), [](const auto& f) { return f->done(); });
     }
 };
 
@@ -660,9 +659,10 @@ int FakeOs::syncobj_ioctl(File& file, unsigned long request, void* arg, Lock& lo
     case DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL: {
         const bool timeline = request == DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL;
         auto* a = static_cast<drm_syncobj_timeline_array*>(arg); // drm_syncobj_array prefix
-        const uint32_t count = timeline ? a->count_handles
-                                        : static_cast<drm_syncobj_array*>(arg)->count_handles;
-        const uint64_t handles = timeline ? a->handles : static_cast<drm_syncobj_array*>(arg)->handles;
+        const uint32_t count =
+            timeline ? a->count_handles : static_cast<drm_syncobj_array*>(arg)->count_handles;
+        const uint64_t handles =
+            timeline ? a->handles : static_cast<drm_syncobj_array*>(arg)->handles;
         for (uint32_t i = 0; i < count; ++i) {
             auto syncobj = find(user_ptr<const uint32_t>(handles)[i]);
             if (!syncobj)

@@ -91,7 +91,7 @@ TEST_F(PoolTest, AskingTheKernelBeforeGrowing) {
     Buffer block = pool.allocate_async(4096, freeing);
     freeing.fill(block, 0, 4096, 1);
     pool.free_async(std::move(block), freeing);
-    freeing.flush(); // the fake runs it at once; the stream has not looked
+    freeing.flush();                   // the fake runs it at once; the stream has not looked
     Buffer host = pool.allocate(4096); // queries the timeline, reuses
     EXPECT_EQ(pool.stats().chunks, 1u);
 }

@@ -9,9 +9,9 @@ namespace npu::testing {
 
 struct FakeNpu {
     std::string pci_address = "0000:00:03.0";
-    std::string parent = "pci0000:00";  // path from the host bridge, '/'-separated
-    std::string node = "accel0";        // accelN or renderDN; "" = no node
-    std::string driver = "npu";         // "" = unbound
+    std::string parent = "pci0000:00"; // path from the host bridge, '/'-separated
+    std::string node = "accel0";       // accelN or renderDN; "" = no node
+    std::string driver = "npu";        // "" = unbound
     std::string serial = "9430a88e132f087d";
     std::string uuid = "9430a88e-132f-8087-8d6e-70752d756964";
     std::string fw_version = "0.1.0";

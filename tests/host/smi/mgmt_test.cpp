@@ -94,8 +94,8 @@ TEST_F(MgmtTest, UtilizationIsBusyTimeOverWallTime) {
 
 TEST_F(MgmtTest, MissingAttributesAreAbsentNotErrors) {
     const std::string dev = "sys/devices/pci0000:00/0000:00:03.0";
-    for (const char* f : {"/hwmon", "/mem_in_use", "/busy_time_us", "/reset_count", "/resource",
-                          "/power", "/uuid"})
+    for (const char* f :
+         {"/hwmon", "/mem_in_use", "/busy_time_us", "/reset_count", "/resource", "/power", "/uuid"})
         tree.remove(dev + f);
     mgmt::System system(tree.root());
     const auto device = system.find("0");
@@ -153,8 +153,10 @@ TEST_F(MgmtTest, ProcessesFromProcFdWithDebugfsMemory) {
 TEST_F(MgmtTest, FdinfoMemoryWhenNoDebugfs) {
     tree.remove("sys/kernel/debug");
     tree.add_process(100, "trainer", "accel0", 2);
-    tree.write("proc/100/fdinfo/3", "drm-driver:\tnpu\ndrm-client-id:\t7\ndrm-total-memory:\t8 KiB\n");
-    tree.write("proc/100/fdinfo/4", "drm-driver:\tnpu\ndrm-client-id:\t7\ndrm-total-memory:\t8 KiB\n");
+    tree.write("proc/100/fdinfo/3",
+               "drm-driver:\tnpu\ndrm-client-id:\t7\ndrm-total-memory:\t8 KiB\n");
+    tree.write("proc/100/fdinfo/4",
+               "drm-driver:\tnpu\ndrm-client-id:\t7\ndrm-total-memory:\t8 KiB\n");
     mgmt::System system(tree.root());
     const auto procs = system.processes(system.devices());
     ASSERT_EQ(procs.size(), 1u);
@@ -183,7 +185,8 @@ TEST_F(MgmtTest, TopologyAndLinks) {
     const auto ta = system.topology(system.find("0000:01:00.0"));
     const auto tb = system.topology(system.find("0000:01:00.1"));
     const auto tf = system.topology(system.find("0001:00:01.0"));
-    EXPECT_EQ(ta.pci_path, (std::vector<std::string>{"pci0000:00", "0000:00:1c.0", "0000:01:00.0"}));
+    EXPECT_EQ(ta.pci_path,
+              (std::vector<std::string>{"pci0000:00", "0000:00:1c.0", "0000:01:00.0"}));
     EXPECT_FALSE(t0.numa_node) << "-1 means unknown";
     EXPECT_EQ(tf.numa_node, 1);
     EXPECT_EQ(t0.local_cpus, "0-1");

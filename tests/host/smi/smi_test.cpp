@@ -136,12 +136,13 @@ TEST_F(SmiTest, ListJsonAndCsv) {
     const auto lines = lines_of(csv.out);
     ASSERT_EQ(lines.size(), 3u) << csv.out;
     EXPECT_EQ(lines[0], "index,pci_address,node,uuid,firmware_version");
-    EXPECT_EQ(lines[1], "0,0000:00:03.0,/dev/accel/accel0,9430a88e-132f-8087-8d6e-70752d756964,0.1.0");
+    EXPECT_EQ(lines[1],
+              "0,0000:00:03.0,/dev/accel/accel0,9430a88e-132f-8087-8d6e-70752d756964,0.1.0");
 }
 
 TEST_F(SmiTest, QueryCsvWithAndWithoutHeaderAndUnits) {
-    auto result = smi({"query", "--fields", "index,temperature_c,power_w,memory_used_bytes",
-                       "--format", "csv"});
+    auto result = smi(
+        {"query", "--fields", "index,temperature_c,power_w,memory_used_bytes", "--format", "csv"});
     ASSERT_EQ(result.status, 0) << result.err;
     auto lines = lines_of(result.out);
     ASSERT_EQ(lines.size(), 3u);
@@ -241,7 +242,8 @@ TEST_F(SmiTest, ProcessesInEveryFormat) {
 TEST_F(SmiTest, TopoMatrix) {
     const auto doc = smi_json({"topo"});
     ASSERT_EQ(doc.at("devices").size(), 2u);
-    EXPECT_EQ(doc.at("links"), json::array({json::array({"SELF", "PHB"}), json::array({"PHB", "SELF"})}));
+    EXPECT_EQ(doc.at("links"),
+              json::array({json::array({"SELF", "PHB"}), json::array({"PHB", "SELF"})}));
     EXPECT_TRUE(doc["devices"][0].at("numa_node").is_null());
     const auto table = smi({"topo"});
     EXPECT_NE(table.out.find("NPU0"), std::string::npos) << table.out;
@@ -280,8 +282,8 @@ TEST_F(SmiTest, WatchStopsAfterCount) {
     ASSERT_EQ(lines.size(), 3u) << "one compact JSON document per report";
     for (const auto& line : lines)
         EXPECT_EQ(json::parse(line).at("devices").size(), 2u);
-    const auto tables = smi({"query", "--fields", "index", "-l", "0.05", "-c", "2", "--format",
-                             "csv", "--no-header"});
+    const auto tables = smi(
+        {"query", "--fields", "index", "-l", "0.05", "-c", "2", "--format", "csv", "--no-header"});
     EXPECT_EQ(tables.out, "0\n1\n0\n1\n");
 }
 
@@ -369,7 +371,9 @@ TEST_F(SmiTest, ExporterServesMetricsThenStops) {
     const int port = free_port();
     const std::string listen = "127.0.0.1:" + std::to_string(port);
     SmiResult result{};
-    std::thread server([&] { result = smi({"exporter", "--listen", listen.c_str(), "--max-requests", "2"}); });
+    std::thread server([&] {
+        result = smi({"exporter", "--listen", listen.c_str(), "--max-requests", "2"});
+    });
     httplib::Client client("127.0.0.1", port);
     int status = 0;
     std::string body;
