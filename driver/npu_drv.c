@@ -170,6 +170,12 @@ int npu_ioctl_get_param(struct drm_device *drm, void *data,
 	case DRM_NPU_PARAM_MAX_CMD_SIZE:
 		args->value = NPU_JOB_CMD_MAX_SIZE;
 		break;
+	case DRM_NPU_PARAM_CONTEXT_FAULTS:
+		args->value = atomic64_read(&ctx->vm->job_stats.page_faults);
+		break;
+	case DRM_NPU_PARAM_CONTEXT_LAST_FAULT:
+		args->value = atomic64_read(&ctx->vm->job_stats.last_fault_va);
+		break;
 	default:
 		ret = -EINVAL;
 		break;

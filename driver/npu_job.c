@@ -121,7 +121,7 @@ static void npu_job_signal(struct npu_job *job, u32 status, u64 fault_va,
 	job->status = status;
 	job->fault_va = fault_va;
 	job->err_offset = err_offset;
-	npu_stats_job_done(&job->vm->job_stats, status);
+	npu_stats_job_done(&job->vm->job_stats, status, fault_va);
 	if (error) {
 		dma_fence_set_error(job->hw_fence, error);
 		/* not every scheduler copies the parent's error */

@@ -34,11 +34,16 @@ struct npu_dev_stats {
  * @submitted: jobs accepted by SUBMIT
  * @completed: jobs the device finished with status OK
  * @failed: jobs that finished with any other status
+ * @page_faults: failed jobs whose status was PAGE_FAULT (the context is
+ *	marked as faulted while this is non-zero)
+ * @last_fault_va: fault address of the latest of those
  */
 struct npu_job_stats {
 	atomic64_t submitted;
 	atomic64_t completed;
 	atomic64_t failed;
+	atomic64_t page_faults;
+	atomic64_t last_fault_va;
 };
 
 static inline void npu_stats_job_submitted(struct npu_job_stats *stats)
@@ -46,12 +51,18 @@ static inline void npu_stats_job_submitted(struct npu_job_stats *stats)
 	atomic64_inc(&stats->submitted);
 }
 
-static inline void npu_stats_job_done(struct npu_job_stats *stats, u32 status)
+static inline void npu_stats_job_done(struct npu_job_stats *stats, u32 status,
+				      u64 fault_va)
 {
-	if (status == DRM_NPU_JOB_STATUS_OK)
+	if (status == DRM_NPU_JOB_STATUS_OK) {
 		atomic64_inc(&stats->completed);
-	else
-		atomic64_inc(&stats->failed);
+		return;
+	}
+	atomic64_inc(&stats->failed);
+	if (status == DRM_NPU_JOB_STATUS_PAGE_FAULT) {
+		atomic64_set(&stats->last_fault_va, fault_va);
+		atomic64_inc(&stats->page_faults);
+	}
 }
 
 /* npu_sysfs.c */

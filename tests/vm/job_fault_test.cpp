@@ -125,6 +125,32 @@ TEST_F(JobFaults, CopyFromUnmappedAddress)
 	s->ExpectWorks();
 }
 
+TEST_F(JobFaults, FaultingContextIsMarked)
+{
+	Session other;
+	EXPECT_EQ(s->dev().Param(DRM_NPU_PARAM_CONTEXT_FAULTS), 0u);
+	EXPECT_EQ(s->dev().Param(DRM_NPU_PARAM_CONTEXT_LAST_FAULT), 0u);
+
+	Bo dst(s->dev(), kPageSize);
+	uint64_t hole = UnmappedAddr({&dst});
+	for (uint64_t n = 1; n <= 2; n++) {
+		Commands cmds;
+		cmds.Copy(hole + n * 0x100, dst.addr(), 64);
+		WaitResult r = RunFailing(cmds, {dst.handle()});
+		EXPECT_JOB_STATUS(r.args.job_status, DRM_NPU_JOB_STATUS_PAGE_FAULT);
+		EXPECT_EQ(s->dev().Param(DRM_NPU_PARAM_CONTEXT_FAULTS), n);
+		EXPECT_EQ(s->dev().Param(DRM_NPU_PARAM_CONTEXT_LAST_FAULT), hole + n * 0x100);
+	}
+	// A bad packet is a failure but not a fault; other contexts stay clean.
+	Commands bad;
+	bad.Raw(NPU_PKT_HEADER(0x7f, 2), {0});
+	RunFailing(bad);
+	EXPECT_EQ(s->dev().Param(DRM_NPU_PARAM_CONTEXT_FAULTS), 2u);
+	EXPECT_EQ(other.dev().Param(DRM_NPU_PARAM_CONTEXT_FAULTS), 0u);
+	other.ExpectWorks();
+	s->ExpectWorks();
+}
+
 TEST_F(JobFaults, CopyToUnmappedAddress)
 {
 	Bo src(s->dev(), kPageSize);

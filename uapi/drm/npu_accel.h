@@ -54,6 +54,9 @@ extern "C" {
 #define DRM_NPU_PARAM_SERIAL		9  /* unique 64-bit serial number */
 #define DRM_NPU_PARAM_CONTEXT_ID	10 /* id of this file's context */
 #define DRM_NPU_PARAM_MAX_CMD_SIZE	11 /* largest command buffer, bytes */
+/* A context that faulted is marked: its page-fault count and last address */
+#define DRM_NPU_PARAM_CONTEXT_FAULTS	12 /* jobs of this file that page-faulted */
+#define DRM_NPU_PARAM_CONTEXT_LAST_FAULT 13 /* fault address of the latest one */
 
 /**
  * struct drm_npu_get_param - read one device or context parameter
