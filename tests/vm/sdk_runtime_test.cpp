@@ -9,6 +9,7 @@
 #include <fstream>
 #include <numeric>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "npu/npu.h"
@@ -190,6 +191,68 @@ TEST(SdkCAbi, StreamEventPool)
 	EXPECT_EQ(npu_pool_destroy(pool), NPU_SUCCESS);
 	EXPECT_EQ(npu_stream_destroy(stream), NPU_SUCCESS);
 	EXPECT_EQ(npu_device_close(device), NPU_SUCCESS);
+}
+
+// Expects fn to throw npu::Error carrying ENODEV.
+template <typename Fn> void ExpectDeviceGone(const char *what, Fn &&fn)
+{
+	try {
+		fn();
+		ADD_FAILURE() << what << ": no error after the device was unbound";
+	} catch (const npu::Error &e) {
+		EXPECT_EQ(e.errnum(), ENODEV) << what << ": " << e.what();
+	}
+}
+
+void WriteDriverFile(const std::string &file, const std::string &bdf)
+{
+	std::ofstream out("/sys/bus/pci/drivers/npu/" + file);
+	out << bdf;
+	out.flush();
+	ASSERT_TRUE(out.good()) << file << " " << bdf;
+}
+
+// Last in this binary: the device is unbound under live SDK objects, every
+// later call reports ENODEV (no crash), and after a rebind it works again.
+TEST(ZSdkHotUnplug, LaterCallsReportEnodevThenRebindWorks)
+{
+	std::string bdf;
+	{
+		npu::Device device(0);
+		bdf = device.info().pci_address;
+		npu::Stream stream(device);
+		npu::Buffer buffer(device, 4096);
+		stream.fill(buffer, 0, buffer.size(), 0x11111111u);
+		stream.synchronize(seconds(10));
+
+		WriteDriverFile("unbind", bdf);
+		ExpectDeviceGone("fill + synchronize", [&] {
+			stream.fill(buffer, 0, buffer.size(), 0x22222222u);
+			stream.synchronize(seconds(10));
+		});
+		ExpectDeviceGone("properties", [&] { (void)device.properties(); });
+		ExpectDeviceGone("new buffer", [&] { npu::Buffer more(device, 4096); });
+		ExpectDeviceGone("synchronize again", [&] {
+			stream.fill(buffer, 0, buffer.size(), 0x33333333u);
+			stream.synchronize(seconds(10));
+		});
+	} // destructors on a gone device: quiet, no crash
+
+	WriteDriverFile("bind", bdf);
+	bool back = false;
+	for (int i = 0; i < 100 && !back; ++i) {
+		for (const auto &info : npu::Device::enumerate())
+			back = back || info.pci_address == bdf;
+		if (!back)
+			std::this_thread::sleep_for(std::chrono::milliseconds(100));
+	}
+	ASSERT_TRUE(back) << bdf << " did not come back after bind";
+	npu::Device device = npu::Device::select(bdf);
+	npu::Stream stream(device);
+	npu::Buffer buffer(device, 4096);
+	stream.fill(buffer, 0, buffer.size(), 0x44444444u);
+	stream.synchronize(seconds(10));
+	EXPECT_EQ(buffer.as_span<uint32_t>()[0], 0x44444444u);
 }
 
 } // namespace
