@@ -91,13 +91,8 @@ int run_overview(Run& run) {
         if (run.options.format == Format::json) {
             json doc = document("overview");
             doc["devices"] = json::array();
-            for (const auto& d : devices) {
-                json object = device_json(d);
-                object["processes"] = json::array();
-                for (const auto& p : d.processes)
-                    object["processes"].push_back(process_json(p));
-                doc["devices"].push_back(object);
-            }
+            for (const auto& d : devices)
+                doc["devices"].push_back(device_with_processes_json(d));
             emit(run, doc);
             return 0;
         }
@@ -325,10 +320,7 @@ int run_info(Run& run) {
     json doc = document("info");
     doc["devices"] = json::array();
     for (const auto& d : devices) {
-        json object = device_json(d);
-        object["processes"] = json::array();
-        for (const auto& p : d.processes)
-            object["processes"].push_back(process_json(p));
+        json object = device_with_processes_json(d);
         const auto topo = run.system.topology(d.identity);
         object["numa_node"] = topo.numa_node ? json(*topo.numa_node) : json();
         object["pci_path"] = topo.pci_path;

@@ -143,6 +143,14 @@ nlohmann::json process_json(const mgmt::Process& p) {
             {"jobs_failed", opt(p.jobs_failed)}};
 }
 
+nlohmann::json device_with_processes_json(const DeviceSnapshot& device) {
+    nlohmann::json object = device_json(device);
+    object["processes"] = nlohmann::json::array();
+    for (const auto& p : device.processes)
+        object["processes"].push_back(process_json(p));
+    return object;
+}
+
 std::string text_of(const nlohmann::json& value) {
     if (value.is_null())
         return "N/A";

@@ -29,6 +29,8 @@ std::vector<DeviceSnapshot> snapshot(mgmt::System& system,
 nlohmann::json document(const std::string& command);
 nlohmann::json device_json(const DeviceSnapshot& device);
 nlohmann::json process_json(const mgmt::Process& process);
+// device_json() plus the device's "processes" array.
+nlohmann::json device_with_processes_json(const DeviceSnapshot& device);
 
 // A queryable field: JSON value (null when missing), unit for csv/table.
 struct Field {
