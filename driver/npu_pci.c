@@ -107,6 +107,11 @@ static int npu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64));
 	if (ret)
 		return ret;
+	/*
+	 * The NPU MMU maps BOs page by page, so DMA segments of any length
+	 * are fine; without this the DMA API caps them at 64 KiB.
+	 */
+	dma_set_max_seg_size(dev, UINT_MAX);
 	/* MSI-X messages are bus-master writes */
 	pci_set_master(pdev);
 	npu_read_identity(ndev);

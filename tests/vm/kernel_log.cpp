@@ -64,18 +64,26 @@ std::vector<std::string> KernelLog::ReadNew()
 
 bool KernelLog::IsKernelBug(const std::string &line)
 {
+	// Distribution-kernel warnings plus what the debug kernel's checkers
+	// print: KASAN, lockdep, DEBUG_ATOMIC_SLEEP, DEBUG_OBJECTS, list debug.
 	static const std::regex bug(
 		"WARNING:|BUG:|Oops|Call Trace|general protection|KASAN|UBSAN|lockdep|"
-		"refcount_t|list_add corruption|INFO: task .* blocked");
+		"possible (recursive|circular) locking|inconsistent lock state|"
+		"sleeping function called from invalid context|ODEBUG:|"
+		"refcount_t|list_(add|del) corruption|INFO: task .* blocked");
 	return std::regex_search(line, bug);
 }
 
 namespace
 {
 
+// Lines kept after the first line of a report (a KASAN or lockdep report
+// with its stacks runs to a few dozen).
+constexpr size_t kReportLines = 80;
+
 struct Finding {
 	std::string test;
-	std::string line;
+	std::vector<std::string> report; // first line of the report onwards
 };
 
 // Shared by the listener (collects per test) and the environment (judges).
@@ -84,30 +92,55 @@ struct Watch {
 	std::vector<Finding> findings;
 	std::vector<std::string> current; // lines of the running test
 
-	void Collect(const std::string &test)
+	// Reads the new lines; returns the report they hold, if any, and
+	// records it against TEST.
+	std::vector<std::string> Collect(const std::string &test)
 	{
+		std::vector<std::string> report;
 		for (auto &line : log.ReadNew()) {
-			if (KernelLog::IsKernelBug(line))
-				findings.push_back({test, line});
+			if (!report.empty() && report.size() < kReportLines)
+				report.push_back(line);
+			else if (report.empty() && KernelLog::IsKernelBug(line))
+				report.push_back(line);
 			current.push_back(std::move(line));
 		}
+		if (!report.empty())
+			findings.push_back({test, report});
+		return report;
 	}
 };
 
 Watch *g_watch;
 
+std::string Join(const std::vector<std::string> &lines)
+{
+	std::string text;
+	for (const auto &l : lines)
+		text += "  " + l + "\n";
+	return text;
+}
+
 class KernelLogListener : public ::testing::EmptyTestEventListener
 {
-	void OnTestStart(const ::testing::TestInfo &) override
+	void OnTestStart(const ::testing::TestInfo &info) override
 	{
 		g_watch->Collect("(between tests)");
 		g_watch->current.clear();
+		// A marker in the kernel log ties later reports to this test,
+		// also for the log scan after the run (tests/vm/kernel-checks).
+		Mark(std::string("npu-test: start ") + info.test_suite_name() + "." +
+		     info.name());
 	}
 
 	void OnTestEnd(const ::testing::TestInfo &info) override
 	{
 		std::string name = std::string(info.test_suite_name()) + "." + info.name();
-		g_watch->Collect(name);
+		auto report = g_watch->Collect(name);
+		// The test is still current here (listeners see OnTestEnd before
+		// gtest detaches it), so the failure is this test's.
+		if (!report.empty())
+			ADD_FAILURE() << "the kernel reported a bug during this test:\n"
+				      << Join(report);
 		if (!info.result()->Failed() || g_watch->current.empty())
 			return;
 		const auto &lines = g_watch->current;
@@ -117,6 +150,18 @@ class KernelLogListener : public ::testing::EmptyTestEventListener
 		for (size_t i = first; i < lines.size(); i++)
 			std::printf("  %s\n", lines[i].c_str());
 		std::printf("---- end of kernel log ----\n");
+	}
+
+	static void Mark(const std::string &text)
+	{
+		int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			return;
+		std::string record = text + "\n";
+		if (write(fd, record.data(), record.size()) < 0) {
+			// Best effort: the marker only helps attribution.
+		}
+		close(fd);
 	}
 };
 
@@ -130,17 +175,22 @@ class KernelLogEnvironment : public ::testing::Environment
 				    getuid() ? "not root" : "no access");
 	}
 
+	// Reports that came between tests or after the last one have no test
+	// to fail; the environment fails instead.
 	void TearDown() override
 	{
 		g_watch->Collect("(after the last test)");
-		if (g_watch->findings.empty())
-			return;
 		std::string report;
-		for (const auto &f : g_watch->findings)
-			report += "  " + f.test + ": " + f.line + "\n";
-		ADD_FAILURE() << g_watch->findings.size()
-			      << " kernel log line(s) report a kernel bug:\n"
-			      << report;
+		size_t count = 0;
+		for (const auto &f : g_watch->findings) {
+			if (f.test.front() != '(')
+				continue;
+			count++;
+			report += f.test + ":\n" + Join(f.report);
+		}
+		if (count)
+			ADD_FAILURE() << count << " kernel bug report(s) outside any test:\n"
+				      << report;
 	}
 };
 

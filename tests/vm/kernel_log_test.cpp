@@ -44,6 +44,17 @@ TEST(KernelLogWatch, RecognisesKernelBugReports)
 		"INFO: task kworker/0:1:12 blocked for more than 120 seconds."));
 	EXPECT_TRUE(KernelLog::IsKernelBug("refcount_t: underflow; use-after-free."));
 	EXPECT_TRUE(KernelLog::IsKernelBug("Call Trace:"));
+	// What the debug kernel's checkers print.
+	EXPECT_TRUE(KernelLog::IsKernelBug(
+		"BUG: KASAN: slab-use-after-free in npu_job_free+0x3c/0x90 [npu]"));
+	EXPECT_TRUE(KernelLog::IsKernelBug(
+		"WARNING: possible circular locking dependency detected"));
+	EXPECT_TRUE(KernelLog::IsKernelBug("inconsistent lock state"));
+	EXPECT_TRUE(KernelLog::IsKernelBug(
+		"BUG: sleeping function called from invalid context at kernel/locking/mutex.c:283"));
+	EXPECT_TRUE(KernelLog::IsKernelBug(
+		"ODEBUG: free active (active state 0) object: 000000001e3c5a7b object type: work_struct"));
+	EXPECT_TRUE(KernelLog::IsKernelBug("list_del corruption, ffff888004c1e0a8->next is NULL"));
 	EXPECT_FALSE(KernelLog::IsKernelBug("npu 0000:00:03.0: firmware 0.1.0 ready"));
 	EXPECT_FALSE(KernelLog::IsKernelBug("npu 0000:00:03.0: job 12 timed out, resetting"));
 }

@@ -1,9 +1,10 @@
 // npu_vm_sdk_tests entry point: the libnpu runtime against the real driver.
-// Refuses to run without an NPU.
+// Refuses to run without an NPU; watches the kernel log like the uapi suite.
 #include <cstdio>
 
 #include <gtest/gtest.h>
 
+#include "kernel_log.h"
 #include "npu/device.hpp"
 
 int main(int argc, char **argv)
@@ -16,5 +17,6 @@ int main(int argc, char **argv)
 			     argv[0]);
 		return 1;
 	}
+	npu_test::InstallKernelLogCheck();
 	return RUN_ALL_TESTS();
 }

@@ -176,7 +176,12 @@ struct drm_npu_submit {
 #define DRM_NPU_SUBMIT_WAIT_FOR_SUBMIT	(1u << 0) /* see drm_npu_submit */
 #define DRM_NPU_SUBMIT_FLAGS		DRM_NPU_SUBMIT_WAIT_FOR_SUBMIT
 
-#define DRM_NPU_MAX_SUBMIT_BOS		4096
+/*
+ * A submit locks every listed BO's reservation under one ww_acquire_ctx;
+ * lockdep tracks at most 4095 nested acquisitions of one lock class, so the
+ * limit stays well below that.
+ */
+#define DRM_NPU_MAX_SUBMIT_BOS		1024
 #define DRM_NPU_MAX_IN_SYNCOBJS		64
 /* WAIT reports the status of this many most recent jobs per queue */
 #define DRM_NPU_WAIT_HISTORY		256
