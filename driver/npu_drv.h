@@ -104,6 +104,9 @@ struct npu_queue {
  * @devmem_size: regs.devmem_size
  * @serial: regs.serial
  * @contexts: context id -> struct npu_context; has its own lock
+ * @vms_lock: protects @vms
+ * @vms: every live address space (npu_vm.dev_link), so that unbind can
+ *	release their DMA mappings while files keep them alive
  * @queues: the hardware queues, spread over the priority levels; the
  *	firmware serves higher levels first (see npu_ctx_queue.c)
  * @queue_count: hardware queues in use (regs.num_queues)
@@ -138,6 +141,9 @@ struct npu_device {
 	u64 serial;
 
 	struct xarray contexts;
+	/* protects vms */
+	struct mutex vms_lock;
+	struct list_head vms;
 	struct npu_queue queues[NPU_MAX_QUEUES];
 	u32 queue_count;
 

@@ -6,6 +6,7 @@
  * CPU mappings use the shmem helper's default: cached, coherent with the
  * device on x86 (no IOMMU, snooped DMA).
  */
+#include <linux/dma-mapping.h>
 #include <linux/slab.h>
 
 #include <drm/drm_drv.h>
@@ -23,6 +24,9 @@ static void npu_gem_free(struct drm_gem_object *obj)
 
 	/* no job holds the object any more, so the device cannot use it */
 	if (bo->vm) {
+		mutex_lock(&bo->vm->lock);
+		list_del(&bo->vm_link);
+		mutex_unlock(&bo->vm->lock);
 		atomic_dec(&bo->vm->ndev->stats.bos);
 		atomic64_sub(obj->size, &bo->vm->ndev->stats.bo_bytes);
 		npu_vm_unmap(bo->vm, &bo->va, obj->size);
@@ -53,7 +57,45 @@ struct drm_gem_object *npu_gem_create_object(struct drm_device *drm,
 	if (!bo)
 		return ERR_PTR(-ENOMEM);
 	bo->base.base.funcs = &npu_gem_funcs;
+	INIT_LIST_HEAD(&bo->vm_link);
 	return &bo->base.base;
+}
+
+/* Unmaps @bo's pages from the device; they stay pinned until the free. */
+static void npu_bo_release_dma(struct npu_bo *bo)
+{
+	struct drm_gem_shmem_object *shmem = &bo->base;
+
+	if (!shmem->sgt)
+		return;
+	dma_unmap_sgtable(shmem->base.dev->dev, shmem->sgt, DMA_BIDIRECTIONAL, 0);
+	sg_free_table(shmem->sgt);
+	kfree(shmem->sgt);
+	shmem->sgt = NULL;
+}
+
+/**
+ * npu_gem_release_dma() - give back every DMA mapping of a stopped device
+ * @ndev: the device, unplugged and stopped (unbind)
+ *
+ * Open files keep contexts, VMs and BOs alive past unbind, but the DMA API
+ * wants a driver's mappings gone when it lets the device go: unmap every
+ * BO and free every page table now. The free paths then skip what is gone.
+ */
+void npu_gem_release_dma(struct npu_device *ndev)
+{
+	struct npu_vm *vm;
+	struct npu_bo *bo;
+
+	mutex_lock(&ndev->vms_lock);
+	list_for_each_entry(vm, &ndev->vms, dev_link) {
+		mutex_lock(&vm->lock);
+		list_for_each_entry(bo, &vm->bos, vm_link)
+			npu_bo_release_dma(bo);
+		npu_vm_free_tables(vm);
+		mutex_unlock(&vm->lock);
+	}
+	mutex_unlock(&ndev->vms_lock);
 }
 
 /* Pins the pages and maps them into @vm; on failure nothing is mapped. */
@@ -69,6 +111,9 @@ static int npu_bo_map(struct npu_bo *bo, struct npu_vm *vm)
 			 !(bo->flags & DRM_NPU_BO_DEVICE_READ_ONLY));
 	if (ret)
 		return ret;
+	mutex_lock(&vm->lock);
+	list_add(&bo->vm_link, &vm->bos);
+	mutex_unlock(&vm->lock);
 	bo->vm = npu_vm_get(vm);
 	atomic_inc(&vm->ndev->stats.bos);
 	atomic64_add(bo->base.base.size, &vm->ndev->stats.bo_bytes);
@@ -83,16 +128,21 @@ int npu_ioctl_bo_create(struct drm_device *drm, void *data,
 	struct drm_gem_shmem_object *shmem;
 	struct npu_bo *bo;
 	u32 handle;
-	int ret;
+	int ret, idx;
 
 	if (!args->size || args->size > NPU_BO_MAX_SIZE)
 		return -EINVAL;
 	if (args->flags & ~DRM_NPU_BO_FLAGS)
 		return -EINVAL;
 
+	/* unbind waits for this section before it releases DMA mappings */
+	if (!drm_dev_enter(drm, &idx))
+		return -ENODEV;
 	shmem = drm_gem_shmem_create(drm, PAGE_ALIGN(args->size));
-	if (IS_ERR(shmem))
-		return PTR_ERR(shmem);
+	if (IS_ERR(shmem)) {
+		ret = PTR_ERR(shmem);
+		goto out_exit;
+	}
 	bo = container_of(shmem, struct npu_bo, base);
 	bo->flags = args->flags;
 
@@ -109,6 +159,8 @@ int npu_ioctl_bo_create(struct drm_device *drm, void *data,
 out_put:
 	/* the handle, if any, holds the object now */
 	drm_gem_object_put(&shmem->base);
+out_exit:
+	drm_dev_exit(idx);
 	return ret;
 }
 

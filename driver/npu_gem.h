@@ -21,12 +21,14 @@ struct npu_vm;
  * @base: shmem GEM object
  * @vm: address space the object is mapped in (a reference), NULL until
  *	mapped; set once at creation, so readable without locks
+ * @vm_link: entry in @vm's BO list (under the VM's lock)
  * @va: the object's range in @vm (size plus a guard page)
  * @flags: DRM_NPU_BO_* given at creation
  */
 struct npu_bo {
 	struct drm_gem_shmem_object base;
 	struct npu_vm *vm;
+	struct list_head vm_link;
 	struct drm_mm_node va;
 	u32 flags;
 };
@@ -38,6 +40,7 @@ static inline struct npu_bo *to_npu_bo(struct drm_gem_object *obj)
 
 struct drm_gem_object *npu_gem_create_object(struct drm_device *drm,
 					     size_t size);
+void npu_gem_release_dma(struct npu_device *ndev);
 int npu_ioctl_bo_create(struct drm_device *drm, void *data,
 			struct drm_file *file);
 int npu_ioctl_bo_info(struct drm_device *drm, void *data,

@@ -84,6 +84,7 @@ struct npu_vm *npu_vm_create(struct npu_device *ndev)
 	kref_init(&vm->ref);
 	vm->ndev = ndev;
 	mutex_init(&vm->lock);
+	INIT_LIST_HEAD(&vm->bos);
 	vm->root = npu_pt_alloc(vm, false);
 	if (!vm->root) {
 		mutex_destroy(&vm->lock);
@@ -92,6 +93,9 @@ struct npu_vm *npu_vm_create(struct npu_device *ndev)
 	}
 	drm_mm_init(&vm->mm, NPU_VA_START, NPU_VA_END - NPU_VA_START);
 	drm_dev_get(&ndev->drm);
+	mutex_lock(&ndev->vms_lock);
+	list_add(&vm->dev_link, &ndev->vms);
+	mutex_unlock(&ndev->vms_lock);
 	atomic_inc(&ndev->stats.vms);
 	return vm;
 }
@@ -101,6 +105,9 @@ static void npu_vm_release(struct kref *ref)
 	struct npu_vm *vm = container_of(ref, struct npu_vm, ref);
 	struct npu_device *ndev = vm->ndev;
 
+	mutex_lock(&ndev->vms_lock);
+	list_del(&vm->dev_link);
+	mutex_unlock(&ndev->vms_lock);
 	/* every BO holds a reference, so no mapping is left */
 	drm_mm_takedown(&vm->mm);
 	npu_pt_free(vm, vm->root);
@@ -116,9 +123,24 @@ void npu_vm_put(struct npu_vm *vm)
 		kref_put(&vm->ref, npu_vm_release);
 }
 
+/**
+ * npu_vm_free_tables() - free the page tables of a VM that outlives its device
+ * @vm: address space, with @vm->lock held
+ *
+ * At unbind, once the device is stopped: the tables are DMA memory of a
+ * device the driver is letting go of. Later maps fail with -ENODEV, unmaps
+ * only release VA.
+ */
+void npu_vm_free_tables(struct npu_vm *vm)
+{
+	lockdep_assert_held(&vm->lock);
+	npu_pt_free(vm, vm->root);
+	vm->root = NULL;
+}
+
 dma_addr_t npu_vm_pt_root(struct npu_vm *vm)
 {
-	return vm->root->dma;
+	return vm->root ? vm->root->dma : 0;
 }
 
 /*
@@ -157,6 +179,8 @@ static void npu_vm_clear_range(struct npu_vm *vm, u64 va, u64 size)
 	u64 end = va + size;
 	__le64 *pte;
 
+	if (!vm->root)
+		return;
 	for (; va < end; va += NPU_PAGE_SIZE) {
 		pte = npu_vm_leaf_pte(vm, va, false);
 		if (pte)
@@ -184,6 +208,10 @@ int npu_vm_map(struct npu_vm *vm, struct drm_mm_node *node,
 	int ret;
 
 	mutex_lock(&vm->lock);
+	if (!vm->root) {
+		ret = -ENODEV;
+		goto out_unlock;
+	}
 	ret = drm_mm_insert_node_in_range(&vm->mm, node, size + NPU_VA_GUARD,
 					  NPU_PAGE_SIZE, 0, NPU_VA_START,
 					  NPU_VA_END, DRM_MM_INSERT_BEST);

@@ -28,23 +28,29 @@ struct npu_pt;
  * @ref: held by the context, each mapped BO and each job, since the device
  *	may still walk the tables after the file is closed
  * @ndev: the device; a drm_device reference is held
- * @lock: protects @mm and the page tables
+ * @dev_link: entry in npu_device.vms
+ * @lock: protects @mm, the page tables and @bos
  * @mm: VA allocator over [NPU_VA_START, NPU_VA_END)
- * @root: level-0 table; its bus address is the jobs' pt_root
+ * @root: level-0 table; its bus address is the jobs' pt_root; NULL once
+ *	npu_vm_free_tables() ran at unbind
+ * @bos: BOs mapped here (npu_bo.vm_link)
  * @job_stats: jobs of the owning context; here because jobs outlive files
  */
 struct npu_vm {
 	struct kref ref;
 	struct npu_device *ndev;
-	/* protects mm and the page tables */
+	struct list_head dev_link;
+	/* protects mm, the page tables and bos */
 	struct mutex lock;
 	struct drm_mm mm;
 	struct npu_pt *root;
+	struct list_head bos;
 	struct npu_job_stats job_stats;
 };
 
 struct npu_vm *npu_vm_create(struct npu_device *ndev);
 void npu_vm_put(struct npu_vm *vm);
+void npu_vm_free_tables(struct npu_vm *vm);
 
 static inline struct npu_vm *npu_vm_get(struct npu_vm *vm)
 {

@@ -12,6 +12,7 @@
 #include <drm/drm_print.h>
 
 #include "npu_drv.h"
+#include "npu_gem.h"
 #include "npu_job.h"
 
 #define NPU_BAR_REGS	0
@@ -73,6 +74,8 @@ static void npu_hw_stop(void *data)
 	for (i = 0; i < ndev->queue_count; i++)
 		npu_queue_fail_all(&ndev->queues[i], NULL, -ENODEV);
 	mutex_unlock(&ndev->hw_lock);
+	/* the device no longer reads memory: open files' mappings can go */
+	npu_gem_release_dma(ndev);
 }
 
 static int npu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
@@ -91,8 +94,12 @@ static int npu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = drmm_mutex_init(&ndev->drm, &ndev->hw_lock);
 	if (ret)
 		return ret;
+	ret = drmm_mutex_init(&ndev->drm, &ndev->vms_lock);
+	if (ret)
+		return ret;
 	init_completion(&ndev->state_changed);
 	xa_init_flags(&ndev->contexts, XA_FLAGS_ALLOC1);
+	INIT_LIST_HEAD(&ndev->vms);
 	npu_reset_init(ndev);
 
 	ret = pcim_enable_device(pdev);

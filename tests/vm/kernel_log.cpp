@@ -69,7 +69,7 @@ bool KernelLog::IsKernelBug(const std::string &line)
 	static const std::regex bug(
 		"WARNING:|BUG:|Oops|Call Trace|general protection|KASAN|UBSAN|lockdep|"
 		"possible (recursive|circular) locking|inconsistent lock state|"
-		"sleeping function called from invalid context|ODEBUG:|"
+		"sleeping function called from invalid context|ODEBUG: .*object type|"
 		"refcount_t|list_(add|del) corruption|INFO: task .* blocked");
 	return std::regex_search(line, bug);
 }
