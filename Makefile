@@ -21,10 +21,16 @@ TOP := $(CURDIR)
 BUILD := $(TOP)/build
 JOBS ?= $(shell nproc)
 export NPU_CACHE ?= /var/cache/npu
+# Compiler cache shared by every clone on the machine (paths made relative).
+export CCACHE_DIR ?= $(NPU_CACHE)/ccache
+export CCACHE_BASEDIR ?= $(TOP)
+export CCACHE_NOHASHDIR ?= 1
 
 kernel_release = $(shell . $(TOP)/tools/vm/kernels.sh; npu_kernel_release $(1))
 # The kernels every lane covers; resolved after install-deps has run.
 LANE_KERNELS ?= 6.12 6.1
+# make test adds the debug-kernel lane (KASAN, lockdep, kmemleak, ...).
+TEST_KERNELS ?= $(LANE_KERNELS) debug
 
 .PHONY: all deps firmware userspace module modules demo test test-host \
 	test-vm check-style clean debug-kernel dkms-install dkms-remove deb
@@ -63,13 +69,13 @@ demo: all
 
 test: deps
 	@$(MAKE) --no-print-directory firmware userspace modules
-	@$(TOP)/tests/run-all $(LANE_KERNELS)
+	@$(TOP)/tests/run-all $(TEST_KERNELS)
 
 test-host: all
 	@$(TOP)/tests/run-all --host-only
 
 test-vm: all
-	@$(TOP)/tests/run-all --vm-only $(LANE_KERNELS)
+	@$(TOP)/tests/run-all --vm-only $(TEST_KERNELS)
 
 # The KASAN/lockdep/kmemleak kernel of the debug lane, cached per machine in
 # $(NPU_CACHE)/debug-kernel (about 20 minutes the first time).

@@ -67,7 +67,7 @@ bool KernelLog::IsKernelBug(const std::string &line)
 	// Distribution-kernel warnings plus what the debug kernel's checkers
 	// print: KASAN, lockdep, DEBUG_ATOMIC_SLEEP, DEBUG_OBJECTS, list debug.
 	static const std::regex bug(
-		"WARNING:|BUG:|Oops|Call Trace|general protection|KASAN|UBSAN|lockdep|"
+		"WARNING:|(^|[^A-Z])BUG:|kernel BUG at|Oops|Call Trace|general protection|KASAN|UBSAN|lockdep|"
 		"possible (recursive|circular) locking|inconsistent lock state|"
 		"sleeping function called from invalid context|ODEBUG: .*object type|"
 		"refcount_t|list_(add|del) corruption|INFO: task .* blocked");

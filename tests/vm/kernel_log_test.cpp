@@ -57,6 +57,7 @@ TEST(KernelLogWatch, RecognisesKernelBugReports)
 	EXPECT_TRUE(KernelLog::IsKernelBug("list_del corruption, ffff888004c1e0a8->next is NULL"));
 	// The debug kernel's boot-time self-tests are not reports.
 	EXPECT_FALSE(KernelLog::IsKernelBug("ODEBUG: selftest passed"));
+	EXPECT_TRUE(KernelLog::IsKernelBug("kernel BUG at mm/slub.c:447!"));
 	EXPECT_FALSE(KernelLog::IsKernelBug("kasan: KernelAddressSanitizer initialized (generic)"));
 	EXPECT_FALSE(KernelLog::IsKernelBug("npu 0000:00:03.0: firmware 0.1.0 ready"));
 	EXPECT_FALSE(KernelLog::IsKernelBug("npu 0000:00:03.0: job 12 timed out, resetting"));
