@@ -6,6 +6,7 @@
  * deliberately corrupts nothing that outlives the guest. Loading always
  * fails (-EAGAIN) once the bug is done, so nothing stays loaded.
  */
+#include <linux/compiler.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -27,13 +28,13 @@ static noinline void leak_memory(void)
 	pr_info("npu_checker_selftest: leaking %p\n", p);
 }
 
-/* volatile: the compiler neither folds the read nor warns about it */
-static volatile size_t past_the_end = 16;
-
 static noinline void read_out_of_bounds(void)
 {
 	char *p = kmalloc(16, GFP_KERNEL);
+	size_t past_the_end = 16;
 
+	/* the compiler must neither fold the read nor warn about it */
+	OPTIMIZER_HIDE_VAR(past_the_end);
 	if (!p)
 		return;
 	pr_info("npu_checker_selftest: read %d\n", READ_ONCE(p[past_the_end]));
