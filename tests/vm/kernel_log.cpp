@@ -67,7 +67,8 @@ bool KernelLog::IsKernelBug(const std::string &line)
 	// Distribution-kernel warnings plus what the debug kernel's checkers
 	// print: KASAN, lockdep, DEBUG_ATOMIC_SLEEP, DEBUG_OBJECTS, list debug.
 	static const std::regex bug(
-		"WARNING:|(^|[^A-Z])BUG:|kernel BUG at|Oops|Call Trace|general protection|KASAN|UBSAN|lockdep|"
+		"WARNING:|(^|[^A-Z])BUG:|kernel BUG at|Oops|Call Trace|general "
+		"protection|KASAN|UBSAN|lockdep|"
 		"possible (recursive|circular) locking|inconsistent lock state|"
 		"sleeping function called from invalid context|ODEBUG: .*object type|"
 		"refcount_t|list_(add|del) corruption|INFO: task .* blocked");
@@ -128,8 +129,7 @@ class KernelLogListener : public ::testing::EmptyTestEventListener
 		g_watch->current.clear();
 		// A marker in the kernel log ties later reports to this test,
 		// also for the log scan after the run (tests/vm/kernel-checks).
-		Mark(std::string("npu-test: start ") + info.test_suite_name() + "." +
-		     info.name());
+		Mark(std::string("npu-test: start ") + info.test_suite_name() + "." + info.name());
 	}
 
 	void OnTestEnd(const ::testing::TestInfo &info) override

@@ -47,13 +47,13 @@ TEST(KernelLogWatch, RecognisesKernelBugReports)
 	// What the debug kernel's checkers print.
 	EXPECT_TRUE(KernelLog::IsKernelBug(
 		"BUG: KASAN: slab-use-after-free in npu_job_free+0x3c/0x90 [npu]"));
-	EXPECT_TRUE(KernelLog::IsKernelBug(
-		"WARNING: possible circular locking dependency detected"));
+	EXPECT_TRUE(
+		KernelLog::IsKernelBug("WARNING: possible circular locking dependency detected"));
 	EXPECT_TRUE(KernelLog::IsKernelBug("inconsistent lock state"));
-	EXPECT_TRUE(KernelLog::IsKernelBug(
-		"BUG: sleeping function called from invalid context at kernel/locking/mutex.c:283"));
-	EXPECT_TRUE(KernelLog::IsKernelBug(
-		"ODEBUG: free active (active state 0) object: 000000001e3c5a7b object type: work_struct"));
+	EXPECT_TRUE(KernelLog::IsKernelBug("BUG: sleeping function called from invalid context at "
+					   "kernel/locking/mutex.c:283"));
+	EXPECT_TRUE(KernelLog::IsKernelBug("ODEBUG: free active (active state 0) object: "
+					   "000000001e3c5a7b object type: work_struct"));
 	EXPECT_TRUE(KernelLog::IsKernelBug("list_del corruption, ffff888004c1e0a8->next is NULL"));
 	// The debug kernel's boot-time self-tests are not reports.
 	EXPECT_FALSE(KernelLog::IsKernelBug("ODEBUG: selftest passed"));
