@@ -1,5 +1,7 @@
 #include "kernel_log.h"
 
+#include "kernel_bug_pattern.h"
+
 #include <cerrno>
 #include <cstdio>
 #include <regex>
@@ -64,14 +66,8 @@ std::vector<std::string> KernelLog::ReadNew()
 
 bool KernelLog::IsKernelBug(const std::string &line)
 {
-	// Distribution-kernel warnings plus what the debug kernel's checkers
-	// print: KASAN, lockdep, DEBUG_ATOMIC_SLEEP, DEBUG_OBJECTS, list debug.
-	static const std::regex bug(
-		"WARNING:|(^|[^A-Z])BUG:|kernel BUG at|Oops|Call Trace|general "
-		"protection|KASAN|UBSAN|lockdep|"
-		"possible (recursive|circular) locking|inconsistent lock state|"
-		"sleeping function called from invalid context|ODEBUG: .*object type|"
-		"refcount_t|list_(add|del) corruption|INFO: task .* blocked");
+	// tests/vm/kernel-bug-pattern, shared with kernel-checks
+	static const std::regex bug(NPU_KERNEL_BUG_PATTERN);
 	return std::regex_search(line, bug);
 }
 
