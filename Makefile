@@ -8,8 +8,8 @@
 #   make modules      npu.ko for every lane kernel
 #   make demo         two virtual NPUs: npu-smi, fill/copy on each, a
 #                     multi-stream pipeline with events and pools
-#   make test         host suites (release, ASan+UBSan, TSan) and the
-#                     in-VM suites on 6.12 and 6.1
+#   make test         style, host suites (release, ASan+UBSan, TSan), the
+#                     in-VM suites on 6.12, 6.1 and the debug kernel, DKMS
 #   make debug-kernel the KASAN/lockdep kernel (cached per machine)
 #   make check-style  checkpatch --strict, W=1, sparse on both kernels
 #   make dkms-install [KVER="6.12 6.1"]   npu.ko via DKMS (default: every
@@ -56,7 +56,7 @@ KVER ?= 6.12
 module:
 	@rel=$(call kernel_release,$(KVER)); \
 	kdir=$${KDIR:-$$(. $(TOP)/tools/vm/kernels.sh; npu_kernel_build_dir $$rel)}; \
-	[ -n "$$rel" ] || { echo "make module: no kernel '$(KVER)'"; exit 1; }; \
+	[ -n "$$rel" ] || { echo "make module: no kernel '$(KVER)'$(if $(filter debug,$(KVER)), (run: make debug-kernel))"; exit 1; }; \
 	$(MAKE) --no-print-directory -s -C driver KDIR=$$kdir O=$(BUILD)/driver/$$rel
 
 modules:
