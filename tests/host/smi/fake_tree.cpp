@@ -53,6 +53,16 @@ void FakeTree::remove(const std::string& relative) const {
     fs::remove_all(fs::path(root_) / relative);
 }
 
+void FakeTree::add_two_npus() {
+    FakeNpu second;
+    second.pci_address = "0000:00:05.0";
+    second.node = "accel1";
+    second.serial = "00000000000000aa";
+    second.uuid = "00000000-0000-8000-8a6e-70752d756964";
+    add_npu(second);
+    add_npu(FakeNpu{});
+}
+
 void FakeTree::add_npu(const FakeNpu& npu) {
     const std::string dev = "sys/devices/" + npu.parent + "/" + npu.pci_address;
     symlink("../../../devices/" + npu.parent + "/" + npu.pci_address,

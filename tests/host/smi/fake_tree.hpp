@@ -34,6 +34,9 @@ public:
     [[nodiscard]] const std::string& root() const { return root_; }
 
     void add_npu(const FakeNpu& npu);
+    // Two NPUs: 0000:00:03.0 (accel0, the FakeNpu defaults) and
+    // 0000:00:05.0 (accel1), added in reverse PCI order.
+    void add_two_npus();
     // A PCI function of another driver (must not be listed).
     void add_other(const std::string& pci_address, const std::string& driver);
     // A process with fd 3 (and more) open on /dev/<node>.

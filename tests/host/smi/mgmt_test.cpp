@@ -13,13 +13,7 @@ using namespace std::chrono_literals;
 class MgmtTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        FakeNpu second;
-        second.pci_address = "0000:00:05.0";
-        second.node = "accel1";
-        second.serial = "00000000000000aa";
-        second.uuid = "00000000-0000-8000-8a6e-70752d756964";
-        tree.add_npu(second);
-        tree.add_npu(FakeNpu{});
+        tree.add_two_npus();
         tree.add_other("0000:00:02.0", "i915");
     }
     FakeTree tree;

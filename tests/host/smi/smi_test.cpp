@@ -41,13 +41,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 class SmiTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        FakeNpu second;
-        second.pci_address = "0000:00:05.0";
-        second.node = "accel1";
-        second.serial = "00000000000000aa";
-        second.uuid = "00000000-0000-8000-8a6e-70752d756964";
-        tree.add_npu(second);
-        tree.add_npu(FakeNpu{});
+        tree.add_two_npus();
         FakeDeviceConfig accel1;
         accel1.node = "/dev/accel/accel1";
         accel1.pci_address = "0000:00:05.0";
@@ -61,6 +55,19 @@ protected:
         args.insert(args.begin(), "npu-smi");
         const int status = smi::run(static_cast<int>(args.size()), args.data(), context);
         return {status, out.str(), err.str()};
+    }
+
+    // A third NPU (0000:00:08.0, accel2) whose node this user cannot open.
+    void add_npu_without_access() {
+        FakeDeviceConfig locked;
+        locked.node = "/dev/accel/accel2";
+        locked.pci_address = "0000:00:08.0";
+        locked.deny_open = true;
+        os->add_device(locked);
+        FakeNpu npu;
+        npu.pci_address = "0000:00:08.0";
+        npu.node = "accel2";
+        tree.add_npu(npu);
     }
 
     json smi_json(std::vector<const char*> args) {
@@ -189,15 +196,7 @@ TEST_F(SmiTest, InfoOpensTheDeviceForProperties) {
 }
 
 TEST_F(SmiTest, InfoExplainsPermissionDenied) {
-    FakeDeviceConfig locked;
-    locked.node = "/dev/accel/accel2";
-    locked.pci_address = "0000:00:08.0";
-    locked.deny_open = true;
-    os->add_device(locked);
-    FakeNpu npu;
-    npu.pci_address = "0000:00:08.0";
-    npu.node = "accel2";
-    tree.add_npu(npu);
+    add_npu_without_access();
     const auto result = smi({"info", "-d", "2", "--json"});
     EXPECT_EQ(result.status, 1);
     EXPECT_NE(result.err.find("cannot open /dev/accel/accel2: Permission denied (need read/write"),
@@ -313,15 +312,7 @@ TEST_F(SmiTest, ValidatePassesOnAWorkingDevice) {
 }
 
 TEST_F(SmiTest, ValidateFailsWhenTheNodeCannotBeOpened) {
-    FakeDeviceConfig locked;
-    locked.node = "/dev/accel/accel2";
-    locked.pci_address = "0000:00:08.0";
-    locked.deny_open = true;
-    os->add_device(locked);
-    FakeNpu npu;
-    npu.pci_address = "0000:00:08.0";
-    npu.node = "accel2";
-    tree.add_npu(npu);
+    add_npu_without_access();
     const auto result = smi({"validate", "-d", "2"});
     EXPECT_EQ(result.status, 1);
     EXPECT_NE(result.out.find("FAIL"), std::string::npos) << result.out;
