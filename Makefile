@@ -78,7 +78,7 @@ test-vm: all
 	@$(TOP)/tests/run-all --vm-only $(TEST_KERNELS)
 
 # The KASAN/lockdep/kmemleak kernel of the debug lane, cached per machine in
-# $(NPU_CACHE)/debug-kernel (about 20 minutes the first time).
+# $(NPU_CACHE)/debug-kernel (about 15 minutes the first time).
 debug-kernel: deps
 	@$(TOP)/tools/vm/debug-kernel > /dev/null
 
