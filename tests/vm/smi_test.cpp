@@ -1,14 +1,14 @@
-// npu_vm_smi_tests: the built npu-smi against the real driver, inside an
-// npu-vm guest (run by run-suite). Every subcommand and format; JSON and
-// CSV parsed, the exporter scraped over loopback with a plain HTTP/1.0
-// client and its Prometheus text parsed. Needs root and a bound npu device.
+// npu_vm_smi_tests (npu-smi part): the built npu-smi against the real driver,
+// inside an npu-vm guest (run by run-suite). Every subcommand and format;
+// JSON and CSV parsed, the exporter scraped over loopback with a plain
+// HTTP/1.0 client and its Prometheus text parsed. Needs root and a bound npu
+// device. bench_test.cpp covers npu-bench in the same binary.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -27,6 +27,7 @@
 
 #include "npu/buffer.hpp"
 #include "npu/device.hpp"
+#include "tool_runner.h"
 
 namespace
 {
@@ -34,62 +35,11 @@ namespace
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-std::string smi_path()
-{
-	if (const char *env = std::getenv("NPU_SMI"))
-		return env;
-	// build/<preset>/tests/vm/npu_vm_smi_tests -> build/<preset>/tools/npu-smi/npu-smi
-	return (fs::read_symlink("/proc/self/exe").parent_path() / "../../tools/npu-smi/npu-smi")
-		.lexically_normal();
-}
-
-struct Result {
-	int status = -1;
-	std::string out;
-	std::string err;
-};
-
 // Runs npu-smi with args (as uid, if given), capturing stdout and stderr.
-Result smi(const std::vector<std::string> &args, int uid = -1)
+npu_test::ToolResult smi(const std::vector<std::string> &args, int uid = -1)
 {
-	int out_pipe[2], err_pipe[2];
-	if (pipe(out_pipe) || pipe(err_pipe))
-		throw std::runtime_error("pipe");
-	const pid_t pid = fork();
-	if (pid == 0) {
-		dup2(out_pipe[1], 1);
-		dup2(err_pipe[1], 2);
-		close(out_pipe[0]);
-		close(err_pipe[0]);
-		if (uid >= 0 && (setgid(uid) || setuid(uid)))
-			_exit(126);
-		std::vector<std::string> argv{smi_path()};
-		argv.insert(argv.end(), args.begin(), args.end());
-		std::vector<char *> cargs;
-		for (auto &a : argv)
-			cargs.push_back(a.data());
-		cargs.push_back(nullptr);
-		execv(cargs[0], cargs.data());
-		_exit(127);
-	}
-	close(out_pipe[1]);
-	close(err_pipe[1]);
-	Result result;
-	// stderr is small; read stdout to the end first, then stderr.
-	auto drain = [](int fd, std::string &text) {
-		char buf[4096];
-		ssize_t n;
-		while ((n = read(fd, buf, sizeof(buf))) > 0)
-			text.append(buf, static_cast<size_t>(n));
-		close(fd);
-	};
-	std::thread err_reader(drain, err_pipe[0], std::ref(result.err));
-	drain(out_pipe[0], result.out);
-	err_reader.join();
-	int status = 0;
-	waitpid(pid, &status, 0);
-	result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	return result;
+	return npu_test::run_tool(npu_test::tool_path("NPU_SMI", "tools/npu-smi/npu-smi"), args,
+				  uid);
 }
 
 json smi_json(std::vector<std::string> args)
@@ -373,7 +323,7 @@ TEST_F(SmiVmTest, ExporterServesPrometheusText)
 	loopback_up();
 	const int port = free_port();
 	const std::string listen = "127.0.0.1:" + std::to_string(port);
-	Result server;
+	npu_test::ToolResult server;
 	std::thread runner([&] {
 		server = smi({"exporter", "--listen", listen, "--max-requests", "2"});
 	});

@@ -1,0 +1,240 @@
+// npu-bench: what the stack costs, as ratios against a baseline measured in
+// the same run on the same machine, so figures from different hosts (or
+// from TCG and real silicon) compare. Each benchmark has a baseline:
+//
+//   job_round_trip  one tiny job, submit to completion   / one GET_PARAM ioctl
+//   copy_bandwidth  a device COPY of --copy-mib MiB       / host memcpy of it
+//   pipelined_jobs  jobs/s with --depth jobs in flight    / jobs/s one at a time
+//   pool_alloc      a warm stream-ordered pool block      / a new Buffer
+//
+// Timings are benchmarks, not tests: tests/vm only checks that the report is
+// complete and consistent.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <drm/npu_accel.h>
+
+#include "npu/npu.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+struct Figure {
+    std::string name;
+    double value = 0;
+};
+
+struct Result {
+    std::string name;
+    std::string unit; // of value and baseline alike
+    Figure measured;
+    Figure baseline;
+    std::string meaning; // how to read the ratio
+    [[nodiscard]] double ratio() const { return measured.value / baseline.value; }
+};
+
+struct Options {
+    unsigned iterations = 200;
+    unsigned depth = 16;
+    unsigned copy_mib = 16;
+};
+
+// Median wall time of fn in microseconds over n runs (after one warm-up).
+double median_us(unsigned n, const std::function<void()>& fn) {
+    fn();
+    std::vector<double> samples(n);
+    for (auto& sample : samples) {
+        const auto start = Clock::now();
+        fn();
+        sample = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+    }
+    std::nth_element(samples.begin(), samples.begin() + n / 2, samples.end());
+    return samples[n / 2];
+}
+
+double seconds_of(const std::function<void()>& fn) {
+    const auto start = Clock::now();
+    fn();
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+Result job_round_trip(const npu::Device& device, npu::Stream& stream, const Options& opt) {
+    npu::Buffer word(device, 4096);
+    uint32_t value = 0;
+    const double job = median_us(opt.iterations, [&] {
+        stream.fill(word, 0, 4, ++value);
+        stream.synchronize();
+    });
+    const double ioctl =
+        median_us(opt.iterations, [&] { (void)device.param(DRM_NPU_PARAM_FW_VERSION); });
+    return {"job_round_trip",
+            "us",
+            {"tiny_job", job},
+            {"get_param_ioctl", ioctl},
+            "ioctl round trips one job costs"};
+}
+
+Result copy_bandwidth(const npu::Device& device, npu::Stream& stream, const Options& opt) {
+    const size_t bytes = size_t{opt.copy_mib} << 20;
+    npu::Buffer src(device, bytes);
+    npu::Buffer dst(device, bytes);
+    std::memset(src.host_ptr(), 0x5a, bytes);
+    const unsigned reps = std::max(1u, opt.iterations / 50);
+    stream.copy(src, 0, dst, 0, bytes); // warm-up: pages in, mappings made
+    stream.synchronize();
+    const double device_s = seconds_of([&] {
+        for (unsigned i = 0; i < reps; ++i)
+            stream.copy(src, 0, dst, 0, bytes);
+        stream.synchronize();
+    });
+    std::vector<std::byte> host_src(bytes, std::byte{0x5a});
+    std::vector<std::byte> host_dst(bytes);
+    std::memcpy(host_dst.data(), host_src.data(), bytes);
+    const double host_s = seconds_of([&] {
+        for (unsigned i = 0; i < reps; ++i) {
+            std::memcpy(host_dst.data(), host_src.data(), bytes);
+            // keep the copy observable so it is not elided
+            asm volatile("" : : "r"(host_dst.data()) : "memory");
+        }
+    });
+    const double mb = static_cast<double>(bytes) * reps / 1e6;
+    return {"copy_bandwidth",
+            "MB/s",
+            {"device_copy", mb / device_s},
+            {"host_memcpy", mb / host_s},
+            "device copy speed relative to a CPU memcpy"};
+}
+
+Result pipelined_jobs(const npu::Device& device, npu::Stream& stream, const Options& opt) {
+    npu::Buffer word(device, 4096);
+    const unsigned jobs = std::max(opt.depth, opt.iterations);
+    const double serial_s = seconds_of([&] {
+        for (unsigned i = 0; i < jobs; ++i) {
+            stream.fill(word, 0, 4, i);
+            stream.synchronize();
+        }
+    });
+    const double pipelined_s = seconds_of([&] {
+        for (unsigned i = 0; i < jobs; ++i) {
+            stream.fill(word, 0, 4, i);
+            stream.flush(); // one job each, up to the stream's in-flight limit
+            if ((i + 1) % opt.depth == 0)
+                stream.synchronize();
+        }
+        stream.synchronize();
+    });
+    return {"pipelined_jobs",
+            "jobs/s",
+            {fmt::format("depth_{}", opt.depth), jobs / pipelined_s},
+            {"depth_1", jobs / serial_s},
+            "speed-up from keeping jobs in flight"};
+}
+
+Result pool_alloc(const npu::Device& device, npu::Stream& stream, const Options& opt) {
+    constexpr size_t size = 64 << 10;
+    npu::MemoryPool pool = device.default_pool();
+    const double pooled = median_us(opt.iterations, [&] {
+        npu::Buffer block = pool.allocate_async(size, stream);
+        pool.free_async(std::move(block), stream);
+    });
+    stream.synchronize();
+    const double created = median_us(opt.iterations, [&] { npu::Buffer buffer(device, size); });
+    return {"pool_alloc",
+            "us",
+            {"warm_pool_block", pooled},
+            {"new_buffer", created},
+            "cost of a pool block relative to a new buffer"};
+}
+
+json to_json(const Result& r) {
+    return {{"name", r.name},
+            {"unit", r.unit},
+            {"measured", {{"name", r.measured.name}, {"value", r.measured.value}}},
+            {"baseline", {{"name", r.baseline.name}, {"value", r.baseline.value}}},
+            {"ratio", r.ratio()},
+            {"meaning", r.meaning}};
+}
+
+int run(int argc, char** argv) {
+    CLI::App app{"Benchmarks of the NPU stack, each as a ratio to a baseline measured in the "
+                 "same run",
+                 "npu-bench"};
+    Options opt;
+    std::optional<std::string> selector;
+    bool as_json = false;
+    app.add_option("-d,--device", selector, "Device: index, PCI address or UUID (default: all)");
+    app.add_option("-n,--iterations", opt.iterations, "Samples per measurement")
+        ->check(CLI::Range(5u, 100000u));
+    app.add_option("--depth", opt.depth, "Jobs in flight for pipelined_jobs")
+        ->check(CLI::Range(2u, 64u));
+    app.add_option("--copy-mib", opt.copy_mib, "MiB per copy for copy_bandwidth")
+        ->check(CLI::Range(1u, 64u));
+    app.add_flag("--json", as_json, "JSON output (schema_version 1)");
+    CLI11_PARSE(app, argc, argv);
+
+    // Every device, or the selected one; named by PCI address and UUID.
+    std::optional<std::string> wanted_uuid;
+    if (selector)
+        wanted_uuid = npu::Device::select(*selector).uuid();
+    std::vector<std::pair<npu::DeviceInfo, npu::Device>> devices;
+    for (const auto& info : npu::Device::enumerate()) {
+        npu::Device device = npu::Device::open(info);
+        if (!wanted_uuid || device.uuid() == *wanted_uuid)
+            devices.emplace_back(info, std::move(device));
+    }
+    if (devices.empty()) {
+        fmt::print(stderr, "No NPU devices found.\n");
+        return 1;
+    }
+    json report = {{"schema_version", 1}, {"devices", json::array()}};
+    for (const auto& [info, device] : devices) {
+        const std::string uuid = device.uuid();
+        npu::Stream stream(device);
+        std::vector<Result> results;
+        for (auto* bench : {job_round_trip, copy_bandwidth, pipelined_jobs, pool_alloc})
+            results.push_back(bench(device, stream, opt));
+        json entry = {{"index", info.index},
+                      {"pci_address", info.pci_address},
+                      {"uuid", uuid},
+                      {"benchmarks", json::array()}};
+        for (const auto& r : results)
+            entry["benchmarks"].push_back(to_json(r));
+        report["devices"].push_back(entry);
+        if (as_json)
+            continue;
+        fmt::print("npu{} ({}, {}): {} iterations\n", info.index, info.pci_address, uuid,
+                   opt.iterations);
+        fmt::print("  {:<16} {:>12} {:>12} {:>8}  {}\n", "benchmark", "measured", "baseline",
+                   "ratio", "meaning");
+        for (const auto& r : results)
+            fmt::print("  {:<16} {:>12.1f} {:>12.1f} {:>8.3f}  {} ({} vs {}, {})\n", r.name,
+                       r.measured.value, r.baseline.value, r.ratio(), r.meaning, r.measured.name,
+                       r.baseline.name, r.unit);
+    }
+    if (as_json)
+        fmt::print("{}\n", report.dump(2));
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "npu-bench: %s\n", e.what());
+        return 1;
+    }
+}
