@@ -52,6 +52,9 @@ typedef uint64_t npu_u64;
 #define NPU_QUEUE_OFFSET		0x002000	/* struct npu_queue_regs[] */
 #define NPU_QUEUE_STRIDE		0x100
 #define NPU_MAX_QUEUES			16
+#define NPU_ENGINE_OFFSET		0x003000	/* struct npu_engine_regs[] */
+#define NPU_ENGINE_STRIDE		0x40
+#define NPU_MAX_ENGINES			16
 #define NPU_LOG_OFFSET			0x008000	/* struct npu_log_ring */
 #define NPU_LOG_SIZE			0x008000
 #define NPU_FW_OFFSET			0x100000	/* firmware region */
@@ -60,7 +63,7 @@ typedef uint64_t npu_u64;
 #define NPU_BAR2_MIN_SIZE		0x400000
 
 #define NPU_ID_MAGIC			0x3055504e	/* "NPU0" */
-#define NPU_HW_VERSION			0x00010000	/* 1.0 */
+#define NPU_HW_VERSION			0x00010001	/* 1.1: tensor engines */
 
 /* regs.ctrl, written by the host before ringing NPU_DB_CTRL */
 #define NPU_CTRL_NONE			0
@@ -107,6 +110,13 @@ typedef uint64_t npu_u64;
  *	after @power_reserved)
  * @running_queue: queue of that job (firmware)
  * @running_reserved: MBZ
+ * @op_mask: opcodes the firmware executes, bit n = opcode n (firmware;
+ *	added in hw 1.1, after @running_reserved)
+ * @dtype_mask: NPU_DTYPE_* the operations take, bit n = dtype n (firmware)
+ * @packet_version: NPU_PACKET_VERSION the firmware speaks (firmware)
+ * @engine_mem_size: bytes of local memory in each tensor engine (device)
+ * @ops_done: operation packets (GEMM ... CAST) completed since boot
+ *	(firmware)
  */
 struct npu_regs {
 	npu_u32 id;
@@ -130,6 +140,78 @@ struct npu_regs {
 	npu_u64 running_seqno;
 	npu_u32 running_queue;
 	npu_u32 running_reserved;
+	npu_u64 op_mask;
+	npu_u32 dtype_mask;
+	npu_u32 packet_version;
+	npu_u64 engine_mem_size;
+	npu_u64 ops_done;
+};
+
+/* engine_regs.state */
+#define NPU_ENGINE_IDLE			0
+#define NPU_ENGINE_BUSY			1
+
+/**
+ * struct npu_engine_regs - one tensor engine's counters and state at
+ * BAR2 + NPU_ENGINE_OFFSET + n * NPU_ENGINE_STRIDE, written by the engine
+ * (device), read by anyone; valid from power-on, kept across boots and
+ * resets (they count since power-on)
+ * @busy_ns: nanoseconds spent executing tasks
+ * @tasks_done: tasks (tiles of operations) completed
+ * @state: NPU_ENGINE_*
+ * @last_status: NPU_ENG_ST_* of the last task completed
+ * @seqno: job seqno of the task running now (0 when idle)
+ * @op: opcode of that task
+ * @queue: queue of that task
+ * @reserved: MBZ
+ */
+struct npu_engine_regs {
+	npu_u64 busy_ns;
+	npu_u64 tasks_done;
+	npu_u32 state;
+	npu_u32 last_status;
+	npu_u64 seqno;
+	npu_u32 op;
+	npu_u32 queue;
+	npu_u32 reserved[6];
+};
+
+/* npu_engine_task.status, written by the engine */
+#define NPU_ENG_ST_OK			0
+#define NPU_ENG_ST_FAULT_READ		1	/* unmapped source page */
+#define NPU_ENG_ST_FAULT_WRITE		2	/* unmapped or read-only dest */
+#define NPU_ENG_ST_BAD_TASK		3	/* malformed task, or bad data
+						 * (an index out of range) */
+
+/* Largest operation packet an engine task carries, in bytes. */
+#define NPU_ENGINE_PACKET_MAX		1024
+
+/**
+ * struct npu_engine_task - one tile of an operation, handed to an engine
+ * (in the control core's memory; the engine reads it when kicked and
+ * writes @status and @fault_addr back before it reports done)
+ * @seqno: job the tile belongs to (for the engine's registers)
+ * @pt_root: bus address of the context's level-0 page table
+ * @begin: first index of the tile in each of the op's two tile axes
+ * @end: one past the last index in each axis
+ * @op_id: identifies the operation instance: tiles with the same op_id
+ *	and pt_root read the same inputs, so an engine may keep staged
+ *	inputs between them
+ * @queue: queue of the job
+ * @status: NPU_ENG_ST_* (engine)
+ * @fault_addr: faulting context address (engine)
+ * @packet: the validated operation packet, header first
+ */
+struct npu_engine_task {
+	npu_u64 seqno;
+	npu_u64 pt_root;
+	npu_u64 begin[2];
+	npu_u64 end[2];
+	npu_u64 op_id;
+	npu_u32 queue;
+	npu_u32 status;
+	npu_u64 fault_addr;
+	npu_u64 packet[NPU_ENGINE_PACKET_MAX / 8];
 };
 
 /* regs.power_state */
@@ -233,7 +315,7 @@ struct npu_log_ring {
 /* ---- Firmware image (npu_fw.bin) -------------------------------------- */
 #define NPU_FW_MAGIC			0x5746504e	/* "NPFW" */
 #define NPU_FW_ABI_MAJOR		1
-#define NPU_FW_ABI_MINOR		0
+#define NPU_FW_ABI_MINOR		1	/* 1: tensor engines, operations */
 #define NPU_FW_HEADER_SIZE		256
 
 /**
@@ -285,10 +367,14 @@ struct npu_fw_header {
 #define NPU_PERIPH_DMA_OP		0x124	/* W32: start, see NPU_DMA_* */
 #define NPU_PERIPH_DMA_STATUS		0x128	/* R32: NPU_DMA_ST_* */
 #define NPU_PERIPH_DMA_FAULT		0x130	/* R64: faulting address */
+#define NPU_PERIPH_ENG_DONE		0x040	/* R32: engines done, read clears */
+#define NPU_PERIPH_ENG_BUSY		0x048	/* R32: engines running a task */
+#define NPU_PERIPH_ENG_KICK(n)		(0x200 + (n) * 8) /* W32: task address */
 
 /* WFE result bits; 0 means the wait timed out (heartbeat tick) */
 #define NPU_WFE_CTRL			(1u << 0)
 #define NPU_WFE_QUEUE			(1u << 1)
+#define NPU_WFE_ENGINE			(1u << 2)	/* an engine finished */
 
 /* DMA_OP: operation | source space << 4 | destination space << 6 */
 #define NPU_DMA_COPY			1
@@ -311,7 +397,11 @@ struct npu_fw_header {
 #else
 #define NPU_STATIC_ASSERT _Static_assert
 #endif
-NPU_STATIC_ASSERT(sizeof(struct npu_regs) == 104, "npu_regs layout");
+NPU_STATIC_ASSERT(sizeof(struct npu_regs) == 136, "npu_regs layout");
+NPU_STATIC_ASSERT(sizeof(struct npu_engine_regs) == NPU_ENGINE_STRIDE,
+		  "engine regs");
+NPU_STATIC_ASSERT(sizeof(struct npu_engine_task) ==
+		  72 + NPU_ENGINE_PACKET_MAX, "engine task");
 NPU_STATIC_ASSERT(sizeof(struct npu_boot_params) == 16, "boot params");
 NPU_STATIC_ASSERT(sizeof(struct npu_queue_regs) == 40, "queue regs");
 NPU_STATIC_ASSERT(sizeof(struct npu_job_desc) == 64, "job desc");

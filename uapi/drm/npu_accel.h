@@ -57,6 +57,12 @@ extern "C" {
 /* A context that faulted is marked: its page-fault count and last address */
 #define DRM_NPU_PARAM_CONTEXT_FAULTS	12 /* jobs of this file that page-faulted */
 #define DRM_NPU_PARAM_CONTEXT_LAST_FAULT 13 /* fault address of the latest one */
+/* What the device computes (uapi/drm/npu_packet.h), so runtimes ask */
+#define DRM_NPU_PARAM_OP_MASK		14 /* bit n: opcode n executes */
+#define DRM_NPU_PARAM_DTYPE_MASK	15 /* bit n: NPU_DTYPE n supported */
+#define DRM_NPU_PARAM_PACKET_VERSION	16 /* NPU_PACKET_VERSION spoken */
+#define DRM_NPU_PARAM_ENGINE_MEM_SIZE	17 /* local memory per engine, bytes */
+#define DRM_NPU_PARAM_OPS_DONE		18 /* operation packets completed */
 
 /**
  * struct drm_npu_get_param - read one device or context parameter
@@ -193,6 +199,8 @@ struct drm_npu_submit {
 #define DRM_NPU_JOB_STATUS_TIMEOUT	3 /* killed by the job timeout */
 #define DRM_NPU_JOB_STATUS_ABORTED	4 /* lost in a device reset */
 #define DRM_NPU_JOB_STATUS_EXPIRED	5 /* done; older than WAIT_HISTORY */
+#define DRM_NPU_JOB_STATUS_ENGINE_ERROR	6 /* a tensor engine failed; the
+					   * device was reset */
 
 /**
  * struct drm_npu_wait - wait for a submitted job
