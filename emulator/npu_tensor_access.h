@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT
+// How a tensor engine reaches a tensor: context addresses translated by the
+// device MMU page by page (with a small translation cache, so a large
+// operand costs one walk per page, not per element), element types
+// converted to and from the engine's compute types.
+//
+// Errors are thrown as EngineFault and turned into the task's status by
+// run_engine_task(); nothing here touches memory outside the pages the
+// context mapped.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "drm/npu_packet.h"
+#include "npu_dma.h"
+#include "npu_hw.h"
+
+namespace npu::emu
+{
+
+struct EngineFault {
+	std::uint32_t status; // NPU_ENG_ST_*
+	std::uint64_t addr;   // faulting context address (faults only)
+};
+
+// Bytes of one element of dtype; 0 for NPU_DTYPE_NONE or unknown.
+std::size_t dtype_size(std::uint32_t dtype);
+bool dtype_is_float(std::uint32_t dtype); // F32, F16, BF16
+
+// IEEE half and bfloat16 conversions, round to nearest even.
+float f16_to_f32(std::uint16_t h);
+std::uint16_t f32_to_f16(float f);
+float bf16_to_f32(std::uint16_t b);
+std::uint16_t f32_to_bf16(float f);
+
+// A context's memory as the engine sees it. Caches recent translations;
+// not thread-safe (one per task).
+class ContextMemory
+{
+public:
+	ContextMemory(const DmaEngine &dma, std::uint64_t pt_root);
+
+	// Host pointer to va, valid up to the end of its page. Throws
+	// EngineFault{FAULT_READ or FAULT_WRITE, va} when unmapped (or, for
+	// write, read-only).
+	std::uint8_t *page(std::uint64_t va, bool write);
+	// Copies between context memory and a host buffer, page by page.
+	void read(std::uint64_t va, void *dst, std::size_t len);
+	void write(std::uint64_t va, const void *src, std::size_t len);
+
+private:
+	const DmaEngine &dma_;
+	std::uint64_t pt_root_;
+	struct Entry {
+		std::uint64_t page = ~0ull; // va >> NPU_PAGE_SHIFT
+		std::uint8_t *host = nullptr;
+		bool writable = false;
+	};
+	static constexpr unsigned kEntries = 64;
+	Entry cache_[kEntries];
+};
+
+// A tensor descriptor (struct npu_tensor) bound to context memory.
+// Construction checks the descriptor's own consistency (dtype known, rank,
+// MBZ fields, element count, every reachable element inside the address
+// space, alignment) and throws EngineFault{BAD_TASK} otherwise.
+class TensorRef
+{
+public:
+	TensorRef(ContextMemory &mem, const npu_tensor &desc);
+
+	std::uint32_t dtype() const { return desc_.dtype; }
+	unsigned rank() const { return desc_.rank; }
+	std::uint64_t dim(unsigned i) const { return desc_.shape[i]; }
+	std::int64_t stride(unsigned i) const { return desc_.stride[i]; }
+	std::uint64_t elements() const { return elements_; }
+	std::size_t elem_size() const { return elem_size_; }
+	const npu_tensor &desc() const { return desc_; }
+
+	// Device address of the element at a row-major logical index.
+	std::uint64_t address_of(std::uint64_t flat) const;
+	// ... and of a multi-index (rank() entries).
+	std::uint64_t address_at(const std::uint64_t *index) const;
+
+	// One element, converted: floats to double exactly, integers and BOOL
+	// to double (exact up to 2^53) or int64 (exact).
+	double load(std::uint64_t flat);
+	std::int64_t load_int(std::uint64_t flat);
+	// Stores with the conversion rules of NPU_OP_CAST (float rounding to
+	// nearest even, float to integer truncating and saturating, NaN to 0,
+	// integers wrapping, BOOL = value != 0).
+	void store(std::uint64_t flat, double v);
+	void store_int(std::uint64_t flat, std::int64_t v);
+
+	// Dense transfers of count elements starting at row-major index
+	// first: to/from f32 (any dtype converted), or raw in the tensor's own
+	// dtype (elem_size() bytes each). Contiguous runs go page by page.
+	void read_f32(std::uint64_t first, std::uint64_t count, float *out);
+	void write_f32(std::uint64_t first, std::uint64_t count, const float *in);
+	void read_raw(std::uint64_t first, std::uint64_t count, void *out);
+	void write_raw(std::uint64_t first, std::uint64_t count, const void *in);
+
+private:
+	ContextMemory &mem_;
+	npu_tensor desc_;
+	std::uint64_t elements_ = 0;
+	std::size_t elem_size_ = 0;
+};
+
+} // namespace npu::emu
