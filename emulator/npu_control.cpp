@@ -80,7 +80,8 @@ std::string control_command(const std::vector<NpuDevice *> &devices, std::string
 		return "error empty command\n";
 	if (w[0] == "help")
 		return "inject DEVICE hang-engine|crash-firmware|corrupt-completion [status|seqno]"
-		       "|drop-interrupt|stop-heartbeat\nstatus [DEVICE]\nok\n";
+		       "|drop-interrupt|stop-heartbeat|hang-tensor-engine|corrupt-engine\nstatus "
+		       "[DEVICE]\nok\n";
 	if (w[0] == "status") {
 		if (w.size() > 2)
 			return "error usage: status [DEVICE]\n";

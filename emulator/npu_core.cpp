@@ -32,9 +32,10 @@ void check(uc_err err, const char *what)
 
 ControlCore::ControlCore(std::string name, MemRegion bar2, const DmaEngine &dma,
 			 IrqCallback raise_irq, std::function<void()> on_halt,
-			 FaultInjector *faults, std::atomic<std::uint64_t> *gated_dma)
+			 FaultInjector *faults, std::atomic<std::uint64_t> *gated_dma,
+			 EngineArray *engines)
     : name_(std::move(name)), bar2_(bar2), dma_(dma), raise_irq_(std::move(raise_irq)),
-      on_halt_(std::move(on_halt)), faults_(faults), gated_dma_(gated_dma)
+      on_halt_(std::move(on_halt)), faults_(faults), gated_dma_(gated_dma), engines_(engines)
 {
 	check(uc_open(UC_ARCH_RISCV, UC_MODE_RISCV64, &uc_), "open");
 	try {
@@ -152,12 +153,8 @@ void ControlCore::start_dma(std::uint32_t op)
 	const bool job_dma = src == NPU_DMA_SPACE_CTX || dst == NPU_DMA_SPACE_CTX;
 
 	dma_req_.op = op;
-	if (job_dma && gated_dma_) {
-		auto *r = reinterpret_cast<npu_regs *>(bar2_.base + NPU_REGS_OFFSET);
-		if (shared_load<std::uint32_t>(&r->power_state) == NPU_POWER_ENGINES_OFF &&
-		    (*gated_dma_)++ == 0)
-			log(name_, "job DMA while the host has the engines powered off");
-	}
+	if (job_dma && engines_gated() && (*gated_dma_)++ == 0)
+		log(name_, "job DMA while the host has the engines powered off");
 	if (job_dma && faults_ && faults_->take(Fault::HangEngine)) {
 		log(name_, "injected fault: DMA engine hangs (op {:#x})", op);
 		hang_until_stopped();
@@ -168,6 +165,23 @@ void ControlCore::start_dma(std::uint32_t op)
 	if ((op & 0xf) == NPU_DMA_COPY && src == NPU_DMA_SPACE_CORE && dst == NPU_DMA_SPACE_HOST &&
 	    dma_req_.len == sizeof(npu_job_desc) && dma_result_.status == NPU_DMA_ST_OK && faults_)
 		corrupt_writeback();
+}
+
+bool ControlCore::engines_gated() const
+{
+	auto *r = reinterpret_cast<npu_regs *>(bar2_.base + NPU_REGS_OFFSET);
+	return gated_dma_ && shared_load<std::uint32_t>(&r->power_state) == NPU_POWER_ENGINES_OFF;
+}
+
+void ControlCore::kick_engine(unsigned n, std::uint32_t task_addr)
+{
+	if (!engines_) {
+		log(name_, "engine kick without tensor engines ignored");
+		return;
+	}
+	if (engines_gated() && (*gated_dma_)++ == 0)
+		log(name_, "tensor engine kicked while the host has the engines powered off");
+	engines_->kick(n, task_addr);
 }
 
 // An engine that never finishes: the core is stuck in the transfer until
@@ -273,6 +287,12 @@ std::uint64_t ControlCore::periph_read(std::uint64_t off, unsigned size)
 	case NPU_PERIPH_DMA_FAULT:
 		word = dma_result_.fault;
 		break;
+	case NPU_PERIPH_ENG_DONE:
+		word = shift == 0 && engines_ ? engines_->take_done() : 0;
+		break;
+	case NPU_PERIPH_ENG_BUSY:
+		word = engines_ ? engines_->busy() : 0;
+		break;
 	default:
 		break;
 	}
@@ -328,6 +348,11 @@ void ControlCore::periph_write(std::uint64_t off, unsigned size, std::uint64_t v
 		break;
 	}
 	default:
+		if (word_off >= NPU_PERIPH_ENG_KICK(0) &&
+		    word_off < NPU_PERIPH_ENG_KICK(NPU_MAX_ENGINES) && shift == 0 &&
+		    !stop_flag_.load())
+			kick_engine(static_cast<unsigned>((word_off - NPU_PERIPH_ENG_KICK(0)) / 8),
+				    static_cast<std::uint32_t>(value));
 		break;
 	}
 }

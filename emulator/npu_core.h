@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "npu_dma.h"
+#include "npu_engine.h"
 #include "npu_fault.h"
 #include "npu_shared_mem.h"
 
@@ -39,9 +40,11 @@ public:
 	// crashes or stops by itself (not after stop()). faults (optional)
 	// are consumed where the hardware would fail; gated_dma (optional)
 	// counts job DMA done while regs.power_state gates the engines.
+	// engines (optional) are the tensor engines behind ENG_KICK/ENG_DONE.
 	ControlCore(std::string name, MemRegion bar2, const DmaEngine &dma, IrqCallback raise_irq,
 		    std::function<void()> on_halt, FaultInjector *faults = nullptr,
-		    std::atomic<std::uint64_t> *gated_dma = nullptr);
+		    std::atomic<std::uint64_t> *gated_dma = nullptr,
+		    EngineArray *engines = nullptr);
 	~ControlCore(); // stop()s, then frees the engine
 	ControlCore(const ControlCore &) = delete;
 	ControlCore &operator=(const ControlCore &) = delete;
@@ -61,6 +64,8 @@ private:
 	std::uint32_t wait_for_event();
 	void console_putc(char c);
 	void start_dma(std::uint32_t op);
+	void kick_engine(unsigned n, std::uint32_t task_addr);
+	bool engines_gated() const;
 	void hang_until_stopped();
 	void corrupt_writeback();
 	void corrupt_done_seqno();
@@ -90,6 +95,7 @@ private:
 
 	FaultInjector *const faults_;
 	std::atomic<std::uint64_t> *const gated_dma_;
+	EngineArray *const engines_;
 
 	// Peripheral state: core thread only.
 	DmaRequest dma_req_;

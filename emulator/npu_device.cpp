@@ -51,7 +51,12 @@ NpuDevice::NpuDevice(DeviceConfig config, MemRegion bar2, MemRegion guest_ram,
 		throw std::invalid_argument("BAR2 too small or not page aligned");
 	if (config_.num_queues == 0 || config_.num_queues > NPU_MAX_QUEUES)
 		throw std::invalid_argument("queue count out of range");
+	if (config_.engine_count == 0 || config_.engine_count > NPU_MAX_ENGINES)
+		throw std::invalid_argument("engine count out of range");
 	init_registers();
+	engines_ = std::make_unique<EngineArray>(config_.name, config_.engine_count,
+						 config_.engine_mem, bar2_, dma_, faults_,
+						 [this] { wake_core_for_engines(); });
 	if (config_.sensor_period_ms)
 		sensor_thread_ = std::thread([this] { sensor_loop(); });
 }
@@ -67,6 +72,14 @@ NpuDevice::~NpuDevice()
 		sensor_thread_.join();
 	std::lock_guard lock(ctrl_mutex_);
 	stop_core();
+	engines_.reset();
+}
+
+void NpuDevice::wake_core_for_engines()
+{
+	std::lock_guard lock(wake_mutex_);
+	if (wake_core_)
+		wake_core_->post_event(NPU_WFE_ENGINE);
 }
 
 void NpuDevice::sensor_loop()
@@ -152,6 +165,7 @@ void NpuDevice::init_registers()
 	set(r->engine_count, config_.engine_count);
 	set(r->num_queues, config_.num_queues);
 	set(r->devmem_size, std::uint64_t{bar2_.size - NPU_DEVMEM_OFFSET});
+	set(r->engine_mem_size, config_.engine_mem);
 	set(r->serial, config_.serial);
 	{
 		// a reset does not cool the die
@@ -230,7 +244,7 @@ void NpuDevice::boot()
 	try {
 		core_ = std::make_unique<ControlCore>(
 			config_.name, bar2_, dma_, raise_irq_, [this] { on_core_halt(); }, &faults_,
-			&gated_dma_);
+			&gated_dma_, engines_.get());
 	} catch (const std::exception &e) {
 		log(config_.name, "cannot start control core: {}", e.what());
 		set(r->state, std::uint32_t{NPU_STATE_HALTED});
@@ -242,15 +256,27 @@ void NpuDevice::boot()
 	log(config_.name, "firmware {}.{}.{} accepted, starting core at {:#x}",
 	    verdict.fw_version >> 16, (verdict.fw_version >> 8) & 0xff, verdict.fw_version & 0xff,
 	    verdict.entry);
+	{
+		std::lock_guard wake(wake_mutex_);
+		wake_core_ = core_.get();
+	}
 	core_->start(verdict.entry);
 }
 
+// The core first (it kicks engines), then the engines: a reset leaves no
+// engine writing memory for work the stopped firmware started.
 void NpuDevice::stop_core()
 {
+	{
+		std::lock_guard wake(wake_mutex_);
+		wake_core_ = nullptr;
+	}
 	if (core_) {
 		core_->stop();
 		core_.reset();
 	}
+	if (engines_)
+		engines_->reset();
 }
 
 // Core thread: the firmware crashed or ran off; it will not be restarted

@@ -19,6 +19,7 @@
 
 #include "npu_core.h"
 #include "npu_dma.h"
+#include "npu_engine.h"
 #include "npu_fault.h"
 #include "npu_hw.h"
 #include "npu_power.h"
@@ -30,8 +31,10 @@ namespace npu::emu
 struct DeviceConfig {
 	std::string name = "npu0";
 	std::uint64_t serial = 0;
-	std::uint32_t num_queues = 16; // at most NPU_MAX_QUEUES
-	std::uint32_t engine_count = 4;
+	std::uint32_t num_queues = 16;	// at most NPU_MAX_QUEUES
+	std::uint32_t engine_count = 4; // tensor engines, at most NPU_MAX_ENGINES
+	// Local memory of each engine: the staging space of one tile.
+	std::uint64_t engine_mem = std::uint64_t{64} << 20;
 	// Period of the power/thermal sensor update; 0 = no sensor thread
 	// (tests step the sensors with update_sensors()).
 	unsigned sensor_period_ms = 50;
@@ -73,6 +76,7 @@ private:
 	void stop_core();
 	void init_registers();
 	void on_core_halt();
+	void wake_core_for_engines();
 	void sensor_loop();
 	struct npu_regs *regs() const;
 
@@ -86,6 +90,12 @@ private:
 
 	FaultInjector faults_;
 	std::atomic<std::uint64_t> gated_dma_{0};
+
+	// The core engine completions wake; engine threads read it while the
+	// control path replaces core_, so it has its own lock.
+	std::mutex wake_mutex_; // protects wake_core_
+	ControlCore *wake_core_ = nullptr;
+	std::unique_ptr<EngineArray> engines_;
 
 	std::mutex sensor_mutex_; // protects thermal_, last_busy_ns_, sensor_stop_
 	std::condition_variable sensor_cv_;

@@ -43,7 +43,7 @@ class VirtualNpu
 {
 public:
 	VirtualNpu(unsigned index, const std::string &socket_path, std::size_t bar2_size,
-		   unsigned queues, MemRegion ram)
+		   unsigned queues, unsigned engines, unsigned engine_mem_mib, MemRegion ram)
 	    : name_("npu" + std::to_string(index)), bar2_(name_ + "-bar2", bar2_size),
 	      server_(std::make_unique<IvshmemServer>(name_, socket_path, bar2_.fd()))
 	{
@@ -51,6 +51,8 @@ public:
 		cfg.name = name_;
 		cfg.serial = make_serial(std::filesystem::absolute(socket_path), index);
 		cfg.num_queues = queues;
+		cfg.engine_count = engines;
+		cfg.engine_mem = std::uint64_t{engine_mem_mib} << 20;
 		IvshmemServer *srv = server_.get();
 		device_ = std::make_unique<NpuDevice>(cfg, bar2_.region(), ram,
 						      [srv](unsigned v) { srv->raise_irq(v); });
@@ -78,6 +80,8 @@ int run(int argc, char **argv)
 	std::vector<std::string> sockets;
 	unsigned bar2_mib = 32;
 	unsigned queues = NPU_MAX_QUEUES;
+	unsigned engines = 4;
+	unsigned engine_mem_mib = 64;
 	app.add_option("--ram", ram_path, "guest RAM backing file (shared with QEMU)")->required();
 	app.add_option("--socket", sockets, "ivshmem unix socket, one per device")->required();
 	app.add_option("--log", log_path, "log file (default: stderr)");
@@ -98,6 +102,11 @@ int run(int argc, char **argv)
 			"POWER_OF_TWO"));
 	app.add_option("--queues", queues, "hardware queues per device")
 		->check(CLI::Range(1u, unsigned{NPU_MAX_QUEUES}));
+	app.add_option("--engines", engines, "tensor engines per device (default 4)")
+		->check(CLI::Range(1u, unsigned{NPU_MAX_ENGINES}));
+	app.add_option("--engine-mem", engine_mem_mib,
+		       "local memory of each tensor engine in MiB (default 64)")
+		->check(CLI::Range(1u, 4096u));
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &e) {
@@ -122,7 +131,8 @@ int run(int argc, char **argv)
 		ram = std::make_unique<MappedFile>(ram_path);
 		for (unsigned i = 0; i < sockets.size(); i++)
 			npus.push_back(std::make_unique<VirtualNpu>(
-				i, sockets[i], std::size_t{bar2_mib} << 20, queues, ram->region()));
+				i, sockets[i], std::size_t{bar2_mib} << 20, queues, engines,
+				engine_mem_mib, ram->region()));
 		if (!control_path.empty()) {
 			std::vector<NpuDevice *> devices;
 			for (auto &npu : npus)

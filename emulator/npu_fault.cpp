@@ -7,8 +7,9 @@ namespace npu::emu
 namespace
 {
 
-constexpr Fault kAll[] = {Fault::HangEngine,   Fault::CrashFirmware, Fault::CorruptStatus,
-			  Fault::CorruptSeqno, Fault::DropInterrupt, Fault::StopHeartbeat};
+constexpr Fault kAll[] = {Fault::HangEngine,	   Fault::CrashFirmware, Fault::CorruptStatus,
+			  Fault::CorruptSeqno,	   Fault::DropInterrupt, Fault::StopHeartbeat,
+			  Fault::HangTensorEngine, Fault::CorruptEngine};
 
 unsigned index_of(Fault f)
 {
@@ -36,6 +37,10 @@ std::optional<Fault> parse_fault(std::string_view name, std::string_view arg)
 		return Fault::DropInterrupt;
 	if (name == "stop-heartbeat")
 		return Fault::StopHeartbeat;
+	if (name == "hang-tensor-engine")
+		return Fault::HangTensorEngine;
+	if (name == "corrupt-engine")
+		return Fault::CorruptEngine;
 	return std::nullopt;
 }
 
@@ -54,6 +59,10 @@ const char *fault_name(Fault f)
 		return "drop-interrupt";
 	case Fault::StopHeartbeat:
 		return "stop-heartbeat";
+	case Fault::HangTensorEngine:
+		return "hang-tensor-engine";
+	case Fault::CorruptEngine:
+		return "corrupt-engine";
 	}
 	return "unknown";
 }

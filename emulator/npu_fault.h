@@ -18,16 +18,19 @@ namespace npu::emu
 {
 
 enum class Fault {
-	HangEngine,    // the next job's DMA stalls until reset
-	CrashFirmware, // the core takes a fatal exception now
-	CorruptStatus, // the next written-back descriptor holds garbage
-	CorruptSeqno,  // the next completion moves done_seqno too far
-	DropInterrupt, // the next JOB MSI-X is lost
-	StopHeartbeat, // the firmware runs on, regs.heartbeat freezes
+	HangEngine,	  // the next job's DMA stalls until reset
+	CrashFirmware,	  // the core takes a fatal exception now
+	CorruptStatus,	  // the next written-back descriptor holds garbage
+	CorruptSeqno,	  // the next completion moves done_seqno too far
+	DropInterrupt,	  // the next JOB MSI-X is lost
+	StopHeartbeat,	  // the firmware runs on, regs.heartbeat freezes
+	HangTensorEngine, // the next engine task never completes until reset
+	CorruptEngine,	  // the next engine completion reports a garbage status
 };
 
 // "hang-engine", "crash-firmware", "corrupt-completion" (+ optional
-// "status" | "seqno"), "drop-interrupt", "stop-heartbeat".
+// "status" | "seqno"), "drop-interrupt", "stop-heartbeat",
+// "hang-tensor-engine", "corrupt-engine".
 std::optional<Fault> parse_fault(std::string_view name, std::string_view arg);
 const char *fault_name(Fault f);
 
@@ -35,6 +38,8 @@ const char *fault_name(Fault f);
 inline constexpr std::uint64_t kCorruptSeqnoJump = 1u << 20;
 // What a corrupted descriptor's status reads as: no NPU_JOB_STATUS_*.
 inline constexpr std::uint32_t kCorruptStatus = 0xbad5eed5u;
+// What a corrupted engine completion's status reads as: no NPU_ENG_ST_*.
+inline constexpr std::uint32_t kCorruptEngineStatus = 0xe9b00badu;
 
 class FaultInjector
 {
@@ -55,7 +60,7 @@ public:
 	std::string armed_list() const;
 
 private:
-	static constexpr unsigned kFaults = 6;
+	static constexpr unsigned kFaults = 8;
 	std::atomic<bool> armed_[kFaults] = {};
 	std::atomic<bool> heartbeat_frozen_{false};
 	std::atomic<std::uint64_t> injected_{0};
