@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "drm/npu_packet.h"
 #include "fw.h"
 #include "heartbeat.h"
 #include "log.h"
@@ -47,10 +48,13 @@ static void boot(void)
 	REGS->fw_abi = FW_ABI;
 	REGS->jobs_done = 0;
 	REGS->busy_ns = 0;
-	log_printf("npu-fw %u.%u.%u (%s) abi %u.%u: %u queues, heartbeat %u ms, host time %llu ns",
+	REGS->op_mask = FW_OP_MASK;
+	REGS->dtype_mask = FW_DTYPE_MASK;
+	REGS->packet_version = NPU_PACKET_VERSION;
+	log_printf("npu-fw %u.%u.%u (%s) abi %u.%u: %u queues, %u engines, heartbeat %u ms, host time %llu ns",
 		   FW_VERSION_MAJOR, FW_VERSION_MINOR, FW_VERSION_PATCH,
 		   build_id, NPU_FW_ABI_MAJOR, NPU_FW_ABI_MINOR,
-		   REGS->num_queues,
+		   REGS->num_queues, REGS->engine_count,
 		   heartbeat_ms ? heartbeat_ms : FW_DEFAULT_HEARTBEAT_MS,
 		   (unsigned long long)host_time_ns);
 	if (flags)

@@ -2,13 +2,16 @@
 /*
  * Validation and execution of the command packets of uapi/drm/npu_packet.h.
  * Each packet is checked completely before it runs, so a malformed packet
- * has no effect; the ones before it have run.
+ * has no effect; the ones before it have run. Data-movement packets run
+ * here on the DMA engine; operations are checked and planned here and run
+ * as tiles on the tensor engines (sched.c hands them out).
  */
 #include <stddef.h>
 #include <string.h>
 
 #include "drm/npu_packet.h"
 #include "dma.h"
+#include "engine.h"
 #include "fw.h"
 #include "heartbeat.h"
 #include "job.h"
@@ -124,10 +127,9 @@ static enum job_result run_wait_mem(struct exec *ex,
 		return dma_failed(ex, &f);
 	if (val == p->value)
 		return JOB_DONE;
-	job->waiting = true;
 	job->wait_addr = p->addr;
 	job->wait_value = p->value;
-	return JOB_WAITING;
+	return JOB_WAITING_MEM;
 }
 
 /* Runs one validated-length packet; JOB_DONE here means "go on" unless the
@@ -173,36 +175,111 @@ static enum job_result run_packet(struct exec *ex, const uint64_t *pkt,
 	return bad_packet(ex, "unknown opcode");
 }
 
-enum job_result packets_run(struct job *job, const uint64_t *cmd)
+static uint64_t next_op_id;
+
+/* Checks an operation and plans its tiles; the engines take it from here. */
+static enum job_result start_op(struct exec *ex, const uint64_t *pkt,
+				uint32_t op)
+{
+	struct job *job = ex->job;
+	const char *why = op_check(op, pkt, engines_count(),
+				   engines_mem_size(), &job->plan);
+
+	if (why)
+		return bad_packet(ex, why);
+	if (!engines_count())
+		return bad_packet(ex, "the device has no tensor engines");
+	job->tiles = ((job->plan.extent[0] + job->plan.tile[0] - 1) /
+		      job->plan.tile[0]) *
+		     ((job->plan.extent[1] + job->plan.tile[1] - 1) /
+		      job->plan.tile[1]);
+	if (!job->tiles) {
+		REGS->ops_done = REGS->ops_done + 1;
+		return JOB_DONE;	/* an empty tensor: nothing to compute */
+	}
+	job->next_tile = 0;
+	job->tiles_running = 0;
+	job->op_failed = false;
+	job->op_id = ++next_op_id;
+	return JOB_ON_ENGINES;
+}
+
+/*
+ * Makes the packet at job->offset (header and, except for NOP padding,
+ * its whole length) present in the job's window; false with the job failed
+ * if the command buffer cannot be read.
+ */
+static bool fetch(struct exec *ex, uint32_t need)
+{
+	struct job *job = ex->job;
+	uint32_t size = job->desc.cmd_size;
+	uint32_t off = job->offset;
+	struct dma_fault f;
+	uint32_t len;
+
+	if (off >= job->win_offset &&
+	    off + need <= job->win_offset + job->win_len)
+		return true;
+	len = size - off < JOB_WINDOW_BYTES ? size - off : JOB_WINDOW_BYTES;
+	job->win_offset = off;
+	job->win_len = 0;
+	if (dma_copy(NPU_DMA_SPACE_CTX, job->desc.cmd_va + off,
+		     NPU_DMA_SPACE_CORE, core_addr(job->win), len,
+		     job->desc.pt_root, &f)) {
+		job_fail(job, JOB_STATUS_PAGE_FAULT, off, f.addr,
+			 "command buffer unreadable");
+		return false;
+	}
+	job->win_len = len;
+	return true;
+}
+
+enum job_result packets_run(struct job *job)
 {
 	struct exec ex = { .job = job };
 	uint32_t size = job->desc.cmd_size;
 
-	for (ex.offset = job->resume_offset; ex.offset < size;) {
-		const uint64_t *pkt = cmd + ex.offset / 8;
-		uint32_t header = (uint32_t)*pkt;	/* little-endian */
-		uint32_t op = NPU_PKT_OPCODE(header);
-		uint32_t dwords = NPU_PKT_DWORDS(header);
+	while (job->offset < size) {
+		const uint64_t *pkt;
+		uint32_t header, op, dwords, need, op_dwords;
 		enum job_result res;
 
+		ex.offset = job->offset;
+		if (!fetch(&ex, 8))
+			return JOB_DONE;
+		pkt = job->win + (job->offset - job->win_offset) / 8;
+		header = (uint32_t)*pkt;	/* little-endian */
+		op = NPU_PKT_OPCODE(header);
+		dwords = NPU_PKT_DWORDS(header);
 		if (NPU_PKT_MBZ(header))
 			return bad_packet(&ex, "non-zero header mbz");
 		if (dwords < 2 || dwords % 2)
 			return bad_packet(&ex, "bad packet length");
-		if (dwords * 4 > size - ex.offset)
+		if (dwords * 4 > size - job->offset)
 			return bad_packet(&ex, "packet runs past the buffer");
-		if (op >= sizeof(packet_dwords) / sizeof(packet_dwords[0]))
+		op_dwords = op_packet_dwords(op);
+		if (op_dwords) {
+			if (dwords != op_dwords)
+				return bad_packet(&ex, "wrong length for opcode");
+		} else if (op >= sizeof(packet_dwords) / sizeof(packet_dwords[0])) {
 			return bad_packet(&ex, "unknown opcode");
-		if (packet_dwords[op] && dwords != packet_dwords[op])
+		} else if (packet_dwords[op] && dwords != packet_dwords[op]) {
 			return bad_packet(&ex, "wrong length for opcode");
+		}
+		/* NOP padding may be longer than the window: only its mbz counts */
+		need = op == NPU_OP_NOP ? 8 : dwords * 4;
+		if (!fetch(&ex, need))
+			return JOB_DONE;
+		pkt = job->win + (job->offset - job->win_offset) / 8;
 
-		job->resume_offset = ex.offset;
-		res = run_packet(&ex, pkt, op);
-		if (res == JOB_WAITING || job->desc.status != JOB_STATUS_OK)
+		if (op_dwords)
+			res = start_op(&ex, pkt, op);
+		else
+			res = run_packet(&ex, pkt, op);
+		if (res != JOB_DONE || job->desc.status != JOB_STATUS_OK)
 			return res;
-		ex.offset += dwords * 4;
+		job->offset += dwords * 4;
 		heartbeat_poll();
 	}
-	job->resume_offset = size;
 	return JOB_DONE;
 }

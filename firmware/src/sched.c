@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * Queue service: takes jobs from the host rings, runs them one at a time,
- * writes the results back and tells the host. See docs/hardware.md,
- * "Queues and jobs".
+ * Queue service: takes jobs from the host rings, runs their packets, hands
+ * their operations' tiles to the tensor engines, writes the results back
+ * and tells the host. Every queue can have a job in flight at once: while
+ * engines compute one job's tiles, the core keeps serving the other
+ * queues, so jobs of different queues (and contexts) run at the same time
+ * on different engines. See docs/hardware.md, "Queues and jobs" and
+ * "Tensor engines".
  */
 #include "sched.h"
 
@@ -10,6 +14,7 @@
 
 #include "dma.h"
 #include "drm/npu_packet.h"
+#include "engine.h"
 #include "fw.h"
 #include "job.h"
 #include "log.h"
@@ -19,10 +24,13 @@ static struct job jobs[NPU_MAX_QUEUES];
 /* a queue whose ring cannot be read is skipped until the host disables it */
 static bool stalled[NPU_MAX_QUEUES];
 static uint32_t num_queues;
-static uint32_t next_queue;
-
-/* The command buffer of the job running now; 8-byte aligned for packets. */
-static uint64_t cmd_buf[NPU_JOB_CMD_MAX_SIZE / sizeof(uint64_t)];
+/* round-robin position within each priority level, for starting packets */
+static uint32_t next_queue[NPU_PRIO_REALTIME + 1];
+/* ... and for handing out tiles */
+static uint32_t next_dispatch[NPU_PRIO_REALTIME + 1];
+/* jobs taken from rings and not yet written back, for busy_ns */
+static uint32_t active_jobs;
+static uint64_t busy_mark;
 
 void sched_init(void)
 {
@@ -32,6 +40,8 @@ void sched_init(void)
 			   NPU_MAX_QUEUES, NPU_MAX_QUEUES);
 		num_queues = NPU_MAX_QUEUES;
 	}
+	engines_init();
+	REGS->ops_done = 0;
 }
 
 void job_fail(struct job *job, uint32_t status, uint32_t offset,
@@ -46,14 +56,17 @@ void job_fail(struct job *job, uint32_t status, uint32_t offset,
 			   job->desc.context_id, (unsigned long long)fault_va,
 			   offset, why);
 	else
-		log_printf("job %llu (queue %u ctx %u): bad packet at +%u: %s",
+		log_printf("job %llu (queue %u ctx %u): %s at +%u: %s",
 			   (unsigned long long)job->desc.seqno, job->queue,
-			   job->desc.context_id, offset, why);
+			   job->desc.context_id,
+			   status == JOB_STATUS_ENGINE_ERROR ? "engine error"
+							     : "bad packet",
+			   offset, why);
 }
 
 /*
- * Publishes the job the core works on, so a host that finds the device
- * stuck blames that job and not one merely queued behind it.
+ * Publishes the job the core works on, so a host that finds the core stuck
+ * blames that job and not one merely queued behind it.
  */
 static void running_set(const struct job *job)
 {
@@ -67,6 +80,16 @@ static void running_clear(void)
 	REGS->running_seqno = 0;
 }
 
+/* Accounts the time since the last call as busy if any job was active. */
+static void busy_account(void)
+{
+	uint64_t now = time_ns();
+
+	if (active_jobs)
+		REGS->busy_ns = REGS->busy_ns + (now - busy_mark);
+	busy_mark = now;
+}
+
 static void stall_queue(uint32_t q, const char *why, uint64_t addr)
 {
 	stalled[q] = true;
@@ -74,13 +97,19 @@ static void stall_queue(uint32_t q, const char *why, uint64_t addr)
 		   (unsigned long long)addr);
 }
 
+static void job_forget(struct job *job)
+{
+	busy_account();
+	job->state = JOB_IDLE;
+	active_jobs--;
+}
+
 static void job_complete(struct job *job)
 {
 	volatile struct npu_queue_regs *qr = QUEUE_REGS(job->queue);
 	struct dma_fault f;
 
-	job->active = false;
-	job->waiting = false;
+	job_forget(job);
 	if (dma_copy(NPU_DMA_SPACE_CORE, core_addr(&job->desc),
 		     NPU_DMA_SPACE_HOST, job->desc_addr, sizeof(job->desc), 0,
 		     &f)) {
@@ -96,30 +125,37 @@ static void job_complete(struct job *job)
 	irq_raise(NPU_IRQ_JOB);
 }
 
-/* Runs packets from job->resume_offset, accounting the time as busy. */
-static void job_execute(struct job *job)
+/* Runs a runnable job's packets as far as they go. */
+static void job_advance(struct job *job)
 {
-	uint64_t start = time_ns();
-	enum job_result res = packets_run(job, cmd_buf);
+	enum job_result res;
 
-	REGS->busy_ns = REGS->busy_ns + (time_ns() - start);
-	if (res == JOB_DONE)
+	running_set(job);
+	res = packets_run(job);
+	running_clear();
+	if (res == JOB_WAITING_MEM)
+		job->state = JOB_WAITING;
+	else if (res == JOB_ON_ENGINES)
+		job->state = JOB_OP;
+	else
 		job_complete(job);
 }
 
-/* Reads the command buffer from resume_offset on into cmd_buf. */
-static bool job_load_commands(struct job *job)
+/* Engines finished (or gave up) the job's operation. */
+static void op_finished(struct job *job)
 {
-	uint32_t off = job->resume_offset;
-	struct dma_fault f;
-
-	if (!dma_copy(NPU_DMA_SPACE_CTX, job->desc.cmd_va + off,
-		      NPU_DMA_SPACE_CORE, core_addr(cmd_buf) + off,
-		      job->desc.cmd_size - off, job->desc.pt_root, &f))
-		return true;
-	job_fail(job, JOB_STATUS_PAGE_FAULT, off, f.addr,
-		 "command buffer unreadable");
-	return false;
+	if (job->state == JOB_DRAINING) {
+		job_forget(job);
+		return;
+	}
+	if (job->op_failed) {
+		job_complete(job);
+		return;
+	}
+	REGS->ops_done = REGS->ops_done + 1;
+	job->offset += op_packet_dwords(NPU_PKT_OPCODE((uint32_t)
+		job->win[(job->offset - job->win_offset) / 8])) * 4;
+	job->state = JOB_RUNNABLE;
 }
 
 static bool desc_valid(struct job *job)
@@ -159,57 +195,46 @@ static void job_start(uint32_t q)
 		stall_queue(q, "descriptor unreadable", f.addr);
 		return;
 	}
-	job->active = true;
-	job->waiting = false;
-	job->resume_offset = 0;
+	busy_account();
+	active_jobs++;
+	job->state = JOB_RUNNABLE;
+	job->offset = 0;
+	job->win_offset = 0;
+	job->win_len = 0;
 	job->desc.status = JOB_STATUS_OK;
 	job->desc.fault_va = 0;
 	job->desc.err_offset = 0;
-	running_set(job);
-	if (!desc_valid(job) || !job_load_commands(job))
+	if (!desc_valid(job)) {
 		job_complete(job);
-	else
-		job_execute(job);
-	running_clear();
+		return;
+	}
+	job_advance(job);
 }
 
 /*
  * Continues a job stalled on WAIT_MEM if its condition holds; returns false
  * if it still has to wait.
  */
-static bool job_resume(struct job *job)
+static bool job_try_resume(struct job *job)
 {
 	struct dma_fault f;
 	uint64_t val;
 
 	if (dma_copy(NPU_DMA_SPACE_CTX, job->wait_addr, NPU_DMA_SPACE_CORE,
 		     core_addr(&val), sizeof(val), job->desc.pt_root, &f)) {
-		job_fail(job, JOB_STATUS_PAGE_FAULT, job->resume_offset,
-			 f.addr, "wait_mem address unmapped");
+		job_fail(job, JOB_STATUS_PAGE_FAULT, job->offset, f.addr,
+			 "wait_mem address unmapped");
 		job_complete(job);
 		return true;
 	}
 	if (val != job->wait_value)
 		return false;
-	job->waiting = false;
-	job->resume_offset += NPU_PKT_WAIT_MEM_DWORDS * 4;
-	if (!job_load_commands(job)) {
-		job_complete(job);
-		return true;
-	}
-	job_execute(job);
+	job->offset += NPU_PKT_WAIT_MEM_DWORDS * 4;
+	/* memory the wait was for may hold the next commands: read again */
+	job->win_len = 0;
+	job->state = JOB_RUNNABLE;
+	job_advance(job);
 	return true;
-}
-
-/* job_resume() with the job published as running while it polls. */
-static bool job_try_resume(struct job *job)
-{
-	bool progress;
-
-	running_set(job);
-	progress = job_resume(job);
-	running_clear();
-	return progress;
 }
 
 /* Forgets the state of a queue the host turned off. */
@@ -217,11 +242,13 @@ static void queue_disabled(uint32_t q)
 {
 	struct job *job = &jobs[q];
 
-	if (job->active)
+	if (job->state != JOB_IDLE && job->state != JOB_DRAINING)
 		log_printf("queue %u disabled with job %llu unfinished", q,
 			   (unsigned long long)job->desc.seqno);
-	job->active = false;
-	job->waiting = false;
+	if (job->state == JOB_OP && job->tiles_running)
+		job->state = JOB_DRAINING;	/* engines still use it */
+	else if (job->state != JOB_IDLE && job->state != JOB_DRAINING)
+		job_forget(job);
 	stalled[q] = false;
 }
 
@@ -233,24 +260,37 @@ static uint32_t queue_priority(uint32_t q)
 	return prio > NPU_PRIO_REALTIME ? NPU_PRIO_REALTIME : prio;
 }
 
-/* Starts or resumes a job of queue q; returns true if it made progress. */
-static bool queue_run_one(uint32_t q, bool *waiting)
+/* Starts, continues or resumes the job of queue q; true on progress. */
+static bool queue_serve(uint32_t q, bool *waiting)
 {
 	volatile struct npu_queue_regs *qr = QUEUE_REGS(q);
 	struct job *job = &jobs[q];
 
 	if (!qr->enable) {
-		if (job->active || stalled[q])
+		if (job->state != JOB_IDLE || stalled[q])
 			queue_disabled(q);
 		return false;
 	}
 	if (stalled[q])
 		return false;
-	if (job->waiting) {
-		if (job_try_resume(job))
+	switch (job->state) {
+	case JOB_RUNNABLE:
+		job_advance(job);
+		return true;
+	case JOB_WAITING:
+		running_set(job);
+		if (job_try_resume(job)) {
+			running_clear();
 			return true;
+		}
+		running_clear();
 		*waiting = true;
 		return false;
+	case JOB_OP:
+	case JOB_DRAINING:
+		return false;
+	case JOB_IDLE:
+		break;
 	}
 	if (qr->head == qr->tail)
 		return false;
@@ -258,21 +298,67 @@ static bool queue_run_one(uint32_t q, bool *waiting)
 	return true;
 }
 
+/* A job of queue q with tiles to hand out. */
+static bool has_tiles(uint32_t q)
+{
+	const struct job *job = &jobs[q];
+
+	return job->state == JOB_OP && !job->op_failed &&
+	       job->next_tile < job->tiles && QUEUE_REGS(q)->enable;
+}
+
+/*
+ * Hands tiles to idle engines: strictly by priority level, taking turns
+ * between the jobs of one level tile by tile.
+ */
+static bool dispatch(void)
+{
+	bool any = false;
+
+	for (int32_t prio = NPU_PRIO_REALTIME; prio >= NPU_PRIO_LOW; prio--) {
+		bool found = true;
+
+		while (found && engines_any_idle()) {
+			found = false;
+			for (uint32_t i = 0; i < num_queues; i++) {
+				uint32_t q = (next_dispatch[prio] + i) % num_queues;
+
+				if (queue_priority(q) != (uint32_t)prio ||
+				    !has_tiles(q))
+					continue;
+				engines_dispatch(&jobs[q]);
+				next_dispatch[prio] = q + 1;
+				found = any = true;
+				break;
+			}
+		}
+		if (!engines_any_idle())
+			break;
+	}
+	return any;
+}
+
 bool sched_run_one(bool *waiting)
 {
+	bool progress = engines_collect(op_finished);
+
 	*waiting = false;
+	progress |= dispatch();
 	/* strict priority between levels, round-robin within one */
 	for (int32_t prio = NPU_PRIO_REALTIME; prio >= NPU_PRIO_LOW; prio--) {
 		for (uint32_t i = 0; i < num_queues; i++) {
-			uint32_t q = (next_queue + i) % num_queues;
+			uint32_t q = (next_queue[prio] + i) % num_queues;
 
 			if (queue_priority(q) != (uint32_t)prio)
 				continue;
-			if (queue_run_one(q, waiting)) {
-				next_queue = q + 1;
-				return true;
+			if (queue_serve(q, waiting)) {
+				next_queue[prio] = q + 1;
+				progress = true;
+				/* new tiles of a higher level go out first */
+				dispatch();
 			}
 		}
 	}
-	return false;
+	busy_account();
+	return progress;
 }
