@@ -16,6 +16,7 @@
 #include "npu_device.h"
 #include "npu_fault.h"
 #include "npu_log.h"
+#include "npu_reference_bench.h"
 
 namespace npu::emu
 {
@@ -81,7 +82,8 @@ std::string control_command(const std::vector<NpuDevice *> &devices, std::string
 	if (w[0] == "help")
 		return "inject DEVICE hang-engine|crash-firmware|corrupt-completion [status|seqno]"
 		       "|drop-interrupt|stop-heartbeat|hang-tensor-engine|corrupt-engine\nstatus "
-		       "[DEVICE]\nok\n";
+		       "[DEVICE]\nbench gemm M N K DTYPE THREADS [RUNS]\n"
+		       "bench conv N C OC H W KSIZE STRIDE PAD DTYPE THREADS [RUNS]\nok\n";
 	if (w[0] == "status") {
 		if (w.size() > 2)
 			return "error usage: status [DEVICE]\n";
@@ -111,6 +113,8 @@ std::string control_command(const std::vector<NpuDevice *> &devices, std::string
 		log("control", "{}: {} injected", d->name(), fault_name(*fault));
 		return "ok\n";
 	}
+	if (w[0] == "bench") // host baseline for npu-bench (npu_reference_bench.h)
+		return reference_bench_command(w);
 	return "error unknown command '" + w[0] + "'\n";
 }
 
