@@ -25,9 +25,13 @@ struct EngineFault {
 	std::uint64_t addr;   // faulting context address (faults only)
 };
 
+// Shorthand for the malformed-task fault.
+[[noreturn]] void bad_task();
+
 // Bytes of one element of dtype; 0 for NPU_DTYPE_NONE or unknown.
 std::size_t dtype_size(std::uint32_t dtype);
-bool dtype_is_float(std::uint32_t dtype); // F32, F16, BF16
+bool dtype_is_float(std::uint32_t dtype);   // F32, F16, BF16
+bool dtype_is_integer(std::uint32_t dtype); // I8, U8, I32, I64 (not BOOL)
 
 // IEEE half and bfloat16 conversions, round to nearest even.
 float f16_to_f32(std::uint16_t h);
@@ -62,6 +66,16 @@ private:
 	Entry cache_[kEntries];
 };
 
+// A tensor's layout with extent-1 dimensions dropped and dimensions that
+// are contiguous with their inner neighbour merged: the same elements in the
+// same row-major order, in as few (and as long) runs as possible. Rank is
+// at least 1 (a scalar is one element with stride 1).
+struct RunLayout {
+	unsigned rank = 1;
+	std::uint64_t shape[NPU_MAX_RANK] = {1};
+	std::int64_t stride[NPU_MAX_RANK] = {1};
+};
+
 // A tensor descriptor (struct npu_tensor) bound to context memory.
 // Construction checks the descriptor's own consistency (dtype known, rank,
 // MBZ fields, element count, every reachable element inside the address
@@ -78,11 +92,18 @@ public:
 	std::uint64_t elements() const { return elements_; }
 	std::size_t elem_size() const { return elem_size_; }
 	const npu_tensor &desc() const { return desc_; }
+	const RunLayout &layout() const { return layout_; }
+	ContextMemory &memory() const { return mem_; }
 
 	// Device address of the element at a row-major logical index.
 	std::uint64_t address_of(std::uint64_t flat) const;
 	// ... and of a multi-index (rank() entries).
 	std::uint64_t address_at(const std::uint64_t *index) const;
+	// ... and of an element offset (sum of index * stride).
+	std::uint64_t address_at_offset(std::int64_t offset) const
+	{
+		return desc_.addr + static_cast<std::uint64_t>(offset) * elem_size_;
+	}
 
 	// One element, converted: floats to double exactly, integers and BOOL
 	// to double (exact up to 2^53) or int64 (exact).
@@ -93,20 +114,39 @@ public:
 	// integers wrapping, BOOL = value != 0).
 	void store(std::uint64_t flat, double v);
 	void store_int(std::uint64_t flat, std::int64_t v);
+	// Raw element (elem_size() bytes) at a device address of this tensor
+	// (address_of() and friends).
+	void load_raw_at(std::uint64_t addr, void *out);
+	void store_raw_at(std::uint64_t addr, const void *in);
 
 	// Dense transfers of count elements starting at row-major index
 	// first: to/from f32 (any dtype converted), or raw in the tensor's own
 	// dtype (elem_size() bytes each). Contiguous runs go page by page.
+	// [first, first + count) must lie inside the tensor (else BAD_TASK).
 	void read_f32(std::uint64_t first, std::uint64_t count, float *out);
 	void write_f32(std::uint64_t first, std::uint64_t count, const float *in);
 	void read_raw(std::uint64_t first, std::uint64_t count, void *out);
 	void write_raw(std::uint64_t first, std::uint64_t count, const void *in);
+	// ... and to/from the element-wise kernels' compute types, with the
+	// conversions of load()/store() and load_int()/store_int().
+	void read_f64(std::uint64_t first, std::uint64_t count, double *out);
+	void write_f64(std::uint64_t first, std::uint64_t count, const double *in);
+	void read_i64(std::uint64_t first, std::uint64_t count, std::int64_t *out);
+	void write_i64(std::uint64_t first, std::uint64_t count, const std::int64_t *in);
 
 private:
+	template <typename Visit>
+	void for_each_run(std::uint64_t first, std::uint64_t count, bool write, Visit &&visit);
+	template <typename Out, typename Decode>
+	void read_converted(std::uint64_t first, std::uint64_t count, Out *out, Decode decode);
+	template <typename In, typename Encode>
+	void write_converted(std::uint64_t first, std::uint64_t count, const In *in, Encode encode);
+
 	ContextMemory &mem_;
 	npu_tensor desc_;
 	std::uint64_t elements_ = 0;
 	std::size_t elem_size_ = 0;
+	RunLayout layout_;
 };
 
 } // namespace npu::emu

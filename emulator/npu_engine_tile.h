@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+// Helpers shared by the element-wise family's kernels (unary, binary,
+// reduce, tensor copy, gather, cast): their tile is a range of y's
+// elements in row-major order, which they walk in chunks.
+#pragma once
+
+#include <cstdint>
+
+#include "npu_tensor_access.h"
+
+namespace npu::emu
+{
+
+// Elements a kernel converts at a time: large enough to amortise a run's
+// setup, small enough to stay in L1/L2.
+inline constexpr std::uint64_t kChunkElements = 1024;
+
+struct ElementTile {
+	std::uint64_t first = 0;
+	std::uint64_t count = 0;
+};
+
+// Axis 0 of the task as a range of y's elements (axis 1 is not used by
+// these opcodes); a range outside y is a bad task.
+inline ElementTile element_tile(const npu_engine_task &task, const TensorRef &y)
+{
+	if (task.begin[0] > task.end[0] || task.end[0] > y.elements())
+		bad_task();
+	return {task.begin[0], task.end[0] - task.begin[0]};
+}
+
+inline bool is_absent(const npu_tensor &t)
+{
+	return t.dtype == NPU_DTYPE_NONE;
+}
+
+inline bool same_shape(const TensorRef &a, const TensorRef &b)
+{
+	if (a.rank() != b.rank())
+		return false;
+	for (unsigned d = 0; d < a.rank(); d++)
+		if (a.dim(d) != b.dim(d))
+			return false;
+	return true;
+}
+
+// Calls fn(first, count) for consecutive chunks of the tile.
+template <typename Fn> void for_each_chunk(const ElementTile &tile, Fn &&fn)
+{
+	for (std::uint64_t done = 0; done < tile.count; done += kChunkElements)
+		fn(tile.first + done, std::min(kChunkElements, tile.count - done));
+}
+
+} // namespace npu::emu
