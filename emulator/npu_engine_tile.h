@@ -51,4 +51,38 @@ template <typename Fn> void for_each_chunk(const ElementTile &tile, Fn &&fn)
 		fn(tile.first + done, std::min(kChunkElements, tile.count - done));
 }
 
+// A row-major multi-index over a shape, stepped one element at a time
+// (divisions only when it starts).
+class IndexWalker
+{
+public:
+	IndexWalker(const TensorRef &t, std::uint64_t flat) : rank_(t.rank())
+	{
+		for (unsigned d = rank_; d-- > 0;) {
+			shape_[d] = t.dim(d);
+			index_[d] = shape_[d] ? flat % shape_[d] : 0;
+			flat = shape_[d] ? flat / shape_[d] : 0;
+		}
+	}
+
+	std::uint64_t operator[](unsigned d) const { return index_[d]; }
+
+	// Steps to the next element; returns the outermost dimension whose
+	// index changed (rank() when the walk wrapped around completely).
+	unsigned next()
+	{
+		for (unsigned d = rank_; d-- > 0;) {
+			if (++index_[d] < shape_[d])
+				return d;
+			index_[d] = 0;
+		}
+		return rank_;
+	}
+
+private:
+	unsigned rank_;
+	std::uint64_t shape_[NPU_MAX_RANK] = {};
+	std::uint64_t index_[NPU_MAX_RANK] = {};
+};
+
 } // namespace npu::emu
