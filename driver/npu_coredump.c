@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * devcoredump of a device about to be reset: why, the register block, each
- * queue's registers and driver state with the jobs in flight, and the
- * firmware log ring. Plain text, so a bug report can carry it as is:
+ * tensor engine's registers, each queue's registers and driver state with
+ * the jobs in flight, and the firmware log ring. Plain text, so a bug report can carry it as is:
  * /sys/class/devcoredump/devcdN/data (write anything to it to free it).
  */
 #include <linux/devcoredump.h>
@@ -55,9 +55,33 @@ static void npu_dump_regs(struct npu_dump *d, struct npu_device *ndev)
 	npu_dump_printf(d, "  running: queue %u seqno %llu\n",
 			npu_rd32(ndev, NPU_REG(running_queue)),
 			npu_rd64(ndev, NPU_REG(running_seqno)));
-	npu_dump_printf(d, "  jobs_done %llu busy_ns %llu\n",
+	npu_dump_printf(d, "  jobs_done %llu busy_ns %llu ops_done %llu\n",
 			npu_rd64(ndev, NPU_REG(jobs_done)),
-			npu_rd64(ndev, NPU_REG(busy_ns)));
+			npu_rd64(ndev, NPU_REG(busy_ns)),
+			npu_rd64(ndev, NPU_REG(ops_done)));
+	npu_dump_printf(d, "  op_mask 0x%llx dtype_mask 0x%x packet_version %u\n",
+			npu_rd64(ndev, NPU_REG(op_mask)),
+			npu_rd32(ndev, NPU_REG(dtype_mask)),
+			npu_rd32(ndev, NPU_REG(packet_version)));
+	npu_dump_printf(d, "  engine_mem_size %llu\n",
+			npu_rd64(ndev, NPU_REG(engine_mem_size)));
+}
+
+/* What each engine was doing: a hung one shows the task it is stuck in. */
+static void npu_dump_engines(struct npu_dump *d, struct npu_device *ndev)
+{
+	struct npu_engine_snapshot e;
+	u32 i;
+
+	npu_dump_printf(d, "engines: %u\n", ndev->engine_count);
+	for (i = 0; i < ndev->engine_count; i++) {
+		npu_engine_read(ndev, i, &e);
+		npu_dump_printf(d, "engine %u: state %s seqno %llu op 0x%02x queue %u\n",
+				i, npu_engine_state_name(e.state), e.seqno,
+				e.op, e.queue);
+		npu_dump_printf(d, "  last_status %u busy_ns %llu tasks_done %llu\n",
+				e.last_status, e.busy_ns, e.tasks_done);
+	}
 }
 
 static void npu_dump_queue(struct npu_dump *d, struct npu_queue *queue)
@@ -146,6 +170,7 @@ void npu_coredump(struct npu_device *ndev, struct npu_job *guilty,
 	else
 		npu_dump_printf(&d, "guilty: none\n");
 	npu_dump_regs(&d, ndev);
+	npu_dump_engines(&d, ndev);
 	for (i = 0; i < ndev->queue_count; i++)
 		npu_dump_queue(&d, &ndev->queues[i]);
 	npu_dump_fw_log(&d, ndev);

@@ -4,6 +4,7 @@
  *   contexts  one line per open file: owner, BOs, job counters
  *   bos       the BOs of each context (no handles: they are per file)
  *   queues    queue registers, driver ring state, jobs in flight
+ *   engines   each tensor engine's registers and utilisation
  *   fw_log    the firmware log ring, oldest line first
  *   counters  objects alive on the device, for leak checks in tests
  * Plain debugfs rather than the DRM minor's directory: the same path on
@@ -210,6 +211,29 @@ static int queues_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(queues);
 
+static int engines_show(struct seq_file *m, void *unused)
+{
+	struct npu_device *ndev = m->private;
+	struct npu_engine_snapshot e;
+	u32 i;
+	int idx;
+
+	if (!drm_dev_enter(&ndev->drm, &idx))
+		return -ENODEV;
+	seq_puts(m, "engine state busy_percent busy_ns tasks_done last_status seqno op queue\n");
+	for (i = 0; i < ndev->engine_count; i++) {
+		npu_engine_read(ndev, i, &e);
+		seq_printf(m, "%u %s %u %llu %llu %u %llu 0x%02x %u\n", i,
+			   npu_engine_state_name(e.state),
+			   npu_engine_busy_percent(ndev, i), e.busy_ns,
+			   e.tasks_done, e.last_status, e.seqno, e.op,
+			   e.queue);
+	}
+	drm_dev_exit(idx);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(engines);
+
 /*
  * Copies the log ring oldest byte first. Once the ring has wrapped, its
  * oldest line is partial: it is dropped, and so is text the firmware
@@ -315,6 +339,7 @@ int npu_debugfs_init(struct npu_device *ndev)
 	debugfs_create_file("contexts", 0444, dir, ndev, &contexts_fops);
 	debugfs_create_file("bos", 0444, dir, ndev, &bos_fops);
 	debugfs_create_file("queues", 0444, dir, ndev, &queues_fops);
+	debugfs_create_file("engines", 0444, dir, ndev, &engines_fops);
 	debugfs_create_file("fw_log", 0444, dir, ndev, &fw_log_fops);
 	debugfs_create_file("counters", 0444, dir, ndev, &counters_fops);
 	return devm_add_action_or_reset(&ndev->pdev->dev, npu_debugfs_remove,

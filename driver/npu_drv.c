@@ -13,6 +13,7 @@
  *   npu_gem.c    buffer objects (shmem, pinned, mapped at creation)
  *   npu_job.c    submit, scheduler backend, hardware fences, WAIT
  *   npu_ctx_queue.c  context queues (QUEUE_CREATE/DESTROY), priorities
+ *   npu_engine.c tensor engine registers and utilisation sampling
  *   npu_sysfs.c, npu_hwmon.c, npu_debugfs.c  telemetry (npu_telemetry.h)
  *   npu_compat.h wrappers over kernel API differences, keyed on the
  *                compile probes of configure.sh (npu_config.h)
@@ -175,6 +176,22 @@ int npu_ioctl_get_param(struct drm_device *drm, void *data,
 		break;
 	case DRM_NPU_PARAM_CONTEXT_LAST_FAULT:
 		args->value = atomic64_read(&ctx->vm->job_stats.last_fault_va);
+		break;
+	case DRM_NPU_PARAM_OP_MASK:
+		args->value = READ_ONCE(ndev->op_mask);
+		break;
+	case DRM_NPU_PARAM_DTYPE_MASK:
+		args->value = READ_ONCE(ndev->dtype_mask);
+		break;
+	case DRM_NPU_PARAM_PACKET_VERSION:
+		args->value = READ_ONCE(ndev->packet_version);
+		break;
+	case DRM_NPU_PARAM_ENGINE_MEM_SIZE:
+		args->value = ndev->engine_mem_size;
+		break;
+	case DRM_NPU_PARAM_OPS_DONE:
+		/* the firmware counts since it booted */
+		args->value = npu_rd64(ndev, NPU_REG(ops_done));
 		break;
 	default:
 		ret = -EINVAL;

@@ -29,6 +29,12 @@
 #define NPU_DRIVER_NAME		"npu"
 #define NPU_FW_NAME		"npu/npu_fw.bin"
 
+/*
+ * Oldest firmware ABI minor of NPU_FW_ABI_MAJOR the driver runs: 1 added
+ * the tensor engines and the registers describing them (op_mask, ...).
+ */
+#define NPU_FW_ABI_MINOR_MIN	1
+
 /* Descriptors in each hardware ring, a power of two. */
 #define NPU_RING_ENTRIES	256
 
@@ -91,7 +97,8 @@ struct npu_queue {
  * @fw_image: the validated npu_fw.bin, kept to reboot after a reset
  * @fw_size: bytes of @fw_image
  * @hw_lock: serializes boot, reset and recovery, and protects @fw_ready
- *	writes, @dead, @fw_version and @fw_abi
+ *	writes, @dead and the values the firmware reports at boot
+ *	(@fw_version to @packet_version)
  * @state_changed: completed by the CTRL interrupt (regs.state moved)
  * @fw_ready: firmware is up; read by the CTRL interrupt to decide whether
  *	a HALTED state is a crash to recover from
@@ -99,8 +106,13 @@ struct npu_queue {
  * @fw_logged: the firmware version was logged once already
  * @fw_version: version the running firmware reported
  * @fw_abi: ABI the running firmware reported
+ * @op_mask: opcodes the running firmware executes (regs.op_mask)
+ * @dtype_mask: NPU_DTYPE_* its operations take (regs.dtype_mask)
+ * @packet_version: NPU_PACKET_VERSION it speaks (regs.packet_version)
  * @hw_version: regs.hw_version
- * @engine_count: regs.engine_count
+ * @engine_count: regs.engine_count, at most NPU_MAX_ENGINES (the register
+ *	layout has room for no more)
+ * @engine_mem_size: regs.engine_mem_size, local memory of each engine
  * @devmem_size: regs.devmem_size
  * @serial: regs.serial
  * @contexts: context id -> struct npu_context; has its own lock
@@ -114,8 +126,10 @@ struct npu_queue {
  *	so recoveries never overlap
  * @halt_work: recovery after the firmware reported NPU_STATE_HALTED
  * @reset_count: completed recoveries
- * @watchdog: heartbeat and lost-interrupt checks, bad-completion recovery
+ * @watchdog: heartbeat and lost-interrupt checks, bad-completion and
+ *	engine-error recovery
  * @stats: objects alive on the device (npu_telemetry.h)
+ * @engine_util: utilisation of each engine, sampled by the watchdog
  */
 struct npu_device {
 	struct drm_device drm;
@@ -134,9 +148,13 @@ struct npu_device {
 	bool fw_logged;
 	u32 fw_version;
 	u32 fw_abi;
+	u64 op_mask;
+	u32 dtype_mask;
+	u32 packet_version;
 
 	u32 hw_version;
 	u32 engine_count;
+	u64 engine_mem_size;
 	u64 devmem_size;
 	u64 serial;
 
@@ -152,6 +170,7 @@ struct npu_device {
 	atomic_t reset_count;
 	struct npu_watchdog watchdog;
 	struct npu_dev_stats stats;
+	struct npu_engine_util engine_util[NPU_MAX_ENGINES];
 };
 
 /**
@@ -181,6 +200,10 @@ static inline struct npu_device *to_npu_device(struct drm_device *drm)
 /* Register access to struct npu_regs fields in BAR2. */
 #define NPU_REG(field)	(NPU_REGS_OFFSET + offsetof(struct npu_regs, field))
 #define NPU_QREG(field)	offsetof(struct npu_queue_regs, field)
+/* Register access to a field of engine n's struct npu_engine_regs. */
+#define NPU_EREG(n, field) \
+	(NPU_ENGINE_OFFSET + (n) * NPU_ENGINE_STRIDE + \
+	 offsetof(struct npu_engine_regs, field))
 
 static inline u32 npu_rd32(struct npu_device *ndev, u32 off)
 {

@@ -53,6 +53,15 @@ static const char *npu_boot_status_name(u32 status)
 	}
 }
 
+/*
+ * Whether the driver runs firmware of this ABI: the same major, and a minor
+ * no older than the first with tensor engines (later minors only add).
+ */
+static bool npu_fw_abi_supported(u32 major, u32 minor)
+{
+	return major == NPU_FW_ABI_MAJOR && minor >= NPU_FW_ABI_MINOR_MIN;
+}
+
 static int npu_fw_validate(struct npu_device *ndev, const u8 *data,
 			   size_t size)
 {
@@ -71,9 +80,10 @@ static int npu_fw_validate(struct npu_device *ndev, const u8 *data,
 			NPU_FW_NAME, hdr->magic, NPU_FW_MAGIC);
 		return -EINVAL;
 	}
-	if (hdr->abi_major != NPU_FW_ABI_MAJOR) {
-		drm_err(drm, "%s: firmware ABI %u.%u, driver speaks %u.x\n",
+	if (!npu_fw_abi_supported(hdr->abi_major, hdr->abi_minor)) {
+		drm_err(drm, "%s: firmware ABI %u.%u, driver needs %u.%u or a later %u.x (tensor engines)\n",
 			NPU_FW_NAME, hdr->abi_major, hdr->abi_minor,
+			NPU_FW_ABI_MAJOR, NPU_FW_ABI_MINOR_MIN,
 			NPU_FW_ABI_MAJOR);
 		return -EINVAL;
 	}
@@ -212,10 +222,10 @@ static void npu_fw_log_version(struct npu_device *ndev)
 	if (ndev->fw_logged)
 		return;
 	ndev->fw_logged = true;
-	drm_info(&ndev->drm, "firmware %u.%u.%u (ABI %u.%u, %.*s) running\n",
+	drm_info(&ndev->drm, "firmware %u.%u.%u (ABI %u.%u, %.*s) running, packet version %u, %u tensor engines\n",
 		 v >> 16, (v >> 8) & 0xff, v & 0xff, ndev->fw_abi >> 16,
 		 ndev->fw_abi & 0xffff, (int)sizeof(hdr->build_id),
-		 hdr->build_id);
+		 hdr->build_id, ndev->packet_version, ndev->engine_count);
 }
 
 /**
@@ -277,15 +287,21 @@ int npu_fw_boot(struct npu_device *ndev)
 		return -EIO;
 	}
 
-	ndev->fw_version = npu_rd32(ndev, NPU_REG(fw_version));
-	ndev->fw_abi = npu_rd32(ndev, NPU_REG(fw_abi));
-	if (ndev->fw_abi >> 16 != NPU_FW_ABI_MAJOR) {
-		drm_err(drm, "running firmware reports ABI %u.%u, driver speaks %u.x\n",
+	WRITE_ONCE(ndev->fw_version, npu_rd32(ndev, NPU_REG(fw_version)));
+	WRITE_ONCE(ndev->fw_abi, npu_rd32(ndev, NPU_REG(fw_abi)));
+	if (!npu_fw_abi_supported(ndev->fw_abi >> 16, ndev->fw_abi & 0xffff)) {
+		drm_err(drm, "running firmware reports ABI %u.%u, driver needs %u.%u or a later %u.x (tensor engines)\n",
 			ndev->fw_abi >> 16, ndev->fw_abi & 0xffff,
+			NPU_FW_ABI_MAJOR, NPU_FW_ABI_MINOR_MIN,
 			NPU_FW_ABI_MAJOR);
 		npu_fw_reset(ndev);
 		return -EIO;
 	}
+	/* what the firmware executes, written by it before READY */
+	WRITE_ONCE(ndev->op_mask, npu_rd64(ndev, NPU_REG(op_mask)));
+	WRITE_ONCE(ndev->dtype_mask, npu_rd32(ndev, NPU_REG(dtype_mask)));
+	WRITE_ONCE(ndev->packet_version,
+		   npu_rd32(ndev, NPU_REG(packet_version)));
 	npu_fw_log_version(ndev);
 	WRITE_ONCE(ndev->fw_ready, true);
 	return 0;

@@ -15,9 +15,9 @@
  * its status) until DRM_NPU_WAIT_HISTORY newer jobs replaced it.
  *
  * Recovery (npu_reset.c) fails the jobs on the hardware: the one the
- * firmware was stuck in (or else the timed-out one) with TIMEOUT, the
- * others with ABORTED. Jobs still queued in the scheduler run after the
- * restart.
+ * firmware was stuck in (or else the timed-out one) with TIMEOUT, one the
+ * firmware failed with ENGINE_ERROR with that status, the others with
+ * ABORTED. Jobs still queued in the scheduler run after the restart.
  */
 #include <linux/dma-fence-chain.h>
 #include <linux/dma-mapping.h>
@@ -106,6 +106,8 @@ static int npu_status_to_errno(u32 status)
 		return -ETIMEDOUT;
 	case DRM_NPU_JOB_STATUS_ABORTED:
 		return -ECANCELED;
+	case DRM_NPU_JOB_STATUS_ENGINE_ERROR:
+		return -EIO;
 	default:
 		return -EIO;
 	}
@@ -130,6 +132,13 @@ static void npu_job_signal(struct npu_job *job, u32 status, u64 fault_va,
 	dma_fence_signal_locked(job->hw_fence);
 }
 
+/* Statuses the firmware writes back; the others are the driver's own. */
+static bool npu_status_from_device(u32 status)
+{
+	return status <= DRM_NPU_JOB_STATUS_PAGE_FAULT ||
+	       status == DRM_NPU_JOB_STATUS_ENGINE_ERROR;
+}
+
 /**
  * npu_queue_handle_done() - complete the jobs up to the queue's done_seqno
  * @queue: the queue
@@ -138,13 +147,17 @@ static void npu_job_signal(struct npu_job *job, u32 status, u64 fault_va,
  * recovery. A completion the device cannot have made - done_seqno beyond
  * the last job written, a descriptor written back with another seqno or a
  * status the device does not report - signals nothing: the jobs stay in
- * flight and a recovery (npu_reset_bad_completion()) fails them.
+ * flight and a recovery (NPU_FAULT_BAD_COMPLETION) fails them. A job the
+ * firmware failed with ENGINE_ERROR is not signalled either: it is marked,
+ * and the recovery it triggers (NPU_FAULT_ENGINE_ERROR) completes it with
+ * that status once the device is reset, so that no later job is lost to a
+ * reset its submitter could not see coming.
  */
 void npu_queue_handle_done(struct npu_queue *queue)
 {
+	unsigned int fault = 0;
 	struct npu_job *job, *tmp;
 	unsigned long flags;
-	bool bad = false;
 	u64 done;
 
 	spin_lock_irqsave(&queue->lock, flags);
@@ -155,7 +168,7 @@ void npu_queue_handle_done(struct npu_queue *queue)
 		dev_err_ratelimited(queue->ndev->drm.dev,
 				    "queue %u: done_seqno %llu beyond the last job %llu\n",
 				    queue->index, done, queue->hw_seqno);
-		bad = true;
+		fault = NPU_FAULT_BAD_COMPLETION;
 		goto out_unlock;
 	}
 	list_for_each_entry_safe(job, tmp, &queue->inflight, inflight) {
@@ -165,13 +178,26 @@ void npu_queue_handle_done(struct npu_queue *queue)
 		if (job->hw_seqno > done)
 			break;
 		status = READ_ONCE(desc->status);
-		if (unlikely(status > DRM_NPU_JOB_STATUS_PAGE_FAULT ||
+		if (unlikely(!npu_status_from_device(status) ||
 			     READ_ONCE(desc->seqno) != job->hw_seqno)) {
 			dev_err_ratelimited(queue->ndev->drm.dev,
 					    "queue %u: job %llu written back with seqno %llu status 0x%x\n",
 					    queue->index, job->hw_seqno,
 					    READ_ONCE(desc->seqno), status);
-			bad = true;
+			fault = NPU_FAULT_BAD_COMPLETION;
+			break;
+		}
+		if (unlikely(status == DRM_NPU_JOB_STATUS_ENGINE_ERROR)) {
+			if (!job->engine_error) {
+				job->engine_error = true;
+				job->err_offset = READ_ONCE(desc->err_offset);
+				dev_err_ratelimited(queue->ndev->drm.dev,
+						    "queue %u: job %llu (context %u seqno %llu) failed in a tensor engine at offset %u\n",
+						    queue->index, job->hw_seqno,
+						    job->context_id, job->seqno,
+						    job->err_offset);
+			}
+			fault = NPU_FAULT_ENGINE_ERROR;
 			break;
 		}
 		npu_job_signal(job, status, READ_ONCE(desc->fault_va),
@@ -180,15 +206,16 @@ void npu_queue_handle_done(struct npu_queue *queue)
 	}
 out_unlock:
 	spin_unlock_irqrestore(&queue->lock, flags);
-	if (bad)
-		npu_reset_bad_completion(queue->ndev);
+	if (fault)
+		npu_reset_report_fault(queue->ndev, fault);
 }
 
 /**
  * npu_queue_fail_all() - fail every job handed to the device
  * @queue: the queue, whose device no longer runs them (stopped or gone)
  * @guilty: job that timed out, failed with TIMEOUT; may be NULL
- * @error: fence error of the other jobs, which get status ABORTED
+ * @error: fence error of the other jobs, which get status ABORTED, except
+ *	those the firmware failed with ENGINE_ERROR: they keep that status
  */
 void npu_queue_fail_all(struct npu_queue *queue, struct npu_job *guilty,
 			int error)
@@ -198,7 +225,10 @@ void npu_queue_fail_all(struct npu_queue *queue, struct npu_job *guilty,
 
 	spin_lock_irqsave(&queue->lock, flags);
 	list_for_each_entry_safe(job, tmp, &queue->inflight, inflight) {
-		if (job == guilty)
+		if (job->engine_error)
+			npu_job_signal(job, DRM_NPU_JOB_STATUS_ENGINE_ERROR, 0,
+				       job->err_offset, -EIO);
+		else if (job == guilty)
 			npu_job_signal(job, DRM_NPU_JOB_STATUS_TIMEOUT, 0, 0,
 				       -ETIMEDOUT);
 		else

@@ -54,6 +54,9 @@ struct npu_fence {
  *	@hw_fence signals and read only after @done_fence signalled.
  * @fault_va: faulting address of a PAGE_FAULT
  * @err_offset: command buffer offset of the failing packet
+ * @engine_error: the firmware failed the job with ENGINE_ERROR; it stays in
+ *	flight until the recovery this triggers completes it with that
+ *	status (under npu_queue.lock)
  * @pm_ref: the job holds a runtime PM reference (npu_pm.c)
  */
 struct npu_job {
@@ -79,6 +82,7 @@ struct npu_job {
 	u32 status;
 	u64 fault_va;
 	u32 err_offset;
+	bool engine_error;
 	bool pm_ref;
 };
 

@@ -42,6 +42,12 @@ static void npu_read_identity(struct npu_device *ndev)
 {
 	ndev->hw_version = npu_rd32(ndev, NPU_REG(hw_version));
 	ndev->engine_count = npu_rd32(ndev, NPU_REG(engine_count));
+	if (ndev->engine_count > NPU_MAX_ENGINES) {
+		dev_warn(&ndev->pdev->dev, "device reports %u tensor engines, using the first %u\n",
+			 ndev->engine_count, NPU_MAX_ENGINES);
+		ndev->engine_count = NPU_MAX_ENGINES;
+	}
+	ndev->engine_mem_size = npu_rd64(ndev, NPU_REG(engine_mem_size));
 	ndev->devmem_size = npu_rd64(ndev, NPU_REG(devmem_size));
 	ndev->serial = npu_rd64(ndev, NPU_REG(serial));
 	ndev->queue_count = min_t(u32, npu_rd32(ndev, NPU_REG(num_queues)),

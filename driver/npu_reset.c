@@ -4,14 +4,17 @@
  *
  * Triggers: the scheduler's job timeout, the firmware reporting
  * NPU_STATE_HALTED, the heartbeat watchdog (regs.heartbeat frozen for
- * heartbeat_timeout_ms while the firmware should be running) and a queue
+ * heartbeat_timeout_ms while the firmware should be running), a queue
  * reporting an impossible completion (done_seqno beyond the last job
  * submitted, a written-back descriptor with a foreign seqno or an unknown
- * status). All run on the ordered npu_device.reset_wq, so recoveries never
- * overlap, and the watchdog never runs during one.
+ * status) and a job the firmware failed with ENGINE_ERROR (a tensor engine
+ * misbehaved, so nothing the device holds is trusted). All run on the
+ * ordered npu_device.reset_wq, so recoveries never overlap, and the
+ * watchdog never runs during one.
  *
  * The watchdog also completes jobs whose interrupt was lost: every tick it
- * looks at each queue's done_seqno, as the interrupt handler would.
+ * looks at each queue's done_seqno, as the interrupt handler would. It
+ * samples the engines' utilisation too (npu_engine.c).
  *
  * Each reset writes a devcoredump (npu_coredump.c) taken before the device
  * is reset, counts in reset_count and sends a KOBJ_CHANGE uevent on the PCI
@@ -45,6 +48,7 @@ static const char *const npu_reset_reason_names[] = {
 	[NPU_RESET_FW_HALTED] = "firmware-halted",
 	[NPU_RESET_HEARTBEAT] = "heartbeat",
 	[NPU_RESET_BAD_COMPLETION] = "bad-completion",
+	[NPU_RESET_ENGINE_ERROR] = "engine-error",
 };
 
 const char *npu_reset_reason_name(enum npu_reset_reason reason)
@@ -129,14 +133,42 @@ static struct npu_job *npu_reset_find_running(struct npu_device *ndev)
 }
 
 /*
+ * The first in-flight job the firmware failed with ENGINE_ERROR
+ * (npu_job.engine_error), the one an engine-error recovery names. The
+ * schedulers are stopped, so the job stays valid until they restart.
+ */
+static struct npu_job *npu_reset_find_engine_error(struct npu_device *ndev)
+{
+	struct npu_job *job, *found = NULL;
+	unsigned long flags;
+	u32 i;
+
+	for (i = 0; i < ndev->queue_count && !found; i++) {
+		struct npu_queue *queue = &ndev->queues[i];
+
+		spin_lock_irqsave(&queue->lock, flags);
+		list_for_each_entry(job, &queue->inflight, inflight) {
+			if (job->engine_error) {
+				found = job;
+				break;
+			}
+		}
+		spin_unlock_irqrestore(&queue->lock, flags);
+	}
+	return found;
+}
+
+/*
  * The jobs on the hardware are failed, not resubmitted: the blamed one
- * with TIMEOUT, the others with ABORTED, since any of them may depend on
- * state the reset destroyed. After a job timeout or a frozen heartbeat the
+ * with TIMEOUT, a job the firmware failed with ENGINE_ERROR with that
+ * status, the others with ABORTED, since any of them may depend on state
+ * the reset destroyed. After a job timeout or a frozen heartbeat the
  * blamed job is the one the firmware was executing, else the timed-out
- * @timed_out; a firmware crash or a bad completion blames none. Jobs the
- * device completed before the reset keep their results. Jobs not yet
- * handed to the device run after the restart. A spurious timeout (the job
- * finished meanwhile) resets nothing.
+ * @timed_out; an engine error names the job that hit it; a firmware crash
+ * or a bad completion blames none. Jobs the device completed before the
+ * reset keep their results. Jobs not yet handed to the device run after
+ * the restart. A spurious timeout (the job finished meanwhile) resets
+ * nothing.
  */
 static int npu_reset_device(struct npu_device *ndev, struct npu_job *timed_out,
 			    enum npu_reset_reason reason)
@@ -161,13 +193,18 @@ static int npu_reset_device(struct npu_device *ndev, struct npu_job *timed_out,
 
 	if (reason == NPU_RESET_JOB_TIMEOUT || reason == NPU_RESET_HEARTBEAT)
 		guilty = npu_reset_find_running(ndev);
+	else if (reason == NPU_RESET_ENGINE_ERROR)
+		guilty = npu_reset_find_engine_error(ndev);
 	if (!guilty)
 		guilty = timed_out;
 
 	if (guilty)
-		drm_err(&ndev->drm, "job %llu of context %u (queue %u) hung, resetting the device: %s\n",
+		drm_err(&ndev->drm, "job %llu of context %u (queue %u) %s, resetting the device: %s\n",
 			guilty->seqno, guilty->context_id,
-			guilty->queue->index, npu_reset_reason_name(reason));
+			guilty->queue->index,
+			guilty->engine_error ? "failed in a tensor engine" :
+					       "hung",
+			npu_reset_reason_name(reason));
 	else
 		drm_err(&ndev->drm, "resetting the device: %s\n",
 			npu_reset_reason_name(reason));
@@ -181,7 +218,7 @@ static int npu_reset_device(struct npu_device *ndev, struct npu_job *timed_out,
 	/* the core is stopped (or rebooted): nothing touches the jobs now */
 	for (i = 0; i < ndev->queue_count; i++)
 		npu_queue_fail_all(&ndev->queues[i], guilty, -ECANCELED);
-	atomic_set(&ndev->watchdog.bad_completion, 0);
+	atomic_set(&ndev->watchdog.faults, 0);
 	if (ret) {
 		drm_err(&ndev->drm, "recovery failed (%d), device is dead\n",
 			ret);
@@ -233,31 +270,36 @@ static void npu_halt_work(struct work_struct *work)
 }
 
 /**
- * npu_reset_bad_completion() - a queue reported an impossible completion
+ * npu_reset_report_fault() - a queue reported a completion to recover from
  * @ndev: the device
+ * @fault: NPU_FAULT_BAD_COMPLETION (impossible) or NPU_FAULT_ENGINE_ERROR
+ *	(a job the firmware failed in a tensor engine)
  *
  * Called from the JOB interrupt, which then signals nothing more for that
  * queue: the jobs stay in flight until the recovery queued here fails them.
  */
-void npu_reset_bad_completion(struct npu_device *ndev)
+void npu_reset_report_fault(struct npu_device *ndev, unsigned int fault)
 {
-	if (atomic_xchg(&ndev->watchdog.bad_completion, 1))
-		return;
-	queue_work(ndev->reset_wq, &ndev->watchdog.bad_work);
+	atomic_or(fault, &ndev->watchdog.faults);
+	queue_work(ndev->reset_wq, &ndev->watchdog.fault_work);
 }
 
-static void npu_bad_completion_work(struct work_struct *work)
+static void npu_fault_work(struct work_struct *work)
 {
 	struct npu_device *ndev = container_of(work, struct npu_device,
-					       watchdog.bad_work);
+					       watchdog.fault_work);
+	unsigned int faults;
 	int idx;
 
 	if (!drm_dev_enter(&ndev->drm, &idx))
 		return;
-	/* a recovery since the report has dealt with it */
-	if (atomic_read(&ndev->watchdog.bad_completion) &&
-	    READ_ONCE(ndev->fw_ready))
-		npu_reset_device(ndev, NULL, NPU_RESET_BAD_COMPLETION);
+	/* zero if a recovery since the report has dealt with it */
+	faults = atomic_read(&ndev->watchdog.faults);
+	if (faults && READ_ONCE(ndev->fw_ready))
+		npu_reset_device(ndev, NULL,
+				 faults & NPU_FAULT_ENGINE_ERROR ?
+				 NPU_RESET_ENGINE_ERROR :
+				 NPU_RESET_BAD_COMPLETION);
 	drm_dev_exit(idx);
 }
 
@@ -278,6 +320,8 @@ static void npu_watchdog_work(struct work_struct *work)
 
 	if (!drm_dev_enter(&ndev->drm, &idx))
 		return;
+	/* the engines count from power-on, whatever the firmware does */
+	npu_engines_sample(ndev);
 	if (!READ_ONCE(ndev->fw_ready) || READ_ONCE(ndev->dead)) {
 		wd->hb_moved = jiffies;
 		goto out_requeue;
@@ -320,13 +364,13 @@ void npu_watchdog_start(struct npu_device *ndev)
 void npu_watchdog_stop(struct npu_device *ndev)
 {
 	cancel_delayed_work_sync(&ndev->watchdog.work);
-	cancel_work_sync(&ndev->watchdog.bad_work);
+	cancel_work_sync(&ndev->watchdog.fault_work);
 }
 
 void npu_reset_init(struct npu_device *ndev)
 {
 	INIT_WORK(&ndev->halt_work, npu_halt_work);
 	INIT_DELAYED_WORK(&ndev->watchdog.work, npu_watchdog_work);
-	INIT_WORK(&ndev->watchdog.bad_work, npu_bad_completion_work);
-	atomic_set(&ndev->watchdog.bad_completion, 0);
+	INIT_WORK(&ndev->watchdog.fault_work, npu_fault_work);
+	atomic_set(&ndev->watchdog.faults, 0);
 }

@@ -7,6 +7,7 @@
 #define NPU_RESET_H
 
 #include <linux/atomic.h>
+#include <linux/bits.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
 
@@ -19,7 +20,12 @@ enum npu_reset_reason {
 	NPU_RESET_FW_HALTED,
 	NPU_RESET_HEARTBEAT,
 	NPU_RESET_BAD_COMPLETION,
+	NPU_RESET_ENGINE_ERROR,
 };
+
+/* Faults a completion reports for a recovery to handle (npu_watchdog.faults) */
+#define NPU_FAULT_BAD_COMPLETION	BIT(0)	/* impossible completion */
+#define NPU_FAULT_ENGINE_ERROR		BIT(1)	/* a job failed in an engine */
 
 /**
  * struct npu_watchdog - device health checks between interrupts
@@ -27,16 +33,17 @@ enum npu_reset_reason {
  *	so it never overlaps a recovery
  * @hb_seen: regs.heartbeat at the last check
  * @hb_moved: jiffies when @hb_seen last changed (or the firmware booted)
- * @bad_completion: set (from the JOB interrupt) when a queue reported an
- *	impossible completion; cleared by the next recovery
- * @bad_work: recovery after a bad completion
+ * @faults: NPU_FAULT_* bits set (from the JOB interrupt) when a queue
+ *	reported an impossible completion or a job that failed in a tensor
+ *	engine; cleared by the next recovery
+ * @fault_work: recovery after such a fault
  */
 struct npu_watchdog {
 	struct delayed_work work;
 	u32 hb_seen;
 	unsigned long hb_moved;
-	atomic_t bad_completion;
-	struct work_struct bad_work;
+	atomic_t faults;
+	struct work_struct fault_work;
 };
 
 extern unsigned int npu_heartbeat_timeout_ms;
@@ -45,7 +52,7 @@ extern unsigned int npu_autosuspend_ms;
 const char *npu_reset_reason_name(enum npu_reset_reason reason);
 void npu_watchdog_start(struct npu_device *ndev);
 void npu_watchdog_stop(struct npu_device *ndev);
-void npu_reset_bad_completion(struct npu_device *ndev);
+void npu_reset_report_fault(struct npu_device *ndev, unsigned int fault);
 
 void npu_coredump(struct npu_device *ndev, struct npu_job *guilty,
 		  enum npu_reset_reason reason);

@@ -46,6 +46,46 @@ struct npu_job_stats {
 	atomic64_t last_fault_va;
 };
 
+/**
+ * struct npu_engine_util - busy share of one tensor engine over the last
+ *	full sampling window (NPU_ENGINE_UTIL_WINDOW_MS), written by the
+ *	watchdog tick only
+ * @window_start_ns: CLOCK_MONOTONIC start of the window being measured, 0
+ *	before the first sample
+ * @window_start_busy_ns: the engine's busy_ns register at that time
+ * @busy_percent: busy share of the last full window, 0 to 100 (read
+ *	locklessly by sysfs and debugfs)
+ */
+struct npu_engine_util {
+	u64 window_start_ns;
+	u64 window_start_busy_ns;
+	u32 busy_percent;
+};
+
+/* Length of the window each engine's busy_percent covers. */
+#define NPU_ENGINE_UTIL_WINDOW_MS	1000
+
+/**
+ * struct npu_engine_snapshot - one tensor engine's registers
+ *	(struct npu_engine_regs), read field by field
+ * @busy_ns: time spent executing tasks since power-on
+ * @tasks_done: tasks completed since power-on
+ * @seqno: job seqno of the task running now, 0 when idle
+ * @state: NPU_ENGINE_*
+ * @last_status: NPU_ENG_ST_* of the last task completed
+ * @op: opcode of the running task
+ * @queue: hardware queue of the running task
+ */
+struct npu_engine_snapshot {
+	u64 busy_ns;
+	u64 tasks_done;
+	u64 seqno;
+	u32 state;
+	u32 last_status;
+	u32 op;
+	u32 queue;
+};
+
 static inline void npu_stats_job_submitted(struct npu_job_stats *stats)
 {
 	atomic64_inc(&stats->submitted);
@@ -64,6 +104,13 @@ static inline void npu_stats_job_done(struct npu_job_stats *stats, u32 status,
 		atomic64_inc(&stats->page_faults);
 	}
 }
+
+/* npu_engine.c */
+void npu_engine_read(struct npu_device *ndev, u32 engine,
+		     struct npu_engine_snapshot *snap);
+const char *npu_engine_state_name(u32 state);
+u32 npu_engine_busy_percent(struct npu_device *ndev, u32 engine);
+void npu_engines_sample(struct npu_device *ndev);
 
 /* npu_sysfs.c */
 int npu_sysfs_init(struct npu_device *ndev);
