@@ -6,11 +6,14 @@
 //   copy_bandwidth  a device COPY of --copy-mib MiB       / host memcpy of it
 //   pipelined_jobs  jobs/s with --depth jobs in flight    / jobs/s one at a time
 //   pool_alloc      a warm stream-ordered pool block      / a new Buffer
+//   gemm, conv      operation packets on the device       / oneDNN on the host
+//                   (compute_bench.hpp)
 //
 // Timings are benchmarks, not tests: tests/vm only checks that the report is
 // complete and consistent.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <chrono>
@@ -19,37 +22,25 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <drm/npu_accel.h>
 
+#include "compute_bench.hpp"
+#include "host_baseline.hpp"
 #include "npu/npu.hpp"
+#include "result.hpp"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
-
-struct Figure {
-    std::string name;
-    double value = 0;
-};
-
-struct Result {
-    std::string name;
-    std::string unit; // of value and baseline alike
-    Figure measured;
-    Figure baseline;
-    std::string meaning; // how to read the ratio
-    [[nodiscard]] double ratio() const { return measured.value / baseline.value; }
-};
-
-struct Options {
-    unsigned iterations = 200;
-    unsigned depth = 16;
-    unsigned copy_mib = 16;
-};
+using npu::bench::Figure;
+using npu::bench::HostBaseline;
+using npu::bench::Options;
+using npu::bench::Result;
 
 // Median wall time of fn in microseconds over n runs (after one warm-up).
 double median_us(unsigned n, const std::function<void()>& fn) {
@@ -79,11 +70,11 @@ Result job_round_trip(const npu::Device& device, npu::Stream& stream, const Opti
     });
     const double ioctl =
         median_us(opt.iterations, [&] { (void)device.param(DRM_NPU_PARAM_FW_VERSION); });
-    return {"job_round_trip",
-            "us",
-            {"tiny_job", job},
-            {"get_param_ioctl", ioctl},
-            "ioctl round trips one job costs"};
+    return {.name = "job_round_trip",
+            .unit = "us",
+            .measured = {"tiny_job", job},
+            .baseline = Figure{"get_param_ioctl", ioctl},
+            .meaning = "ioctl round trips one job costs"};
 }
 
 Result copy_bandwidth(const npu::Device& device, npu::Stream& stream, const Options& opt) {
@@ -110,11 +101,11 @@ Result copy_bandwidth(const npu::Device& device, npu::Stream& stream, const Opti
         }
     });
     const double mb = static_cast<double>(bytes) * reps / 1e6;
-    return {"copy_bandwidth",
-            "MB/s",
-            {"device_copy", mb / device_s},
-            {"host_memcpy", mb / host_s},
-            "device copy speed relative to a CPU memcpy"};
+    return {.name = "copy_bandwidth",
+            .unit = "MB/s",
+            .measured = {"device_copy", mb / device_s},
+            .baseline = Figure{"host_memcpy", mb / host_s},
+            .meaning = "device copy speed relative to a CPU memcpy"};
 }
 
 Result pipelined_jobs(const npu::Device& device, npu::Stream& stream, const Options& opt) {
@@ -140,11 +131,11 @@ Result pipelined_jobs(const npu::Device& device, npu::Stream& stream, const Opti
         }
         pipelined.synchronize();
     });
-    return {"pipelined_jobs",
-            "jobs/s",
-            {fmt::format("depth_{}", opt.depth), jobs / pipelined_s},
-            {"depth_1", jobs / serial_s},
-            "speed-up from keeping jobs in flight"};
+    return {.name = "pipelined_jobs",
+            .unit = "jobs/s",
+            .measured = {fmt::format("depth_{}", opt.depth), jobs / pipelined_s},
+            .baseline = Figure{"depth_1", jobs / serial_s},
+            .meaning = "speed-up from keeping jobs in flight"};
 }
 
 Result pool_alloc(const npu::Device& device, npu::Stream& stream, const Options& opt) {
@@ -156,20 +147,76 @@ Result pool_alloc(const npu::Device& device, npu::Stream& stream, const Options&
     });
     stream.synchronize();
     const double created = median_us(opt.iterations, [&] { npu::Buffer buffer(device, size); });
-    return {"pool_alloc",
-            "us",
-            {"warm_pool_block", pooled},
-            {"new_buffer", created},
-            "cost of a pool block relative to a new buffer"};
+    return {.name = "pool_alloc",
+            .unit = "us",
+            .measured = {"warm_pool_block", pooled},
+            .baseline = Figure{"new_buffer", created},
+            .meaning = "cost of a pool block relative to a new buffer"};
 }
 
 json to_json(const Result& r) {
-    return {{"name", r.name},
-            {"unit", r.unit},
-            {"measured", {{"name", r.measured.name}, {"value", r.measured.value}}},
-            {"baseline", {{"name", r.baseline.name}, {"value", r.baseline.value}}},
-            {"ratio", r.ratio()},
-            {"meaning", r.meaning}};
+    json entry = {{"name", r.name},
+                  {"unit", r.unit},
+                  {"measured", {{"name", r.measured.name}, {"value", r.measured.value}}},
+                  {"baseline", nullptr},
+                  {"ratio", nullptr},
+                  {"meaning", r.meaning},
+                  {"details", r.details}};
+    if (r.baseline) {
+        entry["baseline"] = {{"name", r.baseline->name}, {"value", r.baseline->value}};
+        entry["ratio"] = *r.ratio();
+    } else {
+        entry["baseline_unavailable"] = r.baseline_missing;
+    }
+    return entry;
+}
+
+// The benchmarks in the order they run; each yields one or more results.
+using Benchmark = std::function<std::vector<Result>(const npu::Device&, npu::Stream&,
+                                                    const Options&, HostBaseline&)>;
+
+std::vector<std::pair<std::string, Benchmark>> all_benchmarks() {
+    auto single = [](Result (*bench)(const npu::Device&, npu::Stream&, const Options&)) {
+        return [bench](const npu::Device& device, npu::Stream& stream, const Options& opt,
+                       HostBaseline&) { return std::vector<Result>{bench(device, stream, opt)}; };
+    };
+    auto compute = [](auto bench) {
+        return [bench](const npu::Device& device, npu::Stream&, const Options& opt,
+                       HostBaseline& host) { return bench(device, opt, host); };
+    };
+    return {{"job_round_trip", single(job_round_trip)},
+            {"copy_bandwidth", single(copy_bandwidth)},
+            {"pipelined_jobs", single(pipelined_jobs)},
+            {"pool_alloc", single(pool_alloc)},
+            {"gemm", compute(npu::bench::gemm_benchmarks)},
+            {"conv", compute(npu::bench::conv_benchmarks)}};
+}
+
+void print_table(const npu::DeviceInfo& info, const std::string& uuid, const Options& opt,
+                 const std::vector<Result>& results) {
+    fmt::print("npu{} ({}, {}): {} iterations\n", info.index, info.pci_address, uuid,
+               opt.iterations);
+    fmt::print("  {:<16} {:>12} {:>12} {:>8}  {}\n", "benchmark", "measured", "baseline", "ratio",
+               "meaning");
+    for (const auto& r : results) {
+        if (r.baseline)
+            fmt::print("  {:<16} {:>12.1f} {:>12.1f} {:>8.3f}  {} ({} vs {}, {})\n", r.name,
+                       r.measured.value, r.baseline->value, *r.ratio(), r.meaning, r.measured.name,
+                       r.baseline->name, r.unit);
+        else
+            fmt::print("  {:<16} {:>12.1f} {:>12} {:>8}  no baseline: {} ({}, {})\n", r.name,
+                       r.measured.value, "-", "-", r.baseline_missing, r.measured.name, r.unit);
+        if (r.details.contains("shape")) // an operation: what ran and how long each side took
+            fmt::print("  {:<16} {}: device {:.2f} ms (wall {:.2f} ms){}\n", "",
+                       r.details["shape"].get<std::string>(), r.details["device_ms"].get<double>(),
+                       r.details["wall_ms"].get<double>(),
+                       r.details.contains("host_ms")
+                           ? fmt::format(", host {:.2f} ms on {} threads ({})",
+                                         r.details["host_ms"].get<double>(),
+                                         r.details["host_threads"].get<unsigned>(),
+                                         r.details["host_impl"].get<std::string>())
+                           : std::string());
+    }
 }
 
 int run(int argc, char** argv) {
@@ -178,7 +225,15 @@ int run(int argc, char** argv) {
                  "npu-bench"};
     Options opt;
     std::optional<std::string> selector;
+    std::vector<std::string> chosen;
     bool as_json = false;
+    const auto benchmarks = all_benchmarks();
+    std::vector<std::string> names;
+    for (const auto& [name, bench] : benchmarks)
+        names.push_back(name);
+    app.add_option("benchmarks", chosen,
+                   fmt::format("Benchmarks to run (default: all): {}", fmt::join(names, ", ")))
+        ->check(CLI::IsMember(names));
     app.add_option("-d,--device", selector, "Device: index, PCI address or UUID (default: all)");
     app.add_option("-n,--iterations", opt.iterations, "Samples per measurement")
         ->check(CLI::Range(5u, 100000u));
@@ -186,7 +241,17 @@ int run(int argc, char** argv) {
         ->check(CLI::Range(2u, 64u));
     app.add_option("--copy-mib", opt.copy_mib, "MiB per copy for copy_bandwidth")
         ->check(CLI::Range(1u, 64u));
-    app.add_flag("--json", as_json, "JSON output (schema_version 1)");
+    app.add_option("--gemm-size", opt.gemm_size, "M = N = K of the gemm benchmarks")
+        ->check(CLI::Range(8u, 8192u));
+    app.add_option("--conv-hw", opt.conv_hw, "Input height and width of the conv benchmarks")
+        ->check(CLI::Range(3u, 224u));
+    app.add_option("--conv-channels", opt.conv_channels,
+                   "Input and output channels of the conv benchmarks")
+        ->check(CLI::Range(1u, 2048u));
+    app.add_option("--op-runs", opt.op_runs,
+                   "Timed runs of each gemm and conv, on the device and the host alike")
+        ->check(CLI::Range(1u, 100u));
+    app.add_flag("--json", as_json, "JSON output (schema_version 2)");
     CLI11_PARSE(app, argc, argv);
 
     // Every device, or the selected one; named by PCI address and UUID.
@@ -203,13 +268,22 @@ int run(int argc, char** argv) {
         fmt::print(stderr, "No NPU devices found.\n");
         return 1;
     }
-    json report = {{"schema_version", 1}, {"devices", json::array()}};
+    HostBaseline host; // one per run: each host measurement serves every device
+    json report = {{"schema_version", 2}, {"devices", json::array()}};
     for (const auto& [info, device] : devices) {
         const std::string uuid = device.uuid();
         npu::Stream stream(device);
         std::vector<Result> results;
-        for (auto* bench : {job_round_trip, copy_bandwidth, pipelined_jobs, pool_alloc})
-            results.push_back(bench(device, stream, opt));
+        for (const auto& [name, bench] : benchmarks) {
+            if (!chosen.empty() && std::find(chosen.begin(), chosen.end(), name) == chosen.end())
+                continue;
+            try {
+                for (auto& r : bench(device, stream, opt, host))
+                    results.push_back(std::move(r));
+            } catch (const std::exception& e) {
+                throw std::runtime_error(fmt::format("npu{}: {}: {}", info.index, name, e.what()));
+            }
+        }
         json entry = {{"index", info.index},
                       {"pci_address", info.pci_address},
                       {"uuid", uuid},
@@ -217,16 +291,8 @@ int run(int argc, char** argv) {
         for (const auto& r : results)
             entry["benchmarks"].push_back(to_json(r));
         report["devices"].push_back(entry);
-        if (as_json)
-            continue;
-        fmt::print("npu{} ({}, {}): {} iterations\n", info.index, info.pci_address, uuid,
-                   opt.iterations);
-        fmt::print("  {:<16} {:>12} {:>12} {:>8}  {}\n", "benchmark", "measured", "baseline",
-                   "ratio", "meaning");
-        for (const auto& r : results)
-            fmt::print("  {:<16} {:>12.1f} {:>12.1f} {:>8.3f}  {} ({} vs {}, {})\n", r.name,
-                       r.measured.value, r.baseline.value, r.ratio(), r.meaning, r.measured.name,
-                       r.baseline.name, r.unit);
+        if (!as_json)
+            print_table(info, uuid, opt, results);
     }
     if (as_json)
         fmt::print("{}\n", report.dump(2));
