@@ -32,9 +32,10 @@
 #define FN_ALL		((FN(LAST) << 1) - 1)
 /* functions whose result keeps a float input's dtype */
 #define FN_FLOAT	(FN_ALL & ~(FN(NOT) | FN(BITWISE_NOT) | FN(ISNAN) | FN(ISINF)))
-/* exact on integers: no fraction, no float parameter beyond CLIP's bounds */
+/* exact on integers (FLOOR, CEIL, ROUND are the identity there) */
 #define FN_INT		(FN(IDENTITY) | FN(RELU) | FN(NEG) | FN(ABS) | \
-			 FN(SIGN) | FN(CLIP) | FN(BITWISE_NOT))
+			 FN(SIGN) | FN(FLOOR) | FN(CEIL) | FN(ROUND) | \
+			 FN(CLIP) | FN(BITWISE_NOT))
 #define FN_BOOL		(FN(IDENTITY) | FN(NOT))
 /* the fused activation of a result accumulated in integers */
 #define FN_INT_ACT	(FN(IDENTITY) | FN(RELU))
@@ -580,10 +581,9 @@ static const char *check_binary(const struct npu_pkt_binary *p,
 		allowed = DT(BOOL);
 	} else if (fn >= NPU_BIN_BITWISE_AND && fn <= NPU_BIN_SHIFT_RIGHT) {
 		allowed = DT_INT;
-	} else if (fn == NPU_BIN_SELECT) {
-		allowed = DT_ANY;
-	} else if (fn == NPU_BIN_POW) {
-		allowed = DT_FLOAT;
+	} else if (fn == NPU_BIN_SELECT || fn == NPU_BIN_MAX ||
+		   fn == NPU_BIN_MIN) {
+		allowed = DT_ANY;	/* on BOOL, MAX is OR and MIN is AND */
 	} else {
 		allowed = DT_FLOAT | DT_INT;	/* arithmetic */
 	}

@@ -699,8 +699,9 @@ TEST(OpCheckUnary, Rules) {
 TEST(OpCheckUnary, FunctionsPerDtype) {
     const std::uint32_t floats[] = {NPU_DTYPE_F32, NPU_DTYPE_F16, NPU_DTYPE_BF16};
     const std::uint32_t ints[] = {NPU_DTYPE_I8, NPU_DTYPE_U8, NPU_DTYPE_I32, NPU_DTYPE_I64};
-    const std::uint32_t int_ok[] = {NPU_FN_IDENTITY, NPU_FN_RELU, NPU_FN_NEG,        NPU_FN_ABS,
-                                    NPU_FN_SIGN,     NPU_FN_CLIP, NPU_FN_BITWISE_NOT};
+    const std::uint32_t int_ok[] = {NPU_FN_IDENTITY, NPU_FN_RELU,       NPU_FN_NEG,  NPU_FN_ABS,
+                                    NPU_FN_SIGN,     NPU_FN_FLOOR,      NPU_FN_CEIL, NPU_FN_ROUND,
+                                    NPU_FN_CLIP,     NPU_FN_BITWISE_NOT};
     for (std::uint32_t fn = 0; fn <= NPU_FN_LAST; ++fn) {
         const bool to_bool = fn == NPU_FN_ISNAN || fn == NPU_FN_ISINF;
         for (auto dt : floats) {
@@ -780,14 +781,12 @@ TEST(OpCheckBinary, FunctionsPerDtype) {
         const bool compare = fn >= NPU_BIN_EQUAL && fn <= NPU_BIN_GREATER_EQUAL;
         for (auto dt : all) {
             bool ok;
-            if (compare || fn == NPU_BIN_SELECT)
+            if (compare || fn == NPU_BIN_SELECT || fn == NPU_BIN_MAX || fn == NPU_BIN_MIN)
                 ok = true;
             else if (fn >= NPU_BIN_AND && fn <= NPU_BIN_XOR)
                 ok = dt == NPU_DTYPE_BOOL;
             else if (fn >= NPU_BIN_BITWISE_AND && fn <= NPU_BIN_SHIFT_RIGHT)
                 ok = is_int(dt);
-            else if (fn == NPU_BIN_POW)
-                ok = is_float(dt);
             else
                 ok = is_float(dt) || is_int(dt);
             const auto p = binary(fn, dt, compare ? NPU_DTYPE_BOOL : dt);
