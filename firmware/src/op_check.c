@@ -230,8 +230,9 @@ static bool zero_point_ok(int32_t zero, uint32_t dtype)
 
 /*
  * The dtype rules GEMM (a, b, c, y) and CONV (x, w, bias, y) share, with
- * what follows from them for the activation, the quantisation and (GEMM's
- * scale != NULL) alpha and beta. *wide is set when values are 8 bytes.
+ * what follows from them for the activation, the quantisation and GEMM's
+ * scale = { alpha, beta } (NULL for CONV). *wide is set when values are 8
+ * bytes.
  */
 static const char *mm_types(const char *op, uint32_t in0, uint32_t in1,
 			    const struct npu_tensor *add, uint32_t out,
@@ -297,6 +298,7 @@ static const char *check_gemm(const struct npu_pkt_gemm *p,
 			      struct op_plan *plan, struct tiling *t)
 {
 	static const char op[] = "gemm";
+	const uint32_t scale[2] = { p->alpha, p->beta };
 	uint64_t na, nb, nc, ny, rows, k, flops, elem;
 	uint32_t r, d;
 	bool wide;
@@ -326,8 +328,8 @@ static const char *check_gemm(const struct npu_pkt_gemm *p,
 		return "gemm: a's K differs from b's K";
 	if (present(&p->c) && !same_shape(&p->c, &p->y))
 		return "gemm: c's shape differs from y's";
-	TRY(mm_types(op, p->a.dtype, p->b.dtype, &p->c, p->y.dtype,
-		     &p->alpha, &p->act, &p->quant, &wide));
+	TRY(mm_types(op, p->a.dtype, p->b.dtype, &p->c, p->y.dtype, scale,
+		     &p->act, &p->quant, &wide));
 
 	k = p->a.shape[r - 1];
 	rows = ny ? ny / p->y.shape[r - 1] : 0;
