@@ -48,17 +48,16 @@ static void tile_bounds(const struct job *job, uint64_t t,
 			struct npu_engine_task *task)
 {
 	const struct op_plan *p = &job->plan;
-	uint64_t per_row = (p->extent[1] + p->tile[1] - 1) / p->tile[1];
+	uint64_t per_row = p->extent[1] / p->tile[1] +
+			   (p->extent[1] % p->tile[1] != 0);
 	uint64_t i0 = t / per_row, i1 = t % per_row;
 
 	task->begin[0] = i0 * p->tile[0];
-	task->end[0] = task->begin[0] + p->tile[0];
-	if (task->end[0] > p->extent[0])
-		task->end[0] = p->extent[0];
+	task->end[0] = p->extent[0] - task->begin[0] > p->tile[0] ?
+		       task->begin[0] + p->tile[0] : p->extent[0];
 	task->begin[1] = i1 * p->tile[1];
-	task->end[1] = task->begin[1] + p->tile[1];
-	if (task->end[1] > p->extent[1])
-		task->end[1] = p->extent[1];
+	task->end[1] = p->extent[1] - task->begin[1] > p->tile[1] ?
+		       task->begin[1] + p->tile[1] : p->extent[1];
 }
 
 bool engines_dispatch(struct job *job)
