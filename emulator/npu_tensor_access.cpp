@@ -336,12 +336,16 @@ TensorRef::TensorRef(ContextMemory &mem, const npu_tensor &desc) : mem_(mem), de
 			bad_task();
 	if (desc.addr % elem_size_)
 		bad_task();
+	// An empty tensor counts 0 elements however large its other extents.
 	elements_ = 1;
+	for (unsigned d = 0; d < desc.rank; d++)
+		if (!desc.shape[d])
+			elements_ = 0;
+	if (!elements_)
+		return; // nothing reachable; the layout is never walked
 	for (unsigned d = 0; d < desc.rank; d++)
 		if (__builtin_mul_overflow(elements_, std::uint64_t(desc.shape[d]), &elements_))
 			bad_task();
-	if (!elements_)
-		return; // nothing reachable; the layout is never walked
 
 	// Lowest and highest element offsets reached, exactly (|stride| <
 	// 2^63 and extent < 2^32 keep every term and sum inside 128 bits).
