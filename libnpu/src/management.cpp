@@ -75,6 +75,21 @@ std::optional<uint64_t> devmem_size(const std::string& pci_dir) {
     return std::nullopt;
 }
 
+// The engineN/ directories the driver created: N = 0, 1, ... without gaps.
+unsigned engine_dirs(const std::string& pci_dir) {
+    unsigned count = 0;
+    while (read_text(pci_dir + "/engine" + std::to_string(count) + "/state"))
+        ++count;
+    return count;
+}
+
+std::optional<double> busy_percent(uint64_t busy_delta, uint64_t wall_delta) {
+    if (wall_delta == 0)
+        return std::nullopt;
+    return std::min(100.0,
+                    100.0 * static_cast<double>(busy_delta) / static_cast<double>(wall_delta));
+}
+
 } // namespace
 
 System::System(std::string root) : root_(std::move(root)), privileged_(::geteuid() == 0) {
@@ -170,35 +185,81 @@ Telemetry System::telemetry(const DeviceIdentity& device, std::chrono::milliseco
     t.memory_used_bytes = read_u64(dir + "/mem_in_use");
     t.memory_total_bytes = devmem_size(dir);
     t.jobs_completed = read_u64(dir + "/jobs_completed");
+    t.ops_completed = read_u64(dir + "/ops_completed");
     t.reset_count = read_u64(dir + "/reset_count");
     t.contexts = read_u64(dir + "/contexts");
 
-    // Utilisation: busy-time delta over wall-time delta.
-    t.busy_time_us = read_u64(dir + "/busy_time_us");
-    auto now = std::chrono::steady_clock::now();
-    if (t.busy_time_us) {
-        auto previous = last_busy_.find(device.pci_address);
-        std::optional<BusySample> before;
-        if (previous != last_busy_.end() && previous->second.busy_us <= *t.busy_time_us)
-            before = previous->second;
-        else if (window.count() > 0) {
-            before = BusySample{*t.busy_time_us, now};
-            std::this_thread::sleep_for(window);
-            if (auto again = read_u64(dir + "/busy_time_us"))
-                t.busy_time_us = again;
-            now = std::chrono::steady_clock::now();
-        }
-        if (before && *t.busy_time_us >= before->busy_us) {
-            const auto wall_us =
-                std::chrono::duration_cast<std::chrono::microseconds>(now - before->when).count();
-            if (wall_us > 0)
-                t.utilization_percent =
-                    std::min(100.0, 100.0 * static_cast<double>(*t.busy_time_us - before->busy_us) /
-                                        static_cast<double>(wall_us));
-        }
-        last_busy_[device.pci_address] = BusySample{*t.busy_time_us, now};
+    // A driver that counts operations also lists its engines (maybe none).
+    const unsigned engines = engine_dirs(dir);
+    if (t.ops_completed || engines)
+        t.engine_count = engines;
+    for (unsigned i = 0; i < engines; ++i) {
+        const std::string engine = dir + "/engine" + std::to_string(i);
+        EngineTelemetry e;
+        e.index = i;
+        e.state = read_text(engine + "/state");
+        e.tasks_done = read_u64(engine + "/tasks_done");
+        t.engines.push_back(std::move(e));
     }
+
+    // Utilisation: busy-time delta over wall-time delta, for the device
+    // and each engine, between the previous sample and this one.
+    BusySample now = busy_sample(dir, engines);
+    if (now.busy_us || engines) {
+        const auto previous = last_busy_.find(device.pci_address);
+        // The device's busy time restarts with the firmware: then, as
+        // without a previous sample, measure over a window of our own.
+        const bool usable =
+            previous != last_busy_.end() && previous->second.engine_busy_ns.size() == engines &&
+            !(previous->second.busy_us && now.busy_us && *previous->second.busy_us > *now.busy_us);
+        std::optional<BusySample> before;
+        if (usable) {
+            before = previous->second;
+        } else if (window.count() > 0) {
+            before = now;
+            std::this_thread::sleep_for(window);
+            now = busy_sample(dir, engines);
+        }
+        if (before)
+            apply_utilization(t, *before, now);
+        last_busy_[device.pci_address] = now;
+    }
+    t.busy_time_us = now.busy_us;
+    for (unsigned i = 0; i < engines; ++i)
+        t.engines[i].busy_ns = now.engine_busy_ns[i];
     return t;
+}
+
+System::BusySample System::busy_sample(const std::string& pci_dir, unsigned engines) {
+    BusySample sample;
+    sample.busy_us = read_u64(pci_dir + "/busy_time_us");
+    for (unsigned i = 0; i < engines; ++i)
+        sample.engine_busy_ns.push_back(
+            read_u64(pci_dir + "/engine" + std::to_string(i) + "/busy_ns"));
+    sample.when = std::chrono::steady_clock::now();
+    return sample;
+}
+
+void System::apply_utilization(Telemetry& t, const BusySample& before, const BusySample& now) {
+    const auto wall_ns = static_cast<uint64_t>(std::max<int64_t>(
+        0, std::chrono::duration_cast<std::chrono::nanoseconds>(now.when - before.when).count()));
+    if (before.busy_us && now.busy_us && *now.busy_us >= *before.busy_us)
+        t.utilization_percent = busy_percent(*now.busy_us - *before.busy_us, wall_ns / 1000);
+    double sum = 0;
+    unsigned measured = 0;
+    for (size_t i = 0; i < t.engines.size() && i < now.engine_busy_ns.size(); ++i) {
+        const auto& was = before.engine_busy_ns[i];
+        const auto& is = now.engine_busy_ns[i];
+        if (!was || !is || *is < *was)
+            continue; // a counter that went backwards: a device that lost power
+        t.engines[i].utilization_percent = busy_percent(*is - *was, wall_ns);
+        if (t.engines[i].utilization_percent) {
+            sum += *t.engines[i].utilization_percent;
+            ++measured;
+        }
+    }
+    if (measured && measured == t.engines.size())
+        t.engine_utilization_percent = sum / measured;
 }
 
 FirmwareInfo System::firmware(const DeviceIdentity& device, bool with_log) const {

@@ -70,9 +70,20 @@ std::string memory_text(const mgmt::Telemetry& t) {
                        t.memory_total_bytes ? human_bytes(*t.memory_total_bytes) : "N/A");
 }
 
-std::string with_unit(const json& value, const std::string& unit) {
-    const std::string text = text_of(value);
-    return value.is_null() || unit.empty() ? text : text + " " + unit;
+// The ENGINES cell: how many, at what mean utilisation ("4 @ 37 %").
+std::string engines_cell(const mgmt::Telemetry& t) {
+    if (!t.engine_count)
+        return "N/A";
+    if (!*t.engine_count)
+        return "none";
+    return fmt::format("{} @ {}", *t.engine_count,
+                       t.engine_utilization_percent
+                           ? fmt::format("{:.0f} %", *t.engine_utilization_percent)
+                           : "N/A");
+}
+
+std::string percent_cell(const std::optional<double>& value) {
+    return value ? fmt::format("{:.0f} %", *value) : "N/A";
 }
 
 std::string explain_open_error(const std::string& node, const Error& e) {
@@ -105,8 +116,7 @@ int run_overview(Run& run) {
             for (const auto& d : devices) {
                 rows.emplace_back();
                 for (const auto& f : fields())
-                    rows.back().push_back(run.options.units ? with_unit(f.get(d), f.unit)
-                                                            : text_of(f.get(d)));
+                    rows.back().push_back(field_text(f, f.get(d), run.options.units));
             }
             emit_rows(run, header, rows);
             return 0;
@@ -119,25 +129,33 @@ int run_overview(Run& run) {
             return 0;
         }
         std::vector<std::vector<std::string>> rows;
+        std::vector<std::vector<std::string>> engines;
         std::vector<std::vector<std::string>> procs;
         for (const auto& d : devices) {
             const auto& t = d.telemetry;
-            rows.push_back(
-                {std::to_string(d.identity.index), d.identity.pci_address, d.identity.name, t.state,
-                 or_na(d.identity.firmware_version),
-                 t.temperature_c ? fmt::format("{:.1f} C", *t.temperature_c) : "N/A",
-                 t.power_w ? fmt::format("{:.2f} W", *t.power_w) : "N/A",
-                 t.utilization_percent ? fmt::format("{:.0f} %", *t.utilization_percent) : "N/A",
-                 memory_text(t), std::to_string(d.processes.size())});
+            rows.push_back({std::to_string(d.identity.index), d.identity.pci_address,
+                            d.identity.name, t.state, or_na(d.identity.firmware_version),
+                            t.temperature_c ? fmt::format("{:.1f} C", *t.temperature_c) : "N/A",
+                            t.power_w ? fmt::format("{:.2f} W", *t.power_w) : "N/A",
+                            percent_cell(t.utilization_percent), engines_cell(t), memory_text(t),
+                            std::to_string(d.processes.size())});
+            for (const auto& e : t.engines)
+                engines.push_back({std::to_string(d.identity.index), std::to_string(e.index),
+                                   or_na(e.state), percent_cell(e.utilization_percent),
+                                   e.tasks_done ? std::to_string(*e.tasks_done) : "N/A"});
             for (const auto& p : d.processes)
                 procs.push_back({std::to_string(p.device_index), std::to_string(p.pid), p.name,
                                  p.memory_bytes ? human_bytes(*p.memory_bytes) : "N/A"});
         }
         print_table(run.out,
                     {"IDX", "PCI ADDRESS", "NAME", "STATE", "FIRMWARE", "TEMP", "POWER", "UTIL",
-                     "MEMORY USED / TOTAL", "PROCS"},
+                     "ENGINES", "MEMORY USED / TOTAL", "PROCS"},
                     rows);
         run.out << "\n";
+        if (!engines.empty()) {
+            print_table(run.out, {"IDX", "ENGINE", "STATE", "UTIL", "TASKS"}, engines);
+            run.out << "\n";
+        }
         if (procs.empty())
             run.out << "No processes are using NPU devices.\n";
         else
@@ -202,7 +220,7 @@ int run_query(Run& run) {
         for (const auto& d : devices) {
             rows.emplace_back();
             for (const auto* f : wanted)
-                rows.back().push_back(units ? with_unit(f->get(d), f->unit) : text_of(f->get(d)));
+                rows.back().push_back(field_text(*f, f->get(d), units));
         }
         emit_rows(run, header, rows);
         return 0;
@@ -366,7 +384,7 @@ int run_info(Run& run) {
         run.out << fmt::format("NPU {} ({})\n", object["index"].get<unsigned>(),
                                object["pci_address"].get<std::string>());
         for (const auto& f : fields())
-            run.out << fmt::format("  {:<22} {}\n", f.name, with_unit(object[f.name], f.unit));
+            run.out << fmt::format("  {:<22} {}\n", f.name, field_text(f, object[f.name], true));
         std::string path;
         for (const auto& part : object["pci_path"])
             path += (path.empty() ? "" : "/") + part.get<std::string>();

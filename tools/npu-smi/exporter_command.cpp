@@ -64,6 +64,14 @@ const Metric kMetrics[] = {
      }},
     {"npu_jobs_completed_total", "counter", "Jobs completed since firmware boot",
      [](const DeviceSnapshot& d) { return as_double(d.telemetry.jobs_completed); }},
+    {"npu_ops_completed_total", "counter",
+     "Operation packets (GEMM ... CAST) completed since firmware boot",
+     [](const DeviceSnapshot& d) { return as_double(d.telemetry.ops_completed); }},
+    {"npu_engines", "gauge", "Tensor engines",
+     [](const DeviceSnapshot& d) {
+         return d.telemetry.engine_count ? std::optional(double(*d.telemetry.engine_count))
+                                         : std::nullopt;
+     }},
     {"npu_resets_total", "counter", "Recoveries since the driver probed the device",
      [](const DeviceSnapshot& d) { return as_double(d.telemetry.reset_count); }},
     {"npu_contexts", "gauge", "Open device files",
@@ -71,6 +79,35 @@ const Metric kMetrics[] = {
     {"npu_processes", "gauge", "Processes holding the device node (those visible to the exporter)",
      [](const DeviceSnapshot& d) {
          return std::optional(static_cast<double>(d.processes.size()));
+     }},
+};
+
+// Per-engine metrics: one sample per engine, labelled engine="N".
+struct EngineMetric {
+    const char* name;
+    const char* type;
+    const char* help;
+    std::optional<double> (*get)(const mgmt::EngineTelemetry&);
+};
+
+const EngineMetric kEngineMetrics[] = {
+    {"npu_engine_utilization_ratio", "gauge",
+     "Busy time of the tensor engine over the time since the previous scrape (0-1)",
+     [](const mgmt::EngineTelemetry& e) {
+         return e.utilization_percent ? std::optional(*e.utilization_percent / 100.0)
+                                      : std::nullopt;
+     }},
+    {"npu_engine_busy_seconds_total", "counter",
+     "Time the tensor engine spent executing tasks since power-on",
+     [](const mgmt::EngineTelemetry& e) {
+         return e.busy_ns ? std::optional(static_cast<double>(*e.busy_ns) / 1e9) : std::nullopt;
+     }},
+    {"npu_engine_tasks_total", "counter",
+     "Tasks (tiles of operations) the tensor engine completed since power-on",
+     [](const mgmt::EngineTelemetry& e) { return as_double(e.tasks_done); }},
+    {"npu_engine_busy", "gauge", "1 while the tensor engine runs a task",
+     [](const mgmt::EngineTelemetry& e) {
+         return e.state ? std::optional(*e.state == "busy" ? 1.0 : 0.0) : std::nullopt;
      }},
 };
 
@@ -96,6 +133,14 @@ std::string prometheus_text(mgmt::System& system) {
         for (const auto& d : devices)
             if (const auto value = m.get(d))
                 text += fmt::format("{}{{{}}} {}\n", m.name, labels(d), *value);
+    }
+    for (const auto& m : kEngineMetrics) {
+        text += fmt::format("# HELP {} {}\n# TYPE {} {}\n", m.name, m.help, m.name, m.type);
+        for (const auto& d : devices)
+            for (const auto& e : d.telemetry.engines)
+                if (const auto value = m.get(e))
+                    text += fmt::format("{}{{{},engine=\"{}\"}} {}\n", m.name, labels(d), e.index,
+                                        *value);
     }
     return text;
 }

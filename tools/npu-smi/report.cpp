@@ -27,6 +27,27 @@ nlohmann::json rounded(const std::optional<double>& value, int decimals) {
     return std::round(*value * scale) / scale;
 }
 
+nlohmann::json engines_json(const DeviceSnapshot& d) {
+    if (!d.telemetry.engine_count)
+        return nullptr;
+    nlohmann::json engines = nlohmann::json::array();
+    for (const auto& e : d.telemetry.engines)
+        engines.push_back(engine_json(e));
+    return engines;
+}
+
+// csv/table: each engine's utilisation, in engine order, ';'-separated.
+std::string engines_text(const nlohmann::json& engines) {
+    if (!engines.is_array())
+        return text_of(engines);
+    if (engines.empty())
+        return "none";
+    std::string text;
+    for (const auto& e : engines)
+        text += (text.empty() ? "" : ";") + text_of(e.at("util_percent"));
+    return text;
+}
+
 } // namespace
 
 std::vector<DeviceSnapshot> snapshot(mgmt::System& system,
@@ -89,6 +110,13 @@ const std::vector<Field>& fields() {
          [](S d) { return opt(d.telemetry.busy_time_us); }},
         {"jobs_completed", "", "jobs completed since firmware boot",
          [](S d) { return opt(d.telemetry.jobs_completed); }},
+        {"ops_done", "", "operation packets completed since firmware boot",
+         [](S d) { return opt(d.telemetry.ops_completed); }},
+        {"engine_count", "", "tensor engines", [](S d) { return opt(d.telemetry.engine_count); }},
+        {"engine_utilization_percent", "%", "mean busy time of the engines over the sample window",
+         [](S d) { return rounded(d.telemetry.engine_utilization_percent, 1); }},
+        {"engines", "", "per engine: util_percent, tasks_done, busy_ns, state",
+         [](S d) { return engines_json(d); }, engines_text},
         {"reset_count", "", "recoveries since probe",
          [](S d) { return opt(d.telemetry.reset_count); }},
         {"contexts", "", "open device files", [](S d) { return opt(d.telemetry.contexts); }},
@@ -143,6 +171,14 @@ nlohmann::json process_json(const mgmt::Process& p) {
             {"jobs_failed", opt(p.jobs_failed)}};
 }
 
+nlohmann::json engine_json(const mgmt::EngineTelemetry& e) {
+    return {{"index", e.index},
+            {"state", opt(e.state)},
+            {"util_percent", rounded(e.utilization_percent, 1)},
+            {"tasks_done", opt(e.tasks_done)},
+            {"busy_ns", opt(e.busy_ns)}};
+}
+
 nlohmann::json device_with_processes_json(const DeviceSnapshot& device) {
     nlohmann::json object = device_json(device);
     object["processes"] = nlohmann::json::array();
@@ -159,6 +195,11 @@ std::string text_of(const nlohmann::json& value) {
     if (value.is_number_float())
         return fmt::format("{:.1f}", value.get<double>());
     return value.dump();
+}
+
+std::string field_text(const Field& field, const nlohmann::json& value, bool units) {
+    const std::string text = field.text ? field.text(value) : text_of(value);
+    return !units || value.is_null() || field.unit.empty() ? text : text + " " + field.unit;
 }
 
 std::string human_bytes(uint64_t bytes) {

@@ -29,6 +29,8 @@ std::vector<DeviceSnapshot> snapshot(mgmt::System& system,
 nlohmann::json document(const std::string& command);
 nlohmann::json device_json(const DeviceSnapshot& device);
 nlohmann::json process_json(const mgmt::Process& process);
+// One entry of a device's "engines" array.
+nlohmann::json engine_json(const mgmt::EngineTelemetry& engine);
 // device_json() plus the device's "processes" array.
 nlohmann::json device_with_processes_json(const DeviceSnapshot& device);
 
@@ -38,6 +40,8 @@ struct Field {
     std::string unit; // "" for none
     std::string help;
     nlohmann::json (*get)(const DeviceSnapshot&);
+    // csv/table text of a value that is no scalar (nullptr: text_of)
+    std::string (*text)(const nlohmann::json&) = nullptr;
 };
 const std::vector<Field>& fields();
 // Parses "a,b,c"; throws std::invalid_argument naming an unknown field.
@@ -46,6 +50,8 @@ std::vector<const Field*> parse_fields(const std::string& list);
 // Text of a JSON scalar for tables and csv: "N/A" for null, floats with
 // one decimal.
 std::string text_of(const nlohmann::json& value);
+// A field's value as a csv or table cell, with its unit if units is set.
+std::string field_text(const Field& field, const nlohmann::json& value, bool units);
 std::string human_bytes(uint64_t bytes);
 
 // The exporter's page: Prometheus text format, one sample per device and metric.

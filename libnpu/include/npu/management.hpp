@@ -35,6 +35,16 @@ struct DeviceIdentity {
     std::optional<uint32_t> device_id;
 };
 
+// One tensor engine (the driver's engineN/ directory). The engine counts
+// busy time and tasks from power-on, across firmware boots and resets.
+struct EngineTelemetry {
+    unsigned index = 0;
+    std::optional<std::string> state;          // "idle", "busy"
+    std::optional<double> utilization_percent; // busy time over the sample window
+    std::optional<uint64_t> tasks_done;        // tiles of operations completed
+    std::optional<uint64_t> busy_ns;           // time executing tasks
+};
+
 // What the device is doing now.
 //   ready      bound, node present, firmware version known
 //   no_node    bound but the device node is missing (probing or failing)
@@ -50,8 +60,14 @@ struct Telemetry {
     std::optional<uint64_t> memory_total_bytes; // device memory (BAR2 past NPU_DEVMEM_OFFSET)
     std::optional<uint64_t> busy_time_us;       // since firmware boot
     std::optional<uint64_t> jobs_completed;     // since firmware boot
+    std::optional<uint64_t> ops_completed;      // operation packets since firmware boot
     std::optional<uint64_t> reset_count;        // recoveries since probe
     std::optional<uint64_t> contexts;           // open files
+    // Tensor engines, in order; engine_count is absent (and engines empty)
+    // with a driver that does not publish them.
+    std::optional<unsigned> engine_count;
+    std::vector<EngineTelemetry> engines;
+    std::optional<double> engine_utilization_percent; // mean over the engines
 };
 
 // One process holding a device node open.
@@ -107,9 +123,10 @@ public:
     // node path. Throws npu::Error(ENODEV) naming what was asked for.
     [[nodiscard]] DeviceIdentity find(std::string_view id) const;
 
-    // Reads the sensors and counters. Utilisation needs two busy-time
-    // samples: the previous one taken for this device by this System (watch
-    // mode) if there is one, else two samples `window` apart.
+    // Reads the sensors and counters. Utilisation (device and engines)
+    // needs two busy-time samples: the previous one taken for this device
+    // by this System (watch mode) if there is one, else two samples
+    // `window` apart.
     [[nodiscard]] Telemetry
     telemetry(const DeviceIdentity& device,
               std::chrono::milliseconds window = std::chrono::milliseconds(100));
@@ -134,9 +151,12 @@ public:
 
 private:
     struct BusySample {
-        uint64_t busy_us;
+        std::optional<uint64_t> busy_us;                     // device, busy_time_us
+        std::vector<std::optional<uint64_t>> engine_busy_ns; // per engine
         std::chrono::steady_clock::time_point when;
     };
+    [[nodiscard]] static BusySample busy_sample(const std::string& pci_dir, unsigned engines);
+    static void apply_utilization(Telemetry& t, const BusySample& before, const BusySample& now);
 
     [[nodiscard]] std::string path(std::string_view absolute) const;
     [[nodiscard]] std::string pci_dir(const DeviceIdentity& device) const;

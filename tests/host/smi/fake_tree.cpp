@@ -94,6 +94,16 @@ void FakeTree::add_npu(const FakeNpu& npu) {
     write(dev + "/uuid", npu.uuid + "\n");
     write(dev + "/busy_time_us", fmt::format("{}\n", npu.busy_time_us));
     write(dev + "/jobs_completed", fmt::format("{}\n", npu.jobs_completed));
+    if (npu.ops_completed != ~uint64_t{0}) {
+        write(dev + "/ops_completed", fmt::format("{}\n", npu.ops_completed));
+        for (unsigned i = 0; i < npu.engines; ++i) {
+            const std::string engine = fmt::format("{}/engine{}", dev, i);
+            write(engine + "/busy_ns", fmt::format("{}\n", npu.engine_busy_ns * (i + 1)));
+            write(engine + "/tasks_done", fmt::format("{}\n", npu.engine_tasks_done + i));
+            write(engine + "/state", i == 0 ? "busy\n" : "idle\n");
+            write(engine + "/busy_percent", "0\n");
+        }
+    }
     write(dev + "/mem_in_use", fmt::format("{}\n", npu.mem_in_use));
     write(dev + "/reset_count", "1\n");
     write(dev + "/contexts", "2\n");
@@ -106,6 +116,12 @@ void FakeTree::add_npu(const FakeNpu& npu) {
     write(debug + "/fw_log", "npu-fw 0.1.0 booted\nqueues ready\n");
     write(debug + "/counters", "contexts 2\nvms 2\nbos 3\nbo_bytes 2097152\njobs 0\n"
                                "jobs_in_flight 0\nresets 1\n");
+}
+
+void FakeTree::set_engine_busy_ns(const std::string& pci_address, unsigned engine, uint64_t ns) {
+    // through the bus link, as the management API reads it
+    write(fmt::format("sys/bus/pci/devices/{}/engine{}/busy_ns", pci_address, engine),
+          fmt::format("{}\n", ns));
 }
 
 void FakeTree::add_other(const std::string& pci_address, const std::string& driver) {

@@ -17,6 +17,10 @@ struct FakeNpu {
     std::string fw_version = "0.1.0";
     uint64_t busy_time_us = 1000;
     uint64_t jobs_completed = 42;
+    uint64_t ops_completed = 17;       // -1: a driver without engines (no engineN/ either)
+    unsigned engines = 4;              // engineN/: engine 0 busy, the others idle
+    uint64_t engine_busy_ns = 5000000; // engine i: (i + 1) times this
+    uint64_t engine_tasks_done = 100;  // engine i: this + i
     uint64_t mem_in_use = 2 << 20;
     uint64_t bar2_size = 64 << 20;
     int temp_mc = 38500;
@@ -43,6 +47,8 @@ public:
     void add_process(int pid, const std::string& comm, const std::string& node, int fds = 1);
     // debugfs contexts file for a device: lines after the header.
     void set_contexts(const std::string& pci_address, const std::string& lines);
+    // Engine n's busy_ns of the device at pci_address.
+    void set_engine_busy_ns(const std::string& pci_address, unsigned engine, uint64_t ns);
 
     void write(const std::string& relative, const std::string& text) const;
     [[nodiscard]] std::string read(const std::string& relative) const;

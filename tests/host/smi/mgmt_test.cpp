@@ -86,6 +86,71 @@ TEST_F(MgmtTest, UtilizationIsBusyTimeOverWallTime) {
     EXPECT_TRUE(fresh.telemetry(device, 20ms).utilization_percent.has_value());
 }
 
+TEST_F(MgmtTest, TelemetryListsEngines) {
+    mgmt::System system(tree.root());
+    const auto t = system.telemetry(system.find("0"), 0ms);
+    EXPECT_EQ(t.ops_completed, 17u);
+    ASSERT_EQ(t.engine_count, 4u);
+    ASSERT_EQ(t.engines.size(), 4u);
+    for (unsigned i = 0; i < 4; ++i) {
+        SCOPED_TRACE(i);
+        EXPECT_EQ(t.engines[i].index, i);
+        EXPECT_EQ(t.engines[i].state, i == 0 ? "busy" : "idle");
+        EXPECT_EQ(t.engines[i].tasks_done, 100u + i);
+        EXPECT_EQ(t.engines[i].busy_ns, 5000000u * (i + 1));
+        EXPECT_FALSE(t.engines[i].utilization_percent) << "one sample gives no utilisation";
+    }
+    EXPECT_FALSE(t.engine_utilization_percent);
+}
+
+TEST_F(MgmtTest, EngineUtilizationIsBusyTimeOverWallTime) {
+    mgmt::System system(tree.root());
+    const auto device = system.find("00:05.0");
+    (void)system.telemetry(device, 0ms);
+    std::this_thread::sleep_for(200ms);
+    // Engine 2 (busy_ns 15 ms) works 100 ms of >= 200 ms; the others rest.
+    tree.set_engine_busy_ns("0000:00:05.0", 2, 115000000);
+    const auto t = system.telemetry(device, 0ms);
+    ASSERT_EQ(t.engines.size(), 4u);
+    ASSERT_TRUE(t.engines[2].utilization_percent);
+    EXPECT_GT(*t.engines[2].utilization_percent, 10.0);
+    EXPECT_LE(*t.engines[2].utilization_percent, 50.0);
+    for (unsigned i : {0u, 1u, 3u})
+        EXPECT_EQ(t.engines[i].utilization_percent, 0.0) << i;
+    ASSERT_TRUE(t.engine_utilization_percent);
+    EXPECT_DOUBLE_EQ(*t.engine_utilization_percent, *t.engines[2].utilization_percent / 4);
+    EXPECT_EQ(t.engines[2].busy_ns, 115000000u);
+
+    // Without a previous sample, a window of its own.
+    mgmt::System fresh(tree.root());
+    const auto windowed = fresh.telemetry(device, 20ms);
+    ASSERT_TRUE(windowed.engines[2].utilization_percent);
+    EXPECT_EQ(*windowed.engines[2].utilization_percent, 0.0) << "nothing moved meanwhile";
+}
+
+TEST_F(MgmtTest, DriverWithoutEnginesHasNoEngineTelemetry) {
+    FakeNpu old;
+    old.pci_address = "0000:00:08.0";
+    old.node = "accel2";
+    old.ops_completed = ~uint64_t{0};
+    tree.add_npu(old);
+    mgmt::System system(tree.root());
+    const auto t = system.telemetry(system.find("00:08.0"), 10ms);
+    EXPECT_FALSE(t.ops_completed);
+    EXPECT_FALSE(t.engine_count);
+    EXPECT_TRUE(t.engines.empty());
+    EXPECT_FALSE(t.engine_utilization_percent);
+    EXPECT_TRUE(t.utilization_percent) << "the device's own utilisation still works";
+
+    FakeNpu none;
+    none.pci_address = "0000:00:09.0";
+    none.node = "accel3";
+    none.engines = 0;
+    tree.add_npu(none);
+    const auto zero = system.telemetry(system.find("00:09.0"), 0ms);
+    EXPECT_EQ(zero.engine_count, 0u) << "a driver that counts operations lists its engines";
+}
+
 TEST_F(MgmtTest, MissingAttributesAreAbsentNotErrors) {
     const std::string dev = "sys/devices/pci0000:00/0000:00:03.0";
     for (const char* f :

@@ -119,6 +119,61 @@ TEST_F(SmiTest, OverviewTableShowsEveryDevice) {
     EXPECT_NE(result.out.find("64 KiB"), std::string::npos) << result.out;
 }
 
+TEST_F(SmiTest, OverviewTableShowsEngines) {
+    tree.set_engine_busy_ns("0000:00:05.0", 1, 4000000000); // 4 s: busy all the window
+    const auto result = smi({});
+    ASSERT_EQ(result.status, 0) << result.err;
+    const auto lines = lines_of(result.out);
+    ASSERT_GE(lines.size(), 4u) << result.out;
+    EXPECT_NE(lines[1].find("ENGINES"), std::string::npos) << lines[1];
+    EXPECT_NE(lines[2].find("4 @ 0 %"), std::string::npos) << lines[2];
+    // Sampled before the window started: engine 1 of NPU 1 did not move either.
+    EXPECT_NE(lines[3].find("4 @ 0 %"), std::string::npos) << lines[3];
+    const auto header = std::find_if(lines.begin(), lines.end(), [](const std::string& l) {
+        return l.starts_with("IDX  ENGINE  STATE");
+    });
+    ASSERT_NE(header, lines.end()) << "no per-engine section:\n" << result.out;
+    ASSERT_GE(lines.end() - header, 9) << result.out;
+    EXPECT_TRUE(std::regex_match(header[1], std::regex(R"(0 +0 +busy +0 % +100)"))) << header[1];
+    EXPECT_TRUE(std::regex_match(header[8], std::regex(R"(1 +3 +idle +0 % +103)"))) << header[8];
+}
+
+TEST_F(SmiTest, EnginesInQueryJsonAndCsv) {
+    const auto doc = smi_json({"query", "--fields", "engine_count,ops_done,engines"});
+    ASSERT_EQ(doc.at("devices").size(), 2u);
+    const auto& d = doc["devices"][0];
+    EXPECT_EQ(d.at("engine_count"), 4);
+    EXPECT_EQ(d.at("ops_done"), 17);
+    ASSERT_EQ(d.at("engines").size(), 4u);
+    const auto& e = d["engines"][3];
+    EXPECT_EQ(e.at("index"), 3);
+    EXPECT_EQ(e.at("state"), "idle");
+    EXPECT_EQ(e.at("tasks_done"), 103);
+    EXPECT_EQ(e.at("busy_ns"), 20000000);
+    EXPECT_EQ(e.at("util_percent"), 0.0) << "sampled over a window";
+    const auto csv =
+        smi({"query", "--fields", "index,engine_count,engine_utilization_percent,engines",
+             "--format", "csv", "--no-units", "-d", "1"});
+    ASSERT_EQ(csv.status, 0) << csv.err;
+    EXPECT_EQ(csv.out,
+              "index,engine_count,engine_utilization_percent,engines\n1,4,0.0,0.0;0.0;0.0;0.0\n");
+}
+
+TEST_F(SmiTest, DriverWithoutEnginesShowsNotAvailable) {
+    FakeNpu old;
+    old.pci_address = "0000:00:08.0";
+    old.node = "accel2";
+    old.ops_completed = ~uint64_t{0};
+    tree.add_npu(old);
+    const auto doc = smi_json({"query", "--fields", "engine_count,engines,ops_done", "-d", "2"});
+    EXPECT_TRUE(doc["devices"][0].at("engine_count").is_null());
+    EXPECT_TRUE(doc["devices"][0].at("engines").is_null());
+    EXPECT_TRUE(doc["devices"][0].at("ops_done").is_null());
+    const auto table = smi({"-d", "2"});
+    EXPECT_EQ(table.status, 0) << table.err;
+    EXPECT_EQ(table.out.find("IDX  ENGINE"), std::string::npos) << table.out;
+}
+
 TEST_F(SmiTest, OverviewJsonCarriesEveryField) {
     const auto doc = smi_json({});
     EXPECT_EQ(doc.at("command"), "overview");
@@ -334,11 +389,27 @@ TEST_F(SmiTest, PrometheusText) {
         (void)std::stod(m[3].str());
         ++samples[m[1].str()];
     }
-    for (const char* name : {"npu_info", "npu_up", "npu_temperature_celsius", "npu_power_watts",
-                             "npu_utilization_ratio", "npu_memory_used_bytes",
-                             "npu_memory_total_bytes", "npu_busy_seconds_total",
-                             "npu_jobs_completed_total", "npu_resets_total", "npu_processes"})
+    for (const char* name :
+         {"npu_info", "npu_up", "npu_temperature_celsius", "npu_power_watts",
+          "npu_utilization_ratio", "npu_memory_used_bytes", "npu_memory_total_bytes",
+          "npu_busy_seconds_total", "npu_jobs_completed_total", "npu_ops_completed_total",
+          "npu_engines", "npu_resets_total", "npu_processes"})
         EXPECT_EQ(samples[name], 2) << name;
+    for (const char* name : {"npu_engine_utilization_ratio", "npu_engine_busy_seconds_total",
+                             "npu_engine_tasks_total", "npu_engine_busy"})
+        EXPECT_EQ(samples[name], 8) << name << ": one per engine of each device";
+    EXPECT_NE(text.find("# TYPE npu_engine_tasks_total counter"), std::string::npos);
+    EXPECT_NE(text.find("npu_engine_tasks_total{device=\"1\",pci_address=\"0000:00:05.0\","
+                        "uuid=\"00000000-0000-8000-8a6e-70752d756964\",engine=\"2\"} 102\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("npu_engine_busy{device=\"0\",pci_address=\"0000:00:03.0\","
+                        "uuid=\"9430a88e-132f-8087-8d6e-70752d756964\",engine=\"0\"} 1\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find(",engine=\"3\"} 0.02\n"), std::string::npos)
+        << "engine 3's 20 ms of busy time in seconds:\n"
+        << text;
     EXPECT_NE(text.find("# TYPE npu_jobs_completed_total counter"), std::string::npos);
     EXPECT_NE(text.find("npu_temperature_celsius{device=\"0\",pci_address=\"0000:00:03.0\","
                         "uuid=\"9430a88e-132f-8087-8d6e-70752d756964\"} 38.5"),
@@ -393,8 +464,11 @@ TEST_F(SmiTest, SchemaIsDocumented) {
     doc << in.rdbuf();
     for (const auto& f : smi::fields())
         EXPECT_NE(doc.str().find("`" + f.name + "`"), std::string::npos) << f.name;
-    for (const char* key : {"schema_version", "processes", "jobs_submitted", "pci_path", "links",
-                            "checks", "properties_error", "npu_up", "npu_busy_seconds_total"})
+    for (const char* key :
+         {"schema_version", "processes", "jobs_submitted", "pci_path", "links", "checks",
+          "properties_error", "npu_up", "npu_busy_seconds_total", "util_percent", "tasks_done",
+          "busy_ns", "npu_engine_utilization_ratio", "npu_engine_busy_seconds_total",
+          "npu_engine_tasks_total", "npu_engine_busy", "npu_ops_completed_total", "npu_engines"})
         EXPECT_NE(doc.str().find(std::string("`") + key + "`"), std::string::npos) << key;
 }
 
