@@ -62,7 +62,9 @@ extern "C" {
 #define DRM_NPU_PARAM_DTYPE_MASK	15 /* bit n: NPU_DTYPE n supported */
 #define DRM_NPU_PARAM_PACKET_VERSION	16 /* NPU_PACKET_VERSION spoken */
 #define DRM_NPU_PARAM_ENGINE_MEM_SIZE	17 /* local memory per engine, bytes */
-#define DRM_NPU_PARAM_OPS_DONE		18 /* operation packets completed */
+#define DRM_NPU_PARAM_OPS_DONE		18 /* operation packets completed since
+					    * the firmware booted (0 after a
+					    * reset) */
 
 /**
  * struct drm_npu_get_param - read one device or context parameter
