@@ -280,6 +280,17 @@ bool DevTensor::RegionEquals(const std::vector<uint8_t> &snapshot) const
 	       << "its strides leave):" << report.str();
 }
 
+::testing::AssertionResult DevTensor::RegionUnwritten() const
+{
+	for (uint64_t i = 0; i < region_bytes_; i++)
+		if (region_host_[i] != kOutputFill)
+			return ::testing::AssertionFailure()
+			       << "the output " << DtypeName(desc.dtype) << ShapeString(shape())
+			       << " at 0x" << std::hex << desc.addr << " was written: byte at 0x"
+			       << region_addr_ + i << " is 0x" << unsigned(region_host_[i]);
+	return ::testing::AssertionSuccess();
+}
+
 // ---- packets -----------------------------------------------------------------
 
 npu_act Act(uint32_t fn, float alpha, float beta)

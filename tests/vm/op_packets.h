@@ -83,6 +83,9 @@ public:
 	bool RegionEquals(const std::vector<uint8_t> &snapshot) const;
 	// Bytes of the region no element covers still hold byte.
 	::testing::AssertionResult UntouchedOutside(uint8_t byte) const;
+	// Every byte of an output's region, elements included, still holds
+	// kOutputFill: nothing wrote it.
+	::testing::AssertionResult RegionUnwritten() const;
 	uint64_t region_addr() const { return region_addr_; }
 	uint64_t region_bytes() const { return region_bytes_; }
 

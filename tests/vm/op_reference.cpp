@@ -557,11 +557,27 @@ double ApplyFn(uint32_t fn, double a, double b, double x)
 	}
 }
 
-int64_t ApplyFnInt(uint32_t fn, int64_t x, uint32_t dtype)
+int64_t ApplyFnInt(uint32_t fn, double alpha, double beta, int64_t x, uint32_t dtype)
 {
+	// a float bound stored into the dtype: truncated and saturated
+	auto bound = [&](double v) {
+		double t = std::trunc(v);
+		if (t <= double(IntDtypeMin(dtype)))
+			return IntDtypeMin(dtype);
+		if (t >= double(IntDtypeMax(dtype)))
+			return IntDtypeMax(dtype);
+		return int64_t(t);
+	};
 	switch (fn) {
 	case NPU_FN_IDENTITY:
+	case NPU_FN_FLOOR:
+	case NPU_FN_CEIL:
+	case NPU_FN_ROUND:
 		return x;
+	case NPU_FN_CLIP: {
+		double v = std::min(std::max(double(x), alpha), beta);
+		return v == double(x) ? x : bound(v);
+	}
 	case NPU_FN_RELU:
 		return std::max<int64_t>(x, 0);
 	case NPU_FN_NEG:
@@ -655,6 +671,17 @@ int64_t ApplyBinaryInt(uint32_t fn, int64_t a, int64_t b, uint32_t dtype)
 		return std::min(a, b);
 	case NPU_BIN_PRELU:
 		return a < 0 ? WrapToDtype(int64_t(ua * ub), dtype) : a;
+	case NPU_BIN_POW: {
+		if (b < 0) // 1 / a^-b, truncated
+			return a == 1 ? 1 : a == -1 ? ((b & 1) ? -1 : 1) : 0;
+		uint64_t r = 1, base = ua; // square and multiply, wrapping
+		for (auto e = uint64_t(b); e; e >>= 1) {
+			if (e & 1)
+				r *= base;
+			base *= base;
+		}
+		return WrapToDtype(int64_t(r), dtype);
+	}
 	case NPU_BIN_MOD: {
 		if (b == 0 || b == -1)
 			return 0;

@@ -152,8 +152,9 @@ inline constexpr Tolerance kNormF32{1e-4, 1e-5};
 
 // NPU_FN_* on a real (float dtypes), alpha and beta as the packet holds them.
 double ApplyFn(uint32_t fn, double alpha, double beta, double x);
-// The same for an integer or BOOL value of dtype (exact, wrapping).
-int64_t ApplyFnInt(uint32_t fn, int64_t x, uint32_t dtype);
+// The same for an integer or BOOL value of dtype (exact, wrapping; CLIP's
+// bounds stored into the dtype, truncated and saturated).
+int64_t ApplyFnInt(uint32_t fn, double alpha, double beta, int64_t x, uint32_t dtype);
 // NPU_BIN_* on reals / on integers of dtype (comparisons give 0 or 1).
 double ApplyBinary(uint32_t fn, double a, double b);
 int64_t ApplyBinaryInt(uint32_t fn, int64_t a, int64_t b, uint32_t dtype);

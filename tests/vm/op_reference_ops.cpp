@@ -382,7 +382,7 @@ Expected RefUnary(const npu_pkt_unary &p, const HostTensor &x)
 			e.value.SetReal(i, v);
 			e.scale[i] = std::fabs(v);
 		} else {
-			e.value.SetInt(i, ApplyFnInt(p.act.fn, x.ints[i], x.dtype));
+			e.value.SetInt(i, ApplyFnInt(p.act.fn, alpha, beta, x.ints[i], x.dtype));
 		}
 	}
 	return e;
@@ -534,11 +534,11 @@ Expected RefReduce(const npu_pkt_reduce &p, const HostTensor &x)
 			v = sum / n;
 			scale = abs_sum / n;
 			break;
-		case NPU_RED_MAX:
-			v = g.empty() ? -FloatDtypeMax(x.dtype) : mx;
+		case NPU_RED_MAX: // of nothing: the lowest float value, -inf
+			v = mx;
 			break;
 		case NPU_RED_MIN:
-			v = g.empty() ? FloatDtypeMax(x.dtype) : mn;
+			v = mn;
 			break;
 		case NPU_RED_PROD:
 			v = prod;
