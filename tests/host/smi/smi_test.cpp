@@ -360,8 +360,9 @@ TEST_F(SmiTest, ValidatePassesOnAWorkingDevice) {
         names.push_back(c.at("name"));
         EXPECT_TRUE(c.at("passed").get<bool>()) << c.dump();
     }
-    EXPECT_EQ(names, (std::vector<std::string>{"reachable", "firmware", "dma_bandwidth",
-                                               "dma_data_pattern", "fence_latency"}));
+    EXPECT_EQ(names,
+              (std::vector<std::string>{"reachable", "firmware", "dma_bandwidth",
+                                        "dma_data_pattern", "fence_latency", "gemm", "conv2d"}));
     EXPECT_EQ(checks[3].at("value"), 0) << "no mismatched words";
     EXPECT_GT(checks[2].at("value").get<double>(), 0.0);
 }
