@@ -445,10 +445,20 @@ void TensorRef::for_each_run(std::uint64_t first, std::uint64_t count, bool writ
 				left -= k;
 			}
 		} else {
+			// Element by element; neighbours on the same page skip the
+			// translation cache.
 			const std::uint64_t byte_step =
 				static_cast<std::uint64_t>(step) * elem_size_;
-			for (std::uint64_t k = 0; k < n; k++, addr += byte_step)
-				visit(mem_.page(addr, write), std::uint64_t(1), done + k);
+			std::uint64_t page_va = ~0ull;
+			std::uint8_t *page_host = nullptr;
+			for (std::uint64_t k = 0; k < n; k++, addr += byte_step) {
+				std::uint64_t in_page = addr & (NPU_PAGE_SIZE - 1);
+				if (addr - in_page != page_va) {
+					page_host = mem_.page(addr, write) - in_page;
+					page_va = addr - in_page;
+				}
+				visit(page_host + in_page, std::uint64_t(1), done + k);
+			}
 		}
 		done += n;
 		index[inner] += n;

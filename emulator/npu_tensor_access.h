@@ -62,7 +62,10 @@ private:
 		std::uint8_t *host = nullptr;
 		bool writable = false;
 	};
-	static constexpr unsigned kEntries = 64;
+	// Direct-mapped by page number: any run of up to kEntries consecutive
+	// pages fits, and so does a column sweep of a matrix whose rows are a
+	// page apart (a transposed operand) with up to kEntries rows.
+	static constexpr unsigned kEntries = 2048;
 	Entry cache_[kEntries];
 };
 
