@@ -194,8 +194,8 @@ std::vector<std::pair<std::string, Benchmark>> all_benchmarks() {
 
 void print_table(const npu::DeviceInfo& info, const std::string& uuid, const Options& opt,
                  const std::vector<Result>& results) {
-    fmt::print("npu{} ({}, {}): {} iterations\n", info.index, info.pci_address, uuid,
-               opt.iterations);
+    fmt::print("npu{} ({}, {}): {} iterations, {} runs per operation\n", info.index,
+               info.pci_address, uuid, opt.iterations, opt.op_runs);
     fmt::print("  {:<16} {:>12} {:>12} {:>8}  {}\n", "benchmark", "measured", "baseline", "ratio",
                "meaning");
     for (const auto& r : results) {

@@ -84,7 +84,7 @@ Check bandwidth(const Device& device, size_t bytes) {
 // Host: compute the same result independently and count mismatching words.
 Check data_pattern(const Device& device, size_t bytes) {
     Check check{"dma_data_pattern", false, nullptr, "mismatched words",
-                "fill/copy patterns vs host reference (no compute engine)"};
+                "fill/copy patterns vs host reference"};
     constexpr size_t kBlocks = 64; // coprime with the stride 7
     const size_t block = bytes / kBlocks / 4 * 4;
     Buffer src(device, block * kBlocks), dst(device, block * kBlocks), host(device, block);
