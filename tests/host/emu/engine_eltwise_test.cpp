@@ -113,7 +113,7 @@ TEST_F(EngineLayoutTest, TilesWriteOnlyTheirElements)
 	}
 	EXPECT_EQ(run(p, 90, 101), kBadTask); // past y
 	EXPECT_EQ(run(p, 50, 40), kBadTask);
-	EXPECT_EQ(run(p, 100, 100), kOk); // empty tile
+	EXPECT_EQ(run(p, 100, 100), kBadTask); // an empty tile is malformed
 }
 
 TEST_F(EngineLayoutTest, FaultsReportTheFirstFailingAddress)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Drives the element-wise family's kernels directly against a fake guest
-// RAM with real device page tables (FakeHost builds them the driver's way):
+// Drives the element-wise family's kernels through run_engine_task() against
+// a fake guest RAM with real device page tables (FakeHost builds them the driver's way):
 // tensors placed at chosen context addresses, results read back through
 // the same page tables.
 #pragma once
@@ -17,6 +17,7 @@
 #include "fake_host.h"
 #include "npu_dma.h"
 #include "npu_engine_kernels.h"
+#include "npu_engine_ops.h"
 #include "npu_tensor_access.h"
 
 namespace npu::emu::test
@@ -72,6 +73,7 @@ public: // free helper templates in the tests use these too
 	Context ctx_ = host_.new_context();
 	DmaEngine dma_{host_.bar2(), host_.ram()};
 	ContextMemory mem_{dma_, ctx_.pt_root};
+	EngineScratch scratch_{4 << 20};
 	std::uint64_t next_va_ = 0x1000'0000;
 
 	// Maps a fresh region of at least bytes (whole pages) followed by an
@@ -128,28 +130,17 @@ public: // free helper templates in the tests use these too
 		return t;
 	}
 
-	// Runs one tile [begin, end) of a packet's y elements.
+	// Runs one tile [begin, end) of a packet's y elements the way an
+	// engine does: the packet copied into a task, run_engine_task().
 	template <typename Packet>
 	KernelOutcome run(const Packet &p, std::uint64_t begin, std::uint64_t end)
 	{
+		static_assert(sizeof(Packet) <= sizeof(npu_engine_task::packet));
 		npu_engine_task t = task(begin, end);
-		try {
-			if constexpr (std::is_same_v<Packet, npu_pkt_unary>)
-				run_unary(mem_, p, t);
-			else if constexpr (std::is_same_v<Packet, npu_pkt_binary>)
-				run_binary(mem_, p, t);
-			else if constexpr (std::is_same_v<Packet, npu_pkt_reduce>)
-				run_reduce(mem_, p, t);
-			else if constexpr (std::is_same_v<Packet, npu_pkt_tensor_copy>)
-				run_tensor_copy(mem_, p, t);
-			else if constexpr (std::is_same_v<Packet, npu_pkt_gather>)
-				run_gather(mem_, p, t);
-			else
-				run_cast(mem_, p, t);
-		} catch (const EngineFault &f) {
-			return {f.status, f.addr};
-		}
-		return kOk;
+		t.pt_root = ctx_.pt_root;
+		std::memcpy(t.packet, &p, sizeof(p));
+		EngineResult r = run_engine_task(dma_, t, scratch_);
+		return {r.status, r.fault_addr};
 	}
 
 	// Runs the whole of y (element count of p.y).
