@@ -5,6 +5,8 @@
 //
 //   inject DEVICE FAULT [ARG]  ->  "ok" | "error REASON"
 //   status [DEVICE]            ->  one line per device, then "ok"
+//   bench gemm|conv ...        ->  a host oneDNN timing for npu-bench, then "ok"
+//                                  (npu_reference_bench.h)
 //   help                       ->  the commands, then "ok"
 //
 // DEVICE is a device name (npu0, ...) or its serial number (0x...), which
