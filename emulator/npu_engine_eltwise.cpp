@@ -236,9 +236,7 @@ double binary_float(std::uint32_t fn, double a, double b)
 		return std::pow(a, b);
 	case NPU_BIN_PRELU:
 		return a < 0 ? a * b : a;
-	case NPU_BIN_MOD: {
-		if (b == 0)
-			return 0;
+	case NPU_BIN_MOD: { // by 0: NaN like fmod (only integers give 0)
 		double r = std::fmod(a, b);
 		return r != 0 && ((r < 0) != (b < 0)) ? r + b : r;
 	}

@@ -340,6 +340,9 @@ void run_reduce(ContextMemory &mem, const npu_pkt_reduce &p, const npu_engine_ta
 	}
 	// A reduced extent of 0 empties x while y keeps its elements.
 	TensorRef view(mem, view_desc);
+	// An index of nothing does not exist.
+	if (is_arg(fn) && slice == 0 && y.elements())
+		bad_task();
 	const ElementTile tile = element_tile(task, y);
 	const bool select_last = p.flags & NPU_RED_SELECT_LAST;
 

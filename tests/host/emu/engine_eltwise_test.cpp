@@ -482,9 +482,7 @@ double reference_binary_float(std::uint32_t fn, double a, double b)
 		return std::pow(a, b);
 	case NPU_BIN_PRELU:
 		return a < 0 ? a * b : a;
-	case NPU_BIN_MOD: { // Python: a - b * floor(a / b), sign of b; x % 0 = 0
-		if (b == 0)
-			return 0;
+	case NPU_BIN_MOD: { // Python: sign of b; by 0 NaN (IEEE), like FMOD
 		double r = std::fmod(a, b);
 		if (r != 0 && (r < 0) != (b < 0))
 			r += b;
