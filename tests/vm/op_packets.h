@@ -86,6 +86,8 @@ public:
 	// Every byte of an output's region, elements included, still holds
 	// kOutputFill: nothing wrote it.
 	::testing::AssertionResult RegionUnwritten() const;
+	// Host pointer to element [0, ..., 0] (bulk access to contiguous data).
+	uint8_t *host_base() const { return base_host_; }
 	uint64_t region_addr() const { return region_addr_; }
 	uint64_t region_bytes() const { return region_bytes_; }
 
