@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "engine_work.h"
 #include "npu_hw.h"
 #include "npu_test.h"
 
@@ -34,6 +35,58 @@ TEST_F(Params, VersionsMatchHardwareAndFirmwareAbi)
 		<< "major << 16 | minor << 8 | patch";
 	uint64_t abi = s->dev().Param(DRM_NPU_PARAM_FW_ABI);
 	EXPECT_EQ(abi >> 16, uint64_t(NPU_FW_ABI_MAJOR));
+	EXPECT_GE(abi & 0xffff, 1u) << "the driver runs no firmware without tensor engines";
+}
+
+TEST_F(Params, WhatTheDeviceComputes)
+{
+	uint64_t ops = s->dev().Param(DRM_NPU_PARAM_OP_MASK);
+	for (uint32_t op = NPU_OP_NOP; op <= NPU_OP_WAIT_MEM; op++)
+		EXPECT_TRUE(ops & (1ull << op)) << "data-movement opcode " << op;
+	for (uint32_t op = NPU_OP_GEMM; op <= NPU_OP_LAST; op++)
+		EXPECT_TRUE(ops & (1ull << op)) << "operation opcode 0x" << std::hex << op;
+	EXPECT_FALSE(ops & (1ull << 0x06)) << "opcode 6 is no packet";
+
+	uint64_t dtypes = s->dev().Param(DRM_NPU_PARAM_DTYPE_MASK);
+	for (uint32_t dtype = NPU_DTYPE_F32; dtype <= NPU_DTYPE_LAST; dtype++)
+		EXPECT_TRUE(dtypes & (1ull << dtype)) << "dtype " << dtype;
+	EXPECT_FALSE(dtypes & (1ull << NPU_DTYPE_NONE)) << "NONE is no element type";
+	EXPECT_LT(dtypes, 1ull << 32);
+
+	EXPECT_EQ(s->dev().Param(DRM_NPU_PARAM_PACKET_VERSION), uint64_t(NPU_PACKET_VERSION));
+	EXPECT_GT(s->dev().Param(DRM_NPU_PARAM_ENGINE_MEM_SIZE), 0u);
+	EXPECT_LE(s->dev().Param(DRM_NPU_PARAM_ENGINE_COUNT), uint64_t(NPU_MAX_ENGINES));
+}
+
+TEST_F(Params, DevicesReportTheSameCapabilities)
+{
+	auto nodes = FindNpuNodes();
+	for (const auto &n : nodes) {
+		Device other(n.dev_path);
+		for (uint32_t param : {DRM_NPU_PARAM_OP_MASK, DRM_NPU_PARAM_DTYPE_MASK,
+				       DRM_NPU_PARAM_PACKET_VERSION})
+			EXPECT_EQ(other.Param(param), s->dev().Param(param))
+				<< n.dev_path << " param " << param << ": same firmware";
+	}
+}
+
+// OPS_DONE counts operation packets, not data-movement ones.
+TEST_F(Params, OpsDoneCountsOperationPackets)
+{
+	GemmOperands gemm(*s, 32);
+	uint64_t before = s->dev().Param(DRM_NPU_PARAM_OPS_DONE);
+	Commands cmds;
+	cmds.Fill(s->scratch().addr(), 1, 64);
+	gemm.Append(cmds);
+	cmds.Nop();
+	gemm.Append(cmds);
+	SubmitOptions opts = UsingBos(gemm.handles());
+	opts.extra_bos.push_back(s->scratch().handle());
+	ASSERT_JOB_STATUS(s->WaitStatus(s->Submit(cmds, opts)), DRM_NPU_JOB_STATUS_OK);
+	ASSERT_JOB_STATUS(s->WaitStatus(gemm.Submit()), DRM_NPU_JOB_STATUS_OK);
+	EXPECT_EQ(s->dev().Param(DRM_NPU_PARAM_OPS_DONE), before + 3)
+		<< "two GEMMs in the first job, one in the second";
+	EXPECT_FLOAT_EQ(gemm.Y(5, 7), gemm.Expected(5, 7));
 }
 
 TEST_F(Params, ResourceCounts)
@@ -75,7 +128,7 @@ TEST_F(Params, DrmVersionNamesTheDriver)
 
 TEST_F(Params, UnknownParamIsInvalid)
 {
-	for (uint32_t param : {uint32_t(DRM_NPU_PARAM_CONTEXT_LAST_FAULT + 1), 0x1000u, ~0u}) {
+	for (uint32_t param : {uint32_t(DRM_NPU_PARAM_OPS_DONE + 1), 0x1000u, ~0u}) {
 		drm_npu_get_param args{param, 0, 0};
 		EXPECT_EQ(IoctlErrno(s->dev().fd(), DRM_IOCTL_NPU_GET_PARAM, &args), EINVAL)
 			<< "param " << param;

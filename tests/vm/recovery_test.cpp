@@ -1,15 +1,17 @@
 // Recovery under injected faults: the emulator (through $NPU_EMU_CONTROL)
-// makes the device hang, crash, lie about completions, lose an interrupt
-// or stop its heartbeat. Every fault must be survived: every WAIT returns,
-// the job hit gets an error (or, for a lost interrupt, completes), other
+// makes the device hang, crash, lie about completions, lose an interrupt,
+// stop its heartbeat, or makes a tensor engine hang or misbehave. Every fault must be survived:
+// every WAIT returns, the job hit gets an error (or, for a lost interrupt, completes), other
 // contexts go on, the device works afterwards, and each reset is counted,
 // announced by a uevent and leaves a devcoredump.
 #include <algorithm>
+#include <regex>
 #include <system_error>
 
 #include <unistd.h>
 
 #include "emu_control.h"
+#include "engine_work.h"
 #include "npu_test.h"
 
 namespace npu_test
@@ -42,8 +44,9 @@ protected:
 	uint64_t ResetCount() { return ReadSysfsNumber(node_.sysfs_pci + "/reset_count"); }
 
 	// The reset after a fault: counted once, a uevent and a devcoredump
-	// naming reason (any of them, "|"-separated).
-	void ExpectOneReset(const std::string &reasons)
+	// naming reason (any of them, "|"-separated); the dump's text in
+	// *dump_text if given.
+	void ExpectOneReset(const std::string &reasons, std::string *dump_text = nullptr)
 	{
 		auto ev = uevents_.WaitReset(node_.pci_bdf, 15000);
 		ASSERT_TRUE(ev) << "no NPU_RESET uevent";
@@ -63,6 +66,9 @@ protected:
 		EXPECT_NE(dump->find("registers:"), std::string::npos);
 		EXPECT_NE(dump->find("queue 0:"), std::string::npos);
 		EXPECT_NE(dump->find("firmware log ("), std::string::npos);
+		EXPECT_NE(dump->find("\nengines: "), std::string::npos) << *dump;
+		if (dump_text)
+			*dump_text = *dump;
 		EXPECT_NE(dump->find("npu-fw "), std::string::npos)
 			<< "no firmware boot line in the log";
 		EXPECT_TRUE(DevcoredumpsOf(node_.sysfs_pci).empty())
@@ -225,6 +231,81 @@ TEST_F(Recovery, FrozenHeartbeatIsReset)
 	std::string st = ctl_->Status(serial_);
 	EXPECT_EQ(StatusField(st, "armed"), "none")
 		<< "reset did not restart the heartbeat: " << st;
+	s->ExpectWorks();
+}
+
+// The devcoredump line of an engine busy with a GEMM task, "" if none.
+std::string BusyGemmEngine(const std::string &dump)
+{
+	std::smatch m;
+	const std::regex busy(R"(engine \d+: state busy seqno (\d+) op 0x10 queue \d+)");
+	return std::regex_search(dump, m, busy) ? m.str(0) : "";
+}
+
+TEST_F(Recovery, HungTensorEngineTimesOutItsJob)
+{
+	GemmOperands gemm(*s, 256);
+	ASSERT_JOB_STATUS(s->WaitStatus(gemm.Submit()), DRM_NPU_JOB_STATUS_OK);
+	ASSERT_EQ(ctl_->Inject(serial_, "hang-tensor-engine"), "ok");
+	uint64_t hung = gemm.Submit();
+	WaitResult r = s->Wait(hung, 20000);
+	ASSERT_EQ(r.err, 0) << "WAIT on the job of the hung engine never returned";
+	EXPECT_JOB_STATUS(r.args.job_status, DRM_NPU_JOB_STATUS_TIMEOUT);
+	std::string dump;
+	ExpectOneReset("job-timeout", &dump);
+	EXPECT_NE(BusyGemmEngine(dump), "") << "the hung engine is not shown busy in a GEMM:\n"
+					    << dump;
+	EXPECT_NE(dump.find("guilty: queue "), std::string::npos) << dump;
+	std::string st = ctl_->Status(serial_);
+	EXPECT_EQ(StatusField(st, "armed"), "none") << "the fault never hit: " << st;
+	// The engines compute again after the reset.
+	ASSERT_JOB_STATUS(s->WaitStatus(gemm.Submit()), DRM_NPU_JOB_STATUS_OK);
+	EXPECT_FLOAT_EQ(gemm.Y(17, 3), gemm.Expected(17, 3));
+	s->ExpectWorks();
+}
+
+TEST_F(Recovery, MisbehavingEngineFailsItsJobWithEngineError)
+{
+	Session other(std::make_unique<Device>(s->dev().path()));
+	GemmOperands gemm(*s, 128);
+	ASSERT_EQ(ctl_->Inject(serial_, "corrupt-engine"), "ok");
+	// The GEMM after two NOPs: err_offset names it.
+	uint64_t failing = gemm.Submit(2);
+	WaitResult r = s->Wait(failing, 20000);
+	ASSERT_EQ(r.err, 0);
+	EXPECT_JOB_STATUS(r.args.job_status, DRM_NPU_JOB_STATUS_ENGINE_ERROR);
+	EXPECT_EQ(r.args.err_offset, 2 * NPU_PKT_NOP_DWORDS * 4) << "the GEMM packet's offset";
+	// Reported only once the device was reset: a job submitted now runs on
+	// the reset device, never into the reset.
+	other.ExpectWorks();
+	std::string dump;
+	ExpectOneReset("engine-error", &dump);
+	EXPECT_NE(dump.find("guilty: queue "), std::string::npos) << "the failing job is named:\n"
+								  << dump;
+	std::string st = ctl_->Status(serial_);
+	EXPECT_EQ(StatusField(st, "armed"), "none") << "the fault never hit: " << st;
+	ASSERT_JOB_STATUS(s->WaitStatus(gemm.Submit()), DRM_NPU_JOB_STATUS_OK);
+	EXPECT_FLOAT_EQ(gemm.Y(100, 99), gemm.Expected(100, 99));
+	s->ExpectWorks();
+}
+
+TEST_F(Recovery, JobsBehindAnEngineErrorAreAbortedNotLost)
+{
+	GemmOperands gemm(*s, 128);
+	ASSERT_EQ(ctl_->Inject(serial_, "corrupt-engine"), "ok");
+	uint64_t failing = gemm.Submit();
+	uint64_t behind = SubmitFill(*s, 0x9f9f);
+	WaitResult r = s->Wait(failing, 20000);
+	ASSERT_EQ(r.err, 0);
+	WaitResult b = s->Wait(behind, 20000);
+	ASSERT_EQ(b.err, 0) << "the job behind the failing one was lost";
+	EXPECT_JOB_STATUS(r.args.job_status, DRM_NPU_JOB_STATUS_ENGINE_ERROR);
+	// On the device at the reset (ABORTED), or queued in the scheduler
+	// until the restart (OK); never blamed.
+	EXPECT_TRUE(b.args.job_status == DRM_NPU_JOB_STATUS_ABORTED ||
+		    b.args.job_status == DRM_NPU_JOB_STATUS_OK)
+		<< JobStatusName(b.args.job_status);
+	ExpectOneReset("engine-error");
 	s->ExpectWorks();
 }
 

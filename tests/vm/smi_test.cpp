@@ -162,7 +162,12 @@ TEST_F(SmiVmTest, ListMatchesSysfs)
 		serial >> expected;
 		EXPECT_EQ(d.at("serial"), expected);
 		EXPECT_EQ(d.at("uuid").get<std::string>().size(), 36u);
-		EXPECT_EQ(d.at("firmware_version"), "0.1.0");
+		std::ifstream fw("/sys/bus/pci/devices/" + devices[i] + "/fw_version");
+		std::string fw_version;
+		fw >> fw_version;
+		EXPECT_EQ(d.at("firmware_version"), fw_version);
+		EXPECT_TRUE(std::regex_match(fw_version, std::regex(R"(\d+\.\d+\.\d+)")))
+			<< fw_version;
 	}
 	const auto csv = smi({"list", "--format", "csv"});
 	EXPECT_EQ(lines_of(csv.out).size(), devices.size() + 1) << csv.out;
@@ -203,6 +208,43 @@ TEST_F(SmiVmTest, InfoHasDriverProperties)
 	const auto table = smi({"info", "-d", devices[0]});
 	EXPECT_EQ(table.status, 0) << table.err;
 	EXPECT_NE(table.out.find("engines"), std::string::npos);
+}
+
+// The tensor engines as npu-smi shows them match the driver's sysfs.
+TEST_F(SmiVmTest, EnginesMatchSysfs)
+{
+	const auto doc =
+		smi_json({"query", "--fields",
+			  "pci_address,engine_count,engines,ops_done,engine_utilization_percent"});
+	ASSERT_EQ(doc.at("devices").size(), devices.size());
+	for (size_t i = 0; i < devices.size(); ++i) {
+		const auto &d = doc["devices"][i];
+		const std::string sysfs = "/sys/bus/pci/devices/" + devices[i];
+		npu::Device device = npu::Device::open_pci(devices[i]);
+		const unsigned count = device.properties().engine_count;
+		ASSERT_EQ(d.at("engine_count"), count) << d.dump();
+		ASSERT_EQ(d.at("engines").size(), count);
+		EXPECT_TRUE(d.at("ops_done").is_number()) << d.dump();
+		const double mean = d.at("engine_utilization_percent");
+		EXPECT_GE(mean, 0.0);
+		EXPECT_LE(mean, 100.0);
+		for (unsigned e = 0; e < count; ++e) {
+			const auto &engine = d["engines"][e];
+			EXPECT_EQ(engine.at("index"), e);
+			const std::string state = engine.at("state");
+			EXPECT_TRUE(state == "idle" || state == "busy") << engine.dump();
+			const double util = engine.at("util_percent");
+			EXPECT_GE(util, 0.0);
+			EXPECT_LE(util, 100.0);
+			EXPECT_TRUE(fs::exists(sysfs + "/engine" + std::to_string(e) + "/busy_ns"));
+			EXPECT_TRUE(engine.at("tasks_done").is_number());
+			EXPECT_TRUE(engine.at("busy_ns").is_number());
+		}
+	}
+	const auto table = smi({});
+	ASSERT_EQ(table.status, 0) << table.err;
+	EXPECT_NE(table.out.find("ENGINES"), std::string::npos) << table.out;
+	EXPECT_NE(table.out.find("IDX  ENGINE  STATE"), std::string::npos) << table.out;
 }
 
 TEST_F(SmiVmTest, QueryCsvAndJson)
@@ -279,9 +321,14 @@ TEST_F(SmiVmTest, ValidatePassesAndMovesTheCounters)
 	const auto doc = smi_json({"validate", "-d", "0", "--iterations", "50"});
 	EXPECT_EQ(doc.at("passed"), true) << doc.dump(2);
 	const auto &checks = doc["devices"][0].at("checks");
-	ASSERT_EQ(checks.size(), 5u);
-	for (const auto &c : checks)
+	std::vector<std::string> names;
+	for (const auto &c : checks) {
+		names.push_back(c.at("name"));
 		EXPECT_TRUE(c.at("passed").get<bool>()) << c.dump();
+	}
+	ASSERT_EQ(names, (std::vector<std::string>{"reachable", "firmware", "dma_bandwidth",
+						   "dma_data_pattern", "fence_latency", "gemm",
+						   "conv2d"}));
 	EXPECT_GT(checks[2].at("value").get<double>(), 0.0) << "MB/s";
 	EXPECT_GT(checks[4].at("value").get<double>(), 0.0) << "us";
 	const auto after = smi_json({"query", "--fields", "jobs_completed", "-d", "0"});
@@ -354,8 +401,19 @@ TEST_F(SmiVmTest, ExporterServesPrometheusText)
 	for (const char *name :
 	     {"npu_info", "npu_temperature_celsius", "npu_power_watts", "npu_utilization_ratio",
 	      "npu_memory_total_bytes", "npu_busy_seconds_total", "npu_jobs_completed_total",
-	      "npu_resets_total"})
+	      "npu_ops_completed_total", "npu_engines", "npu_resets_total"})
 		EXPECT_EQ(values[name].size(), devices.size()) << name;
+	size_t engines = 0;
+	for (double count : values["npu_engines"])
+		engines += static_cast<size_t>(count);
+	EXPECT_GT(engines, 0u);
+	for (const char *name : {"npu_engine_utilization_ratio", "npu_engine_busy_seconds_total",
+				 "npu_engine_tasks_total", "npu_engine_busy"})
+		EXPECT_EQ(values[name].size(), engines) << name << ": one sample per engine";
+	for (double ratio : values["npu_engine_utilization_ratio"]) {
+		EXPECT_GE(ratio, 0.0);
+		EXPECT_LE(ratio, 1.0);
+	}
 }
 
 // Last: the device goes through unbind/bind.

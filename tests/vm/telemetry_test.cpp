@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <functional>
@@ -11,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "engine_work.h"
 #include "npu_test.h"
 
 namespace npu_test
@@ -120,6 +122,19 @@ protected:
 				lines.push_back(line);
 		}
 		return lines;
+	}
+
+	std::string EngineFile(unsigned engine, const std::string &name)
+	{
+		return node_.sysfs_pci + "/engine" + std::to_string(engine) + "/" + name;
+	}
+	uint64_t EngineNumber(unsigned engine, const std::string &name)
+	{
+		return ReadSysfsNumber(EngineFile(engine, name));
+	}
+	unsigned EngineCount()
+	{
+		return static_cast<unsigned>(s->dev().Param(DRM_NPU_PARAM_ENGINE_COUNT));
 	}
 
 	NodeInfo node_;
@@ -332,6 +347,114 @@ TEST_F(Telemetry, DebugfsQueuesShowRingState)
 	}
 	EXPECT_GE(count, 1) << queues;
 	EXPECT_GT(done, 0u) << "no job ever completed on any queue:\n" << queues;
+}
+
+TEST_F(Telemetry, EngineDirectoriesMatchEngineCount)
+{
+	const unsigned engines = EngineCount();
+	ASSERT_GE(engines, 1u);
+	for (unsigned i = 0; i < engines; i++) {
+		SCOPED_TRACE("engine " + std::to_string(i));
+		std::string state = Trimmed(ReadFile(EngineFile(i, "state")));
+		EXPECT_TRUE(state == "idle" || state == "busy") << state;
+		EXPECT_NO_THROW(EngineNumber(i, "busy_ns"));
+		EXPECT_NO_THROW(EngineNumber(i, "tasks_done"));
+		EXPECT_LE(EngineNumber(i, "busy_percent"), 100u);
+	}
+	EXPECT_NE(access((node_.sysfs_pci + "/engine" + std::to_string(engines)).c_str(), F_OK), 0)
+		<< "a directory for an engine the device does not have";
+	// Every node reports its own device's engines.
+	for (const auto &n : FindNpuNodes()) {
+		Device dev(n.dev_path);
+		unsigned count = static_cast<unsigned>(dev.Param(DRM_NPU_PARAM_ENGINE_COUNT));
+		ASSERT_GE(count, 1u) << n.sysfs_pci;
+		EXPECT_EQ(
+			access((n.sysfs_pci + "/engine" + std::to_string(count - 1)).c_str(), F_OK),
+			0)
+			<< n.sysfs_pci;
+	}
+}
+
+TEST_F(Telemetry, OpsCompletedMatchesGetParam)
+{
+	GemmOperands gemm(*s, 16);
+	ASSERT_JOB_STATUS(s->WaitStatus(gemm.Submit()), DRM_NPU_JOB_STATUS_OK);
+	uint64_t ops = s->dev().Param(DRM_NPU_PARAM_OPS_DONE);
+	EXPECT_GE(ops, 1u);
+	EXPECT_EQ(Attr("ops_completed"), ops) << "the device is idle: both read regs.ops_done";
+}
+
+// Engines that compute show it: busy time and tasks grow, and the
+// utilisation the watchdog samples (a one-second window) rises above 0.
+TEST_F(Telemetry, EngineUtilizationRisesWhileEnginesWork)
+{
+	const unsigned engines = EngineCount();
+	uint64_t busy_before = 0, tasks_before = 0;
+	for (unsigned i = 0; i < engines; i++) {
+		busy_before += EngineNumber(i, "busy_ns");
+		tasks_before += EngineNumber(i, "tasks_done");
+	}
+	GemmLoad load(s->dev().path(), 512);
+	uint64_t best = 0;
+	bool seen_busy = false;
+	int64_t deadline = DeadlineInMs(20000);
+	// at least two windows of work, then until the utilisation shows
+	int64_t min_end = DeadlineInMs(2500);
+	while (MonotonicNs() < deadline && (best == 0 || MonotonicNs() < min_end)) {
+		load.Pump();
+		for (unsigned i = 0; i < engines; i++) {
+			best = std::max(best, EngineNumber(i, "busy_percent"));
+			seen_busy |= Trimmed(ReadFile(EngineFile(i, "state"))) == "busy";
+		}
+		std::this_thread::sleep_for(std::chrono::milliseconds(20));
+	}
+	std::string table = Debugfs("engines");
+	load.Drain();
+	EXPECT_GT(best, 0u) << "no engine ever showed utilisation:\n" << table;
+	EXPECT_LE(best, 100u);
+	EXPECT_TRUE(seen_busy) << "no engine was ever seen busy:\n" << table;
+	uint64_t busy_after = 0, tasks_after = 0;
+	for (unsigned i = 0; i < engines; i++) {
+		busy_after += EngineNumber(i, "busy_ns");
+		tasks_after += EngineNumber(i, "tasks_done");
+	}
+	EXPECT_GT(busy_after, busy_before);
+	EXPECT_GT(tasks_after, tasks_before);
+	// Idle again: every engine's window ends at 0 within two windows.
+	EXPECT_TRUE(Eventually(
+		[&] {
+			for (unsigned i = 0; i < engines; i++)
+				if (EngineNumber(i, "busy_percent") != 0)
+					return false;
+			return true;
+		},
+		5000))
+		<< Debugfs("engines");
+}
+
+TEST_F(Telemetry, DebugfsEnginesListsEveryEngine)
+{
+	GemmOperands gemm(*s, 64);
+	ASSERT_JOB_STATUS(s->WaitStatus(gemm.Submit()), DRM_NPU_JOB_STATUS_OK);
+	std::istringstream in(Debugfs("engines"));
+	std::string line;
+	std::getline(in, line);
+	EXPECT_EQ(line, "engine state busy_percent busy_ns tasks_done last_status seqno op queue");
+	const std::regex row(
+		R"((\d+) (idle|busy) (\d+) (\d+) (\d+) (\d+) (\d+) 0x([0-9a-f]{2,}) (\d+))");
+	unsigned count = 0;
+	uint64_t tasks = 0;
+	while (std::getline(in, line)) {
+		std::smatch m;
+		ASSERT_TRUE(std::regex_match(line, m, row)) << line;
+		EXPECT_EQ(std::stoul(m[1]), count);
+		EXPECT_EQ(std::stoull(m[5]), EngineNumber(count, "tasks_done"))
+			<< "idle engines: debugfs and sysfs read the same register";
+		tasks += std::stoull(m[5]);
+		count++;
+	}
+	EXPECT_EQ(count, EngineCount());
+	EXPECT_GT(tasks, 0u) << "the GEMM ran on no engine";
 }
 
 TEST_F(Telemetry, FirmwareLogHasTheBootLine)
