@@ -300,7 +300,7 @@ void conv_float(ContextMemory &mem, const npu_pkt_conv &p, const ConvGeometry &g
 		p.quant.y_scale == 0 && p.quant.y_zero == 0);
 
 	// BF16 multiplies in bf16 with f32 accumulation, F16 through f32.
-	bool bf16 = x.dtype() == NPU_DTYPE_BF16;
+	bool bf16 = x.dtype() == NPU_DTYPE_BF16 && onednn_bf16_native();
 	std::size_t elem = bf16 ? 2 : 4;
 	dt in_type = bf16 ? dt::bf16 : dt::f32;
 	auto reader = [bf16](TensorRef &t) {

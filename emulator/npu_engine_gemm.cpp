@@ -232,7 +232,8 @@ void gemm_float(ContextMemory &mem, const npu_pkt_gemm &p, const Geometry &g,
 
 	// BF16 x BF16 multiplies in bf16 with f32 accumulation; everything else
 	// (F16 included) in f32.
-	bool bf16 = a.dtype() == NPU_DTYPE_BF16 && b.dtype() == NPU_DTYPE_BF16;
+	bool bf16 =
+		a.dtype() == NPU_DTYPE_BF16 && b.dtype() == NPU_DTYPE_BF16 && onednn_bf16_native();
 	std::size_t elem = bf16 ? 2 : 4;
 	dt in_type = bf16 ? dt::bf16 : dt::f32;
 	auto reader = [bf16](TensorRef &t) {

@@ -26,13 +26,26 @@ EngineScratch::~EngineScratch() = default;
 bool onednn_int8_exact()
 {
 	static const bool exact = [] {
+		// the VNNI bit of each ISA level (avx512_core_vnni and up, or
+		// avx2_vnni), not the levels below it
 		auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
-		return (isa &
-			(static_cast<unsigned>(dnnl::cpu_isa::avx512_core_vnni) |
-			 static_cast<unsigned>(dnnl::cpu_isa::avx2_vnni)) &
-			~static_cast<unsigned>(dnnl::cpu_isa::avx2)) != 0;
+		auto bit = [](dnnl::cpu_isa with, dnnl::cpu_isa without) {
+			return static_cast<unsigned>(with) & ~static_cast<unsigned>(without);
+		};
+		return (isa & (bit(dnnl::cpu_isa::avx512_core_vnni, dnnl::cpu_isa::avx512_core) |
+			       bit(dnnl::cpu_isa::avx2_vnni, dnnl::cpu_isa::avx2))) != 0;
 	}();
 	return exact;
+}
+
+bool onednn_bf16_native()
+{
+	// oneDNN runs bf16 from AVX-512 core up (converting where the CPU
+	// lacks bf16 instructions); below that its bf16 support is partial.
+	static const bool native = (static_cast<unsigned>(dnnl::get_effective_cpu_isa()) &
+				    static_cast<unsigned>(dnnl::cpu_isa::avx512_core) &
+				    ~static_cast<unsigned>(dnnl::cpu_isa::avx2)) != 0;
+	return native;
 }
 
 namespace

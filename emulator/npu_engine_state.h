@@ -211,5 +211,8 @@ inline std::uint8_t requantize(double v, double y_scale, std::int32_t y_zero, bo
 // oneDNN computes 8-bit products exactly (int32, no intermediate int16
 // saturation) only with VNNI or AMX instructions.
 bool onednn_int8_exact();
+// Whether bf16 operands go to oneDNN as bf16; otherwise they are widened to
+// f32 (exactly: the products and sums are the same f32 arithmetic).
+bool onednn_bf16_native();
 
 } // namespace npu::emu
