@@ -344,8 +344,15 @@ bool sched_run_one(bool *waiting)
 
 	*waiting = false;
 	progress |= dispatch();
-	/* strict priority between levels, round-robin within one */
+	/*
+	 * Strict priority between levels, round-robin within one: a level
+	 * that made progress ends the pass, so the core comes back to the
+	 * higher levels before it serves a lower one. A level whose jobs all
+	 * wait (for engines or memory) lets the lower levels run meanwhile.
+	 */
 	for (int32_t prio = NPU_PRIO_REALTIME; prio >= NPU_PRIO_LOW; prio--) {
+		bool level_progress = false;
+
 		for (uint32_t i = 0; i < num_queues; i++) {
 			uint32_t q = (next_queue[prio] + i) % num_queues;
 
@@ -353,10 +360,14 @@ bool sched_run_one(bool *waiting)
 				continue;
 			if (queue_serve(q, waiting)) {
 				next_queue[prio] = q + 1;
-				progress = true;
-				/* new tiles of a higher level go out first */
-				dispatch();
+				level_progress = true;
 			}
+		}
+		if (level_progress) {
+			/* new tiles of this level go out before lower ones */
+			dispatch();
+			progress = true;
+			break;
 		}
 	}
 	busy_account();
