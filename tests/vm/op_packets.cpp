@@ -304,7 +304,7 @@ npu_pkt_gemm GemmPacket(const DevTensor &a, const DevTensor &b, const DevTensor 
 	npu_pkt_gemm p{};
 	p.header = NPU_PKT_HEADER(NPU_OP_GEMM, NPU_PKT_GEMM_DWORDS);
 	p.alpha = F32Bits(1.0f);
-	p.beta = c ? F32Bits(1.0f) : 0;
+	p.beta = F32Bits(1.0f); // unused without c, but integer results need 1
 	p.a = a.desc;
 	p.b = b.desc;
 	p.c = c ? c->desc : Absent();

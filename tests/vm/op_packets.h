@@ -37,7 +37,7 @@ Layout ChannelsLast(unsigned rank); // [N, C, spatial...] stored as [N, spatial.
 class Arena
 {
 public:
-	Arena(const Device &dev, uint32_t bo_flags = 0, uint64_t chunk_bytes = 16ull << 20);
+	Arena(const Device &dev, uint32_t bo_flags = 0, uint64_t chunk_bytes = 4ull << 20);
 	struct Block {
 		uint64_t addr;
 		uint8_t *host;

@@ -49,16 +49,18 @@ private:
 };
 
 // F32 GEMM operands of one context: a and b in a read-only BO (shared by
-// its jobs without ordering them), one y per job in its own BO (so that no
-// BO orders jobs of different queues), timestamps in another.
+// its jobs without ordering them), and per job its own BOs for y and for
+// its timestamps: a BO a job writes orders it after every earlier user, so
+// sharing one would serialise jobs of different queues.
 struct GemmSetup {
 	GemmSetup(Session &session, uint64_t m, uint64_t k, uint64_t n, int jobs)
 	    : inputs(session.dev(), DRM_NPU_BO_DEVICE_READ_ONLY), a(inputs, NPU_DTYPE_F32, {m, k}),
-	      b(inputs, NPU_DTYPE_F32, {k, n}), stamps(session.dev(), kPageSize)
+	      b(inputs, NPU_DTYPE_F32, {k, n})
 	{
 		for (int j = 0; j < jobs; j++) {
 			outputs.push_back(std::make_unique<Arena>(session.dev()));
 			ys.emplace_back(*outputs.back(), NPU_DTYPE_F32, Shape{m, n});
+			stamps.push_back(std::make_unique<Bo>(session.dev(), kPageSize));
 		}
 	}
 
@@ -84,10 +86,10 @@ struct GemmSetup {
 		Commands c;
 		if (gate)
 			c.WaitMem(gate->addr(), 1);
-		c.Timestamp(stamps.addr() + 16 * j);
+		c.Timestamp(stamps[j]->addr());
 		for (int r = 0; r < repeats; r++)
 			Emit(c, GemmPacket(a, b, nullptr, ys[j]));
-		c.Timestamp(stamps.addr() + 16 * j + 8);
+		c.Timestamp(stamps[j]->addr() + 8);
 		return c;
 	}
 
@@ -96,18 +98,18 @@ struct GemmSetup {
 		std::vector<uint32_t> h = inputs.handles();
 		for (uint32_t o : outputs[j]->handles())
 			h.push_back(o);
-		h.push_back(stamps.handle());
+		h.push_back(stamps[j]->handle());
 		return h;
 	}
 
-	uint64_t Start(int j) { return stamps.ReadU64(16 * j); }
-	uint64_t End(int j) { return stamps.ReadU64(16 * j + 8); }
+	uint64_t Start(int j) { return stamps[j]->ReadU64(0); }
+	uint64_t End(int j) { return stamps[j]->ReadU64(8); }
 
 	Arena inputs;
 	DevTensor a, b;
-	Bo stamps;
 	std::vector<std::unique_ptr<Arena>> outputs;
 	std::vector<DevTensor> ys;
+	std::vector<std::unique_ptr<Bo>> stamps;
 };
 
 SubmitOptions OnQueue(uint32_t queue, std::vector<uint32_t> bos)
@@ -243,17 +245,17 @@ TEST_F(OpsConcurrency, EngineFaultFailsOnlyTheJobThatCausedIt)
 	GemmSetup bad(*s, M, K, N, 1);
 	Bo gate(s->dev(), kPageSize, DRM_NPU_BO_DEVICE_READ_ONLY);
 	uint64_t top = std::max({bad.inputs.end_addr(), bad.outputs[0]->end_addr(),
-				 gate.addr() + gate.size(), bad.stamps.addr() + bad.stamps.size(),
+				 gate.addr() + gate.size(), bad.stamps[0]->addr() + kPageSize,
 				 s->cmd_bo().addr() + s->cmd_bo().size(),
 				 s->scratch().addr() + s->scratch().size()});
 	const uint64_t a_addr = (top + (64ull << 20)) & ~(kPageSize - 1);
 	Commands bad_job;
 	bad_job.WaitMem(gate.addr(), 1);
-	bad_job.Timestamp(bad.stamps.addr());
+	bad_job.Timestamp(bad.stamps[0]->addr());
 	npu_pkt_gemm fault = GemmPacket(bad.a, bad.b, nullptr, bad.ys[0]);
 	fault.a.addr = a_addr;
 	const uint32_t fault_offset = Emit(bad_job, fault);
-	bad_job.Timestamp(bad.stamps.addr() + 8);
+	bad_job.Timestamp(bad.stamps[0]->addr() + 8);
 	auto bad_bos = bad.Bos(0);
 	bad_bos.push_back(gate.handle());
 	uint64_t seq_bad = s->Submit(bad_job, OnQueue(q_bad.id(), bad_bos));

@@ -51,7 +51,7 @@ protected:
 		DevTensor y = Output(g.y_dtype, Concat(g.batch, {g.M, g.N}), g.y_layout);
 		npu_pkt_gemm p = GemmPacket(a.dev, b.dev, g.c_dtype ? &c.dev : nullptr, y);
 		p.alpha = F32Bits(g.alpha);
-		p.beta = g.c_dtype ? F32Bits(g.beta) : 0;
+		p.beta = F32Bits(g.beta);
 		p.act = g.act;
 		p.quant = g.quant;
 		uint32_t offset = Emit(cmds, p);
