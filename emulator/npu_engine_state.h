@@ -99,10 +99,15 @@ struct EngineScratch::State {
 	// context, or packet content) makes every staged input stale.
 	void begin_task(const npu_engine_task &task)
 	{
+		// Only the packet's own bytes count: the rest of the task's
+		// packet area may hold anything.
+		std::uint32_t header = static_cast<std::uint32_t>(task.packet[0]);
+		std::size_t bytes =
+			std::min<std::size_t>(NPU_PKT_DWORDS(header) * 4u, sizeof(task.packet));
+		const auto *packet = reinterpret_cast<const std::uint8_t *>(task.packet);
 		bool same = has_previous && task.op_id == previous_op_id &&
-			    task.pt_root == previous_pt_root &&
-			    std::equal(std::begin(task.packet), std::end(task.packet),
-				       previous_packet.begin());
+			    task.pt_root == previous_pt_root && bytes == previous_bytes &&
+			    std::equal(packet, packet + bytes, previous_packet.begin());
 		if (!same) {
 			for (auto &b : buffers)
 				b.forget();
@@ -110,7 +115,8 @@ struct EngineScratch::State {
 		has_previous = true;
 		previous_op_id = task.op_id;
 		previous_pt_root = task.pt_root;
-		std::copy(std::begin(task.packet), std::end(task.packet), previous_packet.begin());
+		previous_bytes = bytes;
+		std::copy(packet, packet + bytes, previous_packet.begin());
 	}
 	// A task that failed may have left half-staged buffers behind.
 	void forget_staged()
@@ -146,7 +152,8 @@ private:
 	bool has_previous = false;
 	std::uint64_t previous_op_id = 0;
 	std::uint64_t previous_pt_root = 0;
-	std::array<std::uint64_t, NPU_ENGINE_PACKET_MAX / 8> previous_packet{};
+	std::size_t previous_bytes = 0;
+	std::array<std::uint8_t, NPU_ENGINE_PACKET_MAX> previous_packet{};
 };
 
 // Bytes of local memory a tile stages, with overflow saturating to

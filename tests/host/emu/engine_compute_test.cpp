@@ -493,8 +493,17 @@ TEST_F(EngineComputeTest, GemmReusesStagedInputsOnlyWithinOneOperation)
 	host_.write_va(ctx_, b.desc.addr, twos.data(), twos.size() * 4);
 	refresh(b);
 	// the same operation: the engine still holds b (the packet promised
-	// its inputs do not change while it runs)
-	ASSERT_EQ(run_task(p, 2, 4, 0, N, 42), kOk);
+	// its inputs do not change while it runs), whatever follows the packet
+	// in the task
+	npu_engine_task t{};
+	t.pt_root = ctx_.pt_root;
+	t.begin[0] = 2;
+	t.end[0] = 4;
+	t.end[1] = N;
+	t.op_id = 42;
+	std::memset(t.packet, 0xee, sizeof(t.packet));
+	std::memcpy(t.packet, &p, sizeof(p));
+	ASSERT_EQ(run_raw(t, scratch_), kOk);
 	check_rows(2, 4, old_b);
 	// another op_id: b is read again
 	ASSERT_EQ(run_task(p, 2, 4, 0, N, 43), kOk);
