@@ -34,6 +34,9 @@ struct EngineResult {
 // Per-engine state kept between tasks: the engine's local memory (staging
 // buffers, at most local_mem_bytes) and whatever may be reused between
 // tiles of the same op_id. One per engine; used by one thread at a time.
+// A GEMM or CONV tile that does not fit local memory by the firmware's own
+// count (docs/operations.md, "Tiles") is a bad task; POOL and NORM stage
+// only bounded pieces. State: npu_engine_state.h.
 class EngineScratch
 {
 public:
