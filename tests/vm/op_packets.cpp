@@ -1,6 +1,7 @@
 #include "op_packets.h"
 
 #include <algorithm>
+#include <fstream>
 #include <numeric>
 #include <sstream>
 #include <stdexcept>
@@ -475,7 +476,8 @@ bool OpsTest::RunOk(const Commands &cmds, int64_t timeout_ms)
 		return false;
 	EXPECT_JOB_STATUS(r.args.job_status, DRM_NPU_JOB_STATUS_OK)
 		<< "err_offset " << r.args.err_offset << ", fault_addr 0x" << std::hex
-		<< r.args.fault_addr;
+		<< r.args.fault_addr << std::dec << "; firmware log:\n"
+		<< (r.args.job_status != DRM_NPU_JOB_STATUS_OK ? FirmwareLogTail() : "");
 	if (r.args.job_status != DRM_NPU_JOB_STATUS_OK)
 		return false;
 	ExpectBuffersIntact();
@@ -502,6 +504,33 @@ bool OpsTest::RunAndCheck(const Commands &cmds, int64_t timeout_ms)
 	for (const auto &c : checks)
 		ExpectResult(c.y, c.want, c.tol, c.what);
 	return true;
+}
+
+bool OpsTest::ReadFirmwareLog(std::string *log)
+{
+	for (const auto &node : FindNpuNodes()) {
+		if (node.dev_path != s->dev().path())
+			continue;
+		std::ifstream in("/sys/kernel/debug/npu/" + node.pci_bdf + "/fw_log");
+		if (!in)
+			return false;
+		std::ostringstream text;
+		text << in.rdbuf();
+		*log = text.str();
+		return true;
+	}
+	return false;
+}
+
+std::string OpsTest::FirmwareLogTail(int lines)
+{
+	std::string log;
+	if (!ReadFirmwareLog(&log))
+		return "(no debugfs fw_log)";
+	size_t at = log.size();
+	for (int i = 0; i <= lines && at != std::string::npos && at > 0; i++)
+		at = log.rfind('\n', at - 1);
+	return at == std::string::npos ? log : log.substr(at + 1);
 }
 
 void OpsTest::ExpectBuffersIntact()

@@ -177,6 +177,12 @@ protected:
 	// Every tensor made by Input/Output, for the checks after a job.
 	void ExpectBuffersIntact();
 
+	// The firmware log (debugfs fw_log of this session's device); false
+	// without debugfs.
+	bool ReadFirmwareLog(std::string *log);
+	// Its last lines, for failure messages.
+	std::string FirmwareLogTail(int lines = 4);
+
 private:
 	std::unique_ptr<Arena> arena_;
 	Rng rng_{0};

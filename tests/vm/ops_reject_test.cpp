@@ -200,23 +200,6 @@ public:
 	}
 
 protected:
-	// The firmware log, if debugfs shows it.
-	bool ReadFirmwareLog(std::string *log)
-	{
-		for (const auto &node : FindNpuNodes()) {
-			if (node.dev_path != s->dev().path())
-				continue;
-			std::ifstream in("/sys/kernel/debug/npu/" + node.pci_bdf + "/fw_log");
-			if (!in)
-				return false;
-			std::ostringstream text;
-			text << in.rdbuf();
-			*log = text.str();
-			return true;
-		}
-		return false;
-	}
-
 	std::vector<DevTensor> malformed_outputs_;
 };
 
