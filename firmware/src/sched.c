@@ -340,10 +340,14 @@ static bool dispatch(void)
 
 bool sched_run_one(bool *waiting)
 {
+	/*
+	 * Jobs whose operations just finished move on to their next packets
+	 * before freed engines are handed out, or a high-priority job between
+	 * two operations would lose its engines to queued low-priority tiles.
+	 */
 	bool progress = engines_collect(op_finished);
 
 	*waiting = false;
-	progress |= dispatch();
 	/*
 	 * Strict priority between levels, round-robin within one: a level
 	 * that made progress ends the pass, so the core comes back to the
@@ -364,12 +368,11 @@ bool sched_run_one(bool *waiting)
 			}
 		}
 		if (level_progress) {
-			/* new tiles of this level go out before lower ones */
-			dispatch();
 			progress = true;
 			break;
 		}
 	}
+	progress |= dispatch();
 	busy_account();
 	return progress;
 }
