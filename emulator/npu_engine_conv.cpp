@@ -188,8 +188,68 @@ void reorder(EngineScratch::State &st, std::vector<std::int64_t> key, std::int64
 
 } // namespace
 
+namespace
+{
+
+void conv_onednn_direct(EngineScratch::State &st, const ConvGeometry &g, const ConvChunk &ch,
+			dt src_type, const void *src, dt wei_type, const void *wei, dt dst_type,
+			void *dst);
+
+} // namespace
+
+// oneDNN refuses a dilated deconvolution with negative right padding (the
+// output padding reaching past pad_end), so the transposed case computes
+// the part of the output the filters reach and zeroes the rest: an output
+// position at or past (in - 1) * stride + window - pad_begin receives no
+// contribution (the caller adds bias and activation everywhere).
 void conv_onednn(EngineScratch::State &st, const ConvGeometry &g, const ConvChunk &ch, dt src_type,
 		 const void *src, dt wei_type, const void *wei, dt dst_type, void *dst)
+{
+	ConvGeometry core = g;
+	bool cropped = false, empty = false;
+	for (unsigned d = 0; d < g.spatial; d++) {
+		if (g.pad_r[d] >= 0)
+			continue;
+		std::int64_t reach = static_cast<std::int64_t>(g.out[d]) + g.pad_r[d];
+		cropped = true;
+		empty |= reach <= 0;
+		core.out[d] = reach > 0 ? static_cast<std::uint64_t>(reach) : 0;
+		core.pad_r[d] = 0;
+	}
+	if (!cropped) {
+		conv_onednn_direct(st, g, ch, src_type, src, wei_type, wei, dst_type, dst);
+		return;
+	}
+	const std::size_t elem = dnnl::memory::data_type_size(dst_type);
+	const std::uint64_t planes = ch.nn * ch.gn * g.ocs();
+	auto *full = static_cast<std::byte *>(dst);
+	std::fill(full, full + planes * g.out_vol * elem, std::byte{0});
+	if (empty)
+		return;
+	core.out_vol = 1;
+	for (unsigned d = 0; d < g.spatial; d++)
+		core.out_vol *= core.out[d];
+	auto *part = st.buffer(Slot::Extra3).get<std::byte>(planes * core.out_vol * elem);
+	conv_onednn_direct(st, core, ch, src_type, src, wei_type, wei, dst_type, part);
+	// copy rows of the innermost dimension into the full planes
+	const std::uint64_t d1 = g.spatial >= 3 ? g.out[g.spatial - 3] : 1;
+	const std::uint64_t c1 = g.spatial >= 3 ? core.out[g.spatial - 3] : 1;
+	const std::uint64_t d2 = g.spatial >= 2 ? g.out[g.spatial - 2] : 1;
+	const std::uint64_t c2 = g.spatial >= 2 ? core.out[g.spatial - 2] : 1;
+	const std::uint64_t d3 = g.out[g.spatial - 1], c3 = core.out[g.spatial - 1];
+	for (std::uint64_t pl = 0; pl < planes; pl++)
+		for (std::uint64_t i = 0; i < c1; i++)
+			for (std::uint64_t j = 0; j < c2; j++)
+				std::copy_n(part + ((pl * c1 + i) * c2 + j) * c3 * elem, c3 * elem,
+					    full + ((pl * d1 + i) * d2 + j) * d3 * elem);
+}
+
+namespace
+{
+
+void conv_onednn_direct(EngineScratch::State &st, const ConvGeometry &g, const ConvChunk &ch,
+			dt src_type, const void *src, dt wei_type, const void *wei, dt dst_type,
+			void *dst)
 {
 	using dim = dnnl::memory::dim;
 	auto ocs = static_cast<dim>(g.ocs());
@@ -281,9 +341,6 @@ void conv_onednn(EngineScratch::State &st, const ConvGeometry &g, const ConvChun
 		reorder(st, key, 3, dst_mem, user_dst_mem);
 	st.stream.wait();
 }
-
-namespace
-{
 
 // ---- float -----------------------------------------------------------------
 

@@ -82,6 +82,7 @@ enum class Slot : unsigned {
 	Extra0, // kernel-specific (reorders, sums)
 	Extra1,
 	Extra2,
+	Extra3,
 	Count,
 };
 
