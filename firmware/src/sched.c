@@ -28,8 +28,7 @@ static uint32_t num_queues;
 static uint32_t next_queue[NPU_PRIO_REALTIME + 1];
 /* ... and for handing out tiles */
 static uint32_t next_dispatch[NPU_PRIO_REALTIME + 1];
-/* jobs taken from rings and not yet written back, for busy_ns */
-static uint32_t active_jobs;
+/* when busy_ns was last brought up to date */
 static uint64_t busy_mark;
 
 void sched_init(void)
@@ -80,12 +79,21 @@ static void running_clear(void)
 	REGS->running_seqno = 0;
 }
 
-/* Accounts the time since the last call as busy if any job was active. */
+/*
+ * Accounts the time since the last call as busy if a job was executing:
+ * running packets or waiting for its tiles, not parked on WAIT_MEM (which
+ * waits for the host, not for the device). Called at least once per
+ * scheduling pass, before the pass changes any job's state.
+ */
 static void busy_account(void)
 {
 	uint64_t now = time_ns();
+	bool busy = false;
 
-	if (active_jobs)
+	for (uint32_t q = 0; q < num_queues && !busy; q++)
+		busy = jobs[q].state == JOB_RUNNABLE || jobs[q].state == JOB_OP ||
+		       jobs[q].state == JOB_DRAINING;
+	if (busy)
 		REGS->busy_ns = REGS->busy_ns + (now - busy_mark);
 	busy_mark = now;
 }
@@ -101,7 +109,6 @@ static void job_forget(struct job *job)
 {
 	busy_account();
 	job->state = JOB_IDLE;
-	active_jobs--;
 }
 
 static void job_complete(struct job *job)
@@ -196,7 +203,6 @@ static void job_start(uint32_t q)
 		return;
 	}
 	busy_account();
-	active_jobs++;
 	job->state = JOB_RUNNABLE;
 	job->offset = 0;
 	job->win_offset = 0;
@@ -345,8 +351,10 @@ bool sched_run_one(bool *waiting)
 	 * before freed engines are handed out, or a high-priority job between
 	 * two operations would lose its engines to queued low-priority tiles.
 	 */
-	bool progress = engines_collect(op_finished);
+	bool progress;
 
+	busy_account();
+	progress = engines_collect(op_finished);
 	*waiting = false;
 	/*
 	 * Strict priority between levels, round-robin within one: a level
