@@ -57,10 +57,10 @@ inline npu_tensor make_tensor(std::uint64_t addr, std::uint32_t dtype,
 	t.addr = addr;
 	t.dtype = dtype;
 	t.rank = static_cast<std::uint32_t>(shape.size());
-	std::int64_t dense = 1;
+	std::uint64_t dense = 1; // wraps only for shapes given with strides
 	for (unsigned d = t.rank; d-- > 0;) {
 		t.shape[d] = shape[d];
-		t.stride[d] = stride.empty() ? dense : stride[d];
+		t.stride[d] = stride.empty() ? static_cast<std::int64_t>(dense) : stride[d];
 		dense *= shape[d];
 	}
 	return t;
