@@ -86,7 +86,8 @@ TEST_F(EngineCopyTest, PaddingModesWithCrop)
 			auto y = get<std::int32_t>(ya, rows * cols);
 			for (unsigned i = 0; i < rows; i++)
 				for (unsigned j = 0; j < cols; j++) {
-					std::int64_t si = reference_source(mode, std::int64_t(i) - pr, 3);
+					std::int64_t si =
+						reference_source(mode, std::int64_t(i) - pr, 3);
 					std::int64_t sj =
 						reference_source(mode, std::int64_t(j) - pc, 4);
 					std::int32_t want = si < 0 || sj < 0
