@@ -76,6 +76,7 @@ EngineArray::~EngineArray()
 	for (auto &e : engines_) {
 		std::lock_guard lock(e->mutex);
 		e->stopping = true;
+		e->scratch->cancel().store(true);
 		e->cv.notify_all();
 	}
 	for (auto &e : engines_)
@@ -122,6 +123,7 @@ void EngineArray::reset()
 		std::unique_lock lock(e->mutex);
 		e->generation++;
 		e->has_task = false;
+		e->scratch->cancel().store(true); // a running task stops early
 		e->cv.notify_all();
 		// a task that started before the reset may still write memory
 		e->cv.wait(lock, [&] { return !e->running; });
@@ -142,6 +144,7 @@ void EngineArray::run(Engine &e)
 			return;
 		std::uint32_t addr = e.task_addr;
 		std::uint64_t generation = e.generation;
+		e.scratch->cancel().store(false);
 		e.running = true;
 		lock.unlock();
 		execute(e, addr, generation);

@@ -132,7 +132,7 @@ EngineResult run_engine_task(const DmaEngine &dma, const npu_engine_task &task,
 		// sets this too; it is per thread and cheap to repeat).
 		omp_set_num_threads(1);
 		state.begin_task(task);
-		ContextMemory mem(dma, task.pt_root);
+		ContextMemory mem(dma, task.pt_root, &scratch.cancel());
 		dispatch(mem, task, scratch);
 		return {};
 	} catch (const EngineFault &fault) {

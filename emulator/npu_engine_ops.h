@@ -17,6 +17,7 @@
 //   all others      axis 0: elements of y, row-major; axis 1: [0, 1)
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 
@@ -46,11 +47,15 @@ public:
 	EngineScratch &operator=(const EngineScratch &) = delete;
 
 	std::uint64_t local_mem_bytes() const { return local_mem_bytes_; }
+	// Set to stop the running task early (a device reset); the engine
+	// clears it before it starts the next one.
+	std::atomic<bool> &cancel() { return cancel_; }
 	struct State;
 	State &state() { return *state_; }
 
 private:
 	std::uint64_t local_mem_bytes_;
+	std::atomic<bool> cancel_{false};
 	std::unique_ptr<State> state_;
 };
 

@@ -278,8 +278,9 @@ void copy_to_guest(std::uint8_t *dst, const void *src, std::size_t n)
 
 // ---- ContextMemory ----------------------------------------------------------
 
-ContextMemory::ContextMemory(const DmaEngine &dma, std::uint64_t pt_root)
-    : dma_(dma), pt_root_(pt_root)
+ContextMemory::ContextMemory(const DmaEngine &dma, std::uint64_t pt_root,
+			     const std::atomic<bool> *cancel)
+    : dma_(dma), pt_root_(pt_root), cancel_(cancel)
 {
 }
 
@@ -288,6 +289,7 @@ std::uint8_t *ContextMemory::page(std::uint64_t va, bool write)
 	std::uint64_t vpn = va >> NPU_PAGE_SHIFT;
 	std::uint64_t in_page = va & (NPU_PAGE_SIZE - 1);
 	Entry &e = cache_[vpn % kEntries];
+	check_cancel();
 	if (e.page == vpn && (!write || e.writable))
 		return e.host + in_page;
 	auto window = dma_.translate(NPU_DMA_SPACE_CTX, va - in_page, write, pt_root_);
@@ -453,6 +455,9 @@ void TensorRef::for_each_run(std::uint64_t first, std::uint64_t count, bool writ
 			std::uint8_t *page_host = nullptr;
 			for (std::uint64_t k = 0; k < n; k++, addr += byte_step) {
 				std::uint64_t in_page = addr & (NPU_PAGE_SIZE - 1);
+				// a zero or short stride may stay on one page for long
+				if ((k & 4095) == 4095)
+					mem_.check_cancel();
 				if (addr - in_page != page_va) {
 					page_host = mem_.page(addr, write) - in_page;
 					page_va = addr - in_page;

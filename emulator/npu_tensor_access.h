@@ -9,6 +9,7 @@
 // context mapped.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -44,7 +45,17 @@ std::uint16_t f32_to_bf16(float f);
 class ContextMemory
 {
 public:
-	ContextMemory(const DmaEngine &dma, std::uint64_t pt_root);
+	// cancel (optional): set by a device reset; the task then stops at
+	// its next page translation or every few thousand elements with
+	// EngineFault{BAD_TASK}, so no task outlives a reset for long.
+	ContextMemory(const DmaEngine &dma, std::uint64_t pt_root,
+		      const std::atomic<bool> *cancel = nullptr);
+	// Throws EngineFault{BAD_TASK} once the task was cancelled.
+	void check_cancel() const
+	{
+		if (cancel_ && cancel_->load(std::memory_order_relaxed))
+			throw EngineFault{NPU_ENG_ST_BAD_TASK, 0};
+	}
 
 	// Host pointer to va, valid up to the end of its page. Throws
 	// EngineFault{FAULT_READ or FAULT_WRITE, va} when unmapped (or, for
@@ -57,6 +68,7 @@ public:
 private:
 	const DmaEngine &dma_;
 	std::uint64_t pt_root_;
+	const std::atomic<bool> *cancel_;
 	struct Entry {
 		std::uint64_t page = ~0ull; // va >> NPU_PAGE_SHIFT
 		std::uint8_t *host = nullptr;

@@ -19,6 +19,8 @@
 /* Above this much work an operation is spread over every engine. */
 #define BIG_FLOPS	(2ull << 20)	/* GEMM and CONV multiply-adds * 2 */
 #define BIG_ELEMENTS	(256ull << 10)	/* elements of the largest tensor */
+/* the most work one tile may carry: about 10 ms on an engine */
+#define MAX_TILE_WORK	(1ull << 20)
 
 #define TOO_LARGE	"operation too large for an engine's local memory"
 
@@ -52,6 +54,8 @@ struct tiling {
 	/* bytes = fixed + r * per_row + c * per_col + r * c * per_cell */
 	uint64_t fixed, per_row, per_col, per_cell;
 	bool big;	/* worth spreading over the engines */
+	uint64_t work;	/* rough engine time of the whole op (MAC/512 or
+			 * elements touched) */
 };
 
 static const uint8_t dtype_bytes[NPU_DTYPE_LAST + 1] = {
@@ -342,6 +346,7 @@ static const char *check_gemm(const struct npu_pkt_gemm *p,
 	t->per_cell = 2 * elem;
 	flops = sat_mul(sat_mul(2, ny), k);
 	t->big = flops > BIG_FLOPS;
+	t->work = flops / 512;
 	return NULL;
 }
 
@@ -453,6 +458,7 @@ static const char *check_conv(const struct npu_pkt_conv *p,
 	flops = transposed ? sat_mul(nx, ocg) : sat_mul(ny, cg);
 	flops = sat_mul(sat_mul(2, flops), k_vol);
 	t->big = flops > BIG_FLOPS;
+	t->work = flops / 512;
 	return NULL;
 }
 
@@ -516,6 +522,7 @@ static const char *check_pool(const struct npu_pkt_pool *p,
 	}
 	plan->extent[0] = ny ? (uint64_t)p->x.shape[0] * p->x.shape[1] : 0;
 	t->big = nx > BIG_ELEMENTS || ny > BIG_ELEMENTS;
+	t->work = nx > ny ? nx : ny;
 	return NULL;
 }
 
@@ -546,6 +553,7 @@ static const char *check_unary(const struct npu_pkt_unary *p,
 		return "unary: y's dtype not x's (BOOL for ISNAN and ISINF)";
 	plan->extent[0] = ny;
 	t->big = ny > BIG_ELEMENTS;
+	t->work = ny;
 	return NULL;
 }
 
@@ -595,6 +603,7 @@ static const char *check_binary(const struct npu_pkt_binary *p,
 		return "binary: y's dtype not a's (BOOL for comparisons)";
 	plan->extent[0] = ny;
 	t->big = ny > BIG_ELEMENTS;
+	t->work = ny;
 	return NULL;
 }
 
@@ -638,6 +647,7 @@ static const char *check_reduce(const struct npu_pkt_reduce *p,
 		return "reduce: ARGMAX/ARGMIN over an empty axis";
 	plan->extent[0] = ny;
 	t->big = nx > BIG_ELEMENTS || ny > BIG_ELEMENTS;
+	t->work = nx > ny ? nx : ny;
 	return NULL;
 }
 
@@ -688,6 +698,7 @@ static const char *check_norm(const struct npu_pkt_norm *p,
 	plan->extent[0] = !nx ? 0 : fn == NPU_NORM_BATCH ? nx :
 			  extent_product(&p->x, p->axes);
 	t->big = nx > BIG_ELEMENTS;
+	t->work = nx;
 	return NULL;
 }
 
@@ -733,6 +744,7 @@ static const char *check_copy(const struct npu_pkt_tensor_copy *p,
 	}
 	plan->extent[0] = ny;
 	t->big = ny > BIG_ELEMENTS;
+	t->work = ny;
 	return NULL;
 }
 
@@ -780,6 +792,7 @@ static const char *check_gather(const struct npu_pkt_gather *p,
 	}
 	plan->extent[0] = ny;
 	t->big = ny > BIG_ELEMENTS;
+	t->work = ny;
 	return NULL;
 }
 
@@ -797,6 +810,7 @@ static const char *check_cast(const struct npu_pkt_cast *p,
 		return "cast: y's shape differs from x's";
 	plan->extent[0] = ny;
 	t->big = ny > BIG_ELEMENTS;
+	t->work = ny;
 	return NULL;
 }
 
@@ -828,7 +842,7 @@ static const char *plan_tiles(struct op_plan *plan, const struct tiling *t,
 			      uint32_t engines, uint64_t mem)
 {
 	uint64_t e0 = plan->extent[0], e1 = plan->extent[1];
-	uint64_t want, r, c, r_max, c_max;
+	uint64_t want, r, c, r_max, c_max, cell;
 
 	plan->tile[0] = plan->tile[1] = 1;
 	if (!e0 || !e1)
@@ -862,6 +876,18 @@ static const char *plan_tiles(struct op_plan *plan, const struct tiling *t,
 		      mem, r_max);
 	c = fit_count(staging(t, r, 0), sat_add(t->per_col, sat_mul(r, t->per_cell)),
 		      mem, c_max);
+	/*
+	 * Bound each tile's time too: engines cannot be preempted, so short
+	 * tiles let a higher-priority job (or another queue) take engines
+	 * soon, and a reset never waits long for a running tile.
+	 */
+	cell = div_ceil(t->work, sat_mul(e0, e1));
+	while (sat_mul(sat_mul(r, c), cell) > MAX_TILE_WORK && (r > 1 || c > 1)) {
+		if (r > 1)
+			r = div_ceil(r, 2);
+		else
+			c = div_ceil(c, 2);
+	}
 	/* the same number of tiles, as even as they go */
 	plan->tile[0] = div_ceil(e0, div_ceil(e0, r));
 	plan->tile[1] = div_ceil(e1, div_ceil(e1, c));

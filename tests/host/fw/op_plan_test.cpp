@@ -111,11 +111,23 @@ TEST(OpCheckPlan, GemmTilesFitEngineMemory) {
         EXPECT_GT(gemm_staging(bigger, 4096, 4), mem) << mem;
         EXPECT_GE(tiles_of(out.plan), 4u);
     }
-    // with room for the whole row block, one tile per engine
+    // with room for everything, a tile's work is bounded instead: 2^20
+    // units of 512 multiply-adds, 16 rows of 4096 x 4096 (engines cannot
+    // be preempted, so no tile may keep one for long)
     auto roomy = check(NPU_OP_GEMM, p, 4, 1024 * kMiB);
     ASSERT_EQ(roomy.why, "");
-    EXPECT_EQ(roomy.plan.tile[0], 2048u);
+    EXPECT_EQ(roomy.plan.tile[0], 16u);
     EXPECT_EQ(roomy.plan.tile[1], 4096u);
+    // a smaller GEMM under the bound keeps one row block per engine
+    auto mid = gemm_f32(512, 512, 512);
+    mid.a.addr = 0;
+    mid.b.addr = 0x10000000;
+    mid.c = npu_tensor{};
+    mid.y.addr = 0x40000000;
+    auto mid_out = check(NPU_OP_GEMM, mid, 4, 1024 * kMiB);
+    ASSERT_EQ(mid_out.why, "");
+    EXPECT_EQ(mid_out.plan.tile[0], 256u); // 2 batches x 512 rows over 4 engines
+    EXPECT_EQ(mid_out.plan.tile[1], 512u);
     // the smallest memory a 1 x 1 tile fits: 4 * (K + K + 2)
     auto out = check(NPU_OP_GEMM, p, 4, 4 * (2 * 4096 + 2));
     ASSERT_EQ(out.why, "");
@@ -129,6 +141,20 @@ TEST(OpCheckPlan, GemmTilesFitEngineMemory) {
     EXPECT_EQ(check(NPU_OP_GEMM, p, 4, 4 * (2 * 4096 + 2)).why,
               "operation too large for an engine's local memory");
     EXPECT_EQ(check(NPU_OP_GEMM, p, 4, 8 * (2 * 4096 + 2)).why, "");
+}
+
+TEST(OpCheckPlan, NoTileCarriesMoreThanItsShareOfWork) {
+    // 2^40 elements through zero strides: legal, and it must not become a
+    // few tiles that keep every engine for hours
+    auto u = unary(NPU_FN_RELU, NPU_DTYPE_F32, NPU_DTYPE_F32);
+    u.x = tensor(NPU_DTYPE_F32, {1u << 20, 1u << 20}, 0x100000);
+    u.y = tensor(NPU_DTYPE_F32, {1u << 20, 1u << 20}, 0x10000000);
+    u.x.stride[0] = u.x.stride[1] = u.y.stride[0] = u.y.stride[1] = 0;
+    auto out = check(NPU_OP_UNARY, u, 4);
+    ASSERT_EQ(out.why, "");
+    expect_valid_plan(out.plan);
+    EXPECT_LE(out.plan.tile[0] * out.plan.tile[1], 1u << 20);
+    EXPECT_GE(tiles_of(out.plan), 1u << 20);
 }
 
 TEST(OpCheckPlan, EmptyOperationsHaveNothingToDo) {
