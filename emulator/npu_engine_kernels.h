@@ -25,8 +25,7 @@ void run_norm(ContextMemory &mem, const npu_pkt_norm &p, const npu_engine_task &
 void run_unary(ContextMemory &mem, const npu_pkt_unary &p, const npu_engine_task &task);
 void run_binary(ContextMemory &mem, const npu_pkt_binary &p, const npu_engine_task &task);
 void run_reduce(ContextMemory &mem, const npu_pkt_reduce &p, const npu_engine_task &task);
-void run_tensor_copy(ContextMemory &mem, const npu_pkt_tensor_copy &p,
-		     const npu_engine_task &task);
+void run_tensor_copy(ContextMemory &mem, const npu_pkt_tensor_copy &p, const npu_engine_task &task);
 void run_gather(ContextMemory &mem, const npu_pkt_gather &p, const npu_engine_task &task);
 void run_cast(ContextMemory &mem, const npu_pkt_cast &p, const npu_engine_task &task);
 

@@ -281,7 +281,8 @@ public:
 				// (a 1-byte result may legitimately equal the sentinel;
 				// the tests compare every value anyway)
 				if (t.elem > 1) {
-					EXPECT_FALSE(untouched(t, i)) << "element " << i << " not written";
+					EXPECT_FALSE(untouched(t, i))
+						<< "element " << i << " not written";
 				}
 			}
 		}
