@@ -186,8 +186,12 @@ std::byte *stage_b(EngineScratch::State &st, const Geometry &g, std::uint64_t ba
 }
 
 // dst (m x n, f32 or s32) = src (m x k) x weights (k x n), dense row-major.
+// With b_tag (the staged weights' identity), the weights are packed once
+// into oneDNN's preferred layout and reused by later tiles of the operation:
+// without that, every tile of a few rows would repack all of b.
 void matmul(EngineScratch::State &st, std::uint64_t m, std::uint64_t k, std::uint64_t n,
-	    dt src_type, const void *src, dt wei_type, const void *wei, dt dst_type, void *dst)
+	    dt src_type, const void *src, dt wei_type, const void *wei, dt dst_type, void *dst,
+	    const StagingBuffer::Tag *b_tag = nullptr)
 {
 	auto dim = [](std::uint64_t v) { return static_cast<dnnl::memory::dim>(v); };
 	dnnl::memory::desc src_md({dim(m), dim(k)}, src_type, fmt::ab);
@@ -199,14 +203,30 @@ void matmul(EngineScratch::State &st, std::uint64_t m, std::uint64_t k, std::uin
 				      dim(n),
 				      static_cast<std::int64_t>(src_type),
 				      static_cast<std::int64_t>(wei_type),
-				      static_cast<std::int64_t>(dst_type)};
+				      static_cast<std::int64_t>(dst_type),
+				      b_tag != nullptr};
 	CachedPrimitive &cached = st.primitive(key, [&] {
-		dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src_md, wei_md, dst_md), st.cpu);
-		return CachedPrimitive{dnnl::matmul(pd), src_md, wei_md, dst_md};
+		dnnl::memory::desc wei_want =
+			b_tag ? dnnl::memory::desc({dim(k), dim(n)}, wei_type, fmt::any) : wei_md;
+		dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src_md, wei_want, dst_md),
+						st.cpu);
+		return CachedPrimitive{dnnl::matmul(pd), src_md, pd.weights_desc(), dst_md};
 	});
 	dnnl::memory src_mem(src_md, st.cpu, const_cast<void *>(src));
 	dnnl::memory wei_mem(wei_md, st.cpu, const_cast<void *>(wei));
 	dnnl::memory dst_mem(dst_md, st.cpu, dst);
+	if (cached.weights != wei_md) {
+		StagingBuffer &buf = st.buffer(Slot::Extra1);
+		dnnl::memory packed(cached.weights, st.cpu,
+				    buf.get<std::byte>(cached.weights.get_size()));
+		if (!buf.holds(*b_tag) || st.packed_weights != cached.weights) {
+			buf.forget();
+			dnnl::reorder(wei_mem, packed).execute(st.stream, wei_mem, packed);
+			buf.set_tag(*b_tag);
+			st.packed_weights = cached.weights;
+		}
+		wei_mem = packed;
+	}
 	cached.prim.execute(
 		st.stream,
 		{{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, wei_mem}, {DNNL_ARG_DST, dst_mem}});
@@ -253,8 +273,10 @@ void gemm_float(ContextMemory &mem, const npu_pkt_gemm &p, const Geometry &g,
 			std::fill(dst, dst + seg.count * g.cols(), 0.0f);
 			continue;
 		}
+		const StagingBuffer::Tag b_tag{2, g.b_shared ? 0 : seg.batch, g.col0, g.col1, elem,
+					       0};
 		matmul(st, seg.count, g.K, g.cols(), in_type, a_rows + seg.first * g.K * elem,
-		       in_type, b_block, dt::f32, dst);
+		       in_type, b_block, dt::f32, dst, &b_tag);
 	}
 
 	float alpha = f32_param(p.alpha), beta = f32_param(p.beta);

@@ -129,6 +129,9 @@ struct EngineScratch::State {
 
 	StagingBuffer &buffer(Slot s) { return buffers[static_cast<unsigned>(s)]; }
 
+	// The layout of the GEMM weights packed in Slot::Extra1.
+	dnnl::memory::desc packed_weights;
+
 	// Primitives by key (shapes, types, attributes), with the memory
 	// layouts they chose. Bounded: a stream of ever-new shapes must not grow
 	// the engine without limit.
