@@ -311,7 +311,7 @@ void gemm_float(ContextMemory &mem, const npu_pkt_gemm &p, const Geometry &g,
 // wrap-around; a is U8 or I8 (a_unsigned), b already signed (I8 values).
 void int8_product(EngineScratch::State &st, std::uint64_t m, std::uint64_t k, std::uint64_t n,
 		  const std::uint8_t *a, bool a_unsigned, const std::int8_t *b, std::int32_t a_zero,
-		  std::int32_t b_zero, std::int32_t *acc)
+		  std::int32_t b_zero, std::int32_t *acc, const StagingBuffer::Tag &b_tag)
 {
 	auto a_value = [&](std::uint64_t i) -> std::uint32_t {
 		return a_unsigned ? a[i]
@@ -333,7 +333,7 @@ void int8_product(EngineScratch::State &st, std::uint64_t m, std::uint64_t k, st
 			}
 		return;
 	}
-	matmul(st, m, k, n, a_unsigned ? dt::u8 : dt::s8, a, dt::s8, b, dt::s32, acc);
+	matmul(st, m, k, n, a_unsigned ? dt::u8 : dt::s8, a, dt::s8, b, dt::s32, acc, &b_tag);
 	if (a_zero == 0 && b_zero == 0)
 		return;
 	// sum (a - za)(b - zb) = sum ab - zb sum a - za sum b + k za zb
@@ -386,8 +386,9 @@ void gemm_int8(ContextMemory &mem, const npu_pkt_gemm &p, const Geometry &g, Eng
 			std::fill(dst, dst + seg.count * g.cols(), 0);
 			continue;
 		}
+		const StagingBuffer::Tag b_tag{2, g.b_shared ? 0 : seg.batch, g.col0, g.col1, 1, 0};
 		int8_product(st, seg.count, g.K, g.cols(), a_rows + seg.first * g.K, a_unsigned,
-			     b_block, p.quant.a_zero, b_zero, dst);
+			     b_block, p.quant.a_zero, b_zero, dst, b_tag);
 	}
 
 	std::uint64_t cells = g.rows() * g.cols();
