@@ -248,7 +248,8 @@ struct npu_act {
  * @a_zero: zero point subtracted from the first operand (a or x)
  * @b_zero: zero point subtracted from the second operand (b or w)
  * @y_scale: IEEE binary32 bits; an 8-bit result is
- *	saturate(round_half_even(acc * y_scale) + y_zero)
+ *	saturate(round_half_even(acc * y_scale) + y_zero); not used (any
+ *	finite value) for other results
  * @y_zero: zero point added to an 8-bit result
  *
  * Zero points must lie in the range of their operand's dtype. For float
@@ -416,7 +417,7 @@ struct npu_pkt_unary {
 #define NPU_BIN_MIN		5
 #define NPU_BIN_POW		6
 #define NPU_BIN_PRELU		7	/* a < 0 ? a * b : a */
-#define NPU_BIN_MOD		8	/* sign of b (Python); x % 0 = 0 */
+#define NPU_BIN_MOD		8	/* sign of b (Python); integers: x % 0 = 0, floats: NaN */
 #define NPU_BIN_FMOD		9	/* sign of a (C fmod); x % 0 = 0 for integers */
 #define NPU_BIN_EQUAL		10	/* comparisons: y BOOL */
 #define NPU_BIN_LESS		11
@@ -429,8 +430,8 @@ struct npu_pkt_unary {
 #define NPU_BIN_BITWISE_AND	18	/* integers */
 #define NPU_BIN_BITWISE_OR	19
 #define NPU_BIN_BITWISE_XOR	20
-#define NPU_BIN_SHIFT_LEFT	21	/* U8 (and other integers); shift >= width gives 0 */
-#define NPU_BIN_SHIFT_RIGHT	22
+#define NPU_BIN_SHIFT_LEFT	21	/* integers; a shift < 0 or >= width gives 0 */
+#define NPU_BIN_SHIFT_RIGHT	22	/* arithmetic for signed types */
 #define NPU_BIN_SELECT		23	/* y = cond ? a : b */
 #define NPU_BIN_LAST		NPU_BIN_SELECT
 
