@@ -48,8 +48,7 @@ static void tile_bounds(const struct job *job, uint64_t t,
 			struct npu_engine_task *task)
 {
 	const struct op_plan *p = &job->plan;
-	uint64_t per_row = p->extent[1] / p->tile[1] +
-			   (p->extent[1] % p->tile[1] != 0);
+	uint64_t per_row = op_plan_tiles_along(p, 1);
 	uint64_t i0 = t / per_row, i1 = t % per_row;
 
 	task->begin[0] = i0 * p->tile[0];

@@ -26,6 +26,13 @@ struct op_plan {
 	uint64_t tile[2];	/* tile size per axis, >= 1 */
 };
 
+/* Tiles along one axis of a plan: ceil(extent / tile), without overflow. */
+static inline uint64_t op_plan_tiles_along(const struct op_plan *plan, unsigned axis)
+{
+	return plan->extent[axis] / plan->tile[axis] +
+	       (plan->extent[axis] % plan->tile[axis] != 0);
+}
+
 /*
  * Validates a complete operation packet (opcode NPU_OP_GEMM..NPU_OP_CAST,
  * length already checked to be exactly NPU_PKT_*_DWORDS by the caller; pkt

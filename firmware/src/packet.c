@@ -177,11 +177,6 @@ static enum job_result run_packet(struct exec *ex, const uint64_t *pkt,
 
 static uint64_t next_op_id;
 
-/* ceil(extent / tile) without overflow near 2^64 */
-static uint64_t tiles_along(uint64_t extent, uint64_t tile)
-{
-	return extent / tile + (extent % tile != 0);
-}
 
 /* Checks an operation and plans its tiles; the engines take it from here. */
 static enum job_result start_op(struct exec *ex, const uint64_t *pkt,
@@ -195,8 +190,8 @@ static enum job_result start_op(struct exec *ex, const uint64_t *pkt,
 		return bad_packet(ex, why);
 	if (!engines_count())
 		return bad_packet(ex, "the device has no tensor engines");
-	job->tiles = tiles_along(job->plan.extent[0], job->plan.tile[0]) *
-		     tiles_along(job->plan.extent[1], job->plan.tile[1]);
+	job->tiles = op_plan_tiles_along(&job->plan, 0) *
+		     op_plan_tiles_along(&job->plan, 1);
 	if (!job->tiles) {
 		REGS->ops_done = REGS->ops_done + 1;
 		return JOB_DONE;	/* an empty tensor: nothing to compute */
