@@ -15,15 +15,6 @@ namespace npu::emu
 namespace
 {
 
-template <typename T> void set(T &field, T value)
-{
-	shared_store<T>(&field, value);
-}
-template <typename T> T get(const T &field)
-{
-	return shared_load<T>(&field);
-}
-
 const char *boot_status_name(std::uint32_t status)
 {
 	switch (status) {
@@ -98,19 +89,19 @@ void NpuDevice::update_sensors(double dt_s)
 	npu_regs *r = regs();
 	std::lock_guard lock(sensor_mutex_);
 	// busy_ns is the firmware's count since boot; a reboot restarts it
-	std::uint64_t busy = get(r->busy_ns);
+	std::uint64_t busy = shared_get(r->busy_ns);
 	std::uint64_t delta = busy >= last_busy_ns_ ? busy - last_busy_ns_ : busy;
 	last_busy_ns_ = busy;
-	bool on = get(r->power_state) != NPU_POWER_ENGINES_OFF;
+	bool on = shared_get(r->power_state) != NPU_POWER_ENGINES_OFF;
 	thermal_.step(dt_s, on, dt_s > 0 ? delta / (dt_s * 1e9) : 0);
-	set(r->power_mw, thermal_.power_mw());
-	set(r->temp_mc, thermal_.temp_mc());
+	shared_set(r->power_mw, thermal_.power_mw());
+	shared_set(r->temp_mc, thermal_.temp_mc());
 }
 
 std::string NpuDevice::inject(Fault fault)
 {
 	std::lock_guard lock(ctrl_mutex_);
-	bool running = core_ && get(regs()->state) == NPU_STATE_READY;
+	bool running = core_ && shared_get(regs()->state) == NPU_STATE_READY;
 	switch (fault) {
 	case Fault::CrashFirmware:
 		if (!running)
@@ -139,14 +130,14 @@ std::string NpuDevice::status() const
 	static const char *const states[] = {"?",     "ROM",	     "BOOTING",
 					     "READY", "BOOT_FAILED", "HALTED"};
 	npu_regs *r = regs();
-	std::uint32_t state = get(r->state);
+	std::uint32_t state = shared_get(r->state);
 	return fmt::format("{} serial={:#x} state={} heartbeat={} jobs_done={} "
 			   "power_state={} power_mw={} temp_mc={} armed={} "
 			   "injected={} hits={} gated_dma={}",
 			   config_.name, config_.serial, state < 6 ? states[state] : "?",
-			   get(r->heartbeat), get(r->jobs_done),
-			   get(r->power_state) == NPU_POWER_ENGINES_OFF ? "off" : "on",
-			   get(r->power_mw), get(r->temp_mc), faults_.armed_list(),
+			   shared_get(r->heartbeat), shared_get(r->jobs_done),
+			   shared_get(r->power_state) == NPU_POWER_ENGINES_OFF ? "off" : "on",
+			   shared_get(r->power_mw), shared_get(r->temp_mc), faults_.armed_list(),
 			   faults_.injected(), faults_.hits(), gated_dma_.load());
 }
 
@@ -160,21 +151,21 @@ void NpuDevice::init_registers()
 	npu_regs *r = regs();
 	shared_fill(bar2_.base + NPU_REGS_OFFSET, 0, 0, sizeof(npu_regs));
 	shared_fill(bar2_.base + NPU_QUEUE_OFFSET, 0, 0, NPU_MAX_QUEUES * NPU_QUEUE_STRIDE);
-	set(r->id, std::uint32_t{NPU_ID_MAGIC});
-	set(r->hw_version, std::uint32_t{NPU_HW_VERSION});
-	set(r->engine_count, config_.engine_count);
-	set(r->num_queues, config_.num_queues);
-	set(r->devmem_size, std::uint64_t{bar2_.size - NPU_DEVMEM_OFFSET});
-	set(r->engine_mem_size, config_.engine_mem);
-	set(r->serial, config_.serial);
+	shared_set(r->id, std::uint32_t{NPU_ID_MAGIC});
+	shared_set(r->hw_version, std::uint32_t{NPU_HW_VERSION});
+	shared_set(r->engine_count, config_.engine_count);
+	shared_set(r->num_queues, config_.num_queues);
+	shared_set(r->devmem_size, std::uint64_t{bar2_.size - NPU_DEVMEM_OFFSET});
+	shared_set(r->engine_mem_size, config_.engine_mem);
+	shared_set(r->serial, config_.serial);
 	{
 		// a reset does not cool the die
 		std::lock_guard lock(sensor_mutex_);
-		set(r->temp_mc, thermal_.temp_mc());
-		set(r->power_mw, thermal_.power_mw());
+		shared_set(r->temp_mc, thermal_.temp_mc());
+		shared_set(r->power_mw, thermal_.power_mw());
 		last_busy_ns_ = 0;
 	}
-	set(r->state, std::uint32_t{NPU_STATE_ROM});
+	shared_set(r->state, std::uint32_t{NPU_STATE_ROM});
 	faults_.on_reset();
 }
 
@@ -205,7 +196,7 @@ void NpuDevice::power_on_reset()
 
 void NpuDevice::handle_ctrl()
 {
-	std::uint32_t ctrl = get(regs()->ctrl);
+	std::uint32_t ctrl = shared_get(regs()->ctrl);
 	switch (ctrl) {
 	case NPU_CTRL_BOOT:
 		boot();
@@ -231,13 +222,13 @@ void NpuDevice::boot()
 		stop_core();
 		init_registers();
 	}
-	set(r->ctrl, std::uint32_t{NPU_CTRL_NONE});
+	shared_set(r->ctrl, std::uint32_t{NPU_CTRL_NONE});
 
 	RomVerdict verdict = rom_check_image(bar2_);
 	if (verdict.boot_status != NPU_BOOT_OK) {
 		log(config_.name, "boot failed: {}", boot_status_name(verdict.boot_status));
-		set(r->boot_status, verdict.boot_status);
-		set(r->state, std::uint32_t{NPU_STATE_BOOT_FAILED});
+		shared_set(r->boot_status, verdict.boot_status);
+		shared_set(r->state, std::uint32_t{NPU_STATE_BOOT_FAILED});
 		raise_irq_(NPU_IRQ_CTRL);
 		return;
 	}
@@ -247,12 +238,12 @@ void NpuDevice::boot()
 			&gated_dma_, engines_.get());
 	} catch (const std::exception &e) {
 		log(config_.name, "cannot start control core: {}", e.what());
-		set(r->state, std::uint32_t{NPU_STATE_HALTED});
+		shared_set(r->state, std::uint32_t{NPU_STATE_HALTED});
 		raise_irq_(NPU_IRQ_CTRL);
 		return;
 	}
-	set(r->boot_status, std::uint32_t{NPU_BOOT_OK});
-	set(r->state, std::uint32_t{NPU_STATE_BOOTING});
+	shared_set(r->boot_status, std::uint32_t{NPU_BOOT_OK});
+	shared_set(r->state, std::uint32_t{NPU_STATE_BOOTING});
 	log(config_.name, "firmware {}.{}.{} accepted, starting core at {:#x}",
 	    verdict.fw_version >> 16, (verdict.fw_version >> 8) & 0xff, verdict.fw_version & 0xff,
 	    verdict.entry);
@@ -283,7 +274,7 @@ void NpuDevice::stop_core()
 // until the host asks for RESET or BOOT.
 void NpuDevice::on_core_halt()
 {
-	set(regs()->state, std::uint32_t{NPU_STATE_HALTED});
+	shared_set(regs()->state, std::uint32_t{NPU_STATE_HALTED});
 	raise_irq_(NPU_IRQ_CTRL);
 }
 

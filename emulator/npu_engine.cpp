@@ -32,15 +32,6 @@ struct EngineArray::Engine {
 namespace
 {
 
-template <typename T> void set(T &field, T value)
-{
-	shared_store<T>(&field, value);
-}
-template <typename T> T get(const T &field)
-{
-	return shared_load<T>(&field);
-}
-
 std::uint64_t now_ns()
 {
 	return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -127,8 +118,8 @@ void EngineArray::reset()
 		e->cv.notify_all();
 		// a task that started before the reset may still write memory
 		e->cv.wait(lock, [&] { return !e->running; });
-		set(e->regs->state, std::uint32_t{NPU_ENGINE_IDLE});
-		set(e->regs->seqno, std::uint64_t{0});
+		shared_set(e->regs->state, std::uint32_t{NPU_ENGINE_IDLE});
+		shared_set(e->regs->seqno, std::uint64_t{0});
 	}
 	done_.store(0);
 }
@@ -175,10 +166,10 @@ void EngineArray::execute(Engine &e, std::uint32_t task_addr, std::uint64_t gene
 	if (readable)
 		shared_copy(reinterpret_cast<std::uint8_t *>(&task), bar2_.base + off,
 			    sizeof(task));
-	set(e.regs->seqno, task.seqno);
-	set(e.regs->op, static_cast<std::uint32_t>(task.packet[0] & 0xff));
-	set(e.regs->queue, task.queue);
-	set(e.regs->state, std::uint32_t{NPU_ENGINE_BUSY});
+	shared_set(e.regs->seqno, task.seqno);
+	shared_set(e.regs->op, static_cast<std::uint32_t>(task.packet[0] & 0xff));
+	shared_set(e.regs->queue, task.queue);
+	shared_set(e.regs->state, std::uint32_t{NPU_ENGINE_BUSY});
 
 	if (hang(e, generation))
 		return;
@@ -197,18 +188,18 @@ void EngineArray::execute(Engine &e, std::uint32_t task_addr, std::uint64_t gene
 	}
 
 	std::unique_lock lock(e.mutex);
-	set(e.regs->busy_ns, get(e.regs->busy_ns) + busy);
-	set(e.regs->tasks_done, get(e.regs->tasks_done) + 1);
-	set(e.regs->last_status, res.status);
-	set(e.regs->seqno, std::uint64_t{0});
-	set(e.regs->state, std::uint32_t{NPU_ENGINE_IDLE});
+	shared_set(e.regs->busy_ns, shared_get(e.regs->busy_ns) + busy);
+	shared_set(e.regs->tasks_done, shared_get(e.regs->tasks_done) + 1);
+	shared_set(e.regs->last_status, res.status);
+	shared_set(e.regs->seqno, std::uint64_t{0});
+	shared_set(e.regs->state, std::uint32_t{NPU_ENGINE_IDLE});
 	if (e.generation != generation)
 		return; // reset meanwhile: the firmware that asked is gone
 	e.has_task = false;
 	if (readable) {
 		auto *t = reinterpret_cast<npu_engine_task *>(bar2_.base + off);
-		set(t->fault_addr, res.fault_addr);
-		set(t->status, res.status);
+		shared_set(t->fault_addr, res.fault_addr);
+		shared_set(t->status, res.status);
 	}
 	done_.fetch_or(1u << e.index);
 	lock.unlock();

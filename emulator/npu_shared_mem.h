@@ -35,6 +35,17 @@ template <typename T> void shared_store(void *p, T v)
 	std::atomic_ref<T>(*static_cast<T *>(p)).store(v, std::memory_order_release);
 }
 
+// A field of a structure in shared memory, its type taken from the field.
+template <typename T> T shared_get(const T &field)
+{
+	return shared_load<T>(&field);
+}
+
+template <typename T> void shared_set(T &field, T value)
+{
+	shared_store<T>(&field, value);
+}
+
 // Copy n bytes between shared regions, 8 bytes at a time where aligned.
 void shared_copy(std::uint8_t *dst, const std::uint8_t *src, std::size_t n);
 
