@@ -175,17 +175,6 @@ dnnl::memory::desc user_weights_md(const ConvGeometry &g, const ConvChunk &ch, d
 	return dnnl::memory::desc(concat(dims, k), type, concat(strides, k_strides));
 }
 
-// Runs src -> dst through a reorder (cached like the primitives).
-void reorder(EngineScratch::State &st, std::vector<std::int64_t> key, std::int64_t role,
-	     const dnnl::memory &src, const dnnl::memory &dst)
-{
-	key.push_back(role);
-	CachedPrimitive &r = st.primitive(key, [&] {
-		return CachedPrimitive{dnnl::reorder(src, dst), {}, {}, {}};
-	});
-	r.prim.execute(st.stream, {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}});
-}
-
 } // namespace
 
 namespace

@@ -221,7 +221,7 @@ void matmul(EngineScratch::State &st, std::uint64_t m, std::uint64_t k, std::uin
 				    buf.get<std::byte>(cached.weights.get_size()));
 		if (!buf.holds(*b_tag) || st.packed_weights != cached.weights) {
 			buf.forget();
-			dnnl::reorder(wei_mem, packed).execute(st.stream, wei_mem, packed);
+			reorder(st, key, 2, wei_mem, packed);
 			buf.set_tag(*b_tag);
 			st.packed_weights = cached.weights;
 		}

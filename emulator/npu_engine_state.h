@@ -226,4 +226,16 @@ bool onednn_int8_exact();
 // f32 (exactly: the products and sums are the same f32 arithmetic).
 bool onednn_bf16_native();
 
+// Runs src -> dst through a reorder, cached with the primitives under the
+// key of the primitive it serves plus role (which operand it converts).
+inline void reorder(EngineScratch::State &st, std::vector<std::int64_t> key, std::int64_t role,
+		    const dnnl::memory &src, const dnnl::memory &dst)
+{
+	key.push_back(role);
+	CachedPrimitive &r = st.primitive(key, [&] {
+		return CachedPrimitive{dnnl::reorder(src, dst), {}, {}, {}};
+	});
+	r.prim.execute(st.stream, {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}});
+}
+
 } // namespace npu::emu
