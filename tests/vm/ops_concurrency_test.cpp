@@ -80,12 +80,15 @@ struct GemmSetup {
 		return v;
 	}
 
-	// job: [WAIT_MEM gate], TIMESTAMP, GEMM x repeats, TIMESTAMP
+	// job: [TIMESTAMP arrived, WAIT_MEM gate], TIMESTAMP start,
+	// GEMM x repeats, TIMESTAMP end
 	Commands Job(int j, int repeats, const Bo *gate = nullptr) const
 	{
 		Commands c;
-		if (gate)
+		if (gate) {
+			c.Timestamp(stamps[j]->addr() + 16);
 			c.WaitMem(gate->addr(), 1);
+		}
 		c.Timestamp(stamps[j]->addr());
 		for (int r = 0; r < repeats; r++)
 			Emit(c, GemmPacket(a, b, nullptr, ys[j]));
@@ -104,6 +107,8 @@ struct GemmSetup {
 
 	uint64_t Start(int j) { return stamps[j]->ReadU64(0); }
 	uint64_t End(int j) { return stamps[j]->ReadU64(8); }
+	// a gated job is on the device, waiting for its gate
+	bool Arrived(int j) { return stamps[j]->ReadU64(16) != 0; }
 
 	Arena inputs;
 	DevTensor a, b;
@@ -150,8 +155,9 @@ TEST_F(OpsConcurrency, TwoContextsGemmsOverlapInTime)
 	bos_b.push_back(gate_b.handle());
 	uint64_t seq_a = s->Submit(ga.Job(0, 1, &gate_a), OnQueue(qa.id(), bos_a));
 	uint64_t seq_b = other.Submit(gb.Job(0, 1, &gate_b), OnQueue(qb.id(), bos_b));
-	// let the schedulers hand both jobs to the device
-	std::this_thread::sleep_for(std::chrono::milliseconds(300));
+	// both jobs on the device, each waiting for its gate
+	ASSERT_TRUE(WaitUntil([&] { return ga.Arrived(0) && gb.Arrived(0); }, 20000))
+		<< "the jobs never reached the device";
 	gate_a.WriteU64(0, 1);
 	gate_b.WriteU64(0, 1);
 	ASSERT_JOB_STATUS(s->WaitStatus(seq_a, 20000, qa.id()), DRM_NPU_JOB_STATUS_OK);
@@ -170,13 +176,15 @@ TEST_F(OpsConcurrency, TwoContextsGemmsOverlapInTime)
 	}
 }
 
-// Three low-priority queues keep the engines busy with GEMM jobs; once the
-// first has started, a job of the same size arrives on a high-priority
-// queue of another context. Its tiles go first, so it ends before every
+// Three low-priority queues, each with two GEMM jobs, and one job of the
+// same size on a high-priority queue of another context. The first
+// low-priority jobs and the high-priority one wait on the device behind
+// gates; the low gate opens first, and once the low jobs have started the
+// high gate opens. The high job's tiles go first, so it ends before every
 // low-priority job, even those already running. (With fair sharing instead
 // it ends after the ones that had a head start: checked by running this
-// with the high queue at LOW priority.) Eight GEMMs per job keep the head
-// start the guest's submission latency gives small next to a job.
+// with the high queue at LOW priority.) Gates, not submissions, start the
+// jobs, so the guest's submission latency gives no job a head start.
 TEST_F(OpsConcurrency, HighPriorityJobOvertakesQueuedLowPriorityWork)
 {
 	constexpr int kLowQueues = 3, kJobsPerQueue = 2, kGemmsPerJob = 8;
@@ -186,28 +194,50 @@ TEST_F(OpsConcurrency, HighPriorityJobOvertakesQueuedLowPriorityWork)
 		low.push_back(std::make_unique<Queue>(s->dev(), DRM_NPU_PRIORITY_LOW));
 	GemmSetup lows(*s, kSize, kSize, kSize, kLowQueues * kJobsPerQueue);
 	lows.FillConstant(1.0f, 0.5f);
+	Bo low_gate(s->dev(), kPageSize, DRM_NPU_BO_DEVICE_READ_ONLY);
 	Session other(std::make_unique<Device>(s->dev().path()));
 	Queue high(other.dev(), DRM_NPU_PRIORITY_HIGH);
 	GemmSetup highs(other, kSize, kSize, kSize, 1);
 	highs.FillConstant(0.5f, 0.5f);
+	Bo high_gate(other.dev(), kPageSize, DRM_NPU_BO_DEVICE_READ_ONLY);
 
 	std::vector<std::pair<uint32_t, uint64_t>> low_jobs; // queue, seqno
 	for (int j = 0; j < kLowQueues * kJobsPerQueue; j++) {
 		uint32_t q = low[j % kLowQueues]->id();
+		// the first job of each queue waits for the gate, the second
+		// behind it
+		const bool gated = j < kLowQueues;
+		auto bos = lows.Bos(j);
+		if (gated)
+			bos.push_back(low_gate.handle());
 		low_jobs.emplace_back(
-			q, s->Submit(lows.Job(j, kGemmsPerJob), OnQueue(q, lows.Bos(j))));
+			q, s->Submit(lows.Job(j, kGemmsPerJob, gated ? &low_gate : nullptr),
+				     OnQueue(q, bos)));
 	}
+	auto high_bos = highs.Bos(0);
+	high_bos.push_back(high_gate.handle());
+	uint64_t seq_high =
+		other.Submit(highs.Job(0, kGemmsPerJob, &high_gate), OnQueue(high.id(), high_bos));
 	ASSERT_TRUE(WaitUntil(
 		[&] {
 			for (int j = 0; j < kLowQueues; j++)
-				if (lows.Start(j))
-					return true;
-			return false;
+				if (!lows.Arrived(j))
+					return false;
+			return highs.Arrived(0);
+		},
+		20000))
+		<< "the jobs never reached the device";
+	low_gate.WriteU64(0, 1);
+	ASSERT_TRUE(WaitUntil(
+		[&] {
+			for (int j = 0; j < kLowQueues; j++)
+				if (!lows.Start(j))
+					return false;
+			return true;
 		},
 		10000))
-		<< "no low-priority job started";
-	uint64_t seq_high =
-		other.Submit(highs.Job(0, kGemmsPerJob), OnQueue(high.id(), highs.Bos(0)));
+		<< "the low-priority jobs never started";
+	high_gate.WriteU64(0, 1);
 
 	ASSERT_JOB_STATUS(other.WaitStatus(seq_high, 20000, high.id()), DRM_NPU_JOB_STATUS_OK);
 	for (auto [q, seqno] : low_jobs)
@@ -223,6 +253,7 @@ TEST_F(OpsConcurrency, HighPriorityJobOvertakesQueuedLowPriorityWork)
 			<< "low-priority job " << j << " (queue " << low_jobs[j].first
 			<< ") ended before the high-priority one: " << timeline.str();
 	EXPECT_EQ(highs.Y(0, 12345), float(kSize) * 0.25f);
+	RecordProperty("timeline", timeline.str());
 }
 
 // One context's GEMM reads an unmapped page while another context's GEMM
@@ -262,7 +293,19 @@ TEST_F(OpsConcurrency, EngineFaultFailsOnlyTheJobThatCausedIt)
 	bad_bos.push_back(gate.handle());
 	uint64_t seq_bad = s->Submit(bad_job, OnQueue(q_bad.id(), bad_bos));
 
-	uint64_t seq_ok = healthy.Submit(ok.Job(0, 3), OnQueue(q_ok.id(), ok.Bos(0)));
+	// The healthy job: GEMMs, then a gate the test opens once the fault
+	// is reported, then one more GEMM: it is on the device all along.
+	Bo ok_gate(healthy.dev(), kPageSize, DRM_NPU_BO_DEVICE_READ_ONLY);
+	Commands ok_job;
+	ok_job.Timestamp(ok.stamps[0]->addr());
+	for (int r = 0; r < 3; r++)
+		Emit(ok_job, GemmPacket(ok.a, ok.b, nullptr, ok.ys[0]));
+	ok_job.WaitMem(ok_gate.addr(), 1);
+	Emit(ok_job, GemmPacket(ok.a, ok.b, nullptr, ok.ys[0]));
+	ok_job.Timestamp(ok.stamps[0]->addr() + 8);
+	auto ok_bos = ok.Bos(0);
+	ok_bos.push_back(ok_gate.handle());
+	uint64_t seq_ok = healthy.Submit(ok_job, OnQueue(q_ok.id(), ok_bos));
 	ASSERT_TRUE(WaitUntil([&] { return ok.Start(0) != 0; }, 10000))
 		<< "the GEMM job never started";
 	gate.WriteU64(0, 1); // now fault while the other context computes
@@ -273,6 +316,7 @@ TEST_F(OpsConcurrency, EngineFaultFailsOnlyTheJobThatCausedIt)
 	EXPECT_EQ(r.args.err_offset, fault_offset);
 	EXPECT_GE(r.args.fault_addr, a_addr);
 	EXPECT_LT(r.args.fault_addr, a_addr + M * K * 4);
+	ok_gate.WriteU64(0, 1);
 	ASSERT_JOB_STATUS(healthy.WaitStatus(seq_ok, 20000, q_ok.id()), DRM_NPU_JOB_STATUS_OK);
 	EXPECT_EQ(bad.End(0), 0u) << "the packet after the faulting GEMM ran";
 	uint64_t fault_time = bad.Start(0);
