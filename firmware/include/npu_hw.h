@@ -36,7 +36,8 @@ typedef uint64_t npu_u64;
 /* Host -> device doorbell vectors (the device's eventfds). */
 #define NPU_DB_CTRL			0	/* look at regs.ctrl */
 #define NPU_DB_QUEUE			1	/* a queue tail moved */
-#define NPU_DB_COUNT			2
+#define NPU_DB_MMU			2	/* look at regs.mmu_inval_req */
+#define NPU_DB_COUNT			3
 
 /* Device -> host MSI-X vectors (the guest's eventfds). */
 #define NPU_IRQ_CTRL			0	/* regs.state changed */
@@ -63,7 +64,9 @@ typedef uint64_t npu_u64;
 #define NPU_BAR2_MIN_SIZE		0x400000
 
 #define NPU_ID_MAGIC			0x3055504e	/* "NPU0" */
-#define NPU_HW_VERSION			0x00010001	/* 1.1: tensor engines */
+#define NPU_HW_VERSION			0x00010002	/* 1.2: MMU invalidate */
+#define NPU_HW_VERSION_ENGINES		0x00010001	/* 1.1: tensor engines */
+#define NPU_HW_VERSION_MMU_INVAL	0x00010002
 
 /* regs.ctrl, written by the host before ringing NPU_DB_CTRL */
 #define NPU_CTRL_NONE			0
@@ -117,6 +120,14 @@ typedef uint64_t npu_u64;
  * @engine_mem_size: bytes of local memory in each tensor engine (device)
  * @ops_done: operation packets (GEMM ... CAST) completed since boot
  *	(firmware)
+ * @mmu_inval_req: sequence number of the latest translation invalidate
+ *	the host requests (host; added in hw 1.2, after @ops_done): after
+ *	clearing PTEs the host writes a number greater than every earlier
+ *	one and rings NPU_DB_MMU
+ * @mmu_inval_done: the latest request completed (device): every
+ *	translation cached before the request is gone and no access that
+ *	used one is still in progress in any engine or the DMA engine, so
+ *	the pages the cleared PTEs named may be reused. Kept across resets.
  */
 struct npu_regs {
 	npu_u32 id;
@@ -145,6 +156,8 @@ struct npu_regs {
 	npu_u32 packet_version;
 	npu_u64 engine_mem_size;
 	npu_u64 ops_done;
+	npu_u64 mmu_inval_req;
+	npu_u64 mmu_inval_done;
 };
 
 /* engine_regs.state */
