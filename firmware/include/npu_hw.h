@@ -410,7 +410,7 @@ struct npu_fw_header {
 #else
 #define NPU_STATIC_ASSERT _Static_assert
 #endif
-NPU_STATIC_ASSERT(sizeof(struct npu_regs) == 136, "npu_regs layout");
+NPU_STATIC_ASSERT(sizeof(struct npu_regs) == 152, "npu_regs layout");
 NPU_STATIC_ASSERT(sizeof(struct npu_engine_regs) == NPU_ENGINE_STRIDE,
 		  "engine regs");
 NPU_STATIC_ASSERT(sizeof(struct npu_engine_task) ==
