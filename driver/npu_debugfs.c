@@ -310,6 +310,8 @@ static int counters_show(struct seq_file *m, void *unused)
 		   (long long)atomic64_read(&ndev->stats.bo_bytes));
 	seq_printf(m, "jobs %d\n", atomic_read(&ndev->stats.jobs));
 	seq_printf(m, "jobs_in_flight %u\n", in_flight);
+	seq_printf(m, "invalidates %lld\n",
+		   (long long)atomic64_read(&ndev->stats.invalidates));
 	seq_printf(m, "resets %d\n", atomic_read(&ndev->reset_count));
 	return 0;
 }

@@ -46,6 +46,7 @@
 #include "npu_gem.h"
 #include "npu_job.h"
 #include "npu_mmu.h"
+#include "npu_reclaim.h"
 
 unsigned int npu_heartbeat_ms = 100;
 module_param_named(heartbeat_ms, npu_heartbeat_ms, uint, 0444);
@@ -235,10 +236,15 @@ static int __init npu_init(void)
 {
 	int ret;
 
+	ret = npu_reclaim_module_init();
+	if (ret)
+		return ret;
 	npu_debugfs_module_init();
 	ret = pci_register_driver(&npu_pci_driver);
-	if (ret)
+	if (ret) {
 		npu_debugfs_module_exit();
+		npu_reclaim_module_exit();
+	}
 	return ret;
 }
 module_init(npu_init);
@@ -247,6 +253,8 @@ static void __exit npu_exit(void)
 {
 	pci_unregister_driver(&npu_pci_driver);
 	npu_debugfs_module_exit();
+	/* releases of address spaces that outlived their device */
+	npu_reclaim_module_exit();
 }
 module_exit(npu_exit);
 

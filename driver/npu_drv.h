@@ -128,6 +128,8 @@ struct npu_queue {
  * @reset_count: completed recoveries
  * @watchdog: heartbeat and lost-interrupt checks, bad-completion and
  *	engine-error recovery
+ * @inval_lock: serializes translation invalidates; protects @inval_seq
+ * @inval_seq: number of the latest regs.mmu_inval_req
  * @stats: objects alive on the device (npu_telemetry.h)
  * @engine_util: utilisation of each engine, sampled by the watchdog
  */
@@ -169,6 +171,9 @@ struct npu_device {
 	struct work_struct halt_work;
 	atomic_t reset_count;
 	struct npu_watchdog watchdog;
+	/* serializes invalidates; protects inval_seq */
+	struct mutex inval_lock;
+	u64 inval_seq;
 	struct npu_dev_stats stats;
 	struct npu_engine_util engine_util[NPU_MAX_ENGINES];
 };

@@ -17,22 +17,20 @@
 #include "npu_drv.h"
 #include "npu_gem.h"
 #include "npu_mmu.h"
+#include "npu_reclaim.h"
 
 static void npu_gem_free(struct drm_gem_object *obj)
 {
 	struct npu_bo *bo = to_npu_bo(obj);
 
-	/* no job holds the object any more, so the device cannot use it */
-	if (bo->vm) {
-		mutex_lock(&bo->vm->lock);
-		list_del(&bo->vm_link);
-		mutex_unlock(&bo->vm->lock);
-		atomic_dec(&bo->vm->ndev->stats.bos);
-		atomic64_sub(obj->size, &bo->vm->ndev->stats.bo_bytes);
-		npu_vm_unmap(bo->vm, &bo->va, obj->size);
-		npu_vm_put(bo->vm);
-	}
-	drm_gem_shmem_free(&bo->base);
+	/*
+	 * Jobs may reach any BO of their context, listed or not: the mapping
+	 * and the pages go once the jobs that could use them are done.
+	 */
+	if (bo->vm)
+		npu_bo_unmap_later(bo);
+	else
+		drm_gem_shmem_free(&bo->base);
 }
 
 static const struct drm_gem_object_funcs npu_gem_funcs = {
@@ -58,6 +56,7 @@ struct drm_gem_object *npu_gem_create_object(struct drm_device *drm,
 		return ERR_PTR(-ENOMEM);
 	bo->base.base.funcs = &npu_gem_funcs;
 	INIT_LIST_HEAD(&bo->vm_link);
+	INIT_LIST_HEAD(&bo->dead_link);
 	return &bo->base.base;
 }
 

@@ -24,6 +24,9 @@ struct npu_vm;
  * @vm_link: entry in @vm's BO list (under the VM's lock)
  * @va: the object's range in @vm (size plus a guard page)
  * @flags: DRM_NPU_BO_* given at creation
+ * @dead_link: entry in @vm's dead_bos once the last reference dropped
+ *	(under the VM's reclaim_lock)
+ * @dead_after: jobs pushed on @vm when it died: those may still use it
  */
 struct npu_bo {
 	struct drm_gem_shmem_object base;
@@ -31,6 +34,8 @@ struct npu_bo {
 	struct list_head vm_link;
 	struct drm_mm_node va;
 	u32 flags;
+	struct list_head dead_link;
+	u64 dead_after;
 };
 
 static inline struct npu_bo *to_npu_bo(struct drm_gem_object *obj)

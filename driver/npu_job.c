@@ -37,6 +37,7 @@
 #include "npu_gem.h"
 #include "npu_job.h"
 #include "npu_mmu.h"
+#include "npu_reclaim.h"
 #include "npu_reset.h"
 
 static struct npu_job *to_npu_job(struct drm_sched_job *sched_job)
@@ -83,6 +84,7 @@ static void npu_job_release(struct kref *ref)
 	dma_fence_put(job->hw_fence);
 	kfree(job->fence_mem);
 	atomic_dec(&job->vm->ndev->stats.jobs);
+	npu_vm_untrack_job(job->vm, job);
 	npu_vm_put(job->vm);
 	kfree(job);
 }
@@ -605,6 +607,7 @@ static struct npu_job *npu_job_alloc(struct npu_context *ctx,
 	}
 	kref_init(&job->ref);
 	INIT_LIST_HEAD(&job->inflight);
+	INIT_LIST_HEAD(&job->vm_link);
 	job->queue = cq->hwq;
 	job->vm = npu_vm_get(ctx->vm);
 	atomic_inc(&ctx->ndev->stats.jobs);
@@ -635,6 +638,8 @@ static void npu_submit_push(struct npu_ctx_queue *cq, struct npu_job *job,
 	*slot = job;
 
 	npu_stats_job_submitted(&job->vm->job_stats);
+	/* BOs that die from now on wait for this job */
+	npu_vm_track_job(job->vm, job);
 	drm_sched_entity_push_job(&job->base);
 	mutex_unlock(&cq->lock);
 }

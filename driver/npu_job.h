@@ -58,6 +58,8 @@ struct npu_fence {
  *	flight until the recovery this triggers completes it with that
  *	status (under npu_queue.lock)
  * @pm_ref: the job holds a runtime PM reference (npu_pm.c)
+ * @vm_link: entry in @vm's jobs from push to release (npu_reclaim.c)
+ * @vm_seq: push number of the job on @vm
  */
 struct npu_job {
 	struct drm_sched_job base;
@@ -84,6 +86,8 @@ struct npu_job {
 	u32 err_offset;
 	bool engine_error;
 	bool pm_ref;
+	struct list_head vm_link;
+	u64 vm_seq;
 };
 
 void npu_job_put(struct npu_job *job);

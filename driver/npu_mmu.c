@@ -10,6 +10,7 @@
 
 #include "npu_drv.h"
 #include "npu_mmu.h"
+#include "npu_reclaim.h"
 
 /* One VA page past every mapping stays unmapped to catch overruns. */
 #define NPU_VA_GUARD		NPU_PAGE_SIZE
@@ -85,6 +86,7 @@ struct npu_vm *npu_vm_create(struct npu_device *ndev)
 	vm->ndev = ndev;
 	mutex_init(&vm->lock);
 	INIT_LIST_HEAD(&vm->bos);
+	npu_vm_reclaim_init(vm);
 	vm->root = npu_pt_alloc(vm, false);
 	if (!vm->root) {
 		mutex_destroy(&vm->lock);
@@ -100,11 +102,17 @@ struct npu_vm *npu_vm_create(struct npu_device *ndev)
 	return vm;
 }
 
-static void npu_vm_release(struct kref *ref)
+/**
+ * npu_vm_release_final() - free an address space nothing refers to
+ * @vm: the address space; runs from npu_vm_release_later()'s work, never
+ *	from a scheduler's work (the drm_device reference dropped here may be
+ *	the last one, whose release tears the schedulers down)
+ */
+void npu_vm_release_final(struct npu_vm *vm)
 {
-	struct npu_vm *vm = container_of(ref, struct npu_vm, ref);
 	struct npu_device *ndev = vm->ndev;
 
+	npu_vm_reclaim_fini(vm);
 	mutex_lock(&ndev->vms_lock);
 	list_del(&vm->dev_link);
 	mutex_unlock(&ndev->vms_lock);
@@ -115,6 +123,11 @@ static void npu_vm_release(struct kref *ref)
 	kfree(vm);
 	atomic_dec(&ndev->stats.vms);
 	drm_dev_put(&ndev->drm);
+}
+
+static void npu_vm_release(struct kref *ref)
+{
+	npu_vm_release_later(container_of(ref, struct npu_vm, ref));
 }
 
 void npu_vm_put(struct npu_vm *vm)
@@ -245,6 +258,21 @@ err_unmap:
 out_unlock:
 	mutex_unlock(&vm->lock);
 	return ret;
+}
+
+/**
+ * npu_vm_clear_locked() - clear the PTEs of a npu_vm_map(), keeping its VA
+ * @vm: address space, with @vm->lock held
+ * @node: VA node filled by npu_vm_map()
+ * @size: bytes that were mapped
+ *
+ * The device may still hold translations until npu_mmu_invalidate().
+ */
+void npu_vm_clear_locked(struct npu_vm *vm, struct drm_mm_node *node,
+			 u64 size)
+{
+	lockdep_assert_held(&vm->lock);
+	npu_vm_clear_range(vm, node->start, size);
 }
 
 /**

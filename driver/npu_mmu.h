@@ -11,6 +11,8 @@
 #include <linux/mutex.h>
 #include <linux/scatterlist.h>
 #include <linux/sizes.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
 
 #include <drm/drm_mm.h>
 
@@ -33,8 +35,17 @@ struct npu_pt;
  * @mm: VA allocator over [NPU_VA_START, NPU_VA_END)
  * @root: level-0 table; its bus address is the jobs' pt_root; NULL once
  *	npu_vm_free_tables() ran at unbind
- * @bos: BOs mapped here (npu_bo.vm_link)
+ * @bos: BOs mapped here (npu_bo.vm_link), unmapped or not yet
  * @job_stats: jobs of the owning context; here because jobs outlive files
+ * @reclaim_lock: protects @jobs, @jobs_pushed and @dead_bos
+ * @jobs: jobs pushed to the scheduler and not yet released, in push order
+ *	(npu_job.vm_link): what may still reach this address space
+ * @jobs_pushed: jobs pushed so far; a job's npu_job.vm_seq
+ * @dead_bos: BOs whose last reference dropped, waiting for the jobs pushed
+ *	before that and for a device invalidate (npu_bo.dead_link)
+ * @reclaim_work: unmaps and frees @dead_bos (npu_reclaim.c)
+ * @release_work: frees the address space once the last reference dropped,
+ *	outside the scheduler work that may drop it (npu_reclaim.c)
  */
 struct npu_vm {
 	struct kref ref;
@@ -46,6 +57,14 @@ struct npu_vm {
 	struct npu_pt *root;
 	struct list_head bos;
 	struct npu_job_stats job_stats;
+
+	/* protects jobs, jobs_pushed and dead_bos */
+	spinlock_t reclaim_lock;
+	struct list_head jobs;
+	u64 jobs_pushed;
+	struct list_head dead_bos;
+	struct work_struct reclaim_work;
+	struct work_struct release_work;
 };
 
 struct npu_vm *npu_vm_create(struct npu_device *ndev);
@@ -62,5 +81,8 @@ dma_addr_t npu_vm_pt_root(struct npu_vm *vm);
 int npu_vm_map(struct npu_vm *vm, struct drm_mm_node *node,
 	       struct sg_table *sgt, u64 size, bool writable);
 void npu_vm_unmap(struct npu_vm *vm, struct drm_mm_node *node, u64 size);
+void npu_vm_clear_locked(struct npu_vm *vm, struct drm_mm_node *node,
+			 u64 size);
+void npu_vm_release_final(struct npu_vm *vm);
 
 #endif /* NPU_MMU_H */

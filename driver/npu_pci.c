@@ -103,6 +103,9 @@ static int npu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = drmm_mutex_init(&ndev->drm, &ndev->vms_lock);
 	if (ret)
 		return ret;
+	ret = drmm_mutex_init(&ndev->drm, &ndev->inval_lock);
+	if (ret)
+		return ret;
 	init_completion(&ndev->state_changed);
 	xa_init_flags(&ndev->contexts, XA_FLAGS_ALLOC1);
 	INIT_LIST_HEAD(&ndev->vms);

@@ -20,12 +20,14 @@ struct npu_device;
  * @bo_bytes: bytes of @bos (sysfs mem_in_use)
  * @vms: context address spaces, including those outliving their file
  * @jobs: submitted jobs not yet released
+ * @invalidates: translation invalidates the device acknowledged
  */
 struct npu_dev_stats {
 	atomic_t bos;
 	atomic64_t bo_bytes;
 	atomic_t vms;
 	atomic_t jobs;
+	atomic64_t invalidates;
 };
 
 /**

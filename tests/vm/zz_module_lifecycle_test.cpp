@@ -170,5 +170,35 @@ TEST_F(ZModuleLifecycle, UnbindWithAJobInFlight)
 			Session(std::make_unique<Device>(node.dev_path)).ExpectWorks();
 }
 
+// The file is closed while its job never ends, then the device is unbound:
+// failing that job releases its address space, the last holder of the DRM
+// device, from the scheduler's own work. The device must still go away
+// cleanly (no hang, no kernel report) and bind again.
+TEST_F(ZModuleLifecycle, UnbindAfterClosingAFileWithAStuckJob)
+{
+	const std::string bdf = nodes_[0].pci_bdf;
+	{
+		Session s(std::make_unique<Device>(nodes_[0].dev_path));
+		Bo mem(s.dev(), kPageSize);
+		Commands cmds;
+		cmds.WaitMem(mem.addr(), 1); // never released
+		uint64_t seqno = s.Submit(cmds, UsingBos({mem.handle()}));
+		ASSERT_EQ(s.Wait(seqno, 50).err, ETIME);
+	} // closed with the job on the device
+
+	int64_t start = MonotonicNs();
+	ASSERT_EQ(WriteSysfs(std::string(kDriverDir) + "/unbind", bdf), 0) << "unbind " << bdf;
+	EXPECT_LT((MonotonicNs() - start) / 1000000, 10000) << "unbind hung on the stuck job";
+
+	ASSERT_EQ(WriteSysfs(std::string(kDriverDir) + "/bind", bdf), 0) << "bind " << bdf;
+	static std::string wanted;
+	wanted = bdf;
+	ASSERT_TRUE(
+		WaitForNodes([](const std::vector<NodeInfo> &) { return HasNode(wanted); }, 20000));
+	for (const auto &node : FindNpuNodes())
+		if (node.pci_bdf == bdf)
+			Session(std::make_unique<Device>(node.dev_path)).ExpectWorks();
+}
+
 } // namespace
 } // namespace npu_test
