@@ -96,8 +96,9 @@ struct npu_queue {
  * @bar2: shared memory: registers, mailbox, queues, firmware region
  * @fw_image: the validated npu_fw.bin, kept to reboot after a reset
  * @fw_size: bytes of @fw_image
- * @hw_lock: serializes boot, reset and recovery, and protects @fw_ready
- *	writes, @dead and the values the firmware reports at boot
+ * @hw_lock: serializes boot, reset, recovery and translation invalidates,
+ *	and protects @fw_ready writes, @dead and the values the firmware
+ *	reports at boot
  *	(@fw_version to @packet_version)
  * @state_changed: completed by the CTRL interrupt (regs.state moved)
  * @fw_ready: firmware is up; read by the CTRL interrupt to decide whether
@@ -128,8 +129,9 @@ struct npu_queue {
  * @reset_count: completed recoveries
  * @watchdog: heartbeat and lost-interrupt checks, bad-completion and
  *	engine-error recovery
- * @inval_lock: serializes translation invalidates; protects @inval_seq
- * @inval_seq: number of the latest regs.mmu_inval_req
+ * @stopped: npu_hw_stop() ran: the device no longer reads memory and its
+ *	registers may be gone (under @hw_lock)
+ * @inval_seq: number of the latest regs.mmu_inval_req (under @hw_lock)
  * @stats: objects alive on the device (npu_telemetry.h)
  * @engine_util: utilisation of each engine, sampled by the watchdog
  */
@@ -171,8 +173,7 @@ struct npu_device {
 	struct work_struct halt_work;
 	atomic_t reset_count;
 	struct npu_watchdog watchdog;
-	/* serializes invalidates; protects inval_seq */
-	struct mutex inval_lock;
+	bool stopped;
 	u64 inval_seq;
 	struct npu_dev_stats stats;
 	struct npu_engine_util engine_util[NPU_MAX_ENGINES];

@@ -79,6 +79,7 @@ static void npu_hw_stop(void *data)
 	npu_fw_reset(ndev);
 	for (i = 0; i < ndev->queue_count; i++)
 		npu_queue_fail_all(&ndev->queues[i], NULL, -ENODEV);
+	ndev->stopped = true;
 	mutex_unlock(&ndev->hw_lock);
 	/* the device no longer reads memory: open files' mappings can go */
 	npu_gem_release_dma(ndev);
@@ -101,9 +102,6 @@ static int npu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		return ret;
 	ret = drmm_mutex_init(&ndev->drm, &ndev->vms_lock);
-	if (ret)
-		return ret;
-	ret = drmm_mutex_init(&ndev->drm, &ndev->inval_lock);
 	if (ret)
 		return ret;
 	init_completion(&ndev->state_changed);

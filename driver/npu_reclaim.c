@@ -53,8 +53,8 @@ void npu_reclaim_module_exit(void)
  * @ndev: the device
  *
  * Called after PTEs were cleared and before their pages are reused. A
- * device that is gone (unbind stopped it first) or predates hw 1.2 caches
- * nothing.
+ * device that unbind stopped, or that predates hw 1.2, caches nothing.
+ * Waits for a reset in progress.
  *
  * Return: 0, or -ETIMEDOUT if the device did not acknowledge: the caller
  * must then not reuse the pages.
@@ -63,13 +63,13 @@ int npu_mmu_invalidate(struct npu_device *ndev)
 {
 	void __iomem *done_reg = ndev->bar2 + NPU_REG(mmu_inval_done);
 	u64 seq, done;
-	int ret = 0, idx;
+	int ret = 0;
 
 	if (ndev->hw_version < NPU_HW_VERSION_MMU_INVAL)
 		return 0;
-	if (!drm_dev_enter(&ndev->drm, &idx))
-		return 0;
-	mutex_lock(&ndev->inval_lock);
+	mutex_lock(&ndev->hw_lock);
+	if (ndev->stopped)
+		goto out_unlock;
 	seq = ++ndev->inval_seq;
 	npu_wr64(ndev, NPU_REG(mmu_inval_req), seq);
 	npu_doorbell(ndev, NPU_DB_MMU);
@@ -80,8 +80,8 @@ int npu_mmu_invalidate(struct npu_device *ndev)
 			seq, done);
 	else
 		atomic64_inc(&ndev->stats.invalidates);
-	mutex_unlock(&ndev->inval_lock);
-	drm_dev_exit(idx);
+out_unlock:
+	mutex_unlock(&ndev->hw_lock);
 	return ret;
 }
 
