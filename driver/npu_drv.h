@@ -103,7 +103,8 @@ struct npu_queue {
  * @state_changed: completed by the CTRL interrupt (regs.state moved)
  * @fw_ready: firmware is up; read by the CTRL interrupt to decide whether
  *	a HALTED state is a crash to recover from
- * @dead: a recovery failed; jobs fail at once until rebind
+ * @dead: a recovery failed; jobs fail at once until a retry boots the
+ *	device again (npu_reset.c)
  * @fw_logged: the firmware version was logged once already
  * @fw_version: version the running firmware reported
  * @fw_abi: ABI the running firmware reported

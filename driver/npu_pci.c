@@ -77,6 +77,11 @@ static void npu_hw_stop(void *data)
 	for (i = 0; i < ndev->queue_count; i++)
 		npu_queue_disable(&ndev->queues[i]);
 	npu_fw_reset(ndev);
+	/*
+	 * Whether or not the reset took, the device must not reach memory
+	 * once its jobs fail and their memory can be freed.
+	 */
+	pci_clear_master(ndev->pdev);
 	for (i = 0; i < ndev->queue_count; i++)
 		npu_queue_fail_all(&ndev->queues[i], NULL, -ENODEV);
 	ndev->stopped = true;

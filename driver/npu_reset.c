@@ -24,6 +24,7 @@
 #include <linux/jiffies.h>
 #include <linux/kobject.h>
 #include <linux/moduleparam.h>
+#include <linux/pci.h>
 
 #include <drm/drm_drv.h>
 #include <drm/drm_print.h>
@@ -40,6 +41,14 @@ MODULE_PARM_DESC(heartbeat_timeout_ms,
 /* Watchdog period: short, since it also catches lost job interrupts. */
 #define NPU_WATCHDOG_MIN_MS	20
 
+static unsigned int npu_dead_retry_ms = 1000;
+module_param_named(dead_retry_ms, npu_dead_retry_ms, uint, 0644);
+MODULE_PARM_DESC(dead_retry_ms,
+		 "A device whose recovery failed is booted again after this many ms, then after twice as long each time (default 1000)");
+
+/* The longest wait between two boot attempts of a dead device. */
+#define NPU_RETRY_MAX_MS	60000
+
 /* A heartbeat frozen this long at least means the core is stuck in a job. */
 #define NPU_HEARTBEAT_STUCK_MIN_MS	500
 
@@ -49,6 +58,7 @@ static const char *const npu_reset_reason_names[] = {
 	[NPU_RESET_HEARTBEAT] = "heartbeat",
 	[NPU_RESET_BAD_COMPLETION] = "bad-completion",
 	[NPU_RESET_ENGINE_ERROR] = "engine-error",
+	[NPU_RESET_RETRY] = "retry",
 };
 
 const char *npu_reset_reason_name(enum npu_reset_reason reason)
@@ -215,13 +225,24 @@ static int npu_reset_device(struct npu_device *ndev, struct npu_job *timed_out,
 	for (i = 0; i < ndev->queue_count; i++)
 		npu_queue_disable(&ndev->queues[i]);
 	ret = npu_fw_boot(ndev);
+	/*
+	 * A device that did not come back may still be running: cut its
+	 * memory access before the jobs' memory can be freed.
+	 */
+	if (ret)
+		pci_clear_master(ndev->pdev);
 	/* the core is stopped (or rebooted): nothing touches the jobs now */
 	for (i = 0; i < ndev->queue_count; i++)
 		npu_queue_fail_all(&ndev->queues[i], guilty, -ECANCELED);
 	atomic_set(&ndev->watchdog.faults, 0);
 	if (ret) {
-		drm_err(&ndev->drm, "recovery failed (%d), device is dead\n",
-			ret);
+		ndev->watchdog.retry_ms = clamp(READ_ONCE(npu_dead_retry_ms),
+						NPU_WATCHDOG_MIN_MS,
+						NPU_RETRY_MAX_MS);
+		ndev->watchdog.retry_at = jiffies +
+			msecs_to_jiffies(ndev->watchdog.retry_ms);
+		drm_err(&ndev->drm, "recovery failed (%d), device is dead; retrying in %u ms\n",
+			ret, ndev->watchdog.retry_ms);
 		WRITE_ONCE(ndev->dead, true);
 	} else {
 		for (i = 0; i < ndev->queue_count; i++)
@@ -253,6 +274,40 @@ int npu_recover(struct npu_device *ndev, struct npu_job *guilty)
 {
 	return npu_reset_device(ndev, guilty, guilty ? NPU_RESET_JOB_TIMEOUT :
 					      NPU_RESET_FW_HALTED);
+}
+
+/*
+ * Boots a device a recovery left dead again, bus mastering back on; on
+ * failure it stays dead (and off the bus) and the next attempt waits twice
+ * as long. Nothing is in flight: jobs fail at run_job while dead.
+ */
+static void npu_retry_dead(struct npu_device *ndev)
+{
+	struct npu_watchdog *wd = &ndev->watchdog;
+	int ret;
+	u32 i;
+
+	mutex_lock(&ndev->hw_lock);
+	pci_set_master(ndev->pdev);
+	ret = npu_fw_boot(ndev);
+	if (ret) {
+		pci_clear_master(ndev->pdev);
+		wd->retry_ms = min(wd->retry_ms * 2, NPU_RETRY_MAX_MS);
+		wd->retry_at = jiffies + msecs_to_jiffies(wd->retry_ms);
+		drm_err(&ndev->drm, "device still dead (%d); retrying in %u ms\n",
+			ret, wd->retry_ms);
+	} else {
+		for (i = 0; i < ndev->queue_count; i++)
+			npu_queue_program(&ndev->queues[i]);
+		npu_pm_after_reset(ndev);
+		npu_watchdog_rearm(ndev);
+		atomic_inc(&ndev->reset_count);
+		WRITE_ONCE(ndev->dead, false);
+		drm_info(&ndev->drm, "dead device recovered (reset %d)\n",
+			 atomic_read(&ndev->reset_count));
+	}
+	mutex_unlock(&ndev->hw_lock);
+	npu_reset_uevent(ndev, NPU_RESET_RETRY, !ret);
 }
 
 static void npu_halt_work(struct work_struct *work)
@@ -322,6 +377,8 @@ static void npu_watchdog_work(struct work_struct *work)
 		return;
 	/* the engines count from power-on, whatever the firmware does */
 	npu_engines_sample(ndev);
+	if (READ_ONCE(ndev->dead) && time_after_eq(jiffies, wd->retry_at))
+		npu_retry_dead(ndev);
 	if (!READ_ONCE(ndev->fw_ready) || READ_ONCE(ndev->dead)) {
 		wd->hb_moved = jiffies;
 		goto out_requeue;

@@ -21,6 +21,7 @@ enum npu_reset_reason {
 	NPU_RESET_HEARTBEAT,
 	NPU_RESET_BAD_COMPLETION,
 	NPU_RESET_ENGINE_ERROR,
+	NPU_RESET_RETRY,	/* another boot of a device a recovery left dead */
 };
 
 /* Faults a completion reports for a recovery to handle (npu_watchdog.faults) */
@@ -37,6 +38,8 @@ enum npu_reset_reason {
  *	reported an impossible completion or a job that failed in a tensor
  *	engine; cleared by the next recovery
  * @fault_work: recovery after such a fault
+ * @retry_at: jiffies of the next boot attempt of a dead device
+ * @retry_ms: wait before the attempt after that (doubles, capped)
  */
 struct npu_watchdog {
 	struct delayed_work work;
@@ -44,6 +47,8 @@ struct npu_watchdog {
 	unsigned long hb_moved;
 	atomic_t faults;
 	struct work_struct fault_work;
+	unsigned long retry_at;
+	unsigned int retry_ms;
 };
 
 extern unsigned int npu_heartbeat_timeout_ms;

@@ -232,6 +232,12 @@ void NpuDevice::boot()
 		raise_irq_(NPU_IRQ_CTRL);
 		return;
 	}
+	if (faults_.take(Fault::FailBoot)) {
+		log(config_.name, "fault: boot fails, the core halts before it starts");
+		shared_set(r->state, std::uint32_t{NPU_STATE_HALTED});
+		raise_irq_(NPU_IRQ_CTRL);
+		return;
+	}
 	try {
 		core_ = std::make_unique<ControlCore>(
 			config_.name, bar2_, dma_, raise_irq_, [this] { on_core_halt(); }, &faults_,

@@ -9,7 +9,7 @@ namespace
 
 constexpr Fault kAll[] = {Fault::HangEngine,	   Fault::CrashFirmware, Fault::CorruptStatus,
 			  Fault::CorruptSeqno,	   Fault::DropInterrupt, Fault::StopHeartbeat,
-			  Fault::HangTensorEngine, Fault::CorruptEngine};
+			  Fault::HangTensorEngine, Fault::CorruptEngine, Fault::FailBoot};
 
 unsigned index_of(Fault f)
 {
@@ -41,6 +41,8 @@ std::optional<Fault> parse_fault(std::string_view name, std::string_view arg)
 		return Fault::HangTensorEngine;
 	if (name == "corrupt-engine")
 		return Fault::CorruptEngine;
+	if (name == "fail-boot")
+		return Fault::FailBoot;
 	return std::nullopt;
 }
 
@@ -63,6 +65,8 @@ const char *fault_name(Fault f)
 		return "hang-tensor-engine";
 	case Fault::CorruptEngine:
 		return "corrupt-engine";
+	case Fault::FailBoot:
+		return "fail-boot";
 	}
 	return "unknown";
 }

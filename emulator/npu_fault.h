@@ -26,11 +26,12 @@ enum class Fault {
 	StopHeartbeat,	  // the firmware runs on, regs.heartbeat freezes
 	HangTensorEngine, // the next engine task never completes until reset
 	CorruptEngine,	  // the next engine completion reports a garbage status
+	FailBoot,	  // the next firmware boot halts before the core starts
 };
 
 // "hang-engine", "crash-firmware", "corrupt-completion" (+ optional
 // "status" | "seqno"), "drop-interrupt", "stop-heartbeat",
-// "hang-tensor-engine", "corrupt-engine".
+// "hang-tensor-engine", "corrupt-engine", "fail-boot".
 std::optional<Fault> parse_fault(std::string_view name, std::string_view arg);
 const char *fault_name(Fault f);
 
@@ -60,7 +61,7 @@ public:
 	std::string armed_list() const;
 
 private:
-	static constexpr unsigned kFaults = 8;
+	static constexpr unsigned kFaults = 9;
 	std::atomic<bool> armed_[kFaults] = {};
 	std::atomic<bool> heartbeat_frozen_{false};
 	std::atomic<std::uint64_t> injected_{0};

@@ -5,6 +5,7 @@
 // contexts go on, the device works afterwards, and each reset is counted,
 // announced by a uevent and leaves a devcoredump.
 #include <algorithm>
+#include <fstream>
 #include <regex>
 #include <system_error>
 
@@ -318,6 +319,67 @@ TEST_F(Recovery, RepeatedFaultsAreEachRecovered)
 		resets_ = ResetCount();
 		s->ExpectWorks();
 	}
+}
+
+bool WriteFile(const std::string &path, const std::string &text)
+{
+	std::ofstream out(path);
+	out << text;
+	out.flush();
+	return out.good();
+}
+
+// The PCI command register's bus-master bit: whether the device may reach
+// memory (and raise MSI-X).
+bool BusMaster(const std::string &sysfs_pci)
+{
+	std::ifstream config(sysfs_pci + "/config", std::ios::binary);
+	config.seekg(4);
+	uint8_t command = 0;
+	config.read(reinterpret_cast<char *>(&command), 1);
+	EXPECT_TRUE(config.good()) << sysfs_pci << "/config";
+	return command & 0x4;
+}
+
+// A recovery whose boot fails takes the device off the bus before its jobs
+// fail (their memory may then be freed), fails later jobs at once, and a
+// later retry boots the device again.
+TEST_F(Recovery, AFailedRecoveryStopsTheDeviceUntilARetryBootsIt)
+{
+	const std::string retry_param = "/sys/module/npu/parameters/dead_retry_ms";
+	const uint64_t retry_ms = ReadSysfsNumber(retry_param);
+	ASSERT_TRUE(WriteFile(retry_param, "3000")) << "slow retries, to look at the dead device";
+	ASSERT_TRUE(BusMaster(node_.sysfs_pci));
+
+	Bo mem(s->dev(), kPageSize);
+	Commands stuck;
+	stuck.WaitMem(mem.addr(), 0x55);
+	uint64_t seqno = s->Submit(stuck, UsingBos({mem.handle()}));
+	usleep(200000);
+	ASSERT_EQ(ctl_->Inject(serial_, "fail-boot"), "ok");
+	ASSERT_EQ(ctl_->Inject(serial_, "crash-firmware"), "ok");
+
+	auto failed = uevents_.WaitReset(node_.pci_bdf, 15000);
+	ASSERT_TRUE(failed) << "no NPU_RESET uevent";
+	EXPECT_NE(std::find(failed->begin(), failed->end(), "NPU_RESET_RESULT=failed"),
+		  failed->end());
+	EXPECT_FALSE(BusMaster(node_.sysfs_pci)) << "a dead device may still reach memory";
+	WaitResult r = s->Wait(seqno, 20000);
+	ASSERT_EQ(r.err, 0);
+	EXPECT_JOB_STATUS(r.args.job_status, DRM_NPU_JOB_STATUS_ABORTED);
+	EXPECT_JOB_STATUS(s->WaitStatus(SubmitFill(*s, 0x1234)), DRM_NPU_JOB_STATUS_ABORTED)
+		<< "a dead device ran a job";
+
+	auto retried = uevents_.WaitReset(node_.pci_bdf, 15000);
+	ASSERT_TRUE(retried) << "the dead device was never booted again";
+	EXPECT_NE(std::find(retried->begin(), retried->end(), "NPU_RESET_REASON=retry"),
+		  retried->end());
+	EXPECT_NE(std::find(retried->begin(), retried->end(), "NPU_RESET_RESULT=recovered"),
+		  retried->end());
+	EXPECT_TRUE(BusMaster(node_.sysfs_pci));
+	EXPECT_TRUE(WriteFile(retry_param, std::to_string(retry_ms)));
+	FreeDevcoredumps(node_.sysfs_pci);
+	s->ExpectWorks();
 }
 
 } // namespace
