@@ -101,6 +101,16 @@ probe NPU_HAVE_DRM_DRIVER_DATE '
 
 	(void)drv;' &
 
+probe NPU_HAVE_DRIVER_PRIME_FD_HOOKS '
+#include <drm/drm_drv.h>
+#include <drm/drm_prime.h>' '
+	struct drm_driver drv = {
+		.prime_handle_to_fd = drm_gem_prime_handle_to_fd,
+		.prime_fd_to_handle = drm_gem_prime_fd_to_handle,
+	};
+
+	(void)drv;' &
+
 wait
 
 {

@@ -31,6 +31,19 @@
 #define NPU_DEFINE_FOPS(name)		DEFINE_DRM_GEM_FOPS(name)
 #endif
 
+/*
+ * The PRIME ioctls need these hooks where drm_driver still has them (DRM
+ * core defaults to the same functions since they went away).
+ */
+#ifdef NPU_HAVE_DRIVER_PRIME_FD_HOOKS
+#include <drm/drm_prime.h>
+#define NPU_DRM_DRIVER_PRIME_FD_INIT \
+	.prime_handle_to_fd = drm_gem_prime_handle_to_fd, \
+	.prime_fd_to_handle = drm_gem_prime_fd_to_handle,
+#else
+#define NPU_DRM_DRIVER_PRIME_FD_INIT
+#endif
+
 /* Initializer of drm_driver.date where the field still exists. */
 #ifdef NPU_HAVE_DRM_DRIVER_DATE
 #define NPU_DRM_DRIVER_DATE_INIT	.date = "20250101",

@@ -222,6 +222,8 @@ const struct drm_driver npu_drm_driver = {
 	.open = npu_open,
 	.postclose = npu_postclose,
 	.gem_create_object = npu_gem_create_object,
+	.gem_prime_import = npu_gem_prime_import,
+	NPU_DRM_DRIVER_PRIME_FD_INIT
 	.ioctls = npu_ioctls,
 	.num_ioctls = ARRAY_SIZE(npu_ioctls),
 	.fops = &npu_fops,

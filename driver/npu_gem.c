@@ -6,6 +6,7 @@
  * CPU mappings use the shmem helper's default: cached, coherent with the
  * device on x86 (no IOMMU, snooped DMA).
  */
+#include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
 #include <linux/slab.h>
 
@@ -33,8 +34,26 @@ static void npu_gem_free(struct drm_gem_object *obj)
 		drm_gem_shmem_free(&bo->base);
 }
 
+static int npu_bo_map(struct npu_bo *bo, struct npu_vm *vm);
+
+/*
+ * drm_gem_object_funcs.open: a handle is being created. An imported BO is
+ * mapped into the address space of the file importing it (one per
+ * import, npu_prime.c); BOs this driver created are mapped already.
+ */
+static int npu_gem_open(struct drm_gem_object *obj, struct drm_file *file)
+{
+	struct npu_context *ctx = file->driver_priv;
+	struct npu_bo *bo = to_npu_bo(obj);
+
+	if (!obj->import_attach || bo->vm)
+		return 0;
+	return npu_bo_map(bo, ctx->vm);
+}
+
 static const struct drm_gem_object_funcs npu_gem_funcs = {
 	.free = npu_gem_free,
+	.open = npu_gem_open,
 	.print_info = drm_gem_shmem_object_print_info,
 	.pin = drm_gem_shmem_object_pin,
 	.unpin = drm_gem_shmem_object_unpin,
@@ -67,6 +86,13 @@ static void npu_bo_release_dma(struct npu_bo *bo)
 
 	if (!shmem->sgt)
 		return;
+	if (shmem->base.import_attach) {
+		/* the exporter's mapping for this device */
+		dma_buf_unmap_attachment_unlocked(shmem->base.import_attach,
+						  shmem->sgt, DMA_BIDIRECTIONAL);
+		shmem->sgt = NULL;
+		return;
+	}
 	dma_unmap_sgtable(shmem->base.dev->dev, shmem->sgt, DMA_BIDIRECTIONAL, 0);
 	sg_free_table(shmem->sgt);
 	kfree(shmem->sgt);

@@ -9,6 +9,7 @@
 #include <drm/drm_gem_shmem_helper.h>
 #include <drm/drm_mm.h>
 
+struct dma_buf;
 struct drm_device;
 struct drm_file;
 struct npu_vm;
@@ -45,6 +46,8 @@ static inline struct npu_bo *to_npu_bo(struct drm_gem_object *obj)
 
 struct drm_gem_object *npu_gem_create_object(struct drm_device *drm,
 					     size_t size);
+struct drm_gem_object *npu_gem_prime_import(struct drm_device *drm,
+					    struct dma_buf *dma_buf);
 void npu_gem_release_dma(struct npu_device *ndev);
 int npu_ioctl_bo_create(struct drm_device *drm, void *data,
 			struct drm_file *file);
