@@ -124,10 +124,15 @@ std::vector<std::string> DevcoredumpsOf(const std::string &sysfs_pci)
 
 // Freeing is asynchronous (a work item): wait until the dumps are gone,
 // since the kernel drops new dumps of a device while an old one exists.
+// The device's "devcoredump" link goes last (after the dump's
+// failing_device link), and a dump taken before it went collides with it.
 static void WaitNoDevcoredumps(const std::string &sysfs_pci)
 {
 	int64_t deadline = DeadlineInMs(3000);
-	while (!DevcoredumpsOf(sysfs_pci).empty() && MonotonicNs() < deadline)
+	std::error_code ec;
+	while ((!DevcoredumpsOf(sysfs_pci).empty() ||
+		fs::exists(fs::symlink_status(sysfs_pci + "/devcoredump", ec))) &&
+	       MonotonicNs() < deadline)
 		usleep(10000);
 }
 
