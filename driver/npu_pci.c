@@ -52,6 +52,9 @@ static void npu_read_identity(struct npu_device *ndev)
 	ndev->serial = npu_rd64(ndev, NPU_REG(serial));
 	ndev->queue_count = min_t(u32, npu_rd32(ndev, NPU_REG(num_queues)),
 				  NPU_MAX_QUEUES);
+	/* invalidates count on from an earlier driver's (hardware.md §8) */
+	if (ndev->hw_version >= NPU_HW_VERSION_MMU_INVAL)
+		ndev->inval_seq = npu_rd64(ndev, NPU_REG(mmu_inval_req));
 }
 
 static void npu_destroy_reset_wq(struct drm_device *drm, void *data)
