@@ -40,11 +40,13 @@ std::uint64_t TranslationSync::current_users() const
 void TranslationSync::invalidate()
 {
 	std::lock_guard lock(invalidate_mutex_);
+	// The bump, then the count, both sequentially consistent: the other
+	// half of enter()'s increment-then-re-read.
 	std::uint64_t old = generation_.fetch_add(1);
 	// Users of old finish the page or chunk they are on; poll with a
 	// growing pause (an invalidate on an idle device returns at once).
 	auto pause = std::chrono::microseconds(1);
-	for (unsigned spins = 0; users_[old & 1].load(std::memory_order_acquire); spins++) {
+	for (unsigned spins = 0; users_[old & 1].load(); spins++) {
 		if (spins < 64) {
 			std::this_thread::yield();
 			continue;
