@@ -185,7 +185,8 @@ void ControlCore::kick_engine(unsigned n, std::uint32_t task_addr)
 }
 
 // An engine that never finishes: the core is stuck in the transfer until
-// the host resets the device.
+// the host resets the device. Stuck before the transfer's first
+// translation: translation invalidates complete meanwhile.
 void ControlCore::hang_until_stopped()
 {
 	std::unique_lock lock(event_mutex_);

@@ -44,12 +44,13 @@ NpuDevice::NpuDevice(DeviceConfig config, MemRegion bar2, MemRegion guest_ram,
 		throw std::invalid_argument("queue count out of range");
 	if (config_.engine_count == 0 || config_.engine_count > NPU_MAX_ENGINES)
 		throw std::invalid_argument("engine count out of range");
-	init_registers();
+	init_registers(true);
 	engines_ = std::make_unique<EngineArray>(config_.name, config_.engine_count,
 						 config_.engine_mem, bar2_, dma_, faults_,
 						 [this] { wake_core_for_engines(); });
 	if (config_.sensor_period_ms)
 		sensor_thread_ = std::thread([this] { sensor_loop(); });
+	mmu_thread_ = std::thread([this] { mmu_loop(); });
 }
 
 NpuDevice::~NpuDevice()
@@ -61,9 +62,18 @@ NpuDevice::~NpuDevice()
 	}
 	if (sensor_thread_.joinable())
 		sensor_thread_.join();
-	std::lock_guard lock(ctrl_mutex_);
-	stop_core();
-	engines_.reset();
+	{
+		std::lock_guard lock(mmu_mutex_);
+		mmu_stop_ = true;
+		mmu_cv_.notify_all();
+	}
+	{
+		// a task the invalidate in progress waits for ends here
+		std::lock_guard lock(ctrl_mutex_);
+		stop_core();
+		engines_.reset();
+	}
+	mmu_thread_.join();
 }
 
 void NpuDevice::wake_core_for_engines()
@@ -133,12 +143,13 @@ std::string NpuDevice::status() const
 	std::uint32_t state = shared_get(r->state);
 	return fmt::format("{} serial={:#x} state={} heartbeat={} jobs_done={} "
 			   "power_state={} power_mw={} temp_mc={} armed={} "
-			   "injected={} hits={} gated_dma={}",
+			   "injected={} hits={} gated_dma={} mmu_invalidations={}",
 			   config_.name, config_.serial, state < 6 ? states[state] : "?",
 			   shared_get(r->heartbeat), shared_get(r->jobs_done),
 			   shared_get(r->power_state) == NPU_POWER_ENGINES_OFF ? "off" : "on",
 			   shared_get(r->power_mw), shared_get(r->temp_mc), faults_.armed_list(),
-			   faults_.injected(), faults_.hits(), gated_dma_.load());
+			   faults_.injected(), faults_.hits(), gated_dma_.load(),
+			   mmu_invalidations());
 }
 
 npu_regs *NpuDevice::regs() const
@@ -146,10 +157,23 @@ npu_regs *NpuDevice::regs() const
 	return reinterpret_cast<npu_regs *>(bar2_.base + NPU_REGS_OFFSET);
 }
 
-void NpuDevice::init_registers()
+void NpuDevice::init_registers(bool power_on)
 {
 	npu_regs *r = regs();
-	shared_fill(bar2_.base + NPU_REGS_OFFSET, 0, 0, sizeof(npu_regs));
+	// Every field but the invalidate sequence numbers, which a reset keeps
+	// (the host may wait for a request across one).
+	constexpr std::size_t kInvalBegin = offsetof(npu_regs, mmu_inval_req);
+	constexpr std::size_t kInvalEnd = offsetof(npu_regs, mmu_inval_done) + 8;
+	static_assert(kInvalEnd - kInvalBegin == 16, "mmu_inval_req/done are adjacent");
+	shared_fill(bar2_.base + NPU_REGS_OFFSET, 0, 0, kInvalBegin);
+	shared_fill(bar2_.base + NPU_REGS_OFFSET + kInvalEnd, 0, 0, sizeof(npu_regs) - kInvalEnd);
+	if (power_on) {
+		std::lock_guard lock(mmu_mutex_);
+		shared_set(r->mmu_inval_req, std::uint64_t{0});
+		shared_set(r->mmu_inval_done, std::uint64_t{0});
+		mmu_pending_ = false;
+		mmu_epoch_++;
+	}
 	shared_fill(bar2_.base + NPU_QUEUE_OFFSET, 0, 0, NPU_MAX_QUEUES * NPU_QUEUE_STRIDE);
 	shared_set(r->id, std::uint32_t{NPU_ID_MAGIC});
 	shared_set(r->hw_version, std::uint32_t{NPU_HW_VERSION});
@@ -171,6 +195,13 @@ void NpuDevice::init_registers()
 
 void NpuDevice::doorbell(unsigned vector)
 {
+	if (vector == NPU_DB_MMU) {
+		// never behind ctrl_mutex_: a reset may be waiting for an engine
+		std::lock_guard lock(mmu_mutex_);
+		mmu_pending_ = true;
+		mmu_cv_.notify_all();
+		return;
+	}
 	std::lock_guard lock(ctrl_mutex_);
 	switch (vector) {
 	case NPU_DB_CTRL:
@@ -190,7 +221,7 @@ void NpuDevice::power_on_reset()
 {
 	std::lock_guard lock(ctrl_mutex_);
 	stop_core();
-	init_registers();
+	init_registers(true);
 	log(config_.name, "power-on reset");
 }
 
@@ -203,7 +234,7 @@ void NpuDevice::handle_ctrl()
 		break;
 	case NPU_CTRL_RESET:
 		stop_core();
-		init_registers();
+		init_registers(false);
 		log(config_.name, "reset: back to ROM");
 		raise_irq_(NPU_IRQ_CTRL);
 		break;
@@ -220,7 +251,7 @@ void NpuDevice::boot()
 	if (core_) {
 		log(config_.name, "boot requested with firmware loaded: stopping it first");
 		stop_core();
-		init_registers();
+		init_registers(false);
 	}
 	shared_set(r->ctrl, std::uint32_t{NPU_CTRL_NONE});
 
@@ -282,6 +313,32 @@ void NpuDevice::on_core_halt()
 {
 	shared_set(regs()->state, std::uint32_t{NPU_STATE_HALTED});
 	raise_irq_(NPU_IRQ_CTRL);
+}
+
+// MMU thread: one translation invalidate per wake-up, however many doorbells
+// rang meanwhile (the latest request covers the earlier ones). It needs no
+// firmware and no control-path lock, so it completes in every core state,
+// during a reset as well (the reset's cancel ends the engine tasks it would
+// wait for). docs/hardware.md §8.
+void NpuDevice::mmu_loop()
+{
+	npu_regs *r = regs();
+	std::unique_lock lock(mmu_mutex_);
+	for (;;) {
+		mmu_cv_.wait(lock, [this] { return mmu_stop_ || mmu_pending_; });
+		if (mmu_stop_)
+			return;
+		mmu_pending_ = false;
+		// Read before the invalidate: the PTEs the host cleared before
+		// writing this number are what the invalidate must cover.
+		std::uint64_t req = shared_get(r->mmu_inval_req);
+		std::uint64_t epoch = mmu_epoch_;
+		lock.unlock();
+		dma_.translation_sync().invalidate();
+		lock.lock();
+		if (epoch == mmu_epoch_)
+			shared_set(r->mmu_inval_done, req);
+	}
 }
 
 } // namespace npu::emu

@@ -3,9 +3,12 @@
 // guest RAM for DMA, an interrupt callback, and doorbell() as the input.
 //
 // Thread-safety: doorbell() and power_on_reset() may be called from any
-// thread; they are serialised internally. The interrupt callback is called
-// from the caller of doorbell() and from the control-core thread, so it must
-// be thread-safe. The device never frees or remaps the two regions; they
+// thread; they are serialised internally (NPU_DB_MMU apart: it only hands
+// the request to the device's MMU thread, whatever the control path is
+// doing, so a translation invalidate never waits for a reset, a boot or the
+// firmware, and a reset never waits for an invalidate). The interrupt
+// callback is called from the caller of doorbell() and from the
+// control-core thread, so it must be thread-safe. The device never frees or remaps the two regions; they
 // must outlive it.
 #pragma once
 
@@ -63,10 +66,13 @@ public:
 	// be injected now (crash-firmware and stop-heartbeat need running
 	// firmware).
 	std::string inject(Fault fault);
-	// One line of "key=value" words: state, heartbeat, power, faults.
+	// One line of "key=value" words: state, heartbeat, power, faults,
+	// translation invalidates.
 	std::string status() const;
 	// Job DMA seen while the host had the engines powered off.
 	std::uint64_t gated_dma() const { return gated_dma_.load(); }
+	// Translation invalidates completed (NPU_DB_MMU requests, coalesced).
+	std::uint64_t mmu_invalidations() const { return dma_.translation_sync().invalidations(); }
 	// Advances the sensor model by dt_s and publishes power_mw/temp_mc.
 	void update_sensors(double dt_s);
 
@@ -74,7 +80,9 @@ private:
 	void handle_ctrl();
 	void boot();
 	void stop_core();
-	void init_registers();
+	// Registers to their reset values; mmu_inval_req/done only at power-on.
+	void init_registers(bool power_on);
+	void mmu_loop();
 	void on_core_halt();
 	void wake_core_for_engines();
 	void sensor_loop();
@@ -96,6 +104,19 @@ private:
 	std::mutex wake_mutex_; // protects wake_core_
 	ControlCore *wake_core_ = nullptr;
 	std::unique_ptr<EngineArray> engines_;
+
+	// Translation invalidate (docs/hardware.md §8): NPU_DB_MMU wakes the MMU
+	// thread, which reads regs.mmu_inval_req, runs the invalidate and
+	// writes regs.mmu_inval_done. mmu_mutex_ protects mmu_pending_,
+	// mmu_stop_, mmu_epoch_ and the device's writes of
+	// regs.mmu_inval_req/done. Lock order: ctrl_mutex_, then mmu_mutex_.
+	std::mutex mmu_mutex_;
+	std::condition_variable mmu_cv_;
+	bool mmu_pending_ = false;
+	bool mmu_stop_ = false;
+	// Bumped by a power-on reset: a request read before it is not reported.
+	std::uint64_t mmu_epoch_ = 0;
+	std::thread mmu_thread_;
 
 	std::mutex sensor_mutex_; // protects thermal_, last_busy_ns_, sensor_stop_
 	std::condition_variable sensor_cv_;

@@ -65,10 +65,17 @@ DmaResult DmaEngine::run(const DmaRequest &req) const
 	if (bad)
 		return {NPU_DMA_ST_BAD_OP, 0};
 
+	// Translations of CTX addresses are made as a TranslationUser: the
+	// previous chunk's pointers are dead once the next chunk translates.
+	const bool ctx = (op == NPU_DMA_COPY && src_space == NPU_DMA_SPACE_CTX) ||
+			 dst_space == NPU_DMA_SPACE_CTX;
+	TranslationUser user(sync_);
 	std::uint64_t done = 0;
 	while (done < req.len) {
 		std::uint64_t chunk = req.len - done;
 		const std::uint8_t *from = nullptr;
+		if (ctx)
+			user.refresh();
 		if (op == NPU_DMA_COPY) {
 			auto s = translate(src_space, req.src + done, false, req.pt_root);
 			if (!s)
@@ -80,6 +87,8 @@ DmaResult DmaEngine::run(const DmaRequest &req) const
 		if (!d)
 			return {NPU_DMA_ST_FAULT_WRITE, req.dst + done};
 		chunk = std::min(chunk, d->length);
+		if (chunk_hook_) [[unlikely]]
+			chunk_hook_(done);
 		if (op == NPU_DMA_COPY)
 			shared_copy(d->ptr, from, chunk);
 		else

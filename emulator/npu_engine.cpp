@@ -147,6 +147,9 @@ void EngineArray::run(Engine &e)
 
 // An injected hang: the engine never finishes this task; a reset (or
 // shutdown) releases it without a completion. Returns true if it hung.
+// It hangs before the task's first translation, holding none: translation
+// invalidates complete meanwhile (the driver waits for them before it
+// frees pages, and only resets a device that hangs for longer).
 bool EngineArray::hang(Engine &e, std::uint64_t generation)
 {
 	if (!faults_.take(Fault::HangTensorEngine))

@@ -372,6 +372,7 @@ void conv_float(ContextMemory &mem, const npu_pkt_conv &p, const ConvGeometry &g
 		}
 		std::uint64_t plane = ocs * g.out_vol; // one (n, group) of the result
 		float *acc = st.buffer(Slot::Acc).get<float>(ch.nn * ch.gn * plane);
+		mem.release(); // staged operands only: no invalidate waits for the product
 		conv_onednn(st, g, ch, in_type, xs, in_type, ws, dt::f32, acc);
 		for (std::uint64_t i = 0; i < ch.nn; i++)
 			for (std::uint64_t gi = 0; gi < ch.gn; gi++) {

@@ -226,6 +226,7 @@ void conv_int8(ContextMemory &mem, const npu_pkt_conv &p, const ConvGeometry &g,
 		c.w = reinterpret_cast<const std::int8_t *>(
 			stage_w(st, g, ch, 1, raw(w), to_signed));
 		auto *acc = st.buffer(Slot::Acc).get<std::uint32_t>(ch.nn * ch.gn * plane);
+		mem.release(); // staged operands only: no invalidate waits for the product
 		if (onednn_int8_exact()) {
 			conv_onednn(st, g, ch, c.x_unsigned ? dt::u8 : dt::s8, c.x, dt::s8, c.w,
 				    dt::s32, acc);

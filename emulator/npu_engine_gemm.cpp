@@ -275,6 +275,7 @@ void gemm_float(ContextMemory &mem, const npu_pkt_gemm &p, const Geometry &g,
 		}
 		const StagingBuffer::Tag b_tag{2, g.b_shared ? 0 : seg.batch, g.col0, g.col1, elem,
 					       0};
+		mem.release(); // staged operands only: no invalidate waits for the product
 		matmul(st, seg.count, g.K, g.cols(), in_type, a_rows + seg.first * g.K * elem,
 		       in_type, b_block, dt::f32, dst, &b_tag);
 	}
@@ -387,6 +388,7 @@ void gemm_int8(ContextMemory &mem, const npu_pkt_gemm &p, const Geometry &g, Eng
 			continue;
 		}
 		const StagingBuffer::Tag b_tag{2, g.b_shared ? 0 : seg.batch, g.col0, g.col1, 1, 0};
+		mem.release(); // staged operands only: no invalidate waits for the product
 		int8_product(st, seg.count, g.K, g.cols(), a_rows + seg.first * g.K, a_unsigned,
 			     b_block, p.quant.a_zero, b_zero, dst, b_tag);
 	}
@@ -477,6 +479,7 @@ void gemm_integer(ContextMemory &mem, const npu_pkt_gemm &p, const Geometry &g,
 	for (const BatchSegment &seg : segments(g)) {
 		const T *b_block = reinterpret_cast<const T *>(
 			stage_b(st, g, seg.batch, sizeof(T), raw(b), [](std::byte *) {}));
+		mem.release(); // staged operands only: no invalidate waits for the product
 		for (std::uint64_t i = seg.first; i < seg.first + seg.count; i++)
 			for (std::uint64_t k = 0; k < g.K; k++) {
 				T av = a_rows[i * g.K + k];

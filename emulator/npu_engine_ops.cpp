@@ -131,7 +131,9 @@ EngineResult run_engine_task(const DmaEngine &dma, const npu_engine_task &task,
 		// The engine is one thread: oneDNN must not fan out (the caller
 		// sets this too; it is per thread and cheap to repeat).
 		omp_set_num_threads(1);
-		state.begin_task(task);
+		// the generation before the first translation: a staged input
+		// kept from before an invalidate is never used after it
+		state.begin_task(task, dma.translation_sync().generation());
 		ContextMemory mem(dma, task.pt_root, &scratch.cancel());
 		dispatch(mem, task, scratch);
 		return {};

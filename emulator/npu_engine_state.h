@@ -97,8 +97,11 @@ struct EngineScratch::State {
 	State() : cpu(dnnl::engine::kind::cpu, 0), stream(cpu) {}
 
 	// Called at the start of every task: a task of another operation (or
-	// context, or packet content) makes every staged input stale.
-	void begin_task(const npu_engine_task &task)
+	// context, or packet content) makes every staged input stale, and so
+	// does a translation invalidate since the last task (mmu_generation:
+	// TranslationSync::generation()), so that a later tile reads its inputs
+	// through the tables again instead of from what an earlier one staged.
+	void begin_task(const npu_engine_task &task, std::uint64_t mmu_generation)
 	{
 		// Only the packet's own bytes count: the rest of the task's
 		// packet area may hold anything.
@@ -107,7 +110,8 @@ struct EngineScratch::State {
 			std::min<std::size_t>(NPU_PKT_DWORDS(header) * 4u, sizeof(task.packet));
 		const auto *packet = reinterpret_cast<const std::uint8_t *>(task.packet);
 		bool same = has_previous && task.op_id == previous_op_id &&
-			    task.pt_root == previous_pt_root && bytes == previous_bytes &&
+			    task.pt_root == previous_pt_root &&
+			    mmu_generation == previous_mmu_generation && bytes == previous_bytes &&
 			    std::equal(packet, packet + bytes, previous_packet.begin());
 		if (!same) {
 			for (auto &b : buffers)
@@ -116,6 +120,7 @@ struct EngineScratch::State {
 		has_previous = true;
 		previous_op_id = task.op_id;
 		previous_pt_root = task.pt_root;
+		previous_mmu_generation = mmu_generation;
 		previous_bytes = bytes;
 		std::copy(packet, packet + bytes, previous_packet.begin());
 	}
@@ -156,6 +161,7 @@ private:
 	bool has_previous = false;
 	std::uint64_t previous_op_id = 0;
 	std::uint64_t previous_pt_root = 0;
+	std::uint64_t previous_mmu_generation = 0;
 	std::size_t previous_bytes = 0;
 	std::array<std::uint8_t, NPU_ENGINE_PACKET_MAX> previous_packet{};
 };

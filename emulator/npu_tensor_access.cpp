@@ -6,6 +6,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <limits>
 
 namespace npu::emu
@@ -280,8 +281,16 @@ void copy_to_guest(std::uint8_t *dst, const void *src, std::size_t n)
 
 ContextMemory::ContextMemory(const DmaEngine &dma, std::uint64_t pt_root,
 			     const std::atomic<bool> *cancel)
-    : dma_(dma), pt_root_(pt_root), cancel_(cancel)
+    : dma_(dma), pt_root_(pt_root), cancel_(cancel), user_(dma.translation_sync()),
+      // empty: as good as any generation's
+      cache_generation_(dma.translation_sync().generation())
 {
+}
+
+void ContextMemory::drop_cache(std::uint64_t generation)
+{
+	std::fill(std::begin(cache_), std::end(cache_), Entry{});
+	cache_generation_ = generation;
 }
 
 std::uint8_t *ContextMemory::page(std::uint64_t va, bool write)
@@ -290,6 +299,11 @@ std::uint8_t *ContextMemory::page(std::uint64_t va, bool write)
 	std::uint64_t in_page = va & (NPU_PAGE_SIZE - 1);
 	Entry &e = cache_[vpn % kEntries];
 	check_cancel();
+	// One acquire load unless an invalidate came: then the translations
+	// cached before it go, and the walk below sees the cleared entries.
+	std::uint64_t generation = user_.refresh();
+	if (generation != cache_generation_) [[unlikely]]
+		drop_cache(generation);
 	if (e.page == vpn && (!write || e.writable))
 		return e.host + in_page;
 	auto window = dma_.translate(NPU_DMA_SPACE_CTX, va - in_page, write, pt_root_);
@@ -455,9 +469,11 @@ void TensorRef::for_each_run(std::uint64_t first, std::uint64_t count, bool writ
 			std::uint8_t *page_host = nullptr;
 			for (std::uint64_t k = 0; k < n; k++, addr += byte_step) {
 				std::uint64_t in_page = addr & (NPU_PAGE_SIZE - 1);
-				// a zero or short stride may stay on one page for long
-				if ((k & 4095) == 4095)
-					mem_.check_cancel();
+				// A zero or short stride may stay on one page for
+				// long: let a reset stop it, and an invalidate
+				// have the page translated again.
+				if ((k & 4095) == 4095 && mem_.poll())
+					page_va = ~0ull;
 				if (addr - in_page != page_va) {
 					page_host = mem_.page(addr, write) - in_page;
 					page_va = addr - in_page;

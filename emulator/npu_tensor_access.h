@@ -42,6 +42,12 @@ std::uint16_t f32_to_bf16(float f);
 
 // A context's memory as the engine sees it. Caches recent translations;
 // not thread-safe (one per task).
+//
+// Translation invalidate (npu_mmu_sync.h): the task is a TranslationUser of
+// the device from its first page() call until release() or destruction.
+// Callers must not use a pointer from page() once they called page()
+// again (an invalidate completes as soon as every busy task did): keep at
+// most the current page's pointer, and drop it when poll() says so.
 class ContextMemory
 {
 public:
@@ -50,25 +56,46 @@ public:
 	// EngineFault{BAD_TASK}, so no task outlives a reset for long.
 	ContextMemory(const DmaEngine &dma, std::uint64_t pt_root,
 		      const std::atomic<bool> *cancel = nullptr);
+	ContextMemory(const ContextMemory &) = delete;
+	ContextMemory &operator=(const ContextMemory &) = delete;
+
 	// Throws EngineFault{BAD_TASK} once the task was cancelled.
 	void check_cancel() const
 	{
 		if (cancel_ && cancel_->load(std::memory_order_relaxed))
 			throw EngineFault{NPU_ENG_ST_BAD_TASK, 0};
 	}
+	// check_cancel(), and true when an invalidate waits for this task: a
+	// caller that keeps a page pointer between page() calls must get it
+	// from page() again (which drops the cached translations).
+	bool poll() const
+	{
+		check_cancel();
+		return user_.stale();
+	}
 
-	// Host pointer to va, valid up to the end of its page. Throws
-	// EngineFault{FAULT_READ or FAULT_WRITE, va} when unmapped (or, for
-	// write, read-only).
+	// Host pointer to va, valid up to the end of its page and until the
+	// next page() call. Throws EngineFault{FAULT_READ or FAULT_WRITE, va}
+	// when unmapped (or, for write, read-only).
 	std::uint8_t *page(std::uint64_t va, bool write);
+	// The caller holds no pointer from page() until its next page() call
+	// (say, before computing on staged operands for long): an invalidate
+	// does not wait for this task meanwhile. The cached translations
+	// survive unless an invalidate came in between.
+	void release() { user_.leave(); }
 	// Copies between context memory and a host buffer, page by page.
 	void read(std::uint64_t va, void *dst, std::size_t len);
 	void write(std::uint64_t va, const void *src, std::size_t len);
 
 private:
+	void drop_cache(std::uint64_t generation);
+
 	const DmaEngine &dma_;
 	std::uint64_t pt_root_;
 	const std::atomic<bool> *cancel_;
+	TranslationUser user_;
+	// The invalidate generation the cached translations belong to.
+	std::uint64_t cache_generation_;
 	struct Entry {
 		std::uint64_t page = ~0ull; // va >> NPU_PAGE_SHIFT
 		std::uint8_t *host = nullptr;

@@ -169,6 +169,34 @@ std::uint64_t FakeHost::map(Context &ctx, std::uint64_t va, std::size_t size, bo
 	return va;
 }
 
+void FakeHost::clear_pte(const Context &ctx, std::uint64_t va)
+{
+	std::uint64_t table = ctx.pt_root;
+	for (int level = 0; level < NPU_PT_LEVELS - 1; level++) {
+		std::uint64_t pte = shared_load<std::uint64_t>(pte_slot(table, va, level));
+		if (!(pte & NPU_PTE_VALID))
+			throw std::out_of_range("clear_pte of an unmapped VA");
+		table = pte & NPU_PTE_ADDR_MASK;
+	}
+	shared_store<std::uint64_t>(pte_slot(table, va, NPU_PT_LEVELS - 1), 0);
+}
+
+void FakeHost::request_invalidate(std::uint64_t seq)
+{
+	shared_store(&regs()->mmu_inval_req, seq);
+	device_->doorbell(NPU_DB_MMU);
+}
+
+std::uint64_t FakeHost::inval_done() const
+{
+	return shared_load<std::uint64_t>(&regs()->mmu_inval_done);
+}
+
+bool FakeHost::wait_invalidate(std::uint64_t seq, std::chrono::milliseconds timeout)
+{
+	return wait_for([&] { return inval_done() >= seq; }, timeout);
+}
+
 std::uint64_t FakeHost::translate(const Context &ctx, std::uint64_t va) const
 {
 	auto it = ctx.pages.find(va & ~(NPU_PAGE_SIZE - 1));

@@ -79,6 +79,15 @@ public:
 	Context new_context();
 	// Maps fresh pages at [va, va + size); returns va.
 	std::uint64_t map(Context &ctx, std::uint64_t va, std::size_t size, bool writable);
+	// Clears the leaf PTE of va's page (the page stays readable through
+	// read_va(): the host still owns it).
+	void clear_pte(const Context &ctx, std::uint64_t va);
+	// Translation invalidate (docs/hardware.md §8): writes seq to
+	// regs.mmu_inval_req and rings NPU_DB_MMU, then waits (polling, as
+	// the driver does) until regs.mmu_inval_done reaches seq.
+	void request_invalidate(std::uint64_t seq);
+	bool wait_invalidate(std::uint64_t seq, std::chrono::milliseconds timeout = 5000ms);
+	std::uint64_t inval_done() const;
 	void write_va(const Context &ctx, std::uint64_t va, const void *data, std::size_t n);
 	void read_va(const Context &ctx, std::uint64_t va, void *data, std::size_t n) const;
 	std::uint64_t read_u64(const Context &ctx, std::uint64_t va) const;

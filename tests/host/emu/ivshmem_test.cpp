@@ -169,6 +169,31 @@ TEST_F(Ivshmem, SecondClientIsRefusedAndReconnectResetsDevice)
 	EXPECT_TRUE(readable(again.irq[NPU_IRQ_CTRL].get(), 5000));
 }
 
+TEST_F(Ivshmem, MmuDoorbellCompletesTheInvalidateAndADisconnectClearsIt)
+{
+	auto *regs = reinterpret_cast<npu_regs *>(bar2_.region().base);
+	auto done_reaches = [&](std::uint64_t seq) {
+		for (int i = 0; i < 5000; i++) {
+			if (shared_load<std::uint64_t>(&regs->mmu_inval_done) == seq)
+				return true;
+			usleep(1000);
+		}
+		return false;
+	};
+	{
+		Session s(path_);
+		shared_store<std::uint64_t>(&regs->mmu_inval_req, 5);
+		s.ring(NPU_DB_MMU);
+		EXPECT_TRUE(done_reaches(5));
+		EXPECT_FALSE(readable(s.irq[NPU_IRQ_CTRL].get(), 0)) << "no interrupt for it";
+	}
+	// a power cycle for the next VM: both back to 0
+	Session again(path_);
+	EXPECT_EQ(shared_load<std::uint64_t>(&regs->mmu_inval_req), 0u);
+	EXPECT_EQ(shared_load<std::uint64_t>(&regs->mmu_inval_done), 0u);
+	EXPECT_EQ(device_.mmu_invalidations(), 1u);
+}
+
 TEST_F(Ivshmem, StopRemovesTheSocket)
 {
 	EXPECT_TRUE(std::filesystem::exists(path_));
