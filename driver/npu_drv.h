@@ -126,6 +126,8 @@ struct npu_queue {
  *	so recoveries never overlap
  * @halt_work: recovery after the firmware reported NPU_STATE_HALTED
  * @reset_count: completed recoveries
+ * @coredump: snapshots for devcoredumps (npu_coredump.c)
+ * @report: uevents and devcoredumps of recoveries, sent after them
  * @watchdog: heartbeat and lost-interrupt checks, bad-completion and
  *	engine-error recovery
  * @stats: objects alive on the device (npu_telemetry.h)
@@ -168,6 +170,8 @@ struct npu_device {
 	struct workqueue_struct *reset_wq;
 	struct work_struct halt_work;
 	atomic_t reset_count;
+	struct npu_coredump coredump;
+	struct npu_reset_report report;
 	struct npu_watchdog watchdog;
 	struct npu_dev_stats stats;
 	struct npu_engine_util engine_util[NPU_MAX_ENGINES];
@@ -245,7 +249,7 @@ int npu_fw_reset(struct npu_device *ndev);
 int npu_irq_init(struct npu_device *ndev);
 
 /* npu_reset.c */
-void npu_reset_init(struct npu_device *ndev);
+int npu_reset_init(struct npu_device *ndev);
 int npu_recover(struct npu_device *ndev, struct npu_job *guilty);
 
 /* npu_drv.c */

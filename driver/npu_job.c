@@ -158,8 +158,10 @@ void npu_queue_handle_done(struct npu_queue *queue)
 	unsigned int fault = 0;
 	struct npu_job *job, *tmp;
 	unsigned long flags;
+	bool fence_cookie;
 	u64 done;
 
+	fence_cookie = dma_fence_begin_signalling();
 	spin_lock_irqsave(&queue->lock, flags);
 	done = readq(queue->regs + NPU_QREG(done_seqno));
 	/* the firmware wrote the descriptors before done_seqno */
@@ -208,6 +210,7 @@ out_unlock:
 	spin_unlock_irqrestore(&queue->lock, flags);
 	if (fault)
 		npu_reset_report_fault(queue->ndev, fault);
+	dma_fence_end_signalling(fence_cookie);
 }
 
 /**
@@ -222,7 +225,9 @@ void npu_queue_fail_all(struct npu_queue *queue, struct npu_job *guilty,
 {
 	struct npu_job *job, *tmp;
 	unsigned long flags;
+	bool fence_cookie;
 
+	fence_cookie = dma_fence_begin_signalling();
 	spin_lock_irqsave(&queue->lock, flags);
 	list_for_each_entry_safe(job, tmp, &queue->inflight, inflight) {
 		if (job->engine_error)
@@ -236,6 +241,7 @@ void npu_queue_fail_all(struct npu_queue *queue, struct npu_job *guilty,
 				       error);
 	}
 	spin_unlock_irqrestore(&queue->lock, flags);
+	dma_fence_end_signalling(fence_cookie);
 }
 
 static struct dma_fence *npu_job_run(struct drm_sched_job *sched_job)
@@ -246,6 +252,7 @@ static struct dma_fence *npu_job_run(struct drm_sched_job *sched_job)
 	struct npu_job_desc *desc;
 	struct npu_fence *fence;
 	unsigned long flags;
+	bool fence_cookie;
 	int idx;
 
 	/* a dependency failed or the entity was killed */
@@ -257,6 +264,8 @@ static struct dma_fence *npu_job_run(struct drm_sched_job *sched_job)
 		drm_dev_exit(idx);
 		return ERR_PTR(-EIO);
 	}
+	/* the job's fences signal only once this returned: no reclaim here */
+	fence_cookie = dma_fence_begin_signalling();
 
 	fence = job->fence_mem;
 	job->fence_mem = NULL;
@@ -283,6 +292,7 @@ static struct dma_fence *npu_job_run(struct drm_sched_job *sched_job)
 	spin_unlock_irqrestore(&queue->lock, flags);
 
 	npu_doorbell(ndev, NPU_DB_QUEUE);
+	dma_fence_end_signalling(fence_cookie);
 	drm_dev_exit(idx);
 	return &fence->base;
 }
