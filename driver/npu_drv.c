@@ -76,6 +76,7 @@ static int npu_open(struct drm_device *drm, struct drm_file *file)
 		goto out_exit;
 	}
 	ctx->ndev = ndev;
+	ctx->client_id = npu_file_client_id(file);
 	ctx->pid = task_tgid_nr(current);
 	get_task_comm(ctx->comm, current);
 
@@ -220,6 +221,7 @@ const struct drm_driver npu_drm_driver = {
 			   DRIVER_SYNCOBJ | DRIVER_SYNCOBJ_TIMELINE,
 	.open = npu_open,
 	.postclose = npu_postclose,
+	NPU_DRM_DRIVER_SHOW_FDINFO_INIT
 	.gem_create_object = npu_gem_create_object,
 	.ioctls = npu_ioctls,
 	.num_ioctls = ARRAY_SIZE(npu_ioctls),

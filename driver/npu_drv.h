@@ -182,6 +182,7 @@ struct npu_device {
  * @ndev: the device
  * @id: context id (npu_device.contexts), shown in descriptors and logs
  * @vm: the context's device address space
+ * @client_id: fdinfo's drm-client-id where drm_file has none
  * @pid: thread group of the opener, for debugfs
  * @comm: command name of the opener, for debugfs
  * @queues: queue id -> struct npu_ctx_queue (npu_ctx_queue.h), queue 0
@@ -191,6 +192,7 @@ struct npu_context {
 	struct npu_device *ndev;
 	u32 id;
 	struct npu_vm *vm;
+	u64 client_id;
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
 	struct xarray queues;
@@ -251,6 +253,12 @@ int npu_irq_init(struct npu_device *ndev);
 /* npu_reset.c */
 int npu_reset_init(struct npu_device *ndev);
 int npu_recover(struct npu_device *ndev, struct npu_job *guilty);
+
+/* npu_fdinfo.c */
+struct drm_printer;
+struct seq_file;
+void npu_show_fdinfo(struct drm_printer *p, struct drm_file *file);
+void npu_fdinfo_show_compat(struct seq_file *m, struct file *f);
 
 /* npu_drv.c */
 int npu_ioctl_get_param(struct drm_device *drm, void *data,

@@ -202,6 +202,8 @@ void npu_queue_handle_done(struct npu_queue *queue)
 			fault = NPU_FAULT_ENGINE_ERROR;
 			break;
 		}
+		atomic64_add(READ_ONCE(desc->busy_ns),
+			     &job->vm->job_stats.busy_ns);
 		npu_job_signal(job, status, READ_ONCE(desc->fault_va),
 			       READ_ONCE(desc->err_offset),
 			       npu_status_to_errno(status));
