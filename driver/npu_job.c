@@ -513,7 +513,7 @@ npu_in_fences_find(struct drm_file *file, const struct drm_npu_submit *args)
 
 	if (!count)
 		return NULL;
-	in = kzalloc(sizeof(*in), GFP_KERNEL);
+	in = kzalloc(sizeof(*in), GFP_KERNEL_ACCOUNT);
 	if (!in)
 		return ERR_PTR(-ENOMEM);
 	in->count = count;
@@ -607,10 +607,10 @@ static struct npu_job *npu_job_alloc(struct npu_context *ctx,
 {
 	struct npu_job *job;
 
-	job = kzalloc(sizeof(*job), GFP_KERNEL);
+	job = kzalloc(sizeof(*job), GFP_KERNEL_ACCOUNT);
 	if (!job)
 		return NULL;
-	job->fence_mem = kzalloc(sizeof(*job->fence_mem), GFP_KERNEL);
+	job->fence_mem = kzalloc(sizeof(*job->fence_mem), GFP_KERNEL_ACCOUNT);
 	if (!job->fence_mem) {
 		kfree(job);
 		return NULL;
