@@ -95,6 +95,15 @@ probe NPU_HAVE_SCHED_STAT_RESET '
 
 	(void)stat;' &
 
+probe NPU_HAVE_DRM_SHOW_FDINFO '
+#include <drm/drm_drv.h>
+#include <drm/drm_file.h>' '
+	void (*show)(struct seq_file *, struct file *) = drm_show_fdinfo;
+	struct drm_driver drv = { .show_fdinfo = NULL };
+
+	(void)show;
+	(void)drv;' &
+
 probe NPU_HAVE_DRM_DRIVER_DATE '
 #include <drm/drm_drv.h>' '
 	struct drm_driver drv = { .date = "x" };

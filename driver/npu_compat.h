@@ -25,10 +25,10 @@
 #ifdef NPU_HAVE_DRM_ACCEL
 #include <drm/drm_accel.h>
 #define NPU_DRIVER_NODE_FEATURE		DRIVER_COMPUTE_ACCEL
-#define NPU_DEFINE_FOPS(name)		DEFINE_DRM_ACCEL_FOPS(name)
+#define NPU_FOPS			DRM_ACCEL_FOPS
 #else
 #define NPU_DRIVER_NODE_FEATURE		DRIVER_RENDER
-#define NPU_DEFINE_FOPS(name)		DEFINE_DRM_GEM_FOPS(name)
+#define NPU_FOPS			DRM_GEM_FOPS
 #endif
 
 /*
@@ -43,6 +43,35 @@
 #else
 #define NPU_DRM_DRIVER_PRIME_FD_INIT
 #endif
+
+/*
+ * fdinfo (npu_fdinfo.c): the DRM core prints the common keys and calls
+ * drm_driver.show_fdinfo where it has drm_show_fdinfo(); elsewhere the
+ * driver prints them all, with a client id of its own.
+ */
+#ifdef NPU_HAVE_DRM_SHOW_FDINFO
+#define NPU_FOPS_SHOW_FDINFO		drm_show_fdinfo
+#define NPU_DRM_DRIVER_SHOW_FDINFO_INIT	.show_fdinfo = npu_show_fdinfo,
+static inline u64 npu_file_client_id(struct drm_file *file)
+{
+	return file->client_id;
+}
+#else
+#define NPU_FOPS_SHOW_FDINFO		npu_fdinfo_show_compat
+#define NPU_DRM_DRIVER_SHOW_FDINFO_INIT
+u64 npu_fdinfo_client_id(void);
+static inline u64 npu_file_client_id(struct drm_file *file)
+{
+	return npu_fdinfo_client_id();
+}
+#endif
+
+#define NPU_DEFINE_FOPS(name) \
+	static const struct file_operations name = { \
+		.owner = THIS_MODULE, \
+		NPU_FOPS, \
+		.show_fdinfo = NPU_FOPS_SHOW_FDINFO, \
+	}
 
 /* Initializer of drm_driver.date where the field still exists. */
 #ifdef NPU_HAVE_DRM_DRIVER_DATE

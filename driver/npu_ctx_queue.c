@@ -91,7 +91,7 @@ static struct npu_ctx_queue *npu_ctx_queue_alloc(struct npu_context *ctx,
 	struct npu_ctx_queue *cq;
 	int ret;
 
-	cq = kzalloc(sizeof(*cq), GFP_KERNEL);
+	cq = kzalloc(sizeof(*cq), GFP_KERNEL_ACCOUNT);
 	if (!cq)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&cq->ref);
@@ -125,7 +125,7 @@ int npu_ctx_queues_init(struct npu_context *ctx)
 	cq = npu_ctx_queue_alloc(ctx, DRM_NPU_PRIORITY_NORMAL);
 	if (IS_ERR(cq))
 		return PTR_ERR(cq);
-	ret = xa_insert(&ctx->queues, 0, cq, GFP_KERNEL);
+	ret = xa_insert(&ctx->queues, 0, cq, GFP_KERNEL_ACCOUNT);
 	if (ret)
 		npu_ctx_queue_put(cq);
 	return ret;
@@ -172,7 +172,7 @@ int npu_ioctl_queue_create(struct drm_device *drm, void *data,
 		goto out_exit;
 	}
 	ret = xa_alloc(&ctx->queues, &id, cq,
-		       XA_LIMIT(1, NPU_CTX_MAX_QUEUES - 1), GFP_KERNEL);
+		       XA_LIMIT(1, NPU_CTX_MAX_QUEUES - 1), GFP_KERNEL_ACCOUNT);
 	if (ret) {
 		npu_ctx_queue_put(cq);
 		/* xa_alloc's "no free id" */

@@ -71,12 +71,13 @@ static int npu_open(struct drm_device *drm, struct drm_file *file)
 	if (!drm_dev_enter(drm, &idx))
 		return -ENODEV;
 
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx) {
 		ret = -ENOMEM;
 		goto out_exit;
 	}
 	ctx->ndev = ndev;
+	ctx->client_id = npu_file_client_id(file);
 	ctx->pid = task_tgid_nr(current);
 	get_task_comm(ctx->comm, current);
 
@@ -221,6 +222,7 @@ const struct drm_driver npu_drm_driver = {
 			   DRIVER_SYNCOBJ | DRIVER_SYNCOBJ_TIMELINE,
 	.open = npu_open,
 	.postclose = npu_postclose,
+	NPU_DRM_DRIVER_SHOW_FDINFO_INIT
 	.gem_create_object = npu_gem_create_object,
 	.gem_prime_import = npu_gem_prime_import,
 	NPU_DRM_DRIVER_PRIME_FD_INIT

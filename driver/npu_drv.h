@@ -128,6 +128,8 @@ struct npu_queue {
  *	so recoveries never overlap
  * @halt_work: recovery after the firmware reported NPU_STATE_HALTED
  * @reset_count: completed recoveries
+ * @coredump: snapshots for devcoredumps (npu_coredump.c)
+ * @report: uevents and devcoredumps of recoveries, sent after them
  * @watchdog: heartbeat and lost-interrupt checks, bad-completion and
  *	engine-error recovery
  * @stopped: npu_hw_stop() ran: the device no longer reads memory and its
@@ -173,6 +175,8 @@ struct npu_device {
 	struct workqueue_struct *reset_wq;
 	struct work_struct halt_work;
 	atomic_t reset_count;
+	struct npu_coredump coredump;
+	struct npu_reset_report report;
 	struct npu_watchdog watchdog;
 	bool stopped;
 	u64 inval_seq;
@@ -185,6 +189,7 @@ struct npu_device {
  * @ndev: the device
  * @id: context id (npu_device.contexts), shown in descriptors and logs
  * @vm: the context's device address space
+ * @client_id: fdinfo's drm-client-id where drm_file has none
  * @pid: thread group of the opener, for debugfs
  * @comm: command name of the opener, for debugfs
  * @queues: queue id -> struct npu_ctx_queue (npu_ctx_queue.h), queue 0
@@ -194,6 +199,7 @@ struct npu_context {
 	struct npu_device *ndev;
 	u32 id;
 	struct npu_vm *vm;
+	u64 client_id;
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
 	struct xarray queues;
@@ -252,8 +258,14 @@ int npu_fw_reset(struct npu_device *ndev);
 int npu_irq_init(struct npu_device *ndev);
 
 /* npu_reset.c */
-void npu_reset_init(struct npu_device *ndev);
+int npu_reset_init(struct npu_device *ndev);
 int npu_recover(struct npu_device *ndev, struct npu_job *guilty);
+
+/* npu_fdinfo.c */
+struct drm_printer;
+struct seq_file;
+void npu_show_fdinfo(struct drm_printer *p, struct drm_file *file);
+void npu_fdinfo_show_compat(struct seq_file *m, struct file *f);
 
 /* npu_drv.c */
 int npu_ioctl_get_param(struct drm_device *drm, void *data,

@@ -160,8 +160,10 @@ void npu_queue_handle_done(struct npu_queue *queue)
 	unsigned int fault = 0;
 	struct npu_job *job, *tmp;
 	unsigned long flags;
+	bool fence_cookie;
 	u64 done;
 
+	fence_cookie = dma_fence_begin_signalling();
 	spin_lock_irqsave(&queue->lock, flags);
 	done = readq(queue->regs + NPU_QREG(done_seqno));
 	/* the firmware wrote the descriptors before done_seqno */
@@ -202,6 +204,8 @@ void npu_queue_handle_done(struct npu_queue *queue)
 			fault = NPU_FAULT_ENGINE_ERROR;
 			break;
 		}
+		atomic64_add(READ_ONCE(desc->busy_ns),
+			     &job->vm->job_stats.busy_ns);
 		npu_job_signal(job, status, READ_ONCE(desc->fault_va),
 			       READ_ONCE(desc->err_offset),
 			       npu_status_to_errno(status));
@@ -210,6 +214,7 @@ out_unlock:
 	spin_unlock_irqrestore(&queue->lock, flags);
 	if (fault)
 		npu_reset_report_fault(queue->ndev, fault);
+	dma_fence_end_signalling(fence_cookie);
 }
 
 /**
@@ -224,7 +229,9 @@ void npu_queue_fail_all(struct npu_queue *queue, struct npu_job *guilty,
 {
 	struct npu_job *job, *tmp;
 	unsigned long flags;
+	bool fence_cookie;
 
+	fence_cookie = dma_fence_begin_signalling();
 	spin_lock_irqsave(&queue->lock, flags);
 	list_for_each_entry_safe(job, tmp, &queue->inflight, inflight) {
 		if (job->engine_error)
@@ -238,6 +245,7 @@ void npu_queue_fail_all(struct npu_queue *queue, struct npu_job *guilty,
 				       error);
 	}
 	spin_unlock_irqrestore(&queue->lock, flags);
+	dma_fence_end_signalling(fence_cookie);
 }
 
 static struct dma_fence *npu_job_run(struct drm_sched_job *sched_job)
@@ -248,6 +256,7 @@ static struct dma_fence *npu_job_run(struct drm_sched_job *sched_job)
 	struct npu_job_desc *desc;
 	struct npu_fence *fence;
 	unsigned long flags;
+	bool fence_cookie;
 	int idx;
 
 	/* a dependency failed or the entity was killed */
@@ -259,6 +268,8 @@ static struct dma_fence *npu_job_run(struct drm_sched_job *sched_job)
 		drm_dev_exit(idx);
 		return ERR_PTR(-EIO);
 	}
+	/* the job's fences signal only once this returned: no reclaim here */
+	fence_cookie = dma_fence_begin_signalling();
 
 	fence = job->fence_mem;
 	job->fence_mem = NULL;
@@ -285,6 +296,7 @@ static struct dma_fence *npu_job_run(struct drm_sched_job *sched_job)
 	spin_unlock_irqrestore(&queue->lock, flags);
 
 	npu_doorbell(ndev, NPU_DB_QUEUE);
+	dma_fence_end_signalling(fence_cookie);
 	drm_dev_exit(idx);
 	return &fence->base;
 }
@@ -503,7 +515,7 @@ npu_in_fences_find(struct drm_file *file, const struct drm_npu_submit *args)
 
 	if (!count)
 		return NULL;
-	in = kzalloc(sizeof(*in), GFP_KERNEL);
+	in = kzalloc(sizeof(*in), GFP_KERNEL_ACCOUNT);
 	if (!in)
 		return ERR_PTR(-ENOMEM);
 	in->count = count;
@@ -597,10 +609,10 @@ static struct npu_job *npu_job_alloc(struct npu_context *ctx,
 {
 	struct npu_job *job;
 
-	job = kzalloc(sizeof(*job), GFP_KERNEL);
+	job = kzalloc(sizeof(*job), GFP_KERNEL_ACCOUNT);
 	if (!job)
 		return NULL;
-	job->fence_mem = kzalloc(sizeof(*job->fence_mem), GFP_KERNEL);
+	job->fence_mem = kzalloc(sizeof(*job->fence_mem), GFP_KERNEL_ACCOUNT);
 	if (!job->fence_mem) {
 		kfree(job);
 		return NULL;

@@ -36,7 +36,7 @@ static struct npu_pt *npu_pt_alloc(struct npu_vm *vm, bool leaf)
 {
 	struct npu_pt *pt;
 
-	pt = kzalloc(sizeof(*pt), GFP_KERNEL);
+	pt = kzalloc(sizeof(*pt), GFP_KERNEL_ACCOUNT);
 	if (!pt)
 		return NULL;
 	if (!leaf) {
@@ -79,7 +79,7 @@ struct npu_vm *npu_vm_create(struct npu_device *ndev)
 
 	BUILD_BUG_ON(PAGE_SIZE != NPU_PAGE_SIZE);
 
-	vm = kzalloc(sizeof(*vm), GFP_KERNEL);
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm)
 		return NULL;
 	kref_init(&vm->ref);

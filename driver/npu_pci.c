@@ -115,7 +115,9 @@ static int npu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	init_completion(&ndev->state_changed);
 	xa_init_flags(&ndev->contexts, XA_FLAGS_ALLOC1);
 	INIT_LIST_HEAD(&ndev->vms);
-	npu_reset_init(ndev);
+	ret = npu_reset_init(ndev);
+	if (ret)
+		return ret;
 
 	ret = pcim_enable_device(pdev);
 	if (ret)
@@ -146,7 +148,9 @@ static int npu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		return ret;
 
-	ndev->reset_wq = alloc_ordered_workqueue("npu-reset", 0);
+	/* on the fence-signalling path; frozen during system sleep */
+	ndev->reset_wq = alloc_ordered_workqueue("npu-reset",
+						 WQ_MEM_RECLAIM | WQ_FREEZABLE);
 	if (!ndev->reset_wq)
 		return -ENOMEM;
 	ret = drmm_add_action_or_reset(&ndev->drm, npu_destroy_reset_wq,

@@ -20,13 +20,26 @@
  * is reset, counts in reset_count and sends a KOBJ_CHANGE uevent on the PCI
  * device with NPU_RESET=1, NPU_RESET_REASON=<reason>,
  * NPU_RESET_RESULT=recovered|failed and NPU_RESET_COUNT=<n>.
+ *
+ * A recovery fails the jobs on the hardware, so it is on the path to
+ * dma_fence_signal: whatever it waits for must never wait for memory
+ * reclaim, since reclaim may wait for those fences. So it runs inside
+ * dma_fence_begin_signalling() (lockdep checks that), the workqueue it runs
+ * on is WQ_MEM_RECLAIM, it allocates nothing but with GFP_NOWAIT, and it
+ * only records its devcoredump and its uevent: the report work formats and
+ * sends them afterwards, outside the signalling path. reset_wq is also
+ * freezable: no recovery or watchdog tick runs while the system sleeps
+ * (npu_pm.c).
  */
+#include <linux/dma-fence.h>
 #include <linux/jiffies.h>
 #include <linux/kobject.h>
 #include <linux/moduleparam.h>
 #include <linux/pci.h>
+#include <linux/sched/mm.h>
 
 #include <drm/drm_drv.h>
+#include <drm/drm_managed.h>
 #include <drm/drm_print.h>
 
 #include "npu_drv.h"
@@ -69,24 +82,80 @@ const char *npu_reset_reason_name(enum npu_reset_reason reason)
 }
 
 static void npu_reset_uevent(struct npu_device *ndev,
-			     enum npu_reset_reason reason, bool recovered)
+			     const struct npu_reset_event *ev)
 {
 	char reset_env[] = "NPU_RESET=1";
 	char reason_env[48], result_env[32], count_env[32];
 	char *envp[5];
 
 	snprintf(reason_env, sizeof(reason_env), "NPU_RESET_REASON=%s",
-		 npu_reset_reason_name(reason));
+		 npu_reset_reason_name(ev->reason));
 	snprintf(result_env, sizeof(result_env), "NPU_RESET_RESULT=%s",
-		 recovered ? "recovered" : "failed");
+		 ev->recovered ? "recovered" : "failed");
 	snprintf(count_env, sizeof(count_env), "NPU_RESET_COUNT=%d",
-		 atomic_read(&ndev->reset_count));
+		 ev->count);
 	envp[0] = reset_env;
 	envp[1] = reason_env;
 	envp[2] = result_env;
 	envp[3] = count_env;
 	envp[4] = NULL;
 	kobject_uevent_env(&ndev->pdev->dev.kobj, KOBJ_CHANGE, envp);
+}
+
+/*
+ * Announces the recoveries: their devcoredumps first, so that a listener
+ * woken by the uevent finds the dump.
+ */
+static void npu_reset_report_work(struct work_struct *work)
+{
+	struct npu_device *ndev = container_of(work, struct npu_device,
+					       report.work);
+	struct npu_reset_report *rep = &ndev->report;
+	struct npu_reset_event ev;
+	unsigned long flags;
+	u32 dropped = 0;
+
+	npu_coredump_emit(ndev);
+	for (;;) {
+		spin_lock_irqsave(&rep->lock, flags);
+		dropped += rep->dropped;
+		rep->dropped = 0;
+		if (!rep->count) {
+			spin_unlock_irqrestore(&rep->lock, flags);
+			break;
+		}
+		ev = rep->events[rep->first];
+		rep->first = (rep->first + 1) % NPU_RESET_EVENTS;
+		rep->count--;
+		spin_unlock_irqrestore(&rep->lock, flags);
+		npu_reset_uevent(ndev, &ev);
+	}
+	if (dropped)
+		drm_warn(&ndev->drm, "%u reset uevents dropped\n", dropped);
+}
+
+/* Queues the uevent of a recovery; allocates nothing, formats nothing. */
+static void npu_reset_report(struct npu_device *ndev,
+			     enum npu_reset_reason reason, bool recovered)
+{
+	struct npu_reset_report *rep = &ndev->report;
+	unsigned long flags;
+
+	spin_lock_irqsave(&rep->lock, flags);
+	if (rep->count < NPU_RESET_EVENTS) {
+		struct npu_reset_event *ev =
+			&rep->events[(rep->first + rep->count) %
+				     NPU_RESET_EVENTS];
+
+		ev->reason = reason;
+		ev->recovered = recovered;
+		ev->count = atomic_read(&ndev->reset_count);
+		rep->count++;
+	} else {
+		rep->dropped++;
+	}
+	spin_unlock_irqrestore(&rep->lock, flags);
+	queue_work(system_unbound_wq, &rep->work);
 }
 
 static void npu_watchdog_rearm(struct npu_device *ndev)
@@ -184,6 +253,7 @@ static int npu_reset_device(struct npu_device *ndev, struct npu_job *timed_out,
 			    enum npu_reset_reason reason)
 {
 	struct npu_job *guilty = NULL;
+	bool fence_cookie;
 	int ret = 0;
 	u32 i;
 
@@ -197,6 +267,13 @@ static int npu_reset_device(struct npu_device *ndev, struct npu_job *timed_out,
 		/* also finds completions whose interrupt was lost */
 		npu_queue_handle_done(queue);
 	}
+	/*
+	 * From here to the restart the jobs' fences wait for us: nothing may
+	 * wait for reclaim. (Stopping the schedulers waits for their run_job
+	 * work, itself a signalling section: it stays outside, or lockdep
+	 * would see a cycle through hw_lock that cannot deadlock.)
+	 */
+	fence_cookie = dma_fence_begin_signalling();
 	if (timed_out && timed_out->hw_fence &&
 	    dma_fence_is_signaled(timed_out->hw_fence))
 		goto out_start;
@@ -220,7 +297,7 @@ static int npu_reset_device(struct npu_device *ndev, struct npu_job *timed_out,
 			npu_reset_reason_name(reason));
 
 	/* the state that explains the failure, before the reset clears it */
-	npu_coredump(ndev, guilty, reason);
+	npu_coredump_capture(ndev, guilty, reason);
 
 	for (i = 0; i < ndev->queue_count; i++)
 		npu_queue_disable(&ndev->queues[i]);
@@ -253,11 +330,12 @@ static int npu_reset_device(struct npu_device *ndev, struct npu_job *timed_out,
 		drm_info(&ndev->drm, "device recovered (reset %d)\n",
 			 atomic_read(&ndev->reset_count));
 	}
-	npu_reset_uevent(ndev, reason, !ret);
+	npu_reset_report(ndev, reason, !ret);
 
 out_start:
 	for (i = 0; i < ndev->queue_count; i++)
 		npu_sched_start(&ndev->queues[i].sched);
+	dma_fence_end_signalling(fence_cookie);
 	mutex_unlock(&ndev->hw_lock);
 	return ret;
 }
@@ -307,7 +385,7 @@ static void npu_retry_dead(struct npu_device *ndev)
 			 atomic_read(&ndev->reset_count));
 	}
 	mutex_unlock(&ndev->hw_lock);
-	npu_reset_uevent(ndev, NPU_RESET_RETRY, !ret);
+	npu_reset_report(ndev, NPU_RESET_RETRY, !ret);
 }
 
 static void npu_halt_work(struct work_struct *work)
@@ -422,12 +500,49 @@ void npu_watchdog_stop(struct npu_device *ndev)
 {
 	cancel_delayed_work_sync(&ndev->watchdog.work);
 	cancel_work_sync(&ndev->watchdog.fault_work);
+	/* announce the last recoveries while the PCI device is there */
+	flush_work(&ndev->report.work);
 }
 
-void npu_reset_init(struct npu_device *ndev)
+static void npu_reset_report_fini(struct drm_device *drm, void *data)
 {
+	struct npu_device *ndev = to_npu_device(drm);
+
+	cancel_work_sync(&ndev->report.work);
+}
+
+/**
+ * npu_reset_init() - set up the recovery works and the devcoredump snapshot
+ * @ndev: the device, at probe
+ *
+ * Return: 0 or a negative errno.
+ */
+int npu_reset_init(struct npu_device *ndev)
+{
+	int ret;
+
 	INIT_WORK(&ndev->halt_work, npu_halt_work);
 	INIT_DELAYED_WORK(&ndev->watchdog.work, npu_watchdog_work);
 	INIT_WORK(&ndev->watchdog.fault_work, npu_fault_work);
 	atomic_set(&ndev->watchdog.faults, 0);
+	INIT_WORK(&ndev->report.work, npu_reset_report_work);
+	spin_lock_init(&ndev->report.lock);
+
+	/*
+	 * Reclaim may wait for job fences, which may wait for a recovery,
+	 * which takes hw_lock: teach lockdep, so that it reports any
+	 * allocation that may reclaim under hw_lock.
+	 */
+	if (IS_ENABLED(CONFIG_LOCKDEP)) {
+		fs_reclaim_acquire(GFP_KERNEL);
+		might_lock(&ndev->hw_lock);
+		fs_reclaim_release(GFP_KERNEL);
+	}
+
+	ret = npu_coredump_init(ndev);
+	if (ret)
+		return ret;
+	/* runs before the snapshots are freed */
+	return drmm_add_action_or_reset(&ndev->drm, npu_reset_report_fini,
+					NULL);
 }

@@ -8,6 +8,8 @@
 
 #include <linux/atomic.h>
 #include <linux/bits.h>
+#include <linux/llist.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
 
@@ -51,6 +53,58 @@ struct npu_watchdog {
 	unsigned int retry_ms;
 };
 
+struct npu_dump_snapshot;
+
+/**
+ * struct npu_coredump - devcoredump snapshots (npu_coredump.c)
+ * @prealloc: snapshot allocated at probe, the one a recovery fills unless
+ *	it still waits to be formatted
+ * @prealloc_busy: bit 0 set while @prealloc is in use
+ * @pending: captured snapshots waiting for npu_coredump_emit()
+ */
+struct npu_coredump {
+	struct npu_dump_snapshot *prealloc;
+	unsigned long prealloc_busy;
+	struct llist_head pending;
+};
+
+/* Recoveries whose uevent waits to be sent; more in a burst are dropped. */
+#define NPU_RESET_EVENTS	8
+
+/**
+ * struct npu_reset_event - one recovery to announce
+ * @reason: why the device was reset
+ * @recovered: the firmware came back
+ * @count: npu_device.reset_count after the recovery
+ */
+struct npu_reset_event {
+	enum npu_reset_reason reason;
+	bool recovered;
+	int count;
+};
+
+/**
+ * struct npu_reset_report - what a recovery reports once it is over
+ * @work: formats the devcoredumps, then sends the uevents, on
+ *	system_unbound_wq: a recovery is on the fence-signalling path, where
+ *	neither may happen
+ * @lock: protects @events, @first, @count and @dropped; taken from any
+ *	context
+ * @events: ring of recoveries not yet announced
+ * @first: oldest entry of @events
+ * @count: entries used in @events
+ * @dropped: events lost to a full ring, logged by @work
+ */
+struct npu_reset_report {
+	struct work_struct work;
+	/* protects events, first, count, dropped */
+	spinlock_t lock;
+	struct npu_reset_event events[NPU_RESET_EVENTS];
+	u32 first;
+	u32 count;
+	u32 dropped;
+};
+
 extern unsigned int npu_heartbeat_timeout_ms;
 extern unsigned int npu_autosuspend_ms;
 
@@ -59,8 +113,10 @@ void npu_watchdog_start(struct npu_device *ndev);
 void npu_watchdog_stop(struct npu_device *ndev);
 void npu_reset_report_fault(struct npu_device *ndev, unsigned int fault);
 
-void npu_coredump(struct npu_device *ndev, struct npu_job *guilty,
-		  enum npu_reset_reason reason);
+int npu_coredump_init(struct npu_device *ndev);
+void npu_coredump_capture(struct npu_device *ndev, struct npu_job *guilty,
+			  enum npu_reset_reason reason);
+void npu_coredump_emit(struct npu_device *ndev);
 
 extern const struct dev_pm_ops npu_pm_ops;
 void npu_pm_init(struct npu_device *ndev);

@@ -39,6 +39,8 @@ struct npu_dev_stats {
  * @page_faults: failed jobs whose status was PAGE_FAULT (the context is
  *	marked as faulted while this is non-zero)
  * @last_fault_va: fault address of the latest of those
+ * @busy_ns: the jobs' shares of the device's busy time, as the firmware
+ *	wrote them back (npu_job_desc.busy_ns), for fdinfo's drm-engine-npu
  */
 struct npu_job_stats {
 	atomic64_t submitted;
@@ -46,6 +48,7 @@ struct npu_job_stats {
 	atomic64_t failed;
 	atomic64_t page_faults;
 	atomic64_t last_fault_va;
+	atomic64_t busy_ns;
 };
 
 /**

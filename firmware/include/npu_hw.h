@@ -287,6 +287,9 @@ struct npu_queue_regs {
  * @fault_va: faulting address for NPU_JOB_STATUS_PAGE_FAULT (firmware)
  * @err_offset: byte offset in the command buffer of the failing packet
  * @reserved: MBZ
+ * @busy_ns: the job's share of the time the core was busy executing jobs
+ *	(regs.busy_ns), written back with @status (firmware; 0 from firmware
+ *	before ABI 1.2)
  */
 struct npu_job_desc {
 	npu_u64 seqno;
@@ -298,7 +301,8 @@ struct npu_job_desc {
 	npu_u32 status;
 	npu_u64 fault_va;
 	npu_u32 err_offset;
-	npu_u32 reserved[3];
+	npu_u32 reserved;
+	npu_u64 busy_ns;
 };
 
 /**
@@ -328,7 +332,7 @@ struct npu_log_ring {
 /* ---- Firmware image (npu_fw.bin) -------------------------------------- */
 #define NPU_FW_MAGIC			0x5746504e	/* "NPFW" */
 #define NPU_FW_ABI_MAJOR		1
-#define NPU_FW_ABI_MINOR		1	/* 1: tensor engines, operations */
+#define NPU_FW_ABI_MINOR		2	/* 1: tensor engines, operations; 2: job busy_ns */
 #define NPU_FW_HEADER_SIZE		256
 
 /**

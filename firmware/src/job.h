@@ -35,6 +35,7 @@ struct job {
 	uint32_t queue;
 	enum job_state state;
 	uint32_t offset;		/* the packet being executed */
+	uint64_t busy_ns;		/* share of regs.busy_ns so far */
 
 	/* command bytes [win_offset, win_offset + win_len) */
 	uint32_t win_offset;

@@ -79,6 +79,12 @@ static void running_clear(void)
 	REGS->running_seqno = 0;
 }
 
+static bool job_executing(const struct job *job)
+{
+	return job->state == JOB_RUNNABLE || job->state == JOB_OP ||
+	       job->state == JOB_DRAINING;
+}
+
 /*
  * Accounts the time since the last call as busy if a job was executing:
  * running packets or waiting for its tiles, not parked on WAIT_MEM (which
@@ -88,13 +94,23 @@ static void running_clear(void)
 static void busy_account(void)
 {
 	uint64_t now = time_ns();
-	bool busy = false;
+	uint64_t share, rest;
+	uint32_t busy = 0;
 
-	for (uint32_t q = 0; q < num_queues && !busy; q++)
-		busy = jobs[q].state == JOB_RUNNABLE || jobs[q].state == JOB_OP ||
-		       jobs[q].state == JOB_DRAINING;
-	if (busy)
+	for (uint32_t q = 0; q < num_queues; q++)
+		busy += job_executing(&jobs[q]);
+	if (busy) {
 		REGS->busy_ns = REGS->busy_ns + (now - busy_mark);
+		/* an even share to each job executing, the rest to the first */
+		share = (now - busy_mark) / busy;
+		rest = (now - busy_mark) - share * busy;
+		for (uint32_t q = 0; q < num_queues; q++) {
+			if (!job_executing(&jobs[q]))
+				continue;
+			jobs[q].busy_ns += share + rest;
+			rest = 0;
+		}
+	}
 	busy_mark = now;
 }
 
@@ -117,6 +133,7 @@ static void job_complete(struct job *job)
 	struct dma_fault f;
 
 	job_forget(job);
+	job->desc.busy_ns = job->busy_ns;
 	if (dma_copy(NPU_DMA_SPACE_CORE, core_addr(&job->desc),
 		     NPU_DMA_SPACE_HOST, job->desc_addr, sizeof(job->desc), 0,
 		     &f)) {
@@ -204,6 +221,7 @@ static void job_start(uint32_t q)
 	}
 	busy_account();
 	job->state = JOB_RUNNABLE;
+	job->busy_ns = 0;
 	job->offset = 0;
 	job->win_offset = 0;
 	job->win_len = 0;

@@ -1,6 +1,7 @@
 // npu::mgmt: which processes hold which device, from /proc/*/fd, with
-// per-process memory and job counts from debugfs `contexts` (root) or,
-// where a driver provides them, the DRM fdinfo keys.
+// per-process memory and device time from the DRM fdinfo keys (any user
+// may read them for its own processes) and job counts from debugfs
+// `contexts` (root), which also gives the memory where fdinfo does not.
 #include <algorithm>
 #include <cctype>
 #include <set>
@@ -45,32 +46,47 @@ std::optional<std::map<int, ContextTotals>> read_contexts(const std::string& fil
     return by_pid;
 }
 
-// DRM fdinfo: "drm-total-<region>: <n> [KiB|MiB]" (or the older
-// drm-memory-<region>); the client id dedupes fds sharing one context.
-std::optional<uint64_t> fdinfo_memory(const std::string& file, std::set<std::string>& clients) {
+struct FdinfoUsage {
+    std::optional<uint64_t> memory_bytes;
+    std::optional<uint64_t> busy_ns;
+};
+
+// DRM client usage stats (Documentation/gpu/drm-usage-stats.rst):
+// "drm-total-<region>: <n> [KiB|MiB]" per memory region (the older
+// "drm-memory-<region>" where a driver has no drm-total-*) and
+// "drm-engine-<class>: <n> ns" per engine class, summed. The client id
+// dedupes fds sharing one context.
+std::optional<FdinfoUsage> fdinfo_usage(const std::string& file, std::set<std::string>& clients) {
     const auto text = read_text(file);
     if (!text || text->find("drm-") == std::string::npos)
         return std::nullopt;
-    std::optional<uint64_t> bytes;
+    std::optional<uint64_t> total, legacy, busy;
     std::string client;
+    auto add = [](std::optional<uint64_t>& sum, uint64_t v) { sum = sum.value_or(0) + v; };
     for (const auto& words : split_lines(*text)) {
         if (words.size() < 2)
             continue;
         if (words[0] == "drm-client-id:")
             client = words[1];
-        if ((words[0].starts_with("drm-total-") || words[0].starts_with("drm-memory-")) &&
-            all_digits(words[1])) {
-            uint64_t value = std::stoull(words[1]);
-            if (words.size() > 2 && words[2] == "KiB")
-                value <<= 10;
-            else if (words.size() > 2 && words[2] == "MiB")
-                value <<= 20;
-            bytes = bytes.value_or(0) + value;
+        if (!all_digits(words[1]))
+            continue;
+        uint64_t value = std::stoull(words[1]);
+        if (words[0].starts_with("drm-engine-") && !words[0].starts_with("drm-engine-capacity-")) {
+            add(busy, value);
+            continue;
         }
+        if (words.size() > 2 && words[2] == "KiB")
+            value <<= 10;
+        else if (words.size() > 2 && words[2] == "MiB")
+            value <<= 20;
+        if (words[0].starts_with("drm-total-"))
+            add(total, value);
+        else if (words[0].starts_with("drm-memory-"))
+            add(legacy, value);
     }
     if (!client.empty() && !clients.insert(client).second)
-        return uint64_t{0}; // this context was already counted
-    return bytes;
+        return FdinfoUsage{uint64_t{0}, busy ? std::optional<uint64_t>(0) : std::nullopt};
+    return FdinfoUsage{total ? total : legacy, busy};
 }
 
 } // namespace
@@ -108,9 +124,12 @@ std::vector<Process> System::processes(const std::vector<DeviceIdentity>& device
                 p.device_index = devices[i].index;
                 p.pci_address = devices[i].pci_address;
                 ++p.fds;
-                const auto mem = fdinfo_memory(proc + "/" + pid_text + "/fdinfo/" + fd, clients[i]);
-                if (mem)
-                    p.memory_bytes = p.memory_bytes.value_or(0) + *mem;
+                const auto usage =
+                    fdinfo_usage(proc + "/" + pid_text + "/fdinfo/" + fd, clients[i]);
+                if (usage && usage->memory_bytes)
+                    p.memory_bytes = p.memory_bytes.value_or(0) + *usage->memory_bytes;
+                if (usage && usage->busy_ns)
+                    p.busy_ns = p.busy_ns.value_or(0) + *usage->busy_ns;
             }
         }
         if (per_device.empty())
@@ -122,7 +141,8 @@ std::vector<Process> System::processes(const std::vector<DeviceIdentity>& device
                 const auto it = contexts[i]->find(pid);
                 const ContextTotals totals =
                     it != contexts[i]->end() ? it->second : ContextTotals{};
-                p.memory_bytes = totals.bo_bytes;
+                if (!p.memory_bytes) // fdinfo, where the driver has it, comes first
+                    p.memory_bytes = totals.bo_bytes;
                 p.jobs_submitted = totals.submitted;
                 p.jobs_completed = totals.completed;
                 p.jobs_failed = totals.failed;

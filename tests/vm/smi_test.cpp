@@ -27,6 +27,7 @@
 
 #include "npu/buffer.hpp"
 #include "npu/device.hpp"
+#include "npu/stream.hpp"
 #include "tool_runner.h"
 
 namespace
@@ -295,6 +296,31 @@ TEST_F(SmiVmTest, ProcessesShowsAHolderWithItsMemory)
 		  uint64_t{1} << 20);
 	const auto csv = smi({"processes", "--format", "csv", "--no-header"});
 	EXPECT_NE(csv.out.find("," + std::to_string(getpid()) + ","), std::string::npos) << csv.out;
+}
+
+// The processes view reads the DRM fdinfo keys: the device time of the
+// holder's jobs (drm-engine-npu) and its memory (drm-total-system).
+TEST_F(SmiVmTest, ProcessesShowDeviceTimeFromFdinfo)
+{
+	npu::Device device(0);
+	npu::Buffer buffer(device, size_t{8} << 20);
+	npu::Stream stream(device);
+	for (int i = 0; i < 4; i++)
+		stream.fill(buffer, 0, buffer.size(), 0x1234u + i);
+	stream.synchronize();
+	const auto doc = smi_json({"processes"});
+	bool found = false;
+	for (const auto &p : doc.at("processes"))
+		if (p.at("pid") == getpid()) {
+			found = true;
+			ASSERT_TRUE(p.at("busy_ns").is_number()) << p.dump();
+			EXPECT_GT(p.at("busy_ns").get<uint64_t>(), 0u) << p.dump();
+			EXPECT_GE(p.at("memory_bytes").get<uint64_t>(), uint64_t{8} << 20)
+				<< p.dump();
+		}
+	EXPECT_TRUE(found) << doc.dump();
+	const auto table = smi({"processes"});
+	EXPECT_NE(table.out.find("busy_ns"), std::string::npos) << table.out;
 }
 
 TEST_F(SmiVmTest, TopoAndFirmware)

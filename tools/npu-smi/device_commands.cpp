@@ -246,10 +246,10 @@ int run_processes(Run& run) {
         std::vector<std::vector<std::string>> rows;
         for (const auto& p : processes)
             rows.push_back({std::to_string(p.device_index), p.pci_address, std::to_string(p.pid),
-                            p.name, std::to_string(p.fds), num(p.memory_bytes),
+                            p.name, std::to_string(p.fds), num(p.memory_bytes), num(p.busy_ns),
                             num(p.jobs_submitted), num(p.jobs_completed), num(p.jobs_failed)});
         emit_rows(run,
-                  {"device_index", "pci_address", "pid", "name", "fds", "memory_bytes",
+                  {"device_index", "pci_address", "pid", "name", "fds", "memory_bytes", "busy_ns",
                    "jobs_submitted", "jobs_completed", "jobs_failed"},
                   rows);
         return 0;

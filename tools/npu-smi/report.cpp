@@ -166,6 +166,7 @@ nlohmann::json process_json(const mgmt::Process& p) {
             {"pci_address", p.pci_address},
             {"fds", p.fds},
             {"memory_bytes", opt(p.memory_bytes)},
+            {"busy_ns", opt(p.busy_ns)},
             {"jobs_submitted", opt(p.jobs_submitted)},
             {"jobs_completed", opt(p.jobs_completed)},
             {"jobs_failed", opt(p.jobs_failed)}};

@@ -77,7 +77,8 @@ struct Process {
     unsigned device_index = 0;
     std::string pci_address;
     unsigned fds = 0;                     // descriptors on the node
-    std::optional<uint64_t> memory_bytes; // BO bytes of its contexts (debugfs or fdinfo)
+    std::optional<uint64_t> memory_bytes; // BO bytes of its contexts (fdinfo, else debugfs)
+    std::optional<uint64_t> busy_ns;      // device time of its jobs (fdinfo drm-engine-*)
     std::optional<uint64_t> jobs_submitted;
     std::optional<uint64_t> jobs_completed;
     std::optional<uint64_t> jobs_failed;

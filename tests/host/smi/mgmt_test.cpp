@@ -221,6 +221,25 @@ TEST_F(MgmtTest, FdinfoMemoryWhenNoDebugfs) {
     ASSERT_EQ(procs.size(), 1u);
     EXPECT_EQ(procs[0].memory_bytes, 8192u) << "one client behind two fds counts once";
     EXPECT_FALSE(procs[0].jobs_submitted);
+    EXPECT_FALSE(procs[0].busy_ns) << "no drm-engine-* key";
+}
+
+TEST_F(MgmtTest, FdinfoEngineTimeAndMemoryBeforeDebugfs) {
+    tree.add_process(100, "trainer", "accel0", 2);
+    tree.set_contexts("0000:00:03.0", "3 100 trainer 2 16384 8 7 1\n");
+    // drm-memory-* is the older name of the same memory: not added again
+    tree.write("proc/100/fdinfo/3", "drm-driver:\tnpu\ndrm-client-id:\t7\n"
+                                    "drm-total-system:\t8192\ndrm-memory-system:\t8192\n"
+                                    "drm-engine-npu:\t1500 ns\n");
+    tree.write("proc/100/fdinfo/4", "drm-driver:\tnpu\ndrm-client-id:\t8\n"
+                                    "drm-total-system:\t4 KiB\ndrm-engine-npu:\t500 ns\n"
+                                    "drm-engine-capacity-npu:\t4\n");
+    mgmt::System system(tree.root());
+    const auto procs = system.processes(system.devices());
+    ASSERT_EQ(procs.size(), 1u);
+    EXPECT_EQ(procs[0].memory_bytes, 12288u) << "fdinfo comes before debugfs";
+    EXPECT_EQ(procs[0].busy_ns, 2000u);
+    EXPECT_EQ(procs[0].jobs_submitted, 8u) << "job counts still from debugfs";
 }
 
 TEST_F(MgmtTest, TopologyAndLinks) {

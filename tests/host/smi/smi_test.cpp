@@ -290,7 +290,7 @@ TEST_F(SmiTest, ProcessesInEveryFormat) {
     EXPECT_EQ(p.at("memory_bytes"), 16384);
     EXPECT_EQ(p.at("jobs_failed"), 1);
     const auto csv = smi({"processes", "--format", "csv", "--no-header"});
-    EXPECT_EQ(csv.out, "1,0000:00:05.0,77,infer,2,16384,8,7,1\n");
+    EXPECT_EQ(csv.out, "1,0000:00:05.0,77,infer,2,16384,N/A,8,7,1\n");
 }
 
 TEST_F(SmiTest, TopoMatrix) {
