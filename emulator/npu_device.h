@@ -8,8 +8,8 @@
 // doing, so a translation invalidate never waits for a reset, a boot or the
 // firmware, and a reset never waits for an invalidate). The interrupt
 // callback is called from the caller of doorbell() and from the
-// control-core thread, so it must be thread-safe. The device never frees or remaps the two regions; they
-// must outlive it.
+// control-core thread, so it must be thread-safe. The device never frees or
+// remaps the two regions; they must outlive it.
 #pragma once
 
 #include <atomic>

@@ -84,6 +84,7 @@ protected:
 
 TEST_F(TranslationCache, CachedTranslationOutlivesItsPteUntilAnInvalidate)
 {
+	std::future<void> inval; // outlives mem: mem's end lets it finish
 	ContextMemory mem(dma_, ctx_.pt_root);
 	PageOutcome first = page_of(mem, kA + 8);
 	ASSERT_NE(first.host, nullptr);
@@ -92,7 +93,7 @@ TEST_F(TranslationCache, CachedTranslationOutlivesItsPteUntilAnInvalidate)
 	EXPECT_EQ(page_of(mem, kA + 8).host, first.host) << "no cache: this test shows nothing";
 
 	std::uint64_t before = sync().generation();
-	auto inval = in_background([&] { sync().invalidate(); });
+	inval = in_background([&] { sync().invalidate(); });
 	ASSERT_TRUE(host_.wait_for([&] { return sync().generation() != before; }, kDeadline));
 	// the next access, once the request is in, walks the tables again
 	PageOutcome after = page_of(mem, kA + 8);
@@ -105,7 +106,7 @@ TEST_F(TranslationCache, CachedTranslationOutlivesItsPteUntilAnInvalidate)
 
 TEST_F(TranslationCache, TaskHoldingATranslationKeepsTheRequestPendingUntilItMovesOn)
 {
-	std::future<void> inval;
+	std::future<void> inval, again; // outlive mem: mem's end lets them finish
 	{
 		ContextMemory mem(dma_, ctx_.pt_root);
 		ASSERT_NE(page_of(mem, kA).host, nullptr); // in use from now on
@@ -118,11 +119,11 @@ TEST_F(TranslationCache, TaskHoldingATranslationKeepsTheRequestPendingUntilItMov
 		EXPECT_TRUE(finished(inval, kDeadline)) << "the task moved on";
 		// ... and it is in the new generation, holding up no one
 		EXPECT_EQ(sync().current_users(), 1u);
-		auto again = in_background([&] { sync().invalidate(); });
+		again = in_background([&] { sync().invalidate(); });
 		EXPECT_FALSE(finished(again, kPendingCheck)) << "the task is busy again";
 		mem.release();
 		EXPECT_TRUE(finished(again, kDeadline));
-	} // (mem leaves here on a failed check, so the futures can finish)
+	}
 	inval.wait();
 	EXPECT_EQ(sync().invalidations(), 2u);
 	EXPECT_EQ(sync().current_users(), 0u);
@@ -130,6 +131,7 @@ TEST_F(TranslationCache, TaskHoldingATranslationKeepsTheRequestPendingUntilItMov
 
 TEST_F(TranslationCache, ReleasedTaskDoesNotHoldTheRequestButDropsItsCacheAfterIt)
 {
+	std::future<void> inval; // outlives mem: mem's end lets it finish
 	ContextMemory mem(dma_, ctx_.pt_root);
 	std::uint8_t *a = page_of(mem, kA).host;
 	ASSERT_NE(a, nullptr);
@@ -141,7 +143,7 @@ TEST_F(TranslationCache, ReleasedTaskDoesNotHoldTheRequestButDropsItsCacheAfterI
 	EXPECT_EQ(page_of(mem, kA).host, a);
 
 	mem.release(); // computing on staged data
-	auto inval = in_background([&] { sync().invalidate(); });
+	inval = in_background([&] { sync().invalidate(); });
 	ASSERT_TRUE(finished(inval, kDeadline)) << "waited for a task that holds nothing";
 	EXPECT_EQ(page_of(mem, kA).fault, std::uint32_t{NPU_ENG_ST_FAULT_READ});
 }
@@ -195,7 +197,7 @@ class DmaInterlock : public TranslationCache
 {
 protected:
 	// Blocks run() between translating and copying the first chunk until
-	// open() (or the end of the test).
+	// open().
 	void hold_first_chunk()
 	{
 		dma_.set_chunk_hook([this](std::uint64_t done) {
@@ -218,12 +220,19 @@ protected:
 		open_ = true;
 		cv_.notify_all();
 	}
-	void TearDown() override { open(); }
+	// Declared after a test's futures: opens the gate when the test ends
+	// early, before the futures wait for their threads.
+	struct OpenAtExit {
+		DmaInterlock &t;
+		~OpenAtExit() { t.open(); }
+	};
 
 	std::mutex mutex_; // protects in_chunk_, open_
 	std::condition_variable cv_;
 	bool in_chunk_ = false;
 	bool open_ = false;
+	DmaRequest req_;
+	DmaResult result_;
 };
 
 TEST_F(DmaInterlock, RequestWaitsForTheChunkInProgress)
@@ -231,63 +240,64 @@ TEST_F(DmaInterlock, RequestWaitsForTheChunkInProgress)
 	std::uint32_t pattern = 0x5a5a1234;
 	host_.write_va(ctx_, kA, &pattern, sizeof(pattern));
 	hold_first_chunk();
-	DmaRequest req;
-	req.op = NPU_DMA_OP(NPU_DMA_COPY, NPU_DMA_SPACE_CTX, NPU_DMA_SPACE_CTX);
-	req.src = kA;
-	req.dst = kB;
-	req.len = NPU_PAGE_SIZE;
-	req.pt_root = ctx_.pt_root;
-	DmaResult result;
-	auto copy = in_background([&] { result = dma_.run(req); });
+	req_.op = NPU_DMA_OP(NPU_DMA_COPY, NPU_DMA_SPACE_CTX, NPU_DMA_SPACE_CTX);
+	req_.src = kA;
+	req_.dst = kB;
+	req_.len = NPU_PAGE_SIZE;
+	req_.pt_root = ctx_.pt_root;
+	std::future<void> copy, inval;
+	OpenAtExit opener{*this};
+	copy = in_background([&] { result_ = dma_.run(req_); });
 	ASSERT_TRUE(wait_in_chunk());
 
-	auto inval = in_background([&] { sync().invalidate(); });
+	inval = in_background([&] { sync().invalidate(); });
 	EXPECT_FALSE(finished(inval, kPendingCheck))
 		<< "completed while a chunk copy with an older translation was under way";
 	open();
 	EXPECT_TRUE(finished(inval, kDeadline));
 	ASSERT_TRUE(finished(copy, kDeadline));
-	EXPECT_EQ(result.status, std::uint32_t{NPU_DMA_ST_OK});
+	EXPECT_EQ(result_.status, std::uint32_t{NPU_DMA_ST_OK});
 	EXPECT_EQ(host_.read_u64(ctx_, kB) & 0xffffffff, pattern);
 }
 
 TEST_F(DmaInterlock, NextChunkWalksAgain)
 {
 	// two pages: the second chunk is translated after the request
-	host_.map(ctx_, kA + NPU_PAGE_SIZE, NPU_PAGE_SIZE, true);
 	host_.map(ctx_, kB + NPU_PAGE_SIZE, NPU_PAGE_SIZE, true);
 	hold_first_chunk();
-	DmaRequest req;
-	req.op = NPU_DMA_OP(NPU_DMA_FILL, 0, NPU_DMA_SPACE_CTX);
-	req.dst = kB;
-	req.len = 2 * NPU_PAGE_SIZE;
-	req.fill = 0x11111111;
-	req.pt_root = ctx_.pt_root;
-	DmaResult result;
-	auto fill = in_background([&] { result = dma_.run(req); });
+	req_.op = NPU_DMA_OP(NPU_DMA_FILL, 0, NPU_DMA_SPACE_CTX);
+	req_.dst = kB;
+	req_.len = 2 * NPU_PAGE_SIZE;
+	req_.fill = 0x11111111;
+	req_.pt_root = ctx_.pt_root;
+	std::future<void> fill, inval;
+	OpenAtExit opener{*this};
+	fill = in_background([&] { result_ = dma_.run(req_); });
 	ASSERT_TRUE(wait_in_chunk());
 	host_.clear_pte(ctx_, kB + NPU_PAGE_SIZE);
-	auto inval = in_background([&] { sync().invalidate(); });
+	inval = in_background([&] { sync().invalidate(); });
 	open();
 	EXPECT_TRUE(finished(inval, kDeadline));
 	ASSERT_TRUE(finished(fill, kDeadline));
-	EXPECT_EQ(result.status, std::uint32_t{NPU_DMA_ST_FAULT_WRITE});
-	EXPECT_EQ(result.fault, kB + NPU_PAGE_SIZE);
+	EXPECT_EQ(result_.status, std::uint32_t{NPU_DMA_ST_FAULT_WRITE});
+	EXPECT_EQ(result_.fault, kB + NPU_PAGE_SIZE);
 }
 
 TEST_F(DmaInterlock, TransferWithoutContextAddressesHoldsNothing)
 {
 	hold_first_chunk();
-	DmaRequest req;
-	req.op = NPU_DMA_OP(NPU_DMA_FILL, 0, NPU_DMA_SPACE_HOST);
-	req.dst = 0x1000;
-	req.len = 64;
-	auto fill = in_background([&] { dma_.run(req); });
+	req_.op = NPU_DMA_OP(NPU_DMA_FILL, 0, NPU_DMA_SPACE_HOST);
+	req_.dst = 0x1000;
+	req_.len = 64;
+	std::future<void> fill, inval;
+	OpenAtExit opener{*this};
+	fill = in_background([&] { result_ = dma_.run(req_); });
 	ASSERT_TRUE(wait_in_chunk());
-	auto inval = in_background([&] { sync().invalidate(); });
+	inval = in_background([&] { sync().invalidate(); });
 	EXPECT_TRUE(finished(inval, kDeadline)) << "a bus address needs no translation";
 	open();
 	EXPECT_TRUE(finished(fill, kDeadline));
+	EXPECT_EQ(result_.status, std::uint32_t{NPU_DMA_ST_OK});
 }
 
 // ---- the device: NPU_DB_MMU in every state -----------------------------------
