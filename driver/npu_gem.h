@@ -24,6 +24,8 @@ struct npu_vm;
  * @vm_link: entry in @vm's BO list (under the VM's lock)
  * @va: the object's range in @vm (size plus a guard page)
  * @flags: DRM_NPU_BO_* given at creation
+ * @dma_jobs: jobs on the device that list the object, if the device may
+ *	write it: only the first syncs it for the device (npu_dma.c)
  */
 struct npu_bo {
 	struct drm_gem_shmem_object base;
@@ -31,6 +33,7 @@ struct npu_bo {
 	struct list_head vm_link;
 	struct drm_mm_node va;
 	u32 flags;
+	atomic_t dma_jobs;
 };
 
 static inline struct npu_bo *to_npu_bo(struct drm_gem_object *obj)
