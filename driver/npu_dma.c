@@ -109,7 +109,8 @@ void npu_job_dma_for_device(struct npu_job *job)
 /**
  * npu_job_dma_for_cpu() - give the BOs a job may have written to the CPU
  * @job: the job, completed or stopped on the device, before its hardware
- *	fence signals; called in interrupt context under npu_queue.lock
+ *	fence signals; under npu_queue.lock, from the JOB interrupt, the
+ *	watchdog, a recovery or the unbind
  *
  * Copies and cache maintenance only: nothing allocates or sleeps on this
  * path to dma_fence_signal().
