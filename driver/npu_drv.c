@@ -11,6 +11,7 @@
  *   npu_reset.c  recovery after a job timeout or a firmware crash
  *   npu_mmu.c    per-context device page tables and VA allocation
  *   npu_gem.c    buffer objects (shmem, pinned, mapped at creation)
+ *   npu_dma.c    DMA mask, BO syncs for the device and the CPU around jobs
  *   npu_job.c    submit, scheduler backend, hardware fences, WAIT
  *   npu_ctx_queue.c  context queues (QUEUE_CREATE/DESTROY), priorities
  *   npu_engine.c tensor engine registers and utilisation sampling

@@ -3,8 +3,9 @@
  * Buffer objects. Pages come from shmem and stay pinned from creation to
  * destruction (drm_gem_shmem_get_pages_sgt() holds them), because the
  * device reaches them through the context's page table without faulting.
- * CPU mappings use the shmem helper's default: cached, coherent with the
- * device on x86 (no IOMMU, snooped DMA).
+ * CPU mappings use the shmem helper's default: cached. The device's view
+ * (a bounce buffer under swiotlb) is synced with the pages at the
+ * boundaries of the jobs that list the object (npu_dma.c).
  */
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
@@ -93,7 +94,9 @@ static void npu_bo_release_dma(struct npu_bo *bo)
 		shmem->sgt = NULL;
 		return;
 	}
-	dma_unmap_sgtable(shmem->base.dev->dev, shmem->sgt, DMA_BIDIRECTIONAL, 0);
+	/* every job's writes were synced for the CPU when it completed */
+	dma_unmap_sgtable(shmem->base.dev->dev, shmem->sgt, DMA_BIDIRECTIONAL,
+			  DMA_ATTR_SKIP_CPU_SYNC);
 	sg_free_table(shmem->sgt);
 	kfree(shmem->sgt);
 	shmem->sgt = NULL;

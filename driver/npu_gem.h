@@ -28,6 +28,8 @@ struct npu_vm;
  * @dead_link: entry in @vm's dead_bos once the last reference dropped
  *	(under the VM's reclaim_lock)
  * @dead_after: jobs pushed on @vm when it died: those may still use it
+ * @dma_jobs: jobs on the device that list the object, if the device may
+ *	write it: only the first syncs it for the device (npu_dma.c)
  */
 struct npu_bo {
 	struct drm_gem_shmem_object base;
@@ -37,6 +39,7 @@ struct npu_bo {
 	u32 flags;
 	struct list_head dead_link;
 	u64 dead_after;
+	atomic_t dma_jobs;
 };
 
 static inline struct npu_bo *to_npu_bo(struct drm_gem_object *obj)

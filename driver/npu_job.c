@@ -33,6 +33,7 @@
 #include <drm/drm_utils.h>
 
 #include "npu_ctx_queue.h"
+#include "npu_dma.h"
 #include "npu_drv.h"
 #include "npu_gem.h"
 #include "npu_job.h"
@@ -126,6 +127,8 @@ static void npu_job_signal(struct npu_job *job, u32 status, u64 fault_va,
 	job->fault_va = fault_va;
 	job->err_offset = err_offset;
 	npu_stats_job_done(&job->vm->job_stats, status, fault_va);
+	/* the device is done with the job's BOs: its writes to the CPU */
+	npu_job_dma_for_cpu(job);
 	if (error) {
 		dma_fence_set_error(job->hw_fence, error);
 		/* not every scheduler copies the parent's error */
@@ -273,6 +276,8 @@ static struct dma_fence *npu_job_run(struct drm_sched_job *sched_job)
 
 	fence = job->fence_mem;
 	job->fence_mem = NULL;
+	/* the CPU's writes to the job's BOs to the device, before it runs */
+	npu_job_dma_for_device(job);
 
 	spin_lock_irqsave(&queue->lock, flags);
 	job->hw_seqno = ++queue->hw_seqno;

@@ -3,7 +3,6 @@
  * PCI glue: probe and remove. ivshmem-doorbell functions are claimed only
  * if BAR2 carries the NPU register block; other ivshmem users keep theirs.
  */
-#include <linux/dma-mapping.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 
@@ -11,6 +10,7 @@
 #include <drm/drm_managed.h>
 #include <drm/drm_print.h>
 
+#include "npu_dma.h"
 #include "npu_drv.h"
 #include "npu_gem.h"
 #include "npu_job.h"
@@ -128,14 +128,9 @@ static int npu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 			dev_info(dev, "ivshmem device without NPU registers, not claimed\n");
 		return ret;
 	}
-	ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64));
+	ret = npu_dma_init(ndev);
 	if (ret)
 		return ret;
-	/*
-	 * The NPU MMU maps BOs page by page, so DMA segments of any length
-	 * are fine; without this the DMA API caps them at 64 KiB.
-	 */
-	dma_set_max_seg_size(dev, UINT_MAX);
 	/* MSI-X messages are bus-master writes */
 	pci_set_master(pdev);
 	npu_read_identity(ndev);

@@ -268,7 +268,8 @@ void conv_onednn_direct(EngineScratch::State &st, const ConvGeometry &g, const C
 			    static_cast<std::int64_t>(g.dil[d]), static_cast<std::int64_t>(g.pb[d]),
 			    g.pad_r[d]});
 
-	CachedPrimitive &conv = st.primitive(key, [&] {
+	// A copy (shared handles): the reorders below may clear the cache.
+	const CachedPrimitive conv = st.primitive(key, [&] {
 		dnnl::memory::desc any_src(src_dims, src_type, fmt::any);
 		dnnl::memory::desc any_dst(dst_dims, dst_type, fmt::any);
 		dnnl::memory::desc any_wei(user_wei.dims(), wei_type, fmt::any);

@@ -205,7 +205,8 @@ void matmul(EngineScratch::State &st, std::uint64_t m, std::uint64_t k, std::uin
 				      static_cast<std::int64_t>(wei_type),
 				      static_cast<std::int64_t>(dst_type),
 				      b_tag != nullptr};
-	CachedPrimitive &cached = st.primitive(key, [&] {
+	// A copy (shared handles): the reorder below may clear the cache.
+	const CachedPrimitive cached = st.primitive(key, [&] {
 		dnnl::memory::desc wei_want =
 			b_tag ? dnnl::memory::desc({dim(k), dim(n)}, wei_type, fmt::any) : wei_md;
 		dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src_md, wei_want, dst_md),

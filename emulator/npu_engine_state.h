@@ -139,7 +139,9 @@ struct EngineScratch::State {
 
 	// Primitives by key (shapes, types, attributes), with the memory
 	// layouts they chose. Bounded: a stream of ever-new shapes must not grow
-	// the engine without limit.
+	// the engine without limit, so a lookup may clear the cache and the
+	// reference lives only until the next one: copy the entry (its handles
+	// are shared) to use it across another lookup, such as reorder().
 	template <typename Make>
 	CachedPrimitive &primitive(const std::vector<std::int64_t> &key, Make make)
 	{

@@ -154,6 +154,18 @@ struct drm_npu_bo_info {
  * earlier users of a BO the job may write (BOs not created
  * DRM_NPU_BO_DEVICE_READ_ONLY), whatever queue or context they ran on.
  *
+ * Memory the job sees: the listed BOs are handed to the device when the
+ * job starts (what the CPU wrote to them before is what the device reads)
+ * and, those the device may write, back to the CPU when it ends, before
+ * any of its fences signals (what the device wrote is what the CPU reads
+ * once WAIT, a syncobj or the BO's reservation says the job is done).
+ * Between the two the CPU must not write the listed BOs, nor expect to see
+ * the device's writes: where DMA is not coherent (bounce buffers, as in
+ * confidential guests), a CPU write during the job, e.g. to release a
+ * WAIT_MEM, is not seen by the device, and a device write is seen only
+ * after the job. A BO the job reaches without listing it gets none of
+ * this: list every BO the job's packets address.
+ *
  * An in-syncobj without a fence (or a timeline point not yet added) is
  * refused with -EINVAL, unless DRM_NPU_SUBMIT_WAIT_FOR_SUBMIT is set: the
  * ioctl then sleeps until the fence is added (wait-before-signal, as

@@ -414,6 +414,28 @@ TEST_F(ConvTest, TilesOfOneOperationAddUp)
 	check_conv(*this, s, ty, o, 0, pairs, 0, ocg, 0, act(NPU_FN_RELU));
 }
 
+// One engine runs convolutions of ever-new shapes: its primitive cache
+// fills up and is cleared, sometimes by the lookup of a reorder in the
+// middle of a tile, after the convolution itself was looked up. The tile
+// must still run that convolution (it once ran a freed one: a crash or
+// BAD_TASK, and an ASan use-after-free).
+TEST_F(ConvTest, PrimitiveCacheClearedMidTile)
+{
+	const ConvTypes ty = kTypes[0];
+	// Shapes that need different numbers of reorders, so the clear does
+	// not always fall on a convolution's own lookup.
+	for (std::uint32_t i = 0; i < 120; i++) {
+		ConvShape s = kShapes[i % std::size(kShapes)];
+		s.in[0] += i;
+		ConvOperands o = operands(s, ty);
+		std::uint32_t pairs = s.N * s.G, ocg = s.OC / s.G;
+		ASSERT_EQ(run_task(o.p, 0, pairs, 0, ocg, 1000 + i), kOk) << s.name << " " << i;
+		check_conv(*this, s, ty, o, 0, pairs, 0, ocg, 0, {});
+		if (HasFailure())
+			FAIL() << s.name << " " << i;
+	}
+}
+
 TEST_F(ConvTest, RefusesMalformedConvolutions)
 {
 	ConvOperands o = operands(kShapes[0], kTypes[0]);
