@@ -160,8 +160,8 @@ int npu_ioctl_queue_create(struct drm_device *drm, void *data,
 		return -EINVAL;
 	if (args->priority > DRM_NPU_PRIORITY_REALTIME)
 		return -EINVAL;
-	if (args->priority == DRM_NPU_PRIORITY_REALTIME &&
-	    !capable(CAP_SYS_NICE))
+	/* above NORMAL a queue delays every other tenant's work (as panthor) */
+	if (args->priority > DRM_NPU_PRIORITY_NORMAL && !capable(CAP_SYS_NICE))
 		return -EPERM;
 	if (!drm_dev_enter(drm, &idx))
 		return -ENODEV;

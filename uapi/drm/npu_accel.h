@@ -230,7 +230,7 @@ struct drm_npu_wait {
 	__u64 fault_addr;
 };
 
-/* Queue priorities; DRM_NPU_PRIORITY_REALTIME needs CAP_SYS_NICE */
+/* Queue priorities; those above DRM_NPU_PRIORITY_NORMAL need CAP_SYS_NICE */
 #define DRM_NPU_PRIORITY_LOW		0
 #define DRM_NPU_PRIORITY_NORMAL		1
 #define DRM_NPU_PRIORITY_HIGH		2
@@ -239,7 +239,8 @@ struct drm_npu_wait {
 /**
  * struct drm_npu_queue_create - create a queue in this file's context
  * @priority: DRM_NPU_PRIORITY_*; -EINVAL above REALTIME, -EPERM for
- *	REALTIME without CAP_SYS_NICE (in)
+ *	HIGH and REALTIME without CAP_SYS_NICE: a queue above NORMAL is
+ *	served before every NORMAL and LOW queue of all contexts (in)
  * @flags: MBZ (in)
  * @queue_id: id for SUBMIT and WAIT, never 0 and below
  *	DRM_NPU_PARAM_QUEUE_COUNT (out)

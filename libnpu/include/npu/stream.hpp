@@ -53,7 +53,7 @@ struct Timeline;
 } // namespace detail
 
 // Scheduling priority of a stream's queue (DRM_NPU_PRIORITY_*): the device
-// serves higher priorities first. realtime needs CAP_SYS_NICE (EPERM).
+// serves higher priorities first. high and realtime need CAP_SYS_NICE (EPERM).
 enum class Priority : uint32_t { low = 0, normal = 1, high = 2, realtime = 3 };
 
 struct StreamOptions {
