@@ -46,6 +46,7 @@
 #include "npu_gem.h"
 #include "npu_job.h"
 #include "npu_mmu.h"
+#include "npu_tenant.h"
 
 unsigned int npu_heartbeat_ms = 100;
 module_param_named(heartbeat_ms, npu_heartbeat_ms, uint, 0444);
@@ -77,6 +78,7 @@ static int npu_open(struct drm_device *drm, struct drm_file *file)
 	}
 	ctx->ndev = ndev;
 	ctx->pid = task_tgid_nr(current);
+	ctx->job_limit = max(READ_ONCE(npu_job_limit), 1U);
 	get_task_comm(ctx->comm, current);
 
 	ctx->vm = npu_vm_create(ndev);
@@ -192,6 +194,9 @@ int npu_ioctl_get_param(struct drm_device *drm, void *data,
 	case DRM_NPU_PARAM_OPS_DONE:
 		/* the firmware counts since it booted */
 		args->value = npu_rd64(ndev, NPU_REG(ops_done));
+		break;
+	case DRM_NPU_PARAM_JOB_LIMIT:
+		args->value = ctx->job_limit;
 		break;
 	default:
 		ret = -EINVAL;

@@ -182,6 +182,7 @@ struct npu_device {
  * @comm: command name of the opener, for debugfs
  * @queues: queue id -> struct npu_ctx_queue (npu_ctx_queue.h), queue 0
  *	included; has its own lock
+ * @job_limit: jobs the context may have not yet completed (npu_tenant.c)
  */
 struct npu_context {
 	struct npu_device *ndev;
@@ -190,6 +191,7 @@ struct npu_context {
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
 	struct xarray queues;
+	u32 job_limit;
 };
 
 static inline struct npu_device *to_npu_device(struct drm_device *drm)

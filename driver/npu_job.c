@@ -38,6 +38,7 @@
 #include "npu_job.h"
 #include "npu_mmu.h"
 #include "npu_reset.h"
+#include "npu_tenant.h"
 
 static struct npu_job *to_npu_job(struct drm_sched_job *sched_job)
 {
@@ -635,6 +636,7 @@ static void npu_submit_push(struct npu_ctx_queue *cq, struct npu_job *job,
 	*slot = job;
 
 	npu_stats_job_submitted(&job->vm->job_stats);
+	npu_tenant_job_pushed(job);
 	drm_sched_entity_push_job(&job->base);
 	mutex_unlock(&cq->lock);
 }
@@ -658,6 +660,11 @@ int npu_ioctl_submit(struct drm_device *drm, void *data,
 	cq = npu_ctx_queue_get(ctx, args->queue_id);
 	if (!cq)
 		return -ENOENT;
+	ret = npu_tenant_job_reserve(ctx);
+	if (ret) {
+		npu_ctx_queue_put(cq);
+		return ret;
+	}
 	in_fences = npu_in_fences_find(file, args);
 	if (IS_ERR(in_fences)) {
 		ret = PTR_ERR(in_fences);
@@ -752,6 +759,7 @@ out_exit:
 out_put_queue:
 	npu_in_fences_free(in_fences);
 	npu_ctx_queue_put(cq);
+	npu_tenant_job_unreserve(ctx);
 	return ret;
 }
 

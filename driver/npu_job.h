@@ -58,6 +58,8 @@ struct npu_fence {
  *	flight until the recovery this triggers completes it with that
  *	status (under npu_queue.lock)
  * @pm_ref: the job holds a runtime PM reference (npu_pm.c)
+ * @tenant_cb: on @done_fence, ends the job's count against its context's
+ *	limits (npu_tenant.c)
  */
 struct npu_job {
 	struct drm_sched_job base;
@@ -84,6 +86,7 @@ struct npu_job {
 	u32 err_offset;
 	bool engine_error;
 	bool pm_ref;
+	struct dma_fence_cb tenant_cb;
 };
 
 void npu_job_put(struct npu_job *job);

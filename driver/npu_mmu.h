@@ -15,6 +15,7 @@
 #include <drm/drm_mm.h>
 
 #include "npu_telemetry.h"
+#include "npu_tenant.h"
 
 struct npu_device;
 struct npu_pt;
@@ -35,6 +36,8 @@ struct npu_pt;
  *	npu_vm_free_tables() ran at unbind
  * @bos: BOs mapped here (npu_bo.vm_link)
  * @job_stats: jobs of the owning context; here because jobs outlive files
+ * @tenant: the owning context's job count and ban state (npu_tenant.c),
+ *	for the same reason
  */
 struct npu_vm {
 	struct kref ref;
@@ -46,6 +49,7 @@ struct npu_vm {
 	struct npu_pt *root;
 	struct list_head bos;
 	struct npu_job_stats job_stats;
+	struct npu_tenant tenant;
 };
 
 struct npu_vm *npu_vm_create(struct npu_device *ndev);

@@ -65,6 +65,10 @@ extern "C" {
 #define DRM_NPU_PARAM_OPS_DONE		18 /* operation packets completed since
 					    * the firmware booted (0 after a
 					    * reset) */
+/* Tenant limits */
+#define DRM_NPU_PARAM_JOB_LIMIT		19 /* jobs this file may have not yet
+					    * completed: SUBMIT fails with
+					    * -EBUSY past it */
 
 /**
  * struct drm_npu_get_param - read one device or context parameter
@@ -159,6 +163,11 @@ struct drm_npu_bo_info {
  * ioctl then sleeps until the fence is added (wait-before-signal, as
  * DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT), interruptibly, failing with
  * -ETIME if that does not happen within DRM core's 5 s limit.
+ *
+ * A file has at most DRM_NPU_PARAM_JOB_LIMIT jobs not yet completed
+ * (queued or running, whatever their queue): SUBMIT fails with -EBUSY
+ * while it has that many, until one of them completes. The limit is the
+ * npu module's job_limit parameter when the file was opened.
  *
  * @in_points and @out_point were appended to the original 64-byte struct;
  * DRM core zero-fills them for callers built against it.

@@ -1,0 +1,126 @@
+// Tenants of one shared device: a file's job limit (SUBMIT -EBUSY past
+// DRM_NPU_PARAM_JOB_LIMIT jobs not yet completed) and the ban of a context
+// whose jobs keep faulting or timing out, which the other contexts never
+// feel. Limits are module parameters: the tests lower them through
+// /sys/module/npu/parameters and restore them.
+#include <fstream>
+#include <string>
+#include <system_error>
+
+#include "npu_test.h"
+
+namespace npu_test
+{
+namespace
+{
+
+// Sets a writable module parameter for the lifetime of the object.
+class ModuleParam
+{
+public:
+	ModuleParam(const std::string &name, const std::string &value)
+	    : path_("/sys/module/npu/parameters/" + name)
+	{
+		std::ifstream in(path_);
+		if (!std::getline(in, old_))
+			throw std::runtime_error("cannot read " + path_);
+		Write(value);
+	}
+	~ModuleParam() { Write(old_); }
+	ModuleParam(const ModuleParam &) = delete;
+	ModuleParam &operator=(const ModuleParam &) = delete;
+
+private:
+	void Write(const std::string &value)
+	{
+		std::ofstream out(path_);
+		out << value << "\n";
+		out.flush();
+		if (!out)
+			throw std::runtime_error("cannot write " + path_);
+	}
+	std::string path_;
+	std::string old_;
+};
+
+uint32_t CreateQueue(Device &dev, uint32_t priority)
+{
+	drm_npu_queue_create args{};
+	args.priority = priority;
+	int err = IoctlErrno(dev.fd(), DRM_IOCTL_NPU_QUEUE_CREATE, &args);
+	if (err)
+		throw std::system_error(err, std::generic_category(), "QUEUE_CREATE");
+	return args.queue_id;
+}
+
+// A job parked on the device until flag's first word reads 1, then writing
+// value into out at offset.
+uint64_t SubmitGated(Session &sess, Bo &flag, Bo &out, uint64_t offset, uint64_t value,
+		     uint32_t queue_id = 0)
+{
+	Commands cmds;
+	cmds.WaitMem(flag.addr(), 1);
+	cmds.Fence(out.addr() + offset, value);
+	SubmitOptions opts = UsingBos({flag.handle(), out.handle()});
+	opts.queue_id = queue_id;
+	return sess.Submit(cmds, opts);
+}
+
+using Tenants = NpuTest;
+
+TEST_F(Tenants, JobLimitRefusesSubmitsWithEbusyUntilAJobCompletes)
+{
+	constexpr uint64_t kLimit = 6;
+	uint64_t default_limit = s->dev().Param(DRM_NPU_PARAM_JOB_LIMIT);
+	EXPECT_GE(default_limit, 256u)
+		<< "the default limit should not get in a normal program's way";
+	ModuleParam limit("job_limit", std::to_string(kLimit));
+	Session t(std::make_unique<Device>(s->dev().path()));
+	ASSERT_EQ(t.dev().Param(DRM_NPU_PARAM_JOB_LIMIT), kLimit);
+	EXPECT_EQ(s->dev().Param(DRM_NPU_PARAM_JOB_LIMIT), default_limit)
+		<< "a file keeps the limit it was opened with";
+
+	// gates only read their flag: read-only keeps them free of implicit deps
+	Bo flag(t.dev(), kPageSize, DRM_NPU_BO_DEVICE_READ_ONLY);
+	Bo out(t.dev(), kPageSize);
+	uint32_t low = CreateQueue(t.dev(), DRM_NPU_PRIORITY_LOW);
+	std::vector<std::pair<uint64_t, uint32_t>> jobs; // seqno, queue
+	// the limit counts the jobs of every queue of the file
+	for (uint64_t i = 0; i + 1 < kLimit; i++) {
+		uint32_t queue = i % 2 ? low : 0;
+		jobs.push_back({SubmitGated(t, flag, out, 8 * i, i + 1, queue), queue});
+	}
+	// failed submissions take no slot
+	for (int i = 0; i < 3; i++) {
+		drm_npu_submit bad = t.ValidSubmitArgs();
+		uint32_t handles[] = {t.cmd_bo().handle(), 0xdead};
+		bad.bo_handles = reinterpret_cast<uintptr_t>(handles);
+		bad.bo_count = 2;
+		EXPECT_EQ(t.SubmitRaw(bad), ENOENT);
+	}
+	jobs.push_back({SubmitGated(t, flag, out, 8 * (kLimit - 1), kLimit), 0});
+
+	drm_npu_submit more = t.ValidSubmitArgs();
+	EXPECT_EQ(t.SubmitRaw(more), EBUSY) << "job " << kLimit + 1 << " accepted";
+	more = t.ValidSubmitArgs();
+	more.queue_id = low;
+	EXPECT_EQ(t.SubmitRaw(more), EBUSY) << "another queue escapes the limit";
+	// other files are not limited by this one
+	s->ExpectWorks();
+
+	flag.WriteU64(0, 1);
+	for (auto [seqno, queue] : jobs)
+		EXPECT_JOB_STATUS(t.WaitStatus(seqno, 10000, queue), DRM_NPU_JOB_STATUS_OK);
+	for (uint64_t i = 0; i < kLimit; i++)
+		EXPECT_EQ(out.ReadU64(8 * i), i + 1);
+	// completed jobs give their slots back
+	for (uint64_t i = 0; i < kLimit; i++) {
+		more = t.ValidSubmitArgs();
+		ASSERT_EQ(t.SubmitRaw(more), 0) << "slot " << i << " not given back";
+		EXPECT_JOB_STATUS(t.WaitStatus(more.seqno), DRM_NPU_JOB_STATUS_OK);
+	}
+	t.ExpectWorks();
+}
+
+} // namespace
+} // namespace npu_test
