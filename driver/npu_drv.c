@@ -198,6 +198,9 @@ int npu_ioctl_get_param(struct drm_device *drm, void *data,
 	case DRM_NPU_PARAM_JOB_LIMIT:
 		args->value = ctx->job_limit;
 		break;
+	case DRM_NPU_PARAM_CONTEXT_BANNED:
+		args->value = npu_tenant_banned(ctx);
+		break;
 	default:
 		ret = -EINVAL;
 		break;

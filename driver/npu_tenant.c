@@ -34,10 +34,10 @@ module_param_named(job_limit, npu_job_limit, uint, 0644);
 MODULE_PARM_DESC(job_limit,
 		 "Jobs a file may have not yet completed; SUBMIT fails with EBUSY past it; read when a file is opened (default 1024, at least 1)");
 
-unsigned int npu_ban_threshold = 8;
+unsigned int npu_ban_threshold = 16;
 module_param_named(ban_threshold, npu_ban_threshold, uint, 0644);
 MODULE_PARM_DESC(ban_threshold,
-		 "Jobs of a context that may time out, page-fault or fail in an engine before its SUBMITs are refused with ECANCELED, 0 = never (default 8)");
+		 "Jobs of a context that may time out, page-fault or fail in an engine before its SUBMITs are refused with ECANCELED, 0 = never (default 16)");
 
 static struct npu_tenant *npu_ctx_tenant(struct npu_context *ctx)
 {

@@ -122,5 +122,78 @@ TEST_F(Tenants, JobLimitRefusesSubmitsWithEbusyUntilAJobCompletes)
 	t.ExpectWorks();
 }
 
+// A job writing below the first valid device address: a page fault.
+uint64_t SubmitFaulting(Session &sess)
+{
+	Commands cmds;
+	cmds.Fill(0x1000, 0xbad, 64);
+	return sess.Submit(cmds);
+}
+
+TEST_F(Tenants, ContextThatKeepsFaultingIsBannedAlone)
+{
+	ModuleParam threshold("ban_threshold", "3");
+	Session bad(std::make_unique<Device>(s->dev().path()));
+	for (int i = 0; i < 3; i++) {
+		EXPECT_EQ(bad.dev().Param(DRM_NPU_PARAM_CONTEXT_BANNED), 0u)
+			<< "banned after " << i;
+		EXPECT_JOB_STATUS(bad.WaitStatus(SubmitFaulting(bad)),
+				  DRM_NPU_JOB_STATUS_PAGE_FAULT);
+	}
+	EXPECT_EQ(bad.dev().Param(DRM_NPU_PARAM_CONTEXT_BANNED), 1u);
+	drm_npu_submit args = bad.ValidSubmitArgs();
+	EXPECT_EQ(bad.SubmitRaw(args), ECANCELED) << "a banned context still submits";
+	uint32_t low = CreateQueue(bad.dev(), DRM_NPU_PRIORITY_LOW);
+	args = bad.ValidSubmitArgs();
+	args.queue_id = low;
+	EXPECT_EQ(bad.SubmitRaw(args), ECANCELED) << "a new queue escapes the ban";
+
+	// the others never notice, a new file of the same process starts clean
+	EXPECT_EQ(s->dev().Param(DRM_NPU_PARAM_CONTEXT_BANNED), 0u);
+	s->ExpectWorks();
+	Session fresh(std::make_unique<Device>(s->dev().path()));
+	EXPECT_EQ(fresh.dev().Param(DRM_NPU_PARAM_CONTEXT_BANNED), 0u);
+	fresh.ExpectWorks();
+}
+
+TEST_F(Tenants, BadPacketsAreNoStrike)
+{
+	ModuleParam threshold("ban_threshold", "1");
+	Session t(std::make_unique<Device>(s->dev().path()));
+	for (int i = 0; i < 3; i++) {
+		Commands cmds;
+		cmds.Raw(NPU_PKT_HEADER(0x7f, 2), {0});
+		EXPECT_JOB_STATUS(t.WaitStatus(t.Submit(cmds)), DRM_NPU_JOB_STATUS_BAD_PACKET);
+	}
+	EXPECT_EQ(t.dev().Param(DRM_NPU_PARAM_CONTEXT_BANNED), 0u);
+	t.ExpectWorks();
+}
+
+TEST_F(Tenants, ZeroThresholdNeverBans)
+{
+	ModuleParam threshold("ban_threshold", "0");
+	Session t(std::make_unique<Device>(s->dev().path()));
+	for (int i = 0; i < 3; i++)
+		EXPECT_JOB_STATUS(t.WaitStatus(SubmitFaulting(t)), DRM_NPU_JOB_STATUS_PAGE_FAULT);
+	EXPECT_EQ(t.dev().Param(DRM_NPU_PARAM_CONTEXT_BANNED), 0u);
+	t.ExpectWorks();
+}
+
+TEST_F(Tenants, ContextWhoseJobTimesOutIsBanned)
+{
+	ModuleParam threshold("ban_threshold", "1");
+	Session bad(std::make_unique<Device>(s->dev().path()));
+	Bo flag(bad.dev(), kPageSize, DRM_NPU_BO_DEVICE_READ_ONLY);
+	Bo out(bad.dev(), kPageSize);
+	uint64_t stuck = SubmitGated(bad, flag, out, 0, 1); // never released
+	WaitResult r = bad.Wait(stuck, 30000);
+	ASSERT_EQ(r.err, 0) << "the job timeout did not fire";
+	EXPECT_JOB_STATUS(r.args.job_status, DRM_NPU_JOB_STATUS_TIMEOUT);
+	EXPECT_EQ(bad.dev().Param(DRM_NPU_PARAM_CONTEXT_BANNED), 1u);
+	drm_npu_submit args = bad.ValidSubmitArgs();
+	EXPECT_EQ(bad.SubmitRaw(args), ECANCELED);
+	s->ExpectWorks();
+}
+
 } // namespace
 } // namespace npu_test

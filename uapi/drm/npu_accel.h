@@ -69,6 +69,8 @@ extern "C" {
 #define DRM_NPU_PARAM_JOB_LIMIT		19 /* jobs this file may have not yet
 					    * completed: SUBMIT fails with
 					    * -EBUSY past it */
+#define DRM_NPU_PARAM_CONTEXT_BANNED	20 /* 1 once this file's context is
+					    * banned (SUBMIT: -ECANCELED) */
 
 /**
  * struct drm_npu_get_param - read one device or context parameter
@@ -168,6 +170,13 @@ struct drm_npu_bo_info {
  * (queued or running, whatever their queue): SUBMIT fails with -EBUSY
  * while it has that many, until one of them completes. The limit is the
  * npu module's job_limit parameter when the file was opened.
+ *
+ * A context whose jobs keep failing in ways that cost the other tenants
+ * (TIMEOUT, PAGE_FAULT, ENGINE_ERROR; as many as the npu module's
+ * ban_threshold parameter) is banned: SUBMIT fails with -ECANCELED from
+ * then on and DRM_NPU_PARAM_CONTEXT_BANNED reads 1. Jobs submitted before
+ * still run; other files, including new ones of the same process, are not
+ * affected.
  *
  * @in_points and @out_point were appended to the original 64-byte struct;
  * DRM core zero-fills them for callers built against it.
