@@ -14,10 +14,12 @@
  * free_job drops the BOs; the context's WAIT history keeps the job (and
  * its status) until DRM_NPU_WAIT_HISTORY newer jobs replaced it.
  *
- * Recovery (npu_reset.c) fails the jobs on the hardware: the one the
- * firmware was stuck in (or else the timed-out one) with TIMEOUT, one the
- * firmware failed with ENGINE_ERROR with that status, the others with
- * ABORTED. Jobs still queued in the scheduler run after the restart.
+ * A job that overruns its time is killed alone by the firmware and
+ * completes with TIMEOUT (npu_reset_kill_job()). A recovery (npu_reset.c)
+ * fails the jobs on the hardware: the one the firmware was stuck in (or
+ * else the timed-out one) with TIMEOUT, one the firmware failed with
+ * ENGINE_ERROR with that status, the others with ABORTED. Jobs still
+ * queued in the scheduler run after the restart.
  */
 #include <linux/dma-fence-chain.h>
 #include <linux/dma-mapping.h>
@@ -133,11 +135,16 @@ static void npu_job_signal(struct npu_job *job, u32 status, u64 fault_va,
 	dma_fence_signal_locked(job->hw_fence);
 }
 
-/* Statuses the firmware writes back; the others are the driver's own. */
-static bool npu_status_from_device(u32 status)
+/*
+ * Statuses the firmware writes back; the others are the driver's own,
+ * except TIMEOUT for a job the driver asked the firmware to kill.
+ */
+static bool npu_status_from_device(struct npu_job *job, u32 status)
 {
 	return status <= DRM_NPU_JOB_STATUS_PAGE_FAULT ||
-	       status == DRM_NPU_JOB_STATUS_ENGINE_ERROR;
+	       status == DRM_NPU_JOB_STATUS_ENGINE_ERROR ||
+	       (status == DRM_NPU_JOB_STATUS_TIMEOUT &&
+		job->hw_seqno == job->queue->kill_seqno);
 }
 
 /**
@@ -176,10 +183,11 @@ void npu_queue_handle_done(struct npu_queue *queue)
 		const struct npu_job_desc *desc = &queue->ring[job->ring_slot];
 		u32 status;
 
-		if (job->hw_seqno > done)
+		/* npu_reset_kill_job() signals it once it can */
+		if (job->hw_seqno > done || job->killing)
 			break;
 		status = READ_ONCE(desc->status);
-		if (unlikely(!npu_status_from_device(status) ||
+		if (unlikely(!npu_status_from_device(job, status) ||
 			     READ_ONCE(desc->seqno) != job->hw_seqno)) {
 			dev_err_ratelimited(queue->ndev->drm.dev,
 					    "queue %u: job %llu written back with seqno %llu status 0x%x\n",
@@ -304,6 +312,11 @@ static enum drm_gpu_sched_stat npu_job_timedout(struct drm_sched_job *sched_job)
 		npu_sched_start(&queue->sched);
 		return DRM_GPU_SCHED_STAT_ENODEV;
 	}
+	/* the firmware aborts the job alone; other jobs run on */
+	if (npu_reset_kill_job(ndev, job)) {
+		drm_dev_exit(idx);
+		return DRM_GPU_SCHED_STAT_NOMINAL;
+	}
 	npu_recover(ndev, job);
 	drm_dev_exit(idx);
 	return NPU_SCHED_STAT_RESET;
@@ -358,6 +371,9 @@ void npu_queue_program(struct npu_queue *queue)
 	writeq(queue->hw_seqno, regs + NPU_QREG(done_seqno));
 	writel(queue->priority, regs + NPU_QREG(priority));
 	writel(0, regs + NPU_QREG(reserved));
+	writeq(0, regs + NPU_QREG(kill_seqno));
+	writeq(0, regs + NPU_QREG(killed_seqno));
+	queue->kill_seqno = 0;
 	writel(1, regs + NPU_QREG(enable));
 	spin_unlock_irqrestore(&queue->lock, flags);
 }

@@ -57,6 +57,8 @@ struct npu_fence {
  * @engine_error: the firmware failed the job with ENGINE_ERROR; it stays in
  *	flight until the recovery this triggers completes it with that
  *	status (under npu_queue.lock)
+ * @killing: the timeout handler is killing the job (npu_reset.c) and
+ *	signals it itself once the firmware confirmed (under npu_queue.lock)
  * @pm_ref: the job holds a runtime PM reference (npu_pm.c)
  * @tenant_cb: on @done_fence, ends the job's count against its context's
  *	limits (npu_tenant.c)
@@ -85,6 +87,7 @@ struct npu_job {
 	u64 fault_va;
 	u32 err_offset;
 	bool engine_error;
+	bool killing;
 	bool pm_ref;
 	struct dma_fence_cb tenant_cb;
 };

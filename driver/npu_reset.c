@@ -21,6 +21,7 @@
  * device with NPU_RESET=1, NPU_RESET_REASON=<reason>,
  * NPU_RESET_RESULT=recovered|failed and NPU_RESET_COUNT=<n>.
  */
+#include <linux/iopoll.h>
 #include <linux/jiffies.h>
 #include <linux/kobject.h>
 #include <linux/moduleparam.h>
@@ -42,6 +43,13 @@ MODULE_PARM_DESC(heartbeat_timeout_ms,
 
 /* A heartbeat frozen this long at least means the core is stuck in a job. */
 #define NPU_HEARTBEAT_STUCK_MIN_MS	500
+
+/*
+ * Time the firmware has to carry out a kill: to drop a WAIT_MEM at once, or
+ * to let the job's running tiles finish. A kill not done by then (a hung
+ * tensor engine, a core that stopped) takes a reset.
+ */
+#define NPU_KILL_TIMEOUT_MS		1000
 
 static const char *const npu_reset_reason_names[] = {
 	[NPU_RESET_JOB_TIMEOUT] = "job-timeout",
@@ -239,6 +247,89 @@ out_start:
 		npu_sched_start(&ndev->queues[i].sched);
 	mutex_unlock(&ndev->hw_lock);
 	return ret;
+}
+
+/*
+ * Puts a job the scheduler's timeout handler took off its pending list back
+ * at its head (it is the oldest job), so that free_job runs for it once
+ * its fence signals - as xe does, and DRM_GPU_SCHED_STAT_NO_HANG in later
+ * kernels. drm_sched_stop()/drm_sched_start() would cancel every other job
+ * in flight on the ring, which the kill leaves running.
+ */
+static void npu_sched_job_reinsert(struct drm_sched_job *sched_job)
+{
+	struct drm_gpu_scheduler *sched = sched_job->sched;
+
+	spin_lock(&sched->job_list_lock);
+	list_add(&sched_job->list, &sched->pending_list);
+	spin_unlock(&sched->job_list_lock);
+}
+
+/**
+ * npu_reset_kill_job() - have the firmware abort a job that overran its time
+ * @ndev: the device, inside a drm_dev_enter() section
+ * @job: the timed-out job, which the scheduler took off its pending list
+ *
+ * Asks the firmware to write the job back with TIMEOUT (kill_seqno,
+ * docs/hardware.md "Killing a job") and waits up to NPU_KILL_TIMEOUT_MS for
+ * it. The other jobs - behind it on its ring, on other rings - go on
+ * untouched, and nothing is reset. Not tried when the firmware cannot kill
+ * (ABI minor below NPU_FW_ABI_MINOR_KILL), is down, or the core is stuck
+ * (its heartbeat froze: it answers nothing, and the job it is stuck in, not
+ * this one, is to blame).
+ *
+ * Return: true if the job was killed (or had just completed) and is back
+ * on the scheduler's pending list, with its fence signalled; false if the
+ * caller must recover the device (the job is then still off the list).
+ */
+bool npu_reset_kill_job(struct npu_device *ndev, struct npu_job *job)
+{
+	struct npu_queue *queue = job->queue;
+	unsigned long flags;
+	bool killed = false;
+	u64 seen;
+
+	if ((READ_ONCE(ndev->fw_abi) & 0xffff) < NPU_FW_ABI_MINOR_KILL)
+		return false;
+	mutex_lock(&ndev->hw_lock);
+	if (!ndev->fw_ready || ndev->dead || npu_reset_core_stuck(ndev))
+		goto out_unlock;
+
+	spin_lock_irqsave(&queue->lock, flags);
+	/* never ran, or done meanwhile: the recovery path sorts that out */
+	if (!job->hw_fence || dma_fence_is_signaled_locked(job->hw_fence)) {
+		spin_unlock_irqrestore(&queue->lock, flags);
+		goto out_unlock;
+	}
+	/* from here on, the completion handler leaves the job to us */
+	job->killing = true;
+	queue->kill_seqno = job->hw_seqno;
+	spin_unlock_irqrestore(&queue->lock, flags);
+
+	writeq(job->hw_seqno, queue->regs + NPU_QREG(kill_seqno));
+	npu_doorbell(ndev, NPU_DB_QUEUE);
+	killed = !readq_poll_timeout(queue->regs + NPU_QREG(killed_seqno),
+				     seen, seen == job->hw_seqno, 1000,
+				     NPU_KILL_TIMEOUT_MS * USEC_PER_MSEC);
+	if (killed)
+		npu_sched_job_reinsert(&job->base);
+
+	spin_lock_irqsave(&queue->lock, flags);
+	job->killing = false;
+	spin_unlock_irqrestore(&queue->lock, flags);
+	if (killed) {
+		/* signals the job with the status written back (TIMEOUT) */
+		npu_queue_handle_done(queue);
+		dev_warn_ratelimited(ndev->drm.dev,
+				     "job %llu of context %u (queue %u) overran its time: killed, nothing reset\n",
+				     job->seqno, job->context_id, queue->index);
+	} else {
+		drm_err(&ndev->drm, "queue %u: the firmware did not kill job %llu within %u ms\n",
+			queue->index, job->hw_seqno, NPU_KILL_TIMEOUT_MS);
+	}
+out_unlock:
+	mutex_unlock(&ndev->hw_lock);
+	return killed;
 }
 
 /**

@@ -1,12 +1,15 @@
 // Tenants of one shared device: a file's job limit (SUBMIT -EBUSY past
-// DRM_NPU_PARAM_JOB_LIMIT jobs not yet completed) and the ban of a context
+// DRM_NPU_PARAM_JOB_LIMIT jobs not yet completed), the ban of a context
 // whose jobs keep faulting or timing out, which the other contexts never
-// feel. Limits are module parameters: the tests lower them through
+// feel, and a hung job killed alone while the others stream on, without a
+// device reset. Limits are module parameters: the tests lower them through
 // /sys/module/npu/parameters and restore them.
+#include <deque>
 #include <fstream>
 #include <string>
 #include <system_error>
 
+#include "engine_work.h"
 #include "npu_test.h"
 
 namespace npu_test
@@ -193,6 +196,157 @@ TEST_F(Tenants, ContextWhoseJobTimesOutIsBanned)
 	drm_npu_submit args = bad.ValidSubmitArgs();
 	EXPECT_EQ(bad.SubmitRaw(args), ECANCELED);
 	s->ExpectWorks();
+}
+
+// Another context streaming FILL jobs over kQueues NORMAL queues (so that
+// some of them share the hung context's hardware ring: the device has
+// fewer NORMAL rings, each queue goes to the least used), each writing its
+// own word, a window of kDepth jobs in flight.
+class Streamer
+{
+public:
+	static constexpr uint32_t kQueues = 8;
+	static constexpr size_t kDepth = 8;
+	static constexpr uint64_t kMaxJobs = 8192;
+
+	explicit Streamer(const std::string &path) : sess_(std::make_unique<Device>(path))
+	{
+		queues_.push_back(0);
+		for (uint32_t i = 1; i < kQueues; i++)
+			queues_.push_back(CreateQueue(sess_.dev(), DRM_NPU_PRIORITY_NORMAL));
+		for (uint32_t i = 0; i < kQueues; i++)
+			out_.push_back(std::make_unique<Bo>(sess_.dev(), kMaxJobs * 8));
+	}
+
+	// Submits one more job, waiting for the oldest when the window is full.
+	void Step()
+	{
+		ASSERT_LT(submitted_, kMaxJobs);
+		if (inflight_.size() >= kDepth)
+			Retire();
+		uint32_t q = submitted_ % kQueues;
+		Commands cmds;
+		cmds.Fill(out_[q]->addr() + 8 * submitted_, Value(submitted_), 8);
+		SubmitOptions opts = UsingBos({out_[q]->handle()});
+		opts.queue_id = queues_[q];
+		inflight_.push_back({sess_.Submit(cmds, opts), q});
+		submitted_++;
+	}
+
+	// Waits for every job; all must have completed OK with their data.
+	void Finish()
+	{
+		while (!inflight_.empty())
+			Retire();
+		for (uint64_t i = 0; i < submitted_; i++) {
+			uint64_t want = uint64_t(Value(i)) | uint64_t(Value(i)) << 32;
+			ASSERT_EQ(out_[i % kQueues]->ReadU64(8 * i), want)
+				<< "job " << i << " lost its data";
+		}
+		EXPECT_EQ(ok_, submitted_);
+	}
+	uint64_t submitted() const { return submitted_; }
+
+private:
+	static uint32_t Value(uint64_t i) { return 0x5e000000u | uint32_t(i); }
+	void Retire()
+	{
+		auto [seqno, q] = inflight_.front();
+		inflight_.pop_front();
+		WaitResult r = sess_.Wait(seqno, 30000, queues_[q]);
+		ASSERT_EQ(r.err, 0) << "an innocent job never completed";
+		EXPECT_JOB_STATUS(r.args.job_status, DRM_NPU_JOB_STATUS_OK);
+		ok_ += r.args.job_status == DRM_NPU_JOB_STATUS_OK;
+	}
+
+	Session sess_;
+	std::vector<uint32_t> queues_;
+	std::vector<std::unique_ptr<Bo>> out_;
+	std::deque<std::pair<uint64_t, uint32_t>> inflight_;
+	uint64_t submitted_ = 0;
+	uint64_t ok_ = 0;
+};
+
+class HungTenant : public NpuTest
+{
+protected:
+	void SetUp() override
+	{
+		NpuTest::SetUp();
+		node_ = FindNpuNodes().front();
+		resets_ = ResetCount();
+	}
+	uint64_t ResetCount() { return ReadSysfsNumber(node_.sysfs_pci + "/reset_count"); }
+
+	// Streams from another context until the hung job's WAIT returns (and
+	// some more), then checks that stream, the hung job's TIMEOUT and
+	// that nothing was reset.
+	void StreamUntilDone(Session &hung, uint64_t seqno)
+	{
+		Streamer stream(s->dev().path());
+		int64_t deadline = DeadlineInMs(60000);
+		WaitResult r;
+		do {
+			stream.Step();
+			if (HasFatalFailure())
+				return;
+			r = hung.Wait(seqno, -1);
+			ASSERT_LT(MonotonicNs(), deadline) << "the hung job never ended";
+		} while (r.err == ETIME);
+		ASSERT_EQ(r.err, 0);
+		EXPECT_JOB_STATUS(r.args.job_status, DRM_NPU_JOB_STATUS_TIMEOUT);
+		for (int i = 0; i < 32; i++)
+			stream.Step();
+		stream.Finish();
+		EXPECT_GT(stream.submitted(), 32u);
+		EXPECT_EQ(ResetCount(), resets_) << "the device was reset for one tenant's job";
+	}
+
+	NodeInfo node_;
+	uint64_t resets_ = 0;
+};
+
+// A WAIT_MEM nobody releases: the job times out and is killed alone; the
+// jobs behind it on its queue run, another context streams work all the
+// while and loses nothing; no reset.
+TEST_F(HungTenant, StuckWaitIsKilledAloneAndOthersLoseNothing)
+{
+	Session hung(std::make_unique<Device>(s->dev().path()));
+	Bo flag(hung.dev(), kPageSize, DRM_NPU_BO_DEVICE_READ_ONLY);
+	Bo out(hung.dev(), kPageSize);
+	uint64_t stuck = SubmitGated(hung, flag, out, 0, 1); // never released
+	Commands next;
+	next.Fence(out.addr() + 8, 0x600d);
+	uint64_t behind = hung.Submit(next, UsingBos({out.handle()}));
+
+	StreamUntilDone(hung, stuck);
+	EXPECT_EQ(out.ReadU64(0), 0u) << "the killed job ran on past its WAIT_MEM";
+	EXPECT_JOB_STATUS(hung.WaitStatus(behind), DRM_NPU_JOB_STATUS_OK);
+	EXPECT_EQ(out.ReadU64(8), 0x600du);
+	// the killed job's context goes on (one strike is no ban)
+	hung.ExpectWorks();
+	flag.WriteU64(0, 1); // released too late: changes nothing
+	hung.ExpectWorks();
+}
+
+// A job of GEMMs that runs far longer than the job timeout: killed between
+// tiles (its running tiles finish, no more are handed out), the engines
+// serve the others on; no reset.
+TEST_F(HungTenant, OverlongGemmJobIsKilledAloneAndOthersLoseNothing)
+{
+	Session hung(std::make_unique<Device>(s->dev().path()));
+	GemmOperands gemm(hung, 1024);
+	const uint64_t max_cmd = hung.dev().Param(DRM_NPU_PARAM_MAX_CMD_SIZE);
+	Commands cmds;
+	while (cmds.bytes() + sizeof(npu_pkt_gemm) <= max_cmd)
+		gemm.Append(cmds);
+	uint64_t overlong = hung.Submit(cmds, UsingBos(gemm.handles()));
+
+	StreamUntilDone(hung, overlong);
+	// the engines compute correctly afterwards, for the hung context too
+	ASSERT_JOB_STATUS(hung.WaitStatus(gemm.Submit(), 30000), DRM_NPU_JOB_STATUS_OK);
+	EXPECT_FLOAT_EQ(gemm.Y(5, 1000), gemm.Expected(5, 1000));
+	hung.ExpectWorks();
 }
 
 } // namespace
