@@ -31,6 +31,8 @@ static void npu_ctx_queue_release(struct kref *ref)
 
 	/* waits for queued jobs to reach the device (or kills them) */
 	drm_sched_entity_destroy(&cq->entity);
+	/* they must not hold up the other contexts sharing the ring */
+	npu_reset_cancel_jobs(cq->hwq->ndev, cq->hwq, cq);
 	atomic_dec(&cq->hwq->users);
 	for (i = 0; i < DRM_NPU_WAIT_HISTORY; i++)
 		npu_job_put(cq->history[i]);

@@ -64,15 +64,12 @@ extern unsigned int npu_job_timeout_ms;
  * @sched: scheduler; its credit limit keeps at most NPU_RING_ENTRIES jobs
  *	between run_job and completion, so a ring slot is never reused early
  * @fence_context: dma_fence context of the hardware fences
- * @lock: protects @tail, @hw_seqno, @inflight, @kill_seqno and the
- *	descriptors of in-flight jobs; it is also the lock of every hardware fence of the
+ * @lock: protects @tail, @hw_seqno, @inflight and the descriptors of
+ *	in-flight jobs; it is also the lock of every hardware fence of the
  *	queue. Taken from the JOB interrupt.
  * @tail: producer index last written to the queue registers
  * @hw_seqno: device-wide sequence number of the last job written
  * @inflight: jobs handed to the device, oldest first (npu_job.inflight)
- * @kill_seqno: hardware seqno of the job last asked to be killed
- *	(npu_queue_regs.kill_seqno), 0 for none: the firmware writes it back
- *	with TIMEOUT
  */
 struct npu_queue {
 	struct npu_device *ndev;
@@ -86,12 +83,11 @@ struct npu_queue {
 	struct drm_gpu_scheduler sched;
 	u64 fence_context;
 
-	/* protects tail, hw_seqno, inflight, kill_seqno; the fences' lock */
+	/* protects tail, hw_seqno, inflight; the hardware fences' lock */
 	spinlock_t lock;
 	u32 tail;
 	u64 hw_seqno;
 	struct list_head inflight;
-	u64 kill_seqno;
 };
 
 /**
@@ -256,6 +252,8 @@ int npu_irq_init(struct npu_device *ndev);
 void npu_reset_init(struct npu_device *ndev);
 int npu_recover(struct npu_device *ndev, struct npu_job *guilty);
 bool npu_reset_kill_job(struct npu_device *ndev, struct npu_job *job);
+void npu_reset_cancel_jobs(struct npu_device *ndev, struct npu_queue *queue,
+			   const void *owner);
 
 /* npu_drv.c */
 int npu_ioctl_get_param(struct drm_device *drm, void *data,

@@ -143,8 +143,7 @@ static bool npu_status_from_device(struct npu_job *job, u32 status)
 {
 	return status <= DRM_NPU_JOB_STATUS_PAGE_FAULT ||
 	       status == DRM_NPU_JOB_STATUS_ENGINE_ERROR ||
-	       (status == DRM_NPU_JOB_STATUS_TIMEOUT &&
-		job->hw_seqno == job->queue->kill_seqno);
+	       (status == DRM_NPU_JOB_STATUS_TIMEOUT && job->kill_requested);
 }
 
 /**
@@ -209,6 +208,9 @@ void npu_queue_handle_done(struct npu_queue *queue)
 			fault = NPU_FAULT_ENGINE_ERROR;
 			break;
 		}
+		/* a kill that cancelled the job: nothing it did is to blame */
+		if (status == DRM_NPU_JOB_STATUS_TIMEOUT && job->cancelled)
+			status = DRM_NPU_JOB_STATUS_ABORTED;
 		npu_job_signal(job, status, READ_ONCE(desc->fault_va),
 			       READ_ONCE(desc->err_offset),
 			       npu_status_to_errno(status));
@@ -373,7 +375,6 @@ void npu_queue_program(struct npu_queue *queue)
 	writel(0, regs + NPU_QREG(reserved));
 	writeq(0, regs + NPU_QREG(kill_seqno));
 	writeq(0, regs + NPU_QREG(killed_seqno));
-	queue->kill_seqno = 0;
 	writel(1, regs + NPU_QREG(enable));
 	spin_unlock_irqrestore(&queue->lock, flags);
 }
@@ -623,6 +624,7 @@ static struct npu_job *npu_job_alloc(struct npu_context *ctx,
 	kref_init(&job->ref);
 	INIT_LIST_HEAD(&job->inflight);
 	job->queue = cq->hwq;
+	job->owner = cq;
 	job->vm = npu_vm_get(ctx->vm);
 	atomic_inc(&ctx->ndev->stats.jobs);
 	job->context_id = ctx->id;

@@ -57,8 +57,14 @@ struct npu_fence {
  * @engine_error: the firmware failed the job with ENGINE_ERROR; it stays in
  *	flight until the recovery this triggers completes it with that
  *	status (under npu_queue.lock)
+ * @owner: the context queue (npu_ctx_queue) that submitted the job, only
+ *	compared, never dereferenced: the job may outlive it
  * @killing: the timeout handler is killing the job (npu_reset.c) and
  *	signals it itself once the firmware confirmed (under npu_queue.lock)
+ * @kill_requested: the driver asked the firmware to kill the job, so a
+ *	TIMEOUT written back is expected (under npu_queue.lock)
+ * @cancelled: its context queue went away; a kill it gets then is reported
+ *	as ABORTED (under npu_queue.lock)
  * @pm_ref: the job holds a runtime PM reference (npu_pm.c)
  * @tenant_cb: on @done_fence, ends the job's count against its context's
  *	limits (npu_tenant.c)
@@ -67,6 +73,7 @@ struct npu_job {
 	struct drm_sched_job base;
 	struct kref ref;
 	struct npu_queue *queue;
+	const void *owner;
 	struct npu_vm *vm;
 	u32 context_id;
 	struct drm_gem_object **bos;
@@ -88,6 +95,8 @@ struct npu_job {
 	u32 err_offset;
 	bool engine_error;
 	bool killing;
+	bool kill_requested;
+	bool cancelled;
 	bool pm_ref;
 	struct dma_fence_cb tenant_cb;
 };

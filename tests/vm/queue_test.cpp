@@ -2,6 +2,9 @@
 // seqnos, SUBMIT/WAIT on created queues, CAP_SYS_NICE above NORMAL, and
 // strict priority between levels on the device.
 #include <linux/capability.h>
+#include <linux/sync_file.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -162,8 +165,10 @@ TEST_F(Queues, CreateFailsWithEnospcWhenAllIdsAreTaken)
 	EXPECT_EQ(DestroyQueue(s->dev(), args.queue_id), 0);
 }
 
-// Jobs of a destroyed queue still complete and signal.
-TEST_F(Queues, DestroyKeepsSubmittedJobs)
+// QUEUE_DESTROY cancels the queue's jobs on the device: a job parked on
+// WAIT_MEM signals at once with ECANCELED instead of holding up the shared
+// ring, and never runs on.
+TEST_F(Queues, DestroyCancelsItsJobsOnTheDevice)
 {
 	Bo mem(s->dev(), kPageSize);
 	Syncobj done(s->dev());
@@ -178,10 +183,16 @@ TEST_F(Queues, DestroyKeepsSubmittedJobs)
 	// give the scheduler time to hand the job to the device
 	std::this_thread::sleep_for(std::chrono::milliseconds(100));
 	ASSERT_EQ(DestroyQueue(s->dev(), args.queue_id), 0);
-	EXPECT_EQ(done.Wait(0), -ETIME);
+	int fence = done.ExportSyncFile();
+	pollfd pfd{fence, POLLIN, 0};
+	ASSERT_EQ(poll(&pfd, 1, 30000), 1) << "the destroyed queue's job never ended";
+	sync_file_info info{};
+	ASSERT_EQ(ioctl(fence, SYNC_IOC_FILE_INFO, &info), 0);
+	EXPECT_EQ(info.status, -ECANCELED) << "not cancelled (-ETIMEDOUT: it timed out)";
+	close(fence);
 	mem.WriteU64(0, 1);
-	EXPECT_EQ(done.Wait(1500), 0);
-	EXPECT_EQ(mem.ReadU64(8), 0xd0u);
+	s->ExpectWorks();
+	EXPECT_EQ(mem.ReadU64(8), 0u) << "the cancelled job ran on";
 }
 
 // Drops CAP_SYS_NICE from this process's effective set; false on failure.

@@ -9,8 +9,14 @@
 #include <string>
 #include <system_error>
 
+#include <linux/sync_file.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include "engine_work.h"
 #include "npu_test.h"
+#include "syncobj.h"
 
 namespace npu_test
 {
@@ -67,6 +73,16 @@ uint64_t SubmitGated(Session &sess, Bo &flag, Bo &out, uint64_t offset, uint64_t
 	SubmitOptions opts = UsingBos({flag.handle(), out.handle()});
 	opts.queue_id = queue_id;
 	return sess.Submit(cmds, opts);
+}
+
+// A sync_file's status: 1 signalled, 0 pending, a negative errno for a
+// fence signalled with an error.
+int SyncFileStatus(int fd)
+{
+	sync_file_info info{};
+	if (ioctl(fd, SYNC_IOC_FILE_INFO, &info))
+		return -1000;
+	return info.status;
 }
 
 using Tenants = NpuTest;
@@ -347,6 +363,45 @@ TEST_F(HungTenant, OverlongGemmJobIsKilledAloneAndOthersLoseNothing)
 	ASSERT_JOB_STATUS(hung.WaitStatus(gemm.Submit(), 30000), DRM_NPU_JOB_STATUS_OK);
 	EXPECT_FLOAT_EQ(gemm.Y(5, 1000), gemm.Expected(5, 1000));
 	hung.ExpectWorks();
+}
+
+// A file closes with jobs parked on WAIT_MEM on a hardware ring it shares
+// with another context: they are cancelled (ABORTED, fence error
+// ECANCELED), not left to time out one by one, and the other context's
+// jobs on that ring run; nothing is reset.
+TEST_F(HungTenant, ClosingAFileCancelsItsJobsOnTheSharedRing)
+{
+	constexpr int kParked = 3;
+	std::vector<int> fences; // sync_files of the closed file's jobs
+	Streamer stream(s->dev().path());
+	{
+		Session closing(std::make_unique<Device>(s->dev().path()));
+		Bo flag(closing.dev(), kPageSize, DRM_NPU_BO_DEVICE_READ_ONLY);
+		Bo out(closing.dev(), kPageSize);
+		for (int i = 0; i < kParked; i++) {
+			Syncobj done(closing.dev());
+			Commands cmds;
+			cmds.WaitMem(flag.addr(), 1); // never released
+			cmds.Fence(out.addr() + 8 * i, 1);
+			SubmitOptions opts = UsingBos({flag.handle(), out.handle()});
+			opts.out_syncobj = done.handle();
+			closing.Submit(cmds, opts);
+			fences.push_back(done.ExportSyncFile());
+		}
+		// the other context's jobs queue up behind them on the shared ring
+		for (uint32_t q = 0; q < Streamer::kQueues; q++)
+			stream.Step();
+	}
+	for (int i = 0; i < kParked; i++) {
+		SCOPED_TRACE("parked job " + std::to_string(i));
+		pollfd pfd{fences[i], POLLIN, 0};
+		ASSERT_EQ(poll(&pfd, 1, 30000), 1) << "the job of the closed file never ended";
+		EXPECT_EQ(SyncFileStatus(fences[i]), -ECANCELED)
+			<< "not cancelled at close (-ETIMEDOUT: it timed out on the ring)";
+		close(fences[i]);
+	}
+	stream.Finish();
+	EXPECT_EQ(ResetCount(), resets_);
 }
 
 } // namespace

@@ -217,7 +217,9 @@ struct drm_npu_submit {
 #define DRM_NPU_JOB_STATUS_BAD_PACKET	1 /* malformed or unknown packet */
 #define DRM_NPU_JOB_STATUS_PAGE_FAULT	2 /* see fault_addr */
 #define DRM_NPU_JOB_STATUS_TIMEOUT	3 /* killed by the job timeout */
-#define DRM_NPU_JOB_STATUS_ABORTED	4 /* lost in a device reset */
+#define DRM_NPU_JOB_STATUS_ABORTED	4 /* lost in a device reset, or
+					   * cancelled: its queue or file
+					   * went away */
 #define DRM_NPU_JOB_STATUS_EXPIRED	5 /* done; older than WAIT_HISTORY */
 #define DRM_NPU_JOB_STATUS_ENGINE_ERROR	6 /* a tensor engine failed; the
 					   * device was reset */
@@ -286,10 +288,14 @@ struct drm_npu_queue_create {
  * @queue_id: the queue; -EINVAL for 0, -ENOENT if no such queue (in)
  * @pad: MBZ (in)
  *
- * Jobs already submitted still run and signal their fences: the ioctl
- * sleeps (killably) until the queue's jobs whose dependencies are still
- * pending have been handed to the device. SUBMIT and WAIT on the id fail
- * with -ENOENT from then on, until QUEUE_CREATE hands the id out again.
+ * The ioctl sleeps (killably) until the queue's jobs whose dependencies
+ * are still pending have been handed to the device, then cancels the
+ * queue's jobs still on the device (hardware rings are shared with other
+ * contexts, which they would hold up): they complete with status ABORTED,
+ * fence error -ECANCELED, unless they completed first. Wait for the jobs
+ * you need before destroying their queue. Closing the file does the same
+ * for every queue of the context. SUBMIT and WAIT on the id fail with
+ * -ENOENT from then on, until QUEUE_CREATE hands the id out again.
  */
 struct drm_npu_queue_destroy {
 	__u32 queue_id;
