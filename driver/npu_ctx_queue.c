@@ -31,6 +31,8 @@ static void npu_ctx_queue_release(struct kref *ref)
 
 	/* waits for queued jobs to reach the device (or kills them) */
 	drm_sched_entity_destroy(&cq->entity);
+	/* they must not hold up the other contexts sharing the ring */
+	npu_reset_cancel_jobs(cq->hwq->ndev, cq->hwq, cq);
 	atomic_dec(&cq->hwq->users);
 	for (i = 0; i < DRM_NPU_WAIT_HISTORY; i++)
 		npu_job_put(cq->history[i]);
@@ -160,8 +162,8 @@ int npu_ioctl_queue_create(struct drm_device *drm, void *data,
 		return -EINVAL;
 	if (args->priority > DRM_NPU_PRIORITY_REALTIME)
 		return -EINVAL;
-	if (args->priority == DRM_NPU_PRIORITY_REALTIME &&
-	    !capable(CAP_SYS_NICE))
+	/* above NORMAL a queue delays every other tenant's work (as panthor) */
+	if (args->priority > DRM_NPU_PRIORITY_NORMAL && !capable(CAP_SYS_NICE))
 		return -EPERM;
 	if (!drm_dev_enter(drm, &idx))
 		return -ENODEV;

@@ -48,6 +48,7 @@
 #include "npu_job.h"
 #include "npu_mmu.h"
 #include "npu_reclaim.h"
+#include "npu_tenant.h"
 
 unsigned int npu_heartbeat_ms = 100;
 module_param_named(heartbeat_ms, npu_heartbeat_ms, uint, 0444);
@@ -80,6 +81,7 @@ static int npu_open(struct drm_device *drm, struct drm_file *file)
 	ctx->ndev = ndev;
 	ctx->client_id = npu_file_client_id(file);
 	ctx->pid = task_tgid_nr(current);
+	ctx->job_limit = max(READ_ONCE(npu_job_limit), 1U);
 	get_task_comm(ctx->comm, current);
 
 	ctx->vm = npu_vm_create(ndev);
@@ -195,6 +197,12 @@ int npu_ioctl_get_param(struct drm_device *drm, void *data,
 	case DRM_NPU_PARAM_OPS_DONE:
 		/* the firmware counts since it booted */
 		args->value = npu_rd64(ndev, NPU_REG(ops_done));
+		break;
+	case DRM_NPU_PARAM_JOB_LIMIT:
+		args->value = ctx->job_limit;
+		break;
+	case DRM_NPU_PARAM_CONTEXT_BANNED:
+		args->value = npu_tenant_banned(ctx);
 		break;
 	default:
 		ret = -EINVAL;

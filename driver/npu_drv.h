@@ -34,6 +34,8 @@
  * the tensor engines and the registers describing them (op_mask, ...).
  */
 #define NPU_FW_ABI_MINOR_MIN	1
+/* ABI minor from which the firmware kills a job on request (kill_seqno). */
+#define NPU_FW_ABI_MINOR_KILL	2
 
 /* Descriptors in each hardware ring, a power of two. */
 #define NPU_RING_ENTRIES	256
@@ -194,6 +196,7 @@ struct npu_device {
  * @comm: command name of the opener, for debugfs
  * @queues: queue id -> struct npu_ctx_queue (npu_ctx_queue.h), queue 0
  *	included; has its own lock
+ * @job_limit: jobs the context may have not yet completed (npu_tenant.c)
  */
 struct npu_context {
 	struct npu_device *ndev;
@@ -203,6 +206,7 @@ struct npu_context {
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
 	struct xarray queues;
+	u32 job_limit;
 };
 
 static inline struct npu_device *to_npu_device(struct drm_device *drm)
@@ -260,6 +264,9 @@ int npu_irq_init(struct npu_device *ndev);
 /* npu_reset.c */
 int npu_reset_init(struct npu_device *ndev);
 int npu_recover(struct npu_device *ndev, struct npu_job *guilty);
+bool npu_reset_kill_job(struct npu_device *ndev, struct npu_job *job);
+void npu_reset_cancel_jobs(struct npu_device *ndev, struct npu_queue *queue,
+			   const void *owner);
 
 /* npu_fdinfo.c */
 struct drm_printer;

@@ -14,10 +14,12 @@
  * free_job drops the BOs; the context's WAIT history keeps the job (and
  * its status) until DRM_NPU_WAIT_HISTORY newer jobs replaced it.
  *
- * Recovery (npu_reset.c) fails the jobs on the hardware: the one the
- * firmware was stuck in (or else the timed-out one) with TIMEOUT, one the
- * firmware failed with ENGINE_ERROR with that status, the others with
- * ABORTED. Jobs still queued in the scheduler run after the restart.
+ * A job that overruns its time is killed alone by the firmware and
+ * completes with TIMEOUT (npu_reset_kill_job()). A recovery (npu_reset.c)
+ * fails the jobs on the hardware: the one the firmware was stuck in (or
+ * else the timed-out one) with TIMEOUT, one the firmware failed with
+ * ENGINE_ERROR with that status, the others with ABORTED. Jobs still
+ * queued in the scheduler run after the restart.
  */
 #include <linux/dma-fence-chain.h>
 #include <linux/dma-mapping.h>
@@ -40,6 +42,7 @@
 #include "npu_mmu.h"
 #include "npu_reclaim.h"
 #include "npu_reset.h"
+#include "npu_tenant.h"
 
 static struct npu_job *to_npu_job(struct drm_sched_job *sched_job)
 {
@@ -137,11 +140,15 @@ static void npu_job_signal(struct npu_job *job, u32 status, u64 fault_va,
 	dma_fence_signal_locked(job->hw_fence);
 }
 
-/* Statuses the firmware writes back; the others are the driver's own. */
-static bool npu_status_from_device(u32 status)
+/*
+ * Statuses the firmware writes back; the others are the driver's own,
+ * except TIMEOUT for a job the driver asked the firmware to kill.
+ */
+static bool npu_status_from_device(struct npu_job *job, u32 status)
 {
 	return status <= DRM_NPU_JOB_STATUS_PAGE_FAULT ||
-	       status == DRM_NPU_JOB_STATUS_ENGINE_ERROR;
+	       status == DRM_NPU_JOB_STATUS_ENGINE_ERROR ||
+	       (status == DRM_NPU_JOB_STATUS_TIMEOUT && job->kill_requested);
 }
 
 /**
@@ -182,10 +189,11 @@ void npu_queue_handle_done(struct npu_queue *queue)
 		const struct npu_job_desc *desc = &queue->ring[job->ring_slot];
 		u32 status;
 
-		if (job->hw_seqno > done)
+		/* npu_reset_kill_job() signals it once it can */
+		if (job->hw_seqno > done || job->killing)
 			break;
 		status = READ_ONCE(desc->status);
-		if (unlikely(!npu_status_from_device(status) ||
+		if (unlikely(!npu_status_from_device(job, status) ||
 			     READ_ONCE(desc->seqno) != job->hw_seqno)) {
 			dev_err_ratelimited(queue->ndev->drm.dev,
 					    "queue %u: job %llu written back with seqno %llu status 0x%x\n",
@@ -209,6 +217,9 @@ void npu_queue_handle_done(struct npu_queue *queue)
 		}
 		atomic64_add(READ_ONCE(desc->busy_ns),
 			     &job->vm->job_stats.busy_ns);
+		/* a kill that cancelled the job: nothing it did is to blame */
+		if (status == DRM_NPU_JOB_STATUS_TIMEOUT && job->cancelled)
+			status = DRM_NPU_JOB_STATUS_ABORTED;
 		npu_job_signal(job, status, READ_ONCE(desc->fault_va),
 			       READ_ONCE(desc->err_offset),
 			       npu_status_to_errno(status));
@@ -322,6 +333,11 @@ static enum drm_gpu_sched_stat npu_job_timedout(struct drm_sched_job *sched_job)
 		npu_sched_start(&queue->sched);
 		return DRM_GPU_SCHED_STAT_ENODEV;
 	}
+	/* the firmware aborts the job alone; other jobs run on */
+	if (npu_reset_kill_job(ndev, job)) {
+		drm_dev_exit(idx);
+		return DRM_GPU_SCHED_STAT_NOMINAL;
+	}
 	npu_recover(ndev, job);
 	drm_dev_exit(idx);
 	return NPU_SCHED_STAT_RESET;
@@ -376,6 +392,8 @@ void npu_queue_program(struct npu_queue *queue)
 	writeq(queue->hw_seqno, regs + NPU_QREG(done_seqno));
 	writel(queue->priority, regs + NPU_QREG(priority));
 	writel(0, regs + NPU_QREG(reserved));
+	writeq(0, regs + NPU_QREG(kill_seqno));
+	writeq(0, regs + NPU_QREG(killed_seqno));
 	writel(1, regs + NPU_QREG(enable));
 	spin_unlock_irqrestore(&queue->lock, flags);
 }
@@ -626,6 +644,7 @@ static struct npu_job *npu_job_alloc(struct npu_context *ctx,
 	INIT_LIST_HEAD(&job->inflight);
 	INIT_LIST_HEAD(&job->vm_link);
 	job->queue = cq->hwq;
+	job->owner = cq;
 	job->vm = npu_vm_get(ctx->vm);
 	atomic_inc(&ctx->ndev->stats.jobs);
 	job->context_id = ctx->id;
@@ -657,6 +676,7 @@ static void npu_submit_push(struct npu_ctx_queue *cq, struct npu_job *job,
 	npu_stats_job_submitted(&job->vm->job_stats);
 	/* BOs that die from now on wait for this job */
 	npu_vm_track_job(job->vm, job);
+	npu_tenant_job_pushed(job);
 	drm_sched_entity_push_job(&job->base);
 	mutex_unlock(&cq->lock);
 }
@@ -680,6 +700,11 @@ int npu_ioctl_submit(struct drm_device *drm, void *data,
 	cq = npu_ctx_queue_get(ctx, args->queue_id);
 	if (!cq)
 		return -ENOENT;
+	ret = npu_tenant_job_reserve(ctx);
+	if (ret) {
+		npu_ctx_queue_put(cq);
+		return ret;
+	}
 	in_fences = npu_in_fences_find(file, args);
 	if (IS_ERR(in_fences)) {
 		ret = PTR_ERR(in_fences);
@@ -774,6 +799,7 @@ out_exit:
 out_put_queue:
 	npu_in_fences_free(in_fences);
 	npu_ctx_queue_put(cq);
+	npu_tenant_job_unreserve(ctx);
 	return ret;
 }
 

@@ -57,14 +57,25 @@ struct npu_fence {
  * @engine_error: the firmware failed the job with ENGINE_ERROR; it stays in
  *	flight until the recovery this triggers completes it with that
  *	status (under npu_queue.lock)
+ * @owner: the context queue (npu_ctx_queue) that submitted the job, only
+ *	compared, never dereferenced: the job may outlive it
+ * @killing: the timeout handler is killing the job (npu_reset.c) and
+ *	signals it itself once the firmware confirmed (under npu_queue.lock)
+ * @kill_requested: the driver asked the firmware to kill the job, so a
+ *	TIMEOUT written back is expected (under npu_queue.lock)
+ * @cancelled: its context queue went away; a kill it gets then is reported
+ *	as ABORTED (under npu_queue.lock)
  * @pm_ref: the job holds a runtime PM reference (npu_pm.c)
  * @vm_link: entry in @vm's jobs from push to release (npu_reclaim.c)
  * @vm_seq: push number of the job on @vm
+ * @tenant_cb: on @done_fence, ends the job's count against its context's
+ *	limits (npu_tenant.c)
  */
 struct npu_job {
 	struct drm_sched_job base;
 	struct kref ref;
 	struct npu_queue *queue;
+	const void *owner;
 	struct npu_vm *vm;
 	u32 context_id;
 	struct drm_gem_object **bos;
@@ -85,9 +96,13 @@ struct npu_job {
 	u64 fault_va;
 	u32 err_offset;
 	bool engine_error;
+	bool killing;
+	bool kill_requested;
+	bool cancelled;
 	bool pm_ref;
 	struct list_head vm_link;
 	u64 vm_seq;
+	struct dma_fence_cb tenant_cb;
 };
 
 void npu_job_put(struct npu_job *job);

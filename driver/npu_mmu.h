@@ -17,6 +17,7 @@
 #include <drm/drm_mm.h>
 
 #include "npu_telemetry.h"
+#include "npu_tenant.h"
 
 struct npu_device;
 struct npu_pt;
@@ -46,6 +47,8 @@ struct npu_pt;
  * @reclaim_work: unmaps and frees @dead_bos (npu_reclaim.c)
  * @release_work: frees the address space once the last reference dropped,
  *	outside the scheduler work that may drop it (npu_reclaim.c)
+ * @tenant: the owning context's job count and ban state (npu_tenant.c),
+ *	for the same reason
  */
 struct npu_vm {
 	struct kref ref;
@@ -65,6 +68,7 @@ struct npu_vm {
 	struct list_head dead_bos;
 	struct work_struct reclaim_work;
 	struct work_struct release_work;
+	struct npu_tenant tenant;
 };
 
 struct npu_vm *npu_vm_create(struct npu_device *ndev);

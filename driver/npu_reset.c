@@ -32,6 +32,7 @@
  * (npu_pm.c).
  */
 #include <linux/dma-fence.h>
+#include <linux/iopoll.h>
 #include <linux/jiffies.h>
 #include <linux/kobject.h>
 #include <linux/moduleparam.h>
@@ -64,6 +65,13 @@ MODULE_PARM_DESC(dead_retry_ms,
 
 /* A heartbeat frozen this long at least means the core is stuck in a job. */
 #define NPU_HEARTBEAT_STUCK_MIN_MS	500
+
+/*
+ * Time the firmware has to carry out a kill: to drop a WAIT_MEM at once, or
+ * to let the job's running tiles finish. A kill not done by then (a hung
+ * tensor engine, a core that stopped) takes a reset.
+ */
+#define NPU_KILL_TIMEOUT_MS		1000
 
 static const char *const npu_reset_reason_names[] = {
 	[NPU_RESET_JOB_TIMEOUT] = "job-timeout",
@@ -338,6 +346,174 @@ out_start:
 	dma_fence_end_signalling(fence_cookie);
 	mutex_unlock(&ndev->hw_lock);
 	return ret;
+}
+
+/*
+ * Puts a job the scheduler's timeout handler took off its pending list back
+ * at its head (it is the oldest job), so that free_job runs for it once
+ * its fence signals - as xe does, and DRM_GPU_SCHED_STAT_NO_HANG in later
+ * kernels. drm_sched_stop()/drm_sched_start() would cancel every other job
+ * in flight on the ring, which the kill leaves running.
+ */
+static void npu_sched_job_reinsert(struct drm_sched_job *sched_job)
+{
+	struct drm_gpu_scheduler *sched = sched_job->sched;
+
+	spin_lock(&sched->job_list_lock);
+	list_add(&sched_job->list, &sched->pending_list);
+	spin_unlock(&sched->job_list_lock);
+}
+
+/* Whether the firmware can be asked to kill a job now; under hw_lock. */
+static bool npu_reset_can_kill(struct npu_device *ndev)
+{
+	lockdep_assert_held(&ndev->hw_lock);
+	return (ndev->fw_abi & 0xffff) >= NPU_FW_ABI_MINOR_KILL &&
+	       ndev->fw_ready && !ndev->dead && !npu_reset_core_stuck(ndev);
+}
+
+/*
+ * Asks the firmware to kill @job (kill_seqno, docs/hardware.md "Killing a
+ * job") and waits up to NPU_KILL_TIMEOUT_MS for its answer. The caller
+ * holds hw_lock, which keeps kills of one queue (one register) apart, and
+ * has marked the job kill_requested. Returns whether the job is written
+ * back.
+ */
+static bool npu_reset_kill_wait(struct npu_device *ndev, struct npu_job *job)
+{
+	struct npu_queue *queue = job->queue;
+	u64 seen;
+
+	lockdep_assert_held(&ndev->hw_lock);
+	writeq(job->hw_seqno, queue->regs + NPU_QREG(kill_seqno));
+	npu_doorbell(ndev, NPU_DB_QUEUE);
+	return !readq_poll_timeout(queue->regs + NPU_QREG(killed_seqno), seen,
+				   seen == job->hw_seqno, 1000,
+				   NPU_KILL_TIMEOUT_MS * USEC_PER_MSEC);
+}
+
+/**
+ * npu_reset_kill_job() - have the firmware abort a job that overran its time
+ * @ndev: the device, inside a drm_dev_enter() section
+ * @job: the timed-out job, which the scheduler took off its pending list
+ *
+ * Asks the firmware to write the job back with TIMEOUT and waits for it.
+ * The other jobs - behind it on its ring, on other rings - go on
+ * untouched, and nothing is reset. Not tried when the firmware cannot kill
+ * (ABI minor below NPU_FW_ABI_MINOR_KILL), is down, or the core is stuck
+ * (its heartbeat froze: it answers nothing, and the job it is stuck in, not
+ * this one, is to blame).
+ *
+ * Return: true if the job was killed and is back on the scheduler's pending
+ * list, with its fence signalled, or had completed already (the scheduler
+ * then frees it, free_guilty); false if the caller must recover the device
+ * (the job is then still off the list).
+ */
+bool npu_reset_kill_job(struct npu_device *ndev, struct npu_job *job)
+{
+	struct npu_queue *queue = job->queue;
+	unsigned long flags;
+	bool killed = false;
+
+	mutex_lock(&ndev->hw_lock);
+	if (!npu_reset_can_kill(ndev))
+		goto out_unlock;
+
+	spin_lock_irqsave(&queue->lock, flags);
+	if (!job->hw_fence || dma_fence_is_signaled_locked(job->hw_fence)) {
+		spin_unlock_irqrestore(&queue->lock, flags);
+		/*
+		 * Done meanwhile (or never ran): have the timeout handler free
+		 * it, as drm_sched_stop() would, but leave the other jobs of
+		 * the ring alone (drm_sched_start() would cancel them).
+		 */
+		dma_fence_wait(&job->base.s_fence->finished, false);
+		job->base.sched->free_guilty = true;
+		killed = true;
+		goto out_unlock;
+	}
+	/* from here on, the completion handler leaves the job to us */
+	job->killing = true;
+	job->kill_requested = true;
+	spin_unlock_irqrestore(&queue->lock, flags);
+
+	killed = npu_reset_kill_wait(ndev, job);
+	if (killed)
+		npu_sched_job_reinsert(&job->base);
+
+	spin_lock_irqsave(&queue->lock, flags);
+	job->killing = false;
+	spin_unlock_irqrestore(&queue->lock, flags);
+	if (killed) {
+		/* signals the job with the status written back (TIMEOUT) */
+		npu_queue_handle_done(queue);
+		dev_warn_ratelimited(ndev->drm.dev,
+				     "job %llu of context %u (queue %u) overran its time: killed, nothing reset\n",
+				     job->seqno, job->context_id, queue->index);
+	} else {
+		drm_err(&ndev->drm, "queue %u: the firmware did not kill job %llu within %u ms\n",
+			queue->index, job->hw_seqno, NPU_KILL_TIMEOUT_MS);
+	}
+out_unlock:
+	mutex_unlock(&ndev->hw_lock);
+	return killed;
+}
+
+/* The oldest job of @owner on the device not yet cancelled, referenced. */
+static struct npu_job *npu_reset_next_to_cancel(struct npu_queue *queue,
+						const void *owner)
+{
+	struct npu_job *job, *found = NULL;
+	unsigned long flags;
+
+	spin_lock_irqsave(&queue->lock, flags);
+	list_for_each_entry(job, &queue->inflight, inflight) {
+		if (job->owner == owner && !job->cancelled) {
+			job->cancelled = true;
+			job->kill_requested = true;
+			kref_get(&job->ref);
+			found = job;
+			break;
+		}
+	}
+	spin_unlock_irqrestore(&queue->lock, flags);
+	return found;
+}
+
+/**
+ * npu_reset_cancel_jobs() - kill the jobs a closed context queue left on
+ *	the device
+ * @ndev: the device
+ * @queue: the hardware queue the context queue fed
+ * @owner: the context queue (npu_job.owner), its entity already destroyed
+ *
+ * Hardware rings are shared between contexts: a job of a closed file
+ * parked on WAIT_MEM would hold up every job behind it. Each job of @owner
+ * on the device is killed in ring order and completes as ABORTED (a
+ * cancelled job is no strike for its context). A kill that is not done in
+ * time (an earlier job of another context is stuck in front of it) ends
+ * the attempt: that request stays armed in the firmware, and the rest run
+ * or time out as usual. Nothing happens when the firmware cannot kill.
+ */
+void npu_reset_cancel_jobs(struct npu_device *ndev, struct npu_queue *queue,
+			   const void *owner)
+{
+	struct npu_job *job;
+	bool killed = true;
+	int idx;
+
+	if (!drm_dev_enter(&ndev->drm, &idx))
+		return;
+	while (killed && (job = npu_reset_next_to_cancel(queue, owner))) {
+		mutex_lock(&ndev->hw_lock);
+		killed = npu_reset_can_kill(ndev) &&
+			 npu_reset_kill_wait(ndev, job);
+		mutex_unlock(&ndev->hw_lock);
+		/* signals it (ABORTED), and what completed before it */
+		npu_queue_handle_done(queue);
+		npu_job_put(job);
+	}
+	drm_dev_exit(idx);
 }
 
 /**

@@ -255,6 +255,12 @@ struct npu_boot_params {
  * @done_seqno: seqno of the last job completed (firmware)
  * @priority: NPU_PRIO_* (host)
  * @reserved: MBZ
+ * @kill_seqno: descriptor seqno of a job of this queue the host wants
+ *	killed (it overran its time), 0 for none; written before ringing
+ *	NPU_DB_QUEUE (host; added in firmware ABI 1.2, after @reserved)
+ * @killed_seqno: the last @kill_seqno the firmware carried out: the job is
+ *	written back (with status TIMEOUT, 3, unless it had completed
+ *	already) and done_seqno covers it (firmware; ABI 1.2)
  */
 struct npu_queue_regs {
 	npu_u64 ring_base;
@@ -265,6 +271,8 @@ struct npu_queue_regs {
 	npu_u64 done_seqno;
 	npu_u32 priority;
 	npu_u32 reserved;
+	npu_u64 kill_seqno;
+	npu_u64 killed_seqno;
 };
 
 /* npu_queue_regs.priority */
@@ -283,7 +291,9 @@ struct npu_queue_regs {
  * @context_id: context the job belongs to, for logs (host)
  * @pt_root: DMA address of the context's level-0 page table (host)
  * @flags: MBZ (host)
- * @status: NPU_JOB_STATUS_* written back before done_seqno (firmware)
+ * @status: DRM_NPU_JOB_STATUS_* written back before done_seqno: OK,
+ *	BAD_PACKET, PAGE_FAULT, ENGINE_ERROR, or TIMEOUT for a job the host
+ *	killed (npu_queue_regs.kill_seqno) (firmware)
  * @fault_va: faulting address for NPU_JOB_STATUS_PAGE_FAULT (firmware)
  * @err_offset: byte offset in the command buffer of the failing packet
  * @reserved: MBZ
@@ -332,7 +342,8 @@ struct npu_log_ring {
 /* ---- Firmware image (npu_fw.bin) -------------------------------------- */
 #define NPU_FW_MAGIC			0x5746504e	/* "NPFW" */
 #define NPU_FW_ABI_MAJOR		1
-#define NPU_FW_ABI_MINOR		2	/* 1: tensor engines, operations; 2: job busy_ns */
+/* 1: tensor engines, operations; 2: job busy_ns, per-queue job kill */
+#define NPU_FW_ABI_MINOR		2
 #define NPU_FW_HEADER_SIZE		256
 
 /**
@@ -420,7 +431,7 @@ NPU_STATIC_ASSERT(sizeof(struct npu_engine_regs) == NPU_ENGINE_STRIDE,
 NPU_STATIC_ASSERT(sizeof(struct npu_engine_task) ==
 		  72 + NPU_ENGINE_PACKET_MAX, "engine task");
 NPU_STATIC_ASSERT(sizeof(struct npu_boot_params) == 16, "boot params");
-NPU_STATIC_ASSERT(sizeof(struct npu_queue_regs) == 40, "queue regs");
+NPU_STATIC_ASSERT(sizeof(struct npu_queue_regs) == 56, "queue regs");
 NPU_STATIC_ASSERT(sizeof(struct npu_job_desc) == 64, "job desc");
 NPU_STATIC_ASSERT(sizeof(struct npu_fw_header) == NPU_FW_HEADER_SIZE,
 		  "fw header");

@@ -11,6 +11,7 @@
 #define JOB_STATUS_OK			0
 #define JOB_STATUS_BAD_PACKET		1
 #define JOB_STATUS_PAGE_FAULT		2
+#define JOB_STATUS_TIMEOUT		3	/* killed at the host's request */
 #define JOB_STATUS_ENGINE_ERROR		6	/* a tensor engine misbehaved */
 
 #define FW_ABI		(NPU_FW_ABI_MAJOR << 16 | NPU_FW_ABI_MINOR)

@@ -52,6 +52,7 @@ struct job {
 	uint64_t next_tile;		/* next to hand out */
 	uint32_t tiles_running;		/* on engines now */
 	bool op_failed;			/* a tile failed: hand out no more */
+	bool killed;			/* the host killed it: TIMEOUT */
 };
 
 /* What running a job's packets led to. */

@@ -58,8 +58,9 @@ void job_fail(struct job *job, uint32_t status, uint32_t offset,
 		log_printf("job %llu (queue %u ctx %u): %s at +%u: %s",
 			   (unsigned long long)job->desc.seqno, job->queue,
 			   job->desc.context_id,
-			   status == JOB_STATUS_ENGINE_ERROR ? "engine error"
-							     : "bad packet",
+			   status == JOB_STATUS_ENGINE_ERROR ? "engine error" :
+			   status == JOB_STATUS_TIMEOUT ? "killed" :
+							  "bad packet",
 			   offset, why);
 }
 
@@ -225,9 +226,18 @@ static void job_start(uint32_t q)
 	job->offset = 0;
 	job->win_offset = 0;
 	job->win_len = 0;
+	job->killed = false;
 	job->desc.status = JOB_STATUS_OK;
 	job->desc.fault_va = 0;
 	job->desc.err_offset = 0;
+	if (job->desc.seqno == qr->kill_seqno &&
+	    qr->kill_seqno != qr->killed_seqno) {
+		/* killed before it ran */
+		job->killed = true;
+		job_fail(job, JOB_STATUS_TIMEOUT, 0, 0, "killed by the host");
+		job_complete(job);
+		return;
+	}
 	if (!desc_valid(job)) {
 		job_complete(job);
 		return;
@@ -322,6 +332,50 @@ static bool queue_serve(uint32_t q, bool *waiting)
 	return true;
 }
 
+/*
+ * Carries out the host's request to kill a job of queue q
+ * (kill_seqno, docs/hardware.md "Killing a job"): the job is written back
+ * with TIMEOUT once none of its tiles runs any more, then killed_seqno
+ * acknowledges the request. Served whatever the queue's priority, since
+ * a starved queue's job may be the one killed. Returns true on progress.
+ */
+static bool kill_serve(uint32_t q)
+{
+	volatile struct npu_queue_regs *qr = QUEUE_REGS(q);
+	struct job *job = &jobs[q];
+	uint64_t kill = qr->kill_seqno;
+
+	if (!qr->enable || stalled[q] || !kill || kill == qr->killed_seqno)
+		return false;
+	if (job->state == JOB_IDLE && kill > qr->done_seqno &&
+	    qr->head != qr->tail) {
+		/* the next job may be the one: it completes at once if so */
+		job_start(q);
+		return true;
+	}
+	if (job->state != JOB_IDLE && job->state != JOB_DRAINING &&
+	    job->desc.seqno == kill) {
+		if (!job->killed) {
+			job->killed = true;
+			/* a tile that failed already keeps its status */
+			if (job->desc.status == JOB_STATUS_OK)
+				job_fail(job, JOB_STATUS_TIMEOUT, job->offset,
+					 0, "killed by the host");
+			/* no more tiles; a tile failing now changes nothing */
+			job->op_failed = true;
+		}
+		if (job->state == JOB_OP && job->tiles_running)
+			return false;	/* op_finished() completes it */
+		job_complete(job);
+	}
+	if (kill > qr->done_seqno)
+		return false;	/* an earlier job is still in flight */
+	/* the write-back and done_seqno are visible first */
+	mem_fence();
+	qr->killed_seqno = kill;
+	return true;
+}
+
 /* A job of queue q with tiles to hand out. */
 static bool has_tiles(uint32_t q)
 {
@@ -374,6 +428,8 @@ bool sched_run_one(bool *waiting)
 	busy_account();
 	progress = engines_collect(op_finished);
 	*waiting = false;
+	for (uint32_t q = 0; q < num_queues; q++)
+		progress |= kill_serve(q);
 	/*
 	 * Strict priority between levels, round-robin within one: a level
 	 * that made progress ends the pass, so the core comes back to the

@@ -79,8 +79,17 @@ StreamImpl::~StreamImpl() {
         // would have reached it was discarded, so signal it from the host.
         if (promised > timeline->submitted.load())
             api.syncobj_signal({timeline->syncobj, promised});
-        if (dedicated)
+        if (dedicated) {
+            // QUEUE_DESTROY cancels the queue's jobs still on the device:
+            // let the work already submitted finish first (a job that
+            // hangs ends at the driver's job timeout).
+            const uint64_t last = timeline->submitted.load();
+            while (last && !api.lost() &&
+                   !api.syncobj_wait({timeline->syncobj, last},
+                                     deadline_after(std::chrono::milliseconds(100)))) {
+            }
             api.queue_destroy(queue_id);
+        }
     } catch (const Error&) { // device lost: nothing left to release
     }
     if (wait_syncobj)

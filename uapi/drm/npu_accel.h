@@ -65,6 +65,12 @@ extern "C" {
 #define DRM_NPU_PARAM_OPS_DONE		18 /* operation packets completed since
 					    * the firmware booted (0 after a
 					    * reset) */
+/* Tenant limits */
+#define DRM_NPU_PARAM_JOB_LIMIT		19 /* jobs this file may have not yet
+					    * completed: SUBMIT fails with
+					    * -EBUSY past it */
+#define DRM_NPU_PARAM_CONTEXT_BANNED	20 /* 1 once this file's context is
+					    * banned (SUBMIT: -ECANCELED) */
 
 /**
  * struct drm_npu_get_param - read one device or context parameter
@@ -172,6 +178,18 @@ struct drm_npu_bo_info {
  * DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT), interruptibly, failing with
  * -ETIME if that does not happen within DRM core's 5 s limit.
  *
+ * A file has at most DRM_NPU_PARAM_JOB_LIMIT jobs not yet completed
+ * (queued or running, whatever their queue): SUBMIT fails with -EBUSY
+ * while it has that many, until one of them completes. The limit is the
+ * npu module's job_limit parameter when the file was opened.
+ *
+ * A context whose jobs keep failing in ways that cost the other tenants
+ * (TIMEOUT, PAGE_FAULT, ENGINE_ERROR; as many as the npu module's
+ * ban_threshold parameter) is banned: SUBMIT fails with -ECANCELED from
+ * then on and DRM_NPU_PARAM_CONTEXT_BANNED reads 1. Jobs submitted before
+ * still run; other files, including new ones of the same process, are not
+ * affected.
+ *
  * @in_points and @out_point were appended to the original 64-byte struct;
  * DRM core zero-fills them for callers built against it.
  */
@@ -211,7 +229,9 @@ struct drm_npu_submit {
 #define DRM_NPU_JOB_STATUS_BAD_PACKET	1 /* malformed or unknown packet */
 #define DRM_NPU_JOB_STATUS_PAGE_FAULT	2 /* see fault_addr */
 #define DRM_NPU_JOB_STATUS_TIMEOUT	3 /* killed by the job timeout */
-#define DRM_NPU_JOB_STATUS_ABORTED	4 /* lost in a device reset */
+#define DRM_NPU_JOB_STATUS_ABORTED	4 /* lost in a device reset, or
+					   * cancelled: its queue or file
+					   * went away */
 #define DRM_NPU_JOB_STATUS_EXPIRED	5 /* done; older than WAIT_HISTORY */
 #define DRM_NPU_JOB_STATUS_ENGINE_ERROR	6 /* a tensor engine failed; the
 					   * device was reset */
@@ -242,7 +262,7 @@ struct drm_npu_wait {
 	__u64 fault_addr;
 };
 
-/* Queue priorities; DRM_NPU_PRIORITY_REALTIME needs CAP_SYS_NICE */
+/* Queue priorities; those above DRM_NPU_PRIORITY_NORMAL need CAP_SYS_NICE */
 #define DRM_NPU_PRIORITY_LOW		0
 #define DRM_NPU_PRIORITY_NORMAL		1
 #define DRM_NPU_PRIORITY_HIGH		2
@@ -251,7 +271,8 @@ struct drm_npu_wait {
 /**
  * struct drm_npu_queue_create - create a queue in this file's context
  * @priority: DRM_NPU_PRIORITY_*; -EINVAL above REALTIME, -EPERM for
- *	REALTIME without CAP_SYS_NICE (in)
+ *	HIGH and REALTIME without CAP_SYS_NICE: a queue above NORMAL is
+ *	served before every NORMAL and LOW queue of all contexts (in)
  * @flags: MBZ (in)
  * @queue_id: id for SUBMIT and WAIT, never 0 and below
  *	DRM_NPU_PARAM_QUEUE_COUNT (out)
@@ -279,10 +300,14 @@ struct drm_npu_queue_create {
  * @queue_id: the queue; -EINVAL for 0, -ENOENT if no such queue (in)
  * @pad: MBZ (in)
  *
- * Jobs already submitted still run and signal their fences: the ioctl
- * sleeps (killably) until the queue's jobs whose dependencies are still
- * pending have been handed to the device. SUBMIT and WAIT on the id fail
- * with -ENOENT from then on, until QUEUE_CREATE hands the id out again.
+ * The ioctl sleeps (killably) until the queue's jobs whose dependencies
+ * are still pending have been handed to the device, then cancels the
+ * queue's jobs still on the device (hardware rings are shared with other
+ * contexts, which they would hold up): they complete with status ABORTED,
+ * fence error -ECANCELED, unless they completed first. Wait for the jobs
+ * you need before destroying their queue. Closing the file does the same
+ * for every queue of the context. SUBMIT and WAIT on the id fail with
+ * -ENOENT from then on, until QUEUE_CREATE hands the id out again.
  */
 struct drm_npu_queue_destroy {
 	__u32 queue_id;

@@ -62,7 +62,7 @@ typedef enum npu_buffer_kind {
 typedef enum npu_priority {
     NPU_PRIORITY_LOW = 0,
     NPU_PRIORITY_NORMAL = 1,
-    NPU_PRIORITY_HIGH = 2,
+    NPU_PRIORITY_HIGH = 2,     /* needs CAP_SYS_NICE */
     NPU_PRIORITY_REALTIME = 3, /* needs CAP_SYS_NICE */
 } npu_priority_t;
 

@@ -26,8 +26,9 @@
 //
 // Lifetime: a Buffer must stay alive until the work referencing it has been
 // submitted; after that the kernel holds it. Destroying a Stream discards
-// work not yet submitted, waits for pending host callbacks (they run), and
-// does not wait for device work.
+// work not yet submitted, waits for pending host callbacks (they run), and,
+// for a stream with its own kernel queue, waits for the device work already
+// submitted (destroying the queue would cancel it).
 //
 // Thread safety: a Stream is not thread-safe; use one per thread (they may
 // share a Device). Events and pools passed to it may be shared.
@@ -53,7 +54,7 @@ struct Timeline;
 } // namespace detail
 
 // Scheduling priority of a stream's queue (DRM_NPU_PRIORITY_*): the device
-// serves higher priorities first. realtime needs CAP_SYS_NICE (EPERM).
+// serves higher priorities first. high and realtime need CAP_SYS_NICE (EPERM).
 enum class Priority : uint32_t { low = 0, normal = 1, high = 2, realtime = 3 };
 
 struct StreamOptions {

@@ -129,6 +129,40 @@ TEST_F(Firmware, WaitMemStallsUntilHostWrites)
 	EXPECT_EQ(host_.read_u64(ctx_, kDataVa + 0x88), 0x0000007700000077ull);
 }
 
+// Firmware ABI 1.2: the host kills a job parked on WAIT_MEM through its
+// queue's kill_seqno; it is written back with TIMEOUT without running on,
+// the job behind it runs, and killing a job already done changes nothing.
+TEST_F(Firmware, KilledJobIsWrittenBackWithTimeoutAndTheQueueGoesOn)
+{
+	npu_queue_regs *qr = host_.queue(0);
+	std::uint64_t stuck = host_.submit(
+		0, ctx_, pkt_wait_mem(kDataVa + 0x80, 42) + pkt_fill(kDataVa + 0x88, 8, 0x77));
+	std::uint64_t behind = host_.submit(0, ctx_, pkt_fill(kDataVa + 0x90, 8, 0x55));
+	EXPECT_FALSE(host_.wait_done(0, stuck, 100ms));
+	shared_store(&qr->kill_seqno, stuck);
+	host_.device().doorbell(NPU_DB_QUEUE);
+	ASSERT_TRUE(host_.wait_for([&] {
+		return shared_load<std::uint64_t>(&qr->killed_seqno) == stuck;
+	})) << "the kill was never acknowledged";
+	EXPECT_GE(shared_load<std::uint64_t>(&qr->done_seqno), stuck) << "acknowledged before done";
+	npu_job_desc d = host_.descriptor(0, stuck);
+	EXPECT_EQ(d.status, std::uint32_t{DRM_NPU_JOB_STATUS_TIMEOUT});
+	EXPECT_EQ(d.err_offset, 0u) << "the WAIT_MEM it was parked in";
+	ASSERT_TRUE(host_.wait_done(0, behind));
+	EXPECT_EQ(host_.descriptor(0, behind).status, std::uint32_t{DRM_NPU_JOB_STATUS_OK});
+	EXPECT_EQ(host_.read_u64(ctx_, kDataVa + 0x90), 0x0000005500000055ull);
+	// released too late: the killed job does not run on
+	host_.write_u64(ctx_, kDataVa + 0x80, 42);
+	EXPECT_EQ(run(pkt_fill(kDataVa + 0x98, 8, 0x1)).status, 0u);
+	EXPECT_EQ(host_.read_u64(ctx_, kDataVa + 0x88), 0u);
+
+	shared_store(&qr->kill_seqno, behind);
+	host_.device().doorbell(NPU_DB_QUEUE);
+	ASSERT_TRUE(host_.wait_for(
+		[&] { return shared_load<std::uint64_t>(&qr->killed_seqno) == behind; }));
+	EXPECT_EQ(host_.descriptor(0, behind).status, std::uint32_t{DRM_NPU_JOB_STATUS_OK});
+}
+
 TEST_F(Firmware, JobsRunInOrderOnSeveralQueues)
 {
 	host_.setup_queue(3);
