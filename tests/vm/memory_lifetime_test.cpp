@@ -22,17 +22,6 @@ namespace
 
 constexpr uint32_t kPattern = 0x6c696665; // "life"
 
-bool Eventually(const std::function<bool()> &pred, int timeout_ms = 5000)
-{
-	int64_t deadline = DeadlineInMs(timeout_ms);
-	while (!pred()) {
-		if (MonotonicNs() > deadline)
-			return false;
-		std::this_thread::sleep_for(std::chrono::milliseconds(10));
-	}
-	return true;
-}
-
 // One "name value" line of the device's debugfs counters.
 int64_t Counter(const std::string &pci_bdf, const std::string &name)
 {

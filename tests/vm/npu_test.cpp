@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -77,6 +78,27 @@ bool WaitForNodes(bool (*pred)(const std::vector<NodeInfo> &), int timeout_ms)
 			return false;
 		std::this_thread::sleep_for(std::chrono::milliseconds(20));
 	}
+}
+
+bool Eventually(const std::function<bool()> &pred, int timeout_ms)
+{
+	int64_t deadline = DeadlineInMs(timeout_ms);
+	while (!pred()) {
+		if (MonotonicNs() > deadline)
+			return false;
+		std::this_thread::sleep_for(std::chrono::milliseconds(10));
+	}
+	return true;
+}
+
+uint32_t CreateQueue(const Device &dev, uint32_t priority)
+{
+	drm_npu_queue_create args{};
+	args.priority = priority;
+	int err = IoctlErrno(dev.fd(), DRM_IOCTL_NPU_QUEUE_CREATE, &args);
+	if (err)
+		throw std::system_error(err, std::generic_category(), "QUEUE_CREATE");
+	return args.queue_id;
 }
 
 int64_t MonotonicNs()

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,10 @@ std::vector<NodeInfo> FindNpuNodes();
 bool WaitForNodes(bool (*pred)(const std::vector<NodeInfo> &), int timeout_ms);
 
 int64_t MonotonicNs();
+
+// Polls pred every 10 ms until it holds or timeout_ms passes: the driver
+// releases objects (jobs, BOs, address spaces) in the background.
+bool Eventually(const std::function<bool()> &pred, int timeout_ms = 5000);
 inline int64_t DeadlineInMs(int64_t ms)
 {
 	return MonotonicNs() + ms * 1000000;
@@ -201,6 +206,10 @@ private:
 };
 
 // Fixture: a session on the first NPU, and a device-still-works check.
+// QUEUE_CREATE with the given priority (a queue of another priority lands
+// on another hardware queue); throws std::system_error.
+uint32_t CreateQueue(const Device &dev, uint32_t priority);
+
 class NpuTest : public ::testing::Test
 {
 protected:

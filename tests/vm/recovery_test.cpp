@@ -100,18 +100,6 @@ TEST_F(Recovery, StatusNamesTheDevice)
 	EXPECT_EQ(ctl_->Inject(serial_, "melt-down"), "error unknown fault 'melt-down'");
 }
 
-// A context queue of the given priority, so a job lands on another
-// hardware queue than the default queue's.
-uint32_t CreateQueue(Device &dev, uint32_t priority)
-{
-	drm_npu_queue_create args{};
-	args.priority = priority;
-	int err = IoctlErrno(dev.fd(), DRM_IOCTL_NPU_QUEUE_CREATE, &args);
-	if (err)
-		throw std::system_error(err, std::generic_category(), "QUEUE_CREATE");
-	return args.queue_id;
-}
-
 TEST_F(Recovery, HungEngineIsResetAndOnlyTheHungJobIsBlamed)
 {
 	Session other(std::make_unique<Device>(s->dev().path()));

@@ -38,19 +38,6 @@ std::string Trimmed(std::string s)
 	return s;
 }
 
-// Polls pred every 10 ms for up to timeout_ms (objects are released by the
-// scheduler's free work, a little after WAIT returns).
-bool Eventually(const std::function<bool()> &pred, int timeout_ms = 3000)
-{
-	int64_t deadline = DeadlineInMs(timeout_ms);
-	while (!pred()) {
-		if (MonotonicNs() > deadline)
-			return false;
-		std::this_thread::sleep_for(std::chrono::milliseconds(10));
-	}
-	return true;
-}
-
 // "name value" lines of debugfs/counters as a map.
 std::map<std::string, int64_t> ParseCounters(const std::string &text)
 {

@@ -52,16 +52,6 @@ private:
 	std::string old_;
 };
 
-uint32_t CreateQueue(Device &dev, uint32_t priority)
-{
-	drm_npu_queue_create args{};
-	args.priority = priority;
-	int err = IoctlErrno(dev.fd(), DRM_IOCTL_NPU_QUEUE_CREATE, &args);
-	if (err)
-		throw std::system_error(err, std::generic_category(), "QUEUE_CREATE");
-	return args.queue_id;
-}
-
 // A job parked on the device until flag's first word reads 1, then writing
 // value into out at offset.
 uint64_t SubmitGated(Session &sess, Bo &flag, Bo &out, uint64_t offset, uint64_t value,

@@ -54,6 +54,20 @@ bool HasNode(const std::string &bdf)
 	return false;
 }
 
+// Binds the unbound function bdf again: its node comes back and works.
+void BindAgainAndExpectWorks(const std::string &bdf)
+{
+	ASSERT_EQ(WriteSysfs(std::string(kDriverDir) + "/bind", bdf), 0) << "bind " << bdf;
+	static std::string wanted;
+	wanted = bdf;
+	ASSERT_TRUE(
+		WaitForNodes([](const std::vector<NodeInfo> &) { return HasNode(wanted); }, 20000))
+		<< "no node after rebinding " << bdf;
+	for (const auto &node : FindNpuNodes())
+		if (node.pci_bdf == bdf)
+			Session(std::make_unique<Device>(node.dev_path)).ExpectWorks();
+}
+
 class ZModuleLifecycle : public ::testing::Test
 {
 protected:
@@ -133,15 +147,7 @@ TEST_F(ZModuleLifecycle, UnbindWithOpenFileThenRebind)
 	EXPECT_EQ(s->Wait(1, 100).err, ENODEV);
 
 	s.reset(); // closes the BOs and the file on a gone device
-	ASSERT_EQ(WriteSysfs(std::string(kDriverDir) + "/bind", bdf), 0) << "bind " << bdf;
-	static std::string wanted;
-	wanted = bdf;
-	ASSERT_TRUE(
-		WaitForNodes([](const std::vector<NodeInfo> &) { return HasNode(wanted); }, 20000))
-		<< "no node after rebinding " << bdf;
-	for (const auto &node : FindNpuNodes())
-		if (node.pci_bdf == bdf)
-			Session(std::make_unique<Device>(node.dev_path)).ExpectWorks();
+	BindAgainAndExpectWorks(bdf);
 }
 
 TEST_F(ZModuleLifecycle, UnbindWithAJobInFlight)
@@ -160,14 +166,7 @@ TEST_F(ZModuleLifecycle, UnbindWithAJobInFlight)
 	EXPECT_EQ(s->Wait(seqno, 1000).err, ENODEV);
 	s.reset();
 
-	ASSERT_EQ(WriteSysfs(std::string(kDriverDir) + "/bind", bdf), 0) << "bind " << bdf;
-	static std::string wanted;
-	wanted = bdf;
-	ASSERT_TRUE(
-		WaitForNodes([](const std::vector<NodeInfo> &) { return HasNode(wanted); }, 20000));
-	for (const auto &node : FindNpuNodes())
-		if (node.pci_bdf == bdf)
-			Session(std::make_unique<Device>(node.dev_path)).ExpectWorks();
+	BindAgainAndExpectWorks(bdf);
 }
 
 // The file is closed while its job never ends, then the device is unbound:
@@ -190,14 +189,7 @@ TEST_F(ZModuleLifecycle, UnbindAfterClosingAFileWithAStuckJob)
 	ASSERT_EQ(WriteSysfs(std::string(kDriverDir) + "/unbind", bdf), 0) << "unbind " << bdf;
 	EXPECT_LT((MonotonicNs() - start) / 1000000, 10000) << "unbind hung on the stuck job";
 
-	ASSERT_EQ(WriteSysfs(std::string(kDriverDir) + "/bind", bdf), 0) << "bind " << bdf;
-	static std::string wanted;
-	wanted = bdf;
-	ASSERT_TRUE(
-		WaitForNodes([](const std::vector<NodeInfo> &) { return HasNode(wanted); }, 20000));
-	for (const auto &node : FindNpuNodes())
-		if (node.pci_bdf == bdf)
-			Session(std::make_unique<Device>(node.dev_path)).ExpectWorks();
+	BindAgainAndExpectWorks(bdf);
 }
 
 } // namespace
