@@ -119,6 +119,8 @@ static void npu_postclose(struct drm_device *drm, struct drm_file *file)
 
 	/* waits for queued jobs to reach the device (or kills them) */
 	npu_ctx_queues_fini(ctx);
+	/* bound ranges go once those jobs are done, as for VM_BIND UNMAP */
+	npu_vm_unbind_all(ctx->vm);
 	xa_erase(&ctx->ndev->contexts, ctx->id);
 	/* jobs still on the device keep the address space alive */
 	npu_vm_put(ctx->vm);
@@ -166,6 +168,9 @@ int npu_ioctl_get_param(struct drm_device *drm, void *data,
 		break;
 	case DRM_NPU_PARAM_VA_SIZE:
 		args->value = NPU_VA_END;
+		break;
+	case DRM_NPU_PARAM_VA_START:
+		args->value = NPU_VA_START;
 		break;
 	case DRM_NPU_PARAM_SERIAL:
 		args->value = ndev->serial;
@@ -222,6 +227,7 @@ static const struct drm_ioctl_desc npu_ioctls[] = {
 			  DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(NPU_QUEUE_DESTROY, npu_ioctl_queue_destroy,
 			  DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(NPU_VM_BIND, npu_ioctl_vm_bind, DRM_RENDER_ALLOW),
 };
 
 NPU_DEFINE_FOPS(npu_fops);

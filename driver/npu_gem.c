@@ -21,18 +21,37 @@
 #include "npu_mmu.h"
 #include "npu_reclaim.h"
 
+/* The reclaim worker tore @bo's mapping down: free the pages. */
+static void npu_bo_dead_free(struct npu_dead_map *dm)
+{
+	struct npu_bo *bo = container_of(dm, struct npu_bo, dead);
+	struct npu_vm *vm = bo->vm;
+
+	mutex_lock(&vm->lock);
+	list_del(&bo->vm_link);
+	mutex_unlock(&vm->lock);
+	atomic_dec(&vm->ndev->stats.bos);
+	atomic64_sub(bo->base.base.size, &vm->ndev->stats.bo_bytes);
+	drm_gem_shmem_free(&bo->base);
+}
+
 static void npu_gem_free(struct drm_gem_object *obj)
 {
 	struct npu_bo *bo = to_npu_bo(obj);
 
 	/*
 	 * Jobs may reach any BO of their context, listed or not: the mapping
-	 * and the pages go once the jobs that could use them are done.
+	 * and the pages go once the jobs that could use them are done. The
+	 * BO's VM reference goes with them.
 	 */
-	if (bo->vm)
-		npu_bo_unmap_later(bo);
-	else
+	if (bo->vm) {
+		bo->dead.node = &bo->va;
+		bo->dead.size = obj->size;
+		bo->dead.free = npu_bo_dead_free;
+		npu_vm_unmap_later(bo->vm, &bo->dead);
+	} else {
 		drm_gem_shmem_free(&bo->base);
+	}
 }
 
 static int npu_bo_map(struct npu_bo *bo, struct npu_vm *vm);
@@ -76,7 +95,7 @@ struct drm_gem_object *npu_gem_create_object(struct drm_device *drm,
 		return ERR_PTR(-ENOMEM);
 	bo->base.base.funcs = &npu_gem_funcs;
 	INIT_LIST_HEAD(&bo->vm_link);
-	INIT_LIST_HEAD(&bo->dead_link);
+	INIT_LIST_HEAD(&bo->dead.link);
 	return &bo->base.base;
 }
 

@@ -9,6 +9,8 @@
 #include <drm/drm_gem_shmem_helper.h>
 #include <drm/drm_mm.h>
 
+#include "npu_reclaim.h"
+
 struct dma_buf;
 struct drm_device;
 struct drm_file;
@@ -25,9 +27,8 @@ struct npu_vm;
  * @vm_link: entry in @vm's BO list (under the VM's lock)
  * @va: the object's range in @vm (size plus a guard page)
  * @flags: DRM_NPU_BO_* given at creation
- * @dead_link: entry in @vm's dead_bos once the last reference dropped
- *	(under the VM's reclaim_lock)
- * @dead_after: jobs pushed on @vm when it died: those may still use it
+ * @dead: the mapping at @va waiting for teardown once the last reference
+ *	dropped (npu_reclaim.c)
  * @dma_jobs: jobs on the device that list the object, if the device may
  *	write it: only the first syncs it for the device (npu_dma.c)
  */
@@ -37,8 +38,7 @@ struct npu_bo {
 	struct list_head vm_link;
 	struct drm_mm_node va;
 	u32 flags;
-	struct list_head dead_link;
-	u64 dead_after;
+	struct npu_dead_map dead;
 	atomic_t dma_jobs;
 };
 
@@ -56,5 +56,10 @@ int npu_ioctl_bo_create(struct drm_device *drm, void *data,
 			struct drm_file *file);
 int npu_ioctl_bo_info(struct drm_device *drm, void *data,
 		      struct drm_file *file);
+
+/* npu_vm_bind.c */
+int npu_ioctl_vm_bind(struct drm_device *drm, void *data,
+		      struct drm_file *file);
+void npu_vm_unbind_all(struct npu_vm *vm);
 
 #endif /* NPU_GEM_H */

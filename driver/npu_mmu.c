@@ -86,6 +86,7 @@ struct npu_vm *npu_vm_create(struct npu_device *ndev)
 	vm->ndev = ndev;
 	mutex_init(&vm->lock);
 	INIT_LIST_HEAD(&vm->bos);
+	xa_init(&vm->binds);
 	npu_vm_reclaim_init(vm);
 	vm->root = npu_pt_alloc(vm, false);
 	if (!vm->root) {
@@ -116,7 +117,9 @@ void npu_vm_release_final(struct npu_vm *vm)
 	mutex_lock(&ndev->vms_lock);
 	list_del(&vm->dev_link);
 	mutex_unlock(&ndev->vms_lock);
-	/* every BO holds a reference, so no mapping is left */
+	/* every BO and bound range holds a reference: no mapping is left */
+	WARN_ON(!xa_empty(&vm->binds));
+	xa_destroy(&vm->binds);
 	drm_mm_takedown(&vm->mm);
 	npu_pt_free(vm, vm->root);
 	mutex_destroy(&vm->lock);
@@ -201,6 +204,39 @@ static void npu_vm_clear_range(struct npu_vm *vm, u64 va, u64 size)
 	}
 }
 
+/*
+ * Maps @size bytes of @sgt, from byte @offset on (page-aligned), at @va;
+ * on failure clears what it mapped. The VA is the caller's.
+ */
+static int npu_vm_fill_locked(struct npu_vm *vm, u64 va, struct sg_table *sgt,
+			      u64 offset, u64 size, bool writable)
+{
+	u64 flags = NPU_PTE_VALID | (writable ? NPU_PTE_WRITE : 0);
+	struct sg_dma_page_iter iter;
+	u64 mapped = 0;
+	__le64 *pte;
+
+	lockdep_assert_held(&vm->lock);
+	for_each_sgtable_dma_page(sgt, &iter, offset >> PAGE_SHIFT) {
+		dma_addr_t addr = sg_page_iter_dma_address(&iter);
+
+		if (mapped >= size)
+			break;
+		pte = npu_vm_leaf_pte(vm, va + mapped, true);
+		if (!pte) {
+			npu_vm_clear_range(vm, va, mapped);
+			return -ENOMEM;
+		}
+		WRITE_ONCE(*pte, cpu_to_le64((addr & NPU_PTE_ADDR_MASK) | flags));
+		mapped += NPU_PAGE_SIZE;
+	}
+	if (mapped < size) {
+		npu_vm_clear_range(vm, va, mapped);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /**
  * npu_vm_map() - allocate VA for @size bytes and map @sgt there
  * @vm: address space
@@ -214,10 +250,6 @@ static void npu_vm_clear_range(struct npu_vm *vm, u64 va, u64 size)
 int npu_vm_map(struct npu_vm *vm, struct drm_mm_node *node,
 	       struct sg_table *sgt, u64 size, bool writable)
 {
-	u64 flags = NPU_PTE_VALID | (writable ? NPU_PTE_WRITE : 0);
-	struct sg_dma_page_iter iter;
-	u64 va, mapped = 0;
-	__le64 *pte;
 	int ret;
 
 	mutex_lock(&vm->lock);
@@ -230,33 +262,48 @@ int npu_vm_map(struct npu_vm *vm, struct drm_mm_node *node,
 					  NPU_VA_END, DRM_MM_INSERT_BEST);
 	if (ret)
 		goto out_unlock;
-
-	va = node->start;
-	for_each_sgtable_dma_page(sgt, &iter, 0) {
-		dma_addr_t addr = sg_page_iter_dma_address(&iter);
-
-		if (mapped >= size)
-			break;
-		pte = npu_vm_leaf_pte(vm, va + mapped, true);
-		if (!pte) {
-			ret = -ENOMEM;
-			goto err_unmap;
-		}
-		WRITE_ONCE(*pte, cpu_to_le64((addr & NPU_PTE_ADDR_MASK) | flags));
-		mapped += NPU_PAGE_SIZE;
-	}
-	if (mapped < size) {
-		ret = -EINVAL;
-		goto err_unmap;
-	}
-	mutex_unlock(&vm->lock);
-	return 0;
-
-err_unmap:
-	npu_vm_clear_range(vm, va, mapped);
-	drm_mm_remove_node(node);
+	ret = npu_vm_fill_locked(vm, node->start, sgt, 0, size, writable);
+	if (ret)
+		drm_mm_remove_node(node);
 out_unlock:
 	mutex_unlock(&vm->lock);
+	return ret;
+}
+
+/**
+ * npu_vm_map_fixed_locked() - map part of @sgt at a given address
+ * @vm: address space, with @vm->lock held
+ * @node: VA node to fill in, zeroed, owned by the caller's object
+ * @sgt: DMA-mapped pages
+ * @offset: byte offset into @sgt of the first mapped byte, page-aligned
+ * @addr: device address, page-aligned, the range inside
+ *	[NPU_VA_START, NPU_VA_END)
+ * @size: bytes to map, a non-zero multiple of the page size
+ * @writable: whether the device may write the pages
+ *
+ * No guard page follows the range.
+ *
+ * Return: 0, -EBUSY if the range overlaps a mapping, -ENODEV once the
+ * tables are gone (unbind), or another negative errno; on failure nothing
+ * stays allocated.
+ */
+int npu_vm_map_fixed_locked(struct npu_vm *vm, struct drm_mm_node *node,
+			    struct sg_table *sgt, u64 offset, u64 addr,
+			    u64 size, bool writable)
+{
+	int ret;
+
+	lockdep_assert_held(&vm->lock);
+	if (!vm->root)
+		return -ENODEV;
+	node->start = addr;
+	node->size = size;
+	ret = drm_mm_reserve_node(&vm->mm, node);
+	if (ret)
+		return ret == -ENOSPC ? -EBUSY : ret;
+	ret = npu_vm_fill_locked(vm, addr, sgt, offset, size, writable);
+	if (ret)
+		drm_mm_remove_node(node);
 	return ret;
 }
 

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Reclaiming device memory. A job may address any BO of its context, not
- * only the ones it lists, so a BO whose last reference drops (handle
- * closed, file closed) is not unmapped at once: its address space records
- * how many jobs had been pushed by then, and a worker waits for those jobs,
- * clears the PTEs, has the device drop cached translations (docs/hardware.md
- * §8) and only then frees the VA range and the pages. Jobs pushed later
- * that still use the range fault; none reaches freed pages.
+ * Reclaiming device memory. A job may address any mapping of its context,
+ * not only the BOs it lists, so a mapping that ends (a BO's last reference
+ * drops, VM_BIND UNMAP, file closed) is not torn down at once: its address
+ * space records how many jobs had been pushed by then, and a worker waits
+ * for those jobs, clears the PTEs, has the device drop cached translations
+ * (docs/hardware.md §8) and only then frees the VA range and the pages (or
+ * the BO reference a bound range holds). Jobs pushed later that still use
+ * the range fault; none reaches freed pages.
  *
  * The last reference to an address space can drop inside a scheduler's
  * free_job work (a job outliving its file). Freeing the address space drops
@@ -22,7 +23,6 @@
 #include <drm/drm_print.h>
 
 #include "npu_drv.h"
-#include "npu_gem.h"
 #include "npu_job.h"
 #include "npu_mmu.h"
 #include "npu_reclaim.h"
@@ -121,25 +121,25 @@ static void npu_vm_reclaim_work(struct work_struct *work)
 {
 	struct npu_vm *vm = container_of(work, struct npu_vm, reclaim_work);
 	struct npu_device *ndev = vm->ndev;
-	struct npu_bo *bo, *next;
+	struct npu_dead_map *dm, *next;
 	unsigned long flags;
 	LIST_HEAD(batch);
 	u64 last_seq = 0;
 	u32 count = 0;
 
 	spin_lock_irqsave(&vm->reclaim_lock, flags);
-	list_splice_init(&vm->dead_bos, &batch);
+	list_splice_init(&vm->dead_maps, &batch);
 	spin_unlock_irqrestore(&vm->reclaim_lock, flags);
 	if (list_empty(&batch))
 		return;
-	list_for_each_entry(bo, &batch, dead_link)
-		last_seq = max(last_seq, bo->dead_after);
+	list_for_each_entry(dm, &batch, link)
+		last_seq = max(last_seq, dm->after);
 	/* every job is bounded by the job timeout, or by a reset */
 	npu_vm_wait_jobs(vm, last_seq);
 
 	mutex_lock(&vm->lock);
-	list_for_each_entry(bo, &batch, dead_link)
-		npu_vm_clear_locked(vm, &bo->va, bo->base.base.size);
+	list_for_each_entry(dm, &batch, link)
+		npu_vm_clear_locked(vm, dm->node, dm->size);
 	mutex_unlock(&vm->lock);
 
 	if (npu_mmu_invalidate(ndev)) {
@@ -148,24 +148,23 @@ static void npu_vm_reclaim_work(struct work_struct *work)
 		 * their VA) rather than hand them to someone else. Recovery
 		 * will reset the device; the memory is lost until unload.
 		 */
-		drm_err(&ndev->drm, "leaking unmapped BOs the device may still reach\n");
-		list_for_each_entry_safe(bo, next, &batch, dead_link)
-			list_del_init(&bo->dead_link);
+		drm_err(&ndev->drm, "leaking unmapped memory the device may still reach\n");
+		list_for_each_entry_safe(dm, next, &batch, link)
+			list_del_init(&dm->link);
 		return;
 	}
 
 	mutex_lock(&vm->lock);
-	list_for_each_entry(bo, &batch, dead_link) {
-		list_del(&bo->vm_link);
-		if (drm_mm_node_allocated(&bo->va))
-			drm_mm_remove_node(&bo->va);
+	list_for_each_entry(dm, &batch, link) {
+		if (drm_mm_node_allocated(dm->node))
+			drm_mm_remove_node(dm->node);
 	}
 	mutex_unlock(&vm->lock);
 
-	list_for_each_entry_safe(bo, next, &batch, dead_link) {
-		atomic_dec(&ndev->stats.bos);
-		atomic64_sub(bo->base.base.size, &ndev->stats.bo_bytes);
-		drm_gem_shmem_free(&bo->base);
+	list_for_each_entry_safe(dm, next, &batch, link) {
+		list_del_init(&dm->link);
+		/* may queue this work again (a bound BO's last reference) */
+		dm->free(dm);
 		count++;
 	}
 	/* may free @vm: nothing touches it after */
@@ -174,19 +173,20 @@ static void npu_vm_reclaim_work(struct work_struct *work)
 }
 
 /**
- * npu_bo_unmap_later() - unmap and free a BO once no job can reach it
- * @bo: a mapped BO whose last reference dropped (GEM free callback)
+ * npu_vm_unmap_later() - tear a mapping down once no job can reach it
+ * @vm: the address space; the mapping holds a reference, which the reclaim
+ *	worker drops after @dm->free
+ * @dm: the mapping, filled in but for @dm->after; gone from every lookup
  *
- * The BO's VM reference is dropped when it is gone.
+ * No allocation, no sleep: callable from a GEM free callback.
  */
-void npu_bo_unmap_later(struct npu_bo *bo)
+void npu_vm_unmap_later(struct npu_vm *vm, struct npu_dead_map *dm)
 {
-	struct npu_vm *vm = bo->vm;
 	unsigned long flags;
 
 	spin_lock_irqsave(&vm->reclaim_lock, flags);
-	bo->dead_after = vm->jobs_pushed;
-	list_add_tail(&bo->dead_link, &vm->dead_bos);
+	dm->after = vm->jobs_pushed;
+	list_add_tail(&dm->link, &vm->dead_maps);
 	spin_unlock_irqrestore(&vm->reclaim_lock, flags);
 	queue_work(npu_reclaim_wq, &vm->reclaim_work);
 }
@@ -240,7 +240,7 @@ void npu_vm_reclaim_init(struct npu_vm *vm)
 {
 	spin_lock_init(&vm->reclaim_lock);
 	INIT_LIST_HEAD(&vm->jobs);
-	INIT_LIST_HEAD(&vm->dead_bos);
+	INIT_LIST_HEAD(&vm->dead_maps);
 	INIT_WORK(&vm->reclaim_work, npu_vm_reclaim_work);
 	INIT_WORK(&vm->release_work, npu_vm_release_work);
 }
@@ -256,5 +256,5 @@ void npu_vm_reclaim_fini(struct npu_vm *vm)
 {
 	cancel_work_sync(&vm->reclaim_work);
 	WARN_ON(!list_empty(&vm->jobs));
-	WARN_ON(!list_empty(&vm->dead_bos));
+	WARN_ON(!list_empty(&vm->dead_maps));
 }

@@ -23,6 +23,7 @@ extern "C" {
 #define DRM_NPU_WAIT			0x04
 #define DRM_NPU_QUEUE_CREATE		0x05
 #define DRM_NPU_QUEUE_DESTROY		0x06
+#define DRM_NPU_VM_BIND			0x07
 
 #define DRM_IOCTL_NPU_GET_PARAM \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_NPU_GET_PARAM, struct drm_npu_get_param)
@@ -40,6 +41,8 @@ extern "C" {
 #define DRM_IOCTL_NPU_QUEUE_DESTROY \
 	DRM_IOW(DRM_COMMAND_BASE + DRM_NPU_QUEUE_DESTROY, \
 		struct drm_npu_queue_destroy)
+#define DRM_IOCTL_NPU_VM_BIND \
+	DRM_IOW(DRM_COMMAND_BASE + DRM_NPU_VM_BIND, struct drm_npu_vm_bind)
 
 /* Parameters for DRM_IOCTL_NPU_GET_PARAM */
 #define DRM_NPU_PARAM_DEVICE_ID		0  /* PCI device id */
@@ -71,6 +74,9 @@ extern "C" {
 					    * -EBUSY past it */
 #define DRM_NPU_PARAM_CONTEXT_BANNED	20 /* 1 once this file's context is
 					    * banned (SUBMIT: -ECANCELED) */
+#define DRM_NPU_PARAM_VA_START		21 /* lowest device address; bindable
+					    * addresses are in [VA_START,
+					    * VA_SIZE) */
 
 /**
  * struct drm_npu_get_param - read one device or context parameter
@@ -312,6 +318,64 @@ struct drm_npu_queue_create {
 struct drm_npu_queue_destroy {
 	__u32 queue_id;
 	__u32 pad;
+};
+
+/* Operations of DRM_IOCTL_NPU_VM_BIND */
+#define DRM_NPU_VM_BIND_OP_MAP		0
+#define DRM_NPU_VM_BIND_OP_UNMAP	1
+
+/* Flags for DRM_IOCTL_NPU_VM_BIND */
+#define DRM_NPU_VM_BIND_READ_ONLY	(1u << 0) /* device writes fault */
+#define DRM_NPU_VM_BIND_FLAGS		DRM_NPU_VM_BIND_READ_ONLY
+
+/**
+ * struct drm_npu_vm_bind - map a BO range at a device address of the
+ *	caller's choice, or remove such a mapping
+ * @op: DRM_NPU_VM_BIND_OP_MAP or DRM_NPU_VM_BIND_OP_UNMAP; anything else
+ *	is -EINVAL (in)
+ * @flags: DRM_NPU_VM_BIND_* for MAP, MBZ for UNMAP (in).
+ *	DRM_NPU_VM_BIND_READ_ONLY maps the range read-only for the device;
+ *	a BO created with DRM_NPU_BO_DEVICE_READ_ONLY (or imported from
+ *	one) is always bound read-only
+ * @handle: MAP: GEM handle of a BO of this file, created here or imported
+ *	into this file through PRIME; a handle of another context's BO is
+ *	-EINVAL, an unknown handle -ENOENT. UNMAP: MBZ (in)
+ * @pad: MBZ (in)
+ * @bo_offset: MAP: byte offset into the BO of the first mapped byte,
+ *	page-aligned. UNMAP: MBZ (in)
+ * @addr: device address of the range, page-aligned (in)
+ * @size: bytes, page-aligned, not zero (in)
+ *
+ * MAP maps [@bo_offset, @bo_offset + @size) of the BO at [@addr, @addr +
+ * @size), which must lie inside the BO and inside [DRM_NPU_PARAM_VA_START,
+ * DRM_NPU_PARAM_VA_SIZE) (-EINVAL otherwise). A range overlapping any
+ * mapping of the address space, whether bound or the address
+ * DRM_IOCTL_NPU_BO_CREATE chose (guard page included), is -EBUSY. No guard
+ * page follows a bound range. Jobs may use the range at once, without
+ * listing the BO (listing it still gives implicit synchronisation). The
+ * mapping keeps the BO alive after its handle is closed; a BO may be bound
+ * at several addresses, which then alias the same pages.
+ *
+ * UNMAP takes the @addr and @size of an earlier MAP exactly (-ENOENT
+ * otherwise), and removes the mapping from lookup at once (a second UNMAP
+ * is -ENOENT). Jobs submitted before the UNMAP still reach the pages. The
+ * driver tears the mapping down asynchronously, once those jobs finished:
+ * it clears the PTEs, has the device drop cached translations, frees the
+ * address range and releases the BO. Jobs submitted after the UNMAP fault
+ * there once that happened; until then a MAP overlapping the range still
+ * fails with -EBUSY. Closing the file unmaps every bound range the same
+ * way.
+ *
+ * A page is 4096 bytes. A failed call changes nothing.
+ */
+struct drm_npu_vm_bind {
+	__u32 op;
+	__u32 flags;
+	__u32 handle;
+	__u32 pad;
+	__u64 bo_offset;
+	__u64 addr;
+	__u64 size;
 };
 
 #if defined(__cplusplus)
