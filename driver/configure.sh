@@ -95,6 +95,11 @@ probe NPU_HAVE_SCHED_STAT_RESET '
 
 	(void)stat;' &
 
+probe NPU_HAVE_SCHED_WQUEUE '
+#include <drm/gpu_scheduler.h>' '
+	drm_sched_wqueue_stop(NULL);
+	drm_sched_wqueue_start(NULL);' &
+
 probe NPU_HAVE_DRM_SHOW_FDINFO '
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>' '

@@ -9,6 +9,8 @@
 
 #include "npu_config.h"
 
+#include <linux/kthread.h>
+
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
@@ -118,6 +120,29 @@ static inline void npu_sched_start(struct drm_gpu_scheduler *sched)
 	drm_sched_start(sched, true);
 #else
 #error "unknown drm_sched_start() signature"
+#endif
+}
+
+/*
+ * Stops and restarts a scheduler handing jobs to the device (system
+ * sleep), leaving its jobs where they are: a work queue since 6.8, a
+ * kthread to park before.
+ */
+static inline void npu_sched_pause(struct drm_gpu_scheduler *sched)
+{
+#ifdef NPU_HAVE_SCHED_WQUEUE
+	drm_sched_wqueue_stop(sched);
+#else
+	kthread_park(sched->thread);
+#endif
+}
+
+static inline void npu_sched_unpause(struct drm_gpu_scheduler *sched)
+{
+#ifdef NPU_HAVE_SCHED_WQUEUE
+	drm_sched_wqueue_start(sched);
+#else
+	kthread_unpark(sched->thread);
 #endif
 }
 

@@ -344,6 +344,7 @@ int npu_debugfs_init(struct npu_device *ndev)
 	debugfs_create_file("engines", 0444, dir, ndev, &engines_fops);
 	debugfs_create_file("fw_log", 0444, dir, ndev, &fw_log_fops);
 	debugfs_create_file("counters", 0444, dir, ndev, &counters_fops);
+	npu_pm_debugfs_init(ndev, dir);
 	return devm_add_action_or_reset(&ndev->pdev->dev, npu_debugfs_remove,
 					dir);
 }

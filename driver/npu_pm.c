@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Runtime power management with autosuspend. Every job holds a runtime PM
+ * Runtime power management with autosuspend, and system sleep.
+ *
+ * Runtime PM: every job holds a runtime PM
  * reference of the PCI device from SUBMIT until the scheduler frees it, so
  * the device suspends autosuspend_ms after its queues drained.
  *
@@ -9,10 +11,32 @@
  * resume is one register write and the first job after idle pays no boot.
  * A device reset returns the engines to NPU_POWER_ON; a recovery of a
  * suspended device gates them again (npu_pm_after_reset()).
+ *
+ * System sleep (suspend to idle or RAM, hibernation): the device may lose
+ * power, so suspend quiesces it and resume boots it again. By the time the
+ * suspend callback runs, user space and the freezable reset workqueue are
+ * frozen (no submission, recovery or watchdog tick can start) and the PCI
+ * core has runtime-resumed the device. Suspend stops every scheduler from
+ * handing more jobs to the device, waits for the jobs already on it to
+ * complete (as the JOB interrupt reports them), then stops the firmware.
+ * Jobs still queued in the schedulers stay there and run after resume,
+ * which reboots the firmware, reprograms the empty rings and restarts the
+ * schedulers and the watchdog. If no job completes for NPU_PM_DRAIN_MS
+ * while some are still on the device (a WAIT_MEM for the host, a hang),
+ * suspend fails with -EBUSY, with everything restarted as it was: system
+ * sleep must not abort a job, and the job timeout (frozen meanwhile) deals
+ * with a hang.
  */
+#include <linux/debugfs.h>
+#include <linux/delay.h>
+#include <linux/jiffies.h>
 #include <linux/moduleparam.h>
 #include <linux/pci.h>
 #include <linux/pm_runtime.h>
+#include <linux/uaccess.h>
+
+#include <drm/drm_drv.h>
+#include <drm/drm_print.h>
 
 #include "npu_drv.h"
 #include "npu_job.h"
@@ -49,7 +73,165 @@ static int npu_runtime_resume(struct device *dev)
 	return 0;
 }
 
+/* How long system suspend waits for the next job on the device to complete. */
+#define NPU_PM_DRAIN_MS		1000
+
+/*
+ * Jobs still on the device, after completing those it finished (also if
+ * their interrupt was lost: the watchdog is stopped).
+ */
+static u32 npu_pm_inflight(struct npu_device *ndev)
+{
+	struct npu_job *job;
+	unsigned long flags;
+	u32 i, count = 0;
+
+	for (i = 0; i < ndev->queue_count; i++) {
+		struct npu_queue *queue = &ndev->queues[i];
+
+		npu_queue_handle_done(queue);
+		spin_lock_irqsave(&queue->lock, flags);
+		list_for_each_entry(job, &queue->inflight, inflight)
+			count++;
+		spin_unlock_irqrestore(&queue->lock, flags);
+	}
+	return count;
+}
+
+static void npu_pm_sched_start(struct npu_device *ndev)
+{
+	u32 i;
+
+	for (i = 0; i < ndev->queue_count; i++)
+		npu_sched_unpause(&ndev->queues[i].sched);
+}
+
+static int npu_pm_suspend(struct device *dev)
+{
+	struct npu_device *ndev = pci_get_drvdata(to_pci_dev(dev));
+	unsigned long deadline;
+	u32 i, left, last = U32_MAX;
+	int idx;
+
+	if (!drm_dev_enter(&ndev->drm, &idx))
+		return 0;
+	npu_watchdog_stop(ndev);
+	for (i = 0; i < ndev->queue_count; i++)
+		npu_sched_pause(&ndev->queues[i].sched);
+
+	deadline = jiffies + msecs_to_jiffies(NPU_PM_DRAIN_MS);
+	while (!READ_ONCE(ndev->dead) && (left = npu_pm_inflight(ndev))) {
+		if (left < last) {
+			/* progress: give the next job the full time */
+			last = left;
+			deadline = jiffies + msecs_to_jiffies(NPU_PM_DRAIN_MS);
+		} else if (time_after(jiffies, deadline)) {
+			drm_warn(&ndev->drm, "jobs still running after %u ms, not suspending\n",
+				 NPU_PM_DRAIN_MS);
+			npu_pm_sched_start(ndev);
+			npu_watchdog_start(ndev);
+			drm_dev_exit(idx);
+			return -EBUSY;
+		}
+		usleep_range(1000, 2000);
+	}
+
+	mutex_lock(&ndev->hw_lock);
+	if (!ndev->dead) {
+		for (i = 0; i < ndev->queue_count; i++)
+			npu_queue_disable(&ndev->queues[i]);
+		/* the device may lose power: nothing of the firmware survives */
+		npu_fw_reset(ndev);
+	}
+	mutex_unlock(&ndev->hw_lock);
+	drm_dev_exit(idx);
+	return 0;
+}
+
+static int npu_pm_resume(struct device *dev)
+{
+	struct npu_device *ndev = pci_get_drvdata(to_pci_dev(dev));
+	int ret = 0;
+	u32 i;
+	int idx;
+
+	if (!drm_dev_enter(&ndev->drm, &idx))
+		return 0;
+	mutex_lock(&ndev->hw_lock);
+	if (!ndev->dead) {
+		ret = npu_fw_boot(ndev);
+		if (ret) {
+			drm_err(&ndev->drm, "firmware boot after resume failed (%d), device is dead\n",
+				ret);
+			WRITE_ONCE(ndev->dead, true);
+		} else {
+			for (i = 0; i < ndev->queue_count; i++)
+				npu_queue_program(&ndev->queues[i]);
+			atomic_set(&ndev->watchdog.faults, 0);
+		}
+	}
+	mutex_unlock(&ndev->hw_lock);
+	/* queued jobs run now, or fail at once on a dead device */
+	npu_pm_sched_start(ndev);
+	npu_watchdog_start(ndev);
+	drm_dev_exit(idx);
+	/* a dead device is reported by its jobs, not by a failed resume */
+	return 0;
+}
+
+/*
+ * debugfs system_sleep: "echo 1 > system_sleep" runs the system-sleep
+ * callbacks on this device, suspend then (if it succeeded) resume, as the
+ * PM core would, with the device runtime-resumed. A test hook: a real
+ * system sleep of the QEMU guests the tests run in resets their
+ * virtio-9p root file system, which cannot be restored (QEMU 7.2 has no
+ * No_Soft_Reset virtio PCI power management). Unlike the PM core it does
+ * not freeze user space or the reset workqueue.
+ */
+static ssize_t npu_pm_sleep_write(struct file *file, const char __user *buf,
+				  size_t len, loff_t *pos)
+{
+	struct npu_device *ndev = file_inode(file)->i_private;
+	struct device *dev = &ndev->pdev->dev;
+	bool go;
+	int ret;
+
+	ret = kstrtobool_from_user(buf, len, &go);
+	if (ret)
+		return ret;
+	if (!go)
+		return len;
+	ret = pm_runtime_resume_and_get(dev);
+	if (ret)
+		return ret;
+	ret = npu_pm_suspend(dev);
+	if (!ret)
+		npu_pm_resume(dev);
+	pm_runtime_mark_last_busy(dev);
+	pm_runtime_put_autosuspend(dev);
+	return ret ? ret : len;
+}
+
+static const struct file_operations npu_pm_sleep_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = npu_pm_sleep_write,
+	.llseek = noop_llseek,
+};
+
+/**
+ * npu_pm_debugfs_init() - add the system_sleep test hook
+ * @ndev: the device
+ * @dir: its debugfs directory
+ */
+void npu_pm_debugfs_init(struct npu_device *ndev, struct dentry *dir)
+{
+	debugfs_create_file("system_sleep", 0200, dir, ndev,
+			    &npu_pm_sleep_fops);
+}
+
 const struct dev_pm_ops npu_pm_ops = {
+	SYSTEM_SLEEP_PM_OPS(npu_pm_suspend, npu_pm_resume)
 	RUNTIME_PM_OPS(npu_runtime_suspend, npu_runtime_resume, NULL)
 };
 
@@ -64,6 +246,11 @@ void npu_pm_init(struct npu_device *ndev)
 {
 	struct device *dev = &ndev->pdev->dev;
 
+	/*
+	 * A runtime-suspended device still runs its firmware: system sleep
+	 * must call our callbacks, not leave it as it is (direct_complete).
+	 */
+	dev_pm_set_driver_flags(dev, DPM_FLAG_NO_DIRECT_COMPLETE);
 	pm_runtime_set_autosuspend_delay(dev, npu_autosuspend_ms);
 	pm_runtime_use_autosuspend(dev);
 	pm_runtime_mark_last_busy(dev);

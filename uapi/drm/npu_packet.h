@@ -20,19 +20,7 @@
 #ifndef _UAPI_DRM_NPU_PACKET_H_
 #define _UAPI_DRM_NPU_PACKET_H_
 
-#if defined(__KERNEL__)
 #include <linux/types.h>
-typedef __u32 npu_pkt_u32;
-typedef __u64 npu_pkt_u64;
-typedef __s32 npu_pkt_s32;
-typedef __s64 npu_pkt_s64;
-#else
-#include <stdint.h>
-typedef uint32_t npu_pkt_u32;
-typedef uint64_t npu_pkt_u64;
-typedef int32_t npu_pkt_s32;
-typedef int64_t npu_pkt_s64;
-#endif
 
 #define NPU_OP_NOP		0x00
 #define NPU_OP_FILL		0x01
@@ -41,15 +29,15 @@ typedef int64_t npu_pkt_s64;
 #define NPU_OP_FENCE		0x04
 #define NPU_OP_WAIT_MEM		0x05
 
-#define NPU_PKT_HEADER(op, dwords)	((npu_pkt_u32)(op) | (npu_pkt_u32)(dwords) << 16)
+#define NPU_PKT_HEADER(op, dwords)	((__u32)(op) | (__u32)(dwords) << 16)
 #define NPU_PKT_OPCODE(h)		((h) & 0xff)
 #define NPU_PKT_MBZ(h)			(((h) >> 8) & 0xff)
 #define NPU_PKT_DWORDS(h)		((h) >> 16)
 
 /** struct npu_pkt_nop - does nothing; any even length >= 2 (padding) */
 struct npu_pkt_nop {
-	npu_pkt_u32 header;
-	npu_pkt_u32 mbz;
+	__u32 header;
+	__u32 mbz;
 };
 
 /**
@@ -57,26 +45,26 @@ struct npu_pkt_nop {
  * @size: bytes, a multiple of 4; dst 4-byte aligned
  */
 struct npu_pkt_fill {
-	npu_pkt_u32 header;
-	npu_pkt_u32 value;
-	npu_pkt_u64 dst;
-	npu_pkt_u64 size;
+	__u32 header;
+	__u32 value;
+	__u64 dst;
+	__u64 size;
 };
 
 /** struct npu_pkt_copy - copy size bytes from src to dst (no overlap) */
 struct npu_pkt_copy {
-	npu_pkt_u32 header;
-	npu_pkt_u32 mbz;
-	npu_pkt_u64 src;
-	npu_pkt_u64 dst;
-	npu_pkt_u64 size;
+	__u32 header;
+	__u32 mbz;
+	__u64 src;
+	__u64 dst;
+	__u64 size;
 };
 
 /** struct npu_pkt_timestamp - write the device clock (ns, u64) to dst */
 struct npu_pkt_timestamp {
-	npu_pkt_u32 header;
-	npu_pkt_u32 mbz;
-	npu_pkt_u64 dst;
+	__u32 header;
+	__u32 mbz;
+	__u64 dst;
 };
 
 /**
@@ -84,10 +72,10 @@ struct npu_pkt_timestamp {
  * packet is done, then interrupt the host
  */
 struct npu_pkt_fence {
-	npu_pkt_u32 header;
-	npu_pkt_u32 mbz;
-	npu_pkt_u64 dst;
-	npu_pkt_u64 value;
+	__u32 header;
+	__u32 mbz;
+	__u64 dst;
+	__u64 value;
 };
 
 /**
@@ -97,10 +85,10 @@ struct npu_pkt_fence {
  * driver's job timeout.
  */
 struct npu_pkt_wait_mem {
-	npu_pkt_u32 header;
-	npu_pkt_u32 mbz;
-	npu_pkt_u64 addr;
-	npu_pkt_u64 value;
+	__u32 header;
+	__u32 mbz;
+	__u64 addr;
+	__u64 value;
 };
 
 #define NPU_PKT_NOP_DWORDS	(sizeof(struct npu_pkt_nop) / 4)
@@ -169,11 +157,11 @@ struct npu_pkt_wait_mem {
  * (never a device failure).
  */
 struct npu_tensor {
-	npu_pkt_u64 addr;
-	npu_pkt_u32 dtype;
-	npu_pkt_u32 rank;
-	npu_pkt_u32 shape[NPU_MAX_RANK];
-	npu_pkt_s64 stride[NPU_MAX_RANK];
+	__u64 addr;
+	__u32 dtype;
+	__u32 rank;
+	__u32 shape[NPU_MAX_RANK];
+	__s64 stride[NPU_MAX_RANK];
 };
 
 /*
@@ -237,10 +225,10 @@ struct npu_tensor {
  * @mbz: MBZ
  */
 struct npu_act {
-	npu_pkt_u32 fn;
-	npu_pkt_u32 alpha;
-	npu_pkt_u32 beta;
-	npu_pkt_u32 mbz;
+	__u32 fn;
+	__u32 alpha;
+	__u32 beta;
+	__u32 mbz;
 };
 
 /**
@@ -256,10 +244,10 @@ struct npu_act {
  * operands the whole struct MBZ.
  */
 struct npu_quant {
-	npu_pkt_s32 a_zero;
-	npu_pkt_s32 b_zero;
-	npu_pkt_u32 y_scale;
-	npu_pkt_s32 y_zero;
+	__s32 a_zero;
+	__s32 b_zero;
+	__u32 y_scale;
+	__s32 y_zero;
 };
 
 /**
@@ -289,10 +277,10 @@ struct npu_quant {
  *   = beta = 1, act NONE or RELU.
  */
 struct npu_pkt_gemm {
-	npu_pkt_u32 header;
-	npu_pkt_u32 mbz;
-	npu_pkt_u32 alpha;
-	npu_pkt_u32 beta;
+	__u32 header;
+	__u32 mbz;
+	__u32 alpha;
+	__u32 beta;
 	struct npu_act act;
 	struct npu_quant quant;
 	struct npu_tensor a;
@@ -329,14 +317,14 @@ struct npu_pkt_gemm {
  * 8-bit x and w with I32 (bias I32), I8/U8 (requantised) or F32 y.
  */
 struct npu_pkt_conv {
-	npu_pkt_u32 header;
-	npu_pkt_u32 flags;
-	npu_pkt_u32 groups;
-	npu_pkt_u32 spatial;
-	npu_pkt_u32 stride[3];
-	npu_pkt_u32 dilation[3];
-	npu_pkt_u32 pad_begin[3];
-	npu_pkt_u32 pad_end[3];
+	__u32 header;
+	__u32 flags;
+	__u32 groups;
+	__u32 spatial;
+	__u32 stride[3];
+	__u32 dilation[3];
+	__u32 pad_begin[3];
+	__u32 pad_end[3];
 	struct npu_act act;
 	struct npu_quant quant;
 	struct npu_tensor x;
@@ -373,16 +361,16 @@ struct npu_pkt_conv {
  * a kernel as large as x.
  */
 struct npu_pkt_pool {
-	npu_pkt_u32 header;
-	npu_pkt_u32 mode;
-	npu_pkt_u32 spatial;
-	npu_pkt_u32 p;
-	npu_pkt_u32 kernel[3];
-	npu_pkt_u32 stride[3];
-	npu_pkt_u32 dilation[3];
-	npu_pkt_u32 pad_begin[3];
-	npu_pkt_u32 pad_end[3];
-	npu_pkt_u32 mbz;
+	__u32 header;
+	__u32 mode;
+	__u32 spatial;
+	__u32 p;
+	__u32 kernel[3];
+	__u32 stride[3];
+	__u32 dilation[3];
+	__u32 pad_begin[3];
+	__u32 pad_end[3];
+	__u32 mbz;
 	struct npu_tensor x;
 	struct npu_tensor y;
 	struct npu_tensor indices;
@@ -402,8 +390,8 @@ struct npu_pkt_pool {
  * BOOL) are rejected.
  */
 struct npu_pkt_unary {
-	npu_pkt_u32 header;
-	npu_pkt_u32 mbz;
+	__u32 header;
+	__u32 mbz;
 	struct npu_act act;
 	struct npu_tensor x;
 	struct npu_tensor y;
@@ -446,9 +434,9 @@ struct npu_pkt_unary {
  * @y: result; a's dtype, BOOL for comparisons
  */
 struct npu_pkt_binary {
-	npu_pkt_u32 header;
-	npu_pkt_u32 fn;
-	npu_pkt_u32 mbz[2];
+	__u32 header;
+	__u32 fn;
+	__u32 mbz[2];
 	struct npu_tensor a;
 	struct npu_tensor b;
 	struct npu_tensor cond;
@@ -488,10 +476,10 @@ struct npu_pkt_binary {
  * the highest value of the dtype.
  */
 struct npu_pkt_reduce {
-	npu_pkt_u32 header;
-	npu_pkt_u32 fn;
-	npu_pkt_u32 axes;
-	npu_pkt_u32 flags;
+	__u32 header;
+	__u32 fn;
+	__u32 axes;
+	__u32 flags;
 	struct npu_tensor x;
 	struct npu_tensor y;
 };
@@ -523,10 +511,10 @@ struct npu_pkt_reduce {
  * (inference) BATCH. Computed in f32; variance is the biased one.
  */
 struct npu_pkt_norm {
-	npu_pkt_u32 header;
-	npu_pkt_u32 fn;
-	npu_pkt_u32 axes;
-	npu_pkt_u32 epsilon;
+	__u32 header;
+	__u32 fn;
+	__u32 axes;
+	__u32 epsilon;
 	struct npu_tensor x;
 	struct npu_tensor scale;
 	struct npu_tensor bias;
@@ -558,10 +546,10 @@ struct npu_pkt_norm {
  * (and 1 for the others); padding wider than x reflects back and forth.
  */
 struct npu_pkt_tensor_copy {
-	npu_pkt_u32 header;
-	npu_pkt_u32 mode;
-	npu_pkt_u64 pad_value;
-	npu_pkt_s32 pad_begin[NPU_MAX_RANK];
+	__u32 header;
+	__u32 mode;
+	__u64 pad_value;
+	__s32 pad_begin[NPU_MAX_RANK];
 	struct npu_tensor x;
 	struct npu_tensor y;
 };
@@ -585,10 +573,10 @@ struct npu_pkt_tensor_copy {
  * job fails with BAD_PACKET at this packet, and part of y may be written.
  */
 struct npu_pkt_gather {
-	npu_pkt_u32 header;
-	npu_pkt_u32 mode;
-	npu_pkt_u32 axis;
-	npu_pkt_u32 mbz;
+	__u32 header;
+	__u32 mode;
+	__u32 axis;
+	__u32 mbz;
 	struct npu_tensor x;
 	struct npu_tensor indices;
 	struct npu_tensor y;
@@ -606,8 +594,8 @@ struct npu_pkt_gather {
  * (two's complement); anything to BOOL is x != 0; BOOL is 0 or 1.
  */
 struct npu_pkt_cast {
-	npu_pkt_u32 header;
-	npu_pkt_u32 mbz;
+	__u32 header;
+	__u32 mbz;
 	struct npu_tensor x;
 	struct npu_tensor y;
 };
