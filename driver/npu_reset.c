@@ -246,6 +246,21 @@ static struct npu_job *npu_reset_find_engine_error(struct npu_device *ndev)
 }
 
 /*
+ * After a successful boot (hw_lock held): empty rings, power state, a
+ * fresh heartbeat baseline, and one more completed reset.
+ */
+static void npu_reset_restart(struct npu_device *ndev)
+{
+	u32 i;
+
+	for (i = 0; i < ndev->queue_count; i++)
+		npu_queue_program(&ndev->queues[i]);
+	npu_pm_after_reset(ndev);
+	npu_watchdog_rearm(ndev);
+	atomic_inc(&ndev->reset_count);
+}
+
+/*
  * The jobs on the hardware are failed, not resubmitted: the blamed one
  * with TIMEOUT, a job the firmware failed with ENGINE_ERROR with that
  * status, the others with ABORTED, since any of them may depend on state
@@ -330,11 +345,7 @@ static int npu_reset_device(struct npu_device *ndev, struct npu_job *timed_out,
 			ret, ndev->watchdog.retry_ms);
 		WRITE_ONCE(ndev->dead, true);
 	} else {
-		for (i = 0; i < ndev->queue_count; i++)
-			npu_queue_program(&ndev->queues[i]);
-		npu_pm_after_reset(ndev);
-		npu_watchdog_rearm(ndev);
-		atomic_inc(&ndev->reset_count);
+		npu_reset_restart(ndev);
 		drm_info(&ndev->drm, "device recovered (reset %d)\n",
 			 atomic_read(&ndev->reset_count));
 	}
@@ -539,7 +550,6 @@ static void npu_retry_dead(struct npu_device *ndev)
 {
 	struct npu_watchdog *wd = &ndev->watchdog;
 	int ret;
-	u32 i;
 
 	mutex_lock(&ndev->hw_lock);
 	pci_set_master(ndev->pdev);
@@ -551,11 +561,7 @@ static void npu_retry_dead(struct npu_device *ndev)
 		drm_err(&ndev->drm, "device still dead (%d); retrying in %u ms\n",
 			ret, wd->retry_ms);
 	} else {
-		for (i = 0; i < ndev->queue_count; i++)
-			npu_queue_program(&ndev->queues[i]);
-		npu_pm_after_reset(ndev);
-		npu_watchdog_rearm(ndev);
-		atomic_inc(&ndev->reset_count);
+		npu_reset_restart(ndev);
 		WRITE_ONCE(ndev->dead, false);
 		drm_info(&ndev->drm, "dead device recovered (reset %d)\n",
 			 atomic_read(&ndev->reset_count));
