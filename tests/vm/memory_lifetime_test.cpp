@@ -22,42 +22,6 @@ namespace
 
 constexpr uint32_t kPattern = 0x6c696665; // "life"
 
-// One "name value" line of the device's debugfs counters.
-int64_t Counter(const std::string &pci_bdf, const std::string &name)
-{
-	std::ifstream in("/sys/kernel/debug/npu/" + pci_bdf + "/counters");
-	std::string key;
-	int64_t value;
-	while (in >> key >> value)
-		if (key == name)
-			return value;
-	ADD_FAILURE() << "no counter " << name;
-	return -1;
-}
-
-// A MAP_SHARED view of a BO that stays valid after its handle and even its
-// file are closed (the mapping holds the object).
-class Mapping
-{
-public:
-	Mapping(const Bo &bo, int fd) : size_(bo.size())
-	{
-		ptr_ = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-			    bo.mmap_offset());
-		if (ptr_ == MAP_FAILED)
-			throw std::system_error(errno, std::generic_category(), "mmap");
-	}
-	~Mapping() { munmap(ptr_, size_); }
-	Mapping(const Mapping &) = delete;
-	Mapping &operator=(const Mapping &) = delete;
-	volatile uint32_t *u32() { return static_cast<volatile uint32_t *>(ptr_); }
-	volatile uint64_t *u64() { return static_cast<volatile uint64_t *>(ptr_); }
-
-private:
-	void *ptr_;
-	size_t size_;
-};
-
 class MemoryLifetime : public ::testing::Test
 {
 protected:

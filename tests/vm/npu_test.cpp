@@ -91,6 +91,31 @@ bool Eventually(const std::function<bool()> &pred, int timeout_ms)
 	return true;
 }
 
+int64_t Counter(const std::string &pci_bdf, const std::string &name)
+{
+	std::ifstream in("/sys/kernel/debug/npu/" + pci_bdf + "/counters");
+	std::string key;
+	int64_t value;
+	while (in >> key >> value)
+		if (key == name)
+			return value;
+	ADD_FAILURE() << "no counter " << name;
+	return -1;
+}
+
+Mapping::Mapping(const Bo &bo, int fd, void *at, int extra_flags) : size_(bo.size())
+{
+	ptr_ = mmap(at, size_, PROT_READ | PROT_WRITE, MAP_SHARED | extra_flags, fd,
+		    static_cast<off_t>(bo.mmap_offset()));
+	if (ptr_ == MAP_FAILED)
+		throw std::system_error(errno, std::generic_category(), "mmap");
+}
+
+Mapping::~Mapping()
+{
+	munmap(ptr_, size_);
+}
+
 uint32_t CreateQueue(const Device &dev, uint32_t priority)
 {
 	drm_npu_queue_create args{};

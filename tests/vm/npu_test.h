@@ -206,6 +206,29 @@ private:
 };
 
 // Fixture: a session on the first NPU, and a device-still-works check.
+// One "name value" line of the device's debugfs counters (fails the test
+// when the counter is missing).
+int64_t Counter(const std::string &pci_bdf, const std::string &name);
+
+// A MAP_SHARED view of a BO that stays valid after its handle and even its
+// file are closed (the mapping holds the object); at and extra_flags as
+// for mmap (e.g. a fixed host address).
+class Mapping
+{
+public:
+	Mapping(const Bo &bo, int fd, void *at = nullptr, int extra_flags = 0);
+	~Mapping();
+	Mapping(const Mapping &) = delete;
+	Mapping &operator=(const Mapping &) = delete;
+	void *ptr() const { return ptr_; }
+	volatile uint32_t *u32() { return static_cast<volatile uint32_t *>(ptr_); }
+	volatile uint64_t *u64() { return static_cast<volatile uint64_t *>(ptr_); }
+
+private:
+	void *ptr_;
+	size_t size_;
+};
+
 // QUEUE_CREATE with the given priority (a queue of another priority lands
 // on another hardware queue); throws std::system_error.
 uint32_t CreateQueue(const Device &dev, uint32_t priority);

@@ -24,29 +24,6 @@ constexpr uint64_t kBase = 0x4000000000ull;
 constexpr uint64_t kVaStart = 16ull << 20;
 constexpr uint64_t kVaEnd = 1ull << 39;
 
-bool Eventually(const std::function<bool()> &pred, int timeout_ms = 5000)
-{
-	int64_t deadline = DeadlineInMs(timeout_ms);
-	while (!pred()) {
-		if (MonotonicNs() > deadline)
-			return false;
-		std::this_thread::sleep_for(std::chrono::milliseconds(10));
-	}
-	return true;
-}
-
-int64_t Counter(const std::string &pci_bdf, const std::string &name)
-{
-	std::ifstream in("/sys/kernel/debug/npu/" + pci_bdf + "/counters");
-	std::string key;
-	int64_t value;
-	while (in >> key >> value)
-		if (key == name)
-			return value;
-	ADD_FAILURE() << "no counter " << name;
-	return -1;
-}
-
 int BindErr(const Device &dev, uint32_t op, uint32_t handle, uint64_t bo_offset, uint64_t addr,
 	    uint64_t size, uint32_t flags = 0, uint32_t pad = 0)
 {
@@ -72,29 +49,6 @@ int Unmap(const Device &dev, uint64_t addr, uint64_t size)
 {
 	return BindErr(dev, DRM_NPU_VM_BIND_OP_UNMAP, 0, 0, addr, size);
 }
-
-// A MAP_SHARED view of a BO that outlives its handle and its file.
-class Mapping
-{
-public:
-	Mapping(const Bo &bo, int fd, void *at = nullptr, int extra_flags = 0) : size_(bo.size())
-	{
-		ptr_ = mmap(at, size_, PROT_READ | PROT_WRITE, MAP_SHARED | extra_flags, fd,
-			    static_cast<off_t>(bo.mmap_offset()));
-		if (ptr_ == MAP_FAILED)
-			throw std::system_error(errno, std::generic_category(), "mmap");
-	}
-	~Mapping() { munmap(ptr_, size_); }
-	Mapping(const Mapping &) = delete;
-	Mapping &operator=(const Mapping &) = delete;
-	void *ptr() const { return ptr_; }
-	volatile uint32_t *u32() { return static_cast<volatile uint32_t *>(ptr_); }
-	volatile uint64_t *u64() { return static_cast<volatile uint64_t *>(ptr_); }
-
-private:
-	void *ptr_;
-	size_t size_;
-};
 
 class VmBind : public NpuTest
 {
