@@ -32,12 +32,19 @@
  * A BO a job reaches without listing it is not synced: where DMA is not
  * coherent, the device reads it as the last job that listed it left it,
  * and what the device writes there the CPU does not see.
+ *
+ * During a job, userspace moves single ranges with DRM_IOCTL_NPU_BO_SYNC
+ * (npu_ioctl_bo_sync()): a gate the CPU wrote to the device, a stamp the
+ * device wrote to the CPU. Only that range, never the whole BO: the rest
+ * may hold newer data on the other side.
  */
 #include <linux/atomic.h>
 #include <linux/bits.h>
 #include <linux/dma-mapping.h>
 #include <linux/scatterlist.h>
 
+#include <drm/drm_drv.h>
+#include <drm/drm_file.h>
 #include <drm/drm_gem.h>
 
 #include "npu_dma.h"
@@ -132,4 +139,91 @@ void npu_job_dma_for_cpu(struct npu_job *job)
 		smp_mb__before_atomic();
 		atomic_dec(&bo->dma_jobs);
 	}
+}
+
+/*
+ * Syncs [@offset, @offset + @size) of the DMA segments of @sgt, which map
+ * the BO's bytes in order, for the device (@to_device) or the CPU.
+ */
+static void npu_dma_sync_range(struct device *dev, struct sg_table *sgt,
+			       u64 offset, u64 size, bool to_device)
+{
+	struct scatterlist *sg;
+	u64 start = 0, end = offset + size;
+	unsigned int i;
+
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		u64 len = sg_dma_len(sg);
+		u64 from, to;
+
+		if (start >= end)
+			break;
+		from = max(offset, start);
+		to = min(end, start + len);
+		if (from < to) {
+			if (to_device)
+				dma_sync_single_range_for_device(dev,
+								 sg_dma_address(sg),
+								 from - start,
+								 to - from,
+								 DMA_TO_DEVICE);
+			else
+				dma_sync_single_range_for_cpu(dev,
+							      sg_dma_address(sg),
+							      from - start,
+							      to - from,
+							      DMA_FROM_DEVICE);
+		}
+		start += len;
+	}
+}
+
+/**
+ * npu_ioctl_bo_sync() - DRM_IOCTL_NPU_BO_SYNC: sync one range of a BO
+ * @drm: the device
+ * @data: struct drm_npu_bo_sync
+ * @file: the caller's file
+ *
+ * Inside drm_dev_enter() the BO's sg table stays: npu_gem_release_dma()
+ * frees it only after drm_dev_unplug() waited for this section. After an
+ * unbind the mapping is gone and the call is -ENODEV.
+ *
+ * Return: 0, -EINVAL (flags, range), -ENOENT (handle) or -ENODEV (unbound).
+ */
+int npu_ioctl_bo_sync(struct drm_device *drm, void *data,
+		      struct drm_file *file)
+{
+	struct drm_npu_bo_sync *args = data;
+	struct drm_gem_object *obj;
+	struct sg_table *sgt;
+	int ret = 0, idx;
+
+	if (args->flags != DRM_NPU_BO_SYNC_TO_DEVICE &&
+	    args->flags != DRM_NPU_BO_SYNC_FROM_DEVICE)
+		return -EINVAL;
+	if (!args->size)
+		return -EINVAL;
+
+	obj = drm_gem_object_lookup(file, args->handle);
+	if (!obj)
+		return -ENOENT;
+	if (args->offset > obj->size || args->size > obj->size - args->offset) {
+		ret = -EINVAL;
+		goto out_put;
+	}
+	if (!drm_dev_enter(drm, &idx)) {
+		ret = -ENODEV;
+		goto out_put;
+	}
+	/* imported BOs: the attachment's table for this device */
+	sgt = to_npu_bo(obj)->base.sgt;
+	if (sgt)
+		npu_dma_sync_range(drm->dev, sgt, args->offset, args->size,
+				   args->flags == DRM_NPU_BO_SYNC_TO_DEVICE);
+	else
+		ret = -ENODEV;
+	drm_dev_exit(idx);
+out_put:
+	drm_gem_object_put(obj);
+	return ret;
 }

@@ -6,6 +6,8 @@
 #ifndef NPU_DMA_H
 #define NPU_DMA_H
 
+struct drm_device;
+struct drm_file;
 struct npu_device;
 struct npu_job;
 
@@ -19,5 +21,7 @@ struct npu_job;
 int npu_dma_init(struct npu_device *ndev);
 void npu_job_dma_for_device(struct npu_job *job);
 void npu_job_dma_for_cpu(struct npu_job *job);
+int npu_ioctl_bo_sync(struct drm_device *drm, void *data,
+		      struct drm_file *file);
 
 #endif /* NPU_DMA_H */

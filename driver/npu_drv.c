@@ -43,6 +43,7 @@
 #include <drm/drm_print.h>
 
 #include "npu_ctx_queue.h"
+#include "npu_dma.h"
 #include "npu_drv.h"
 #include "npu_gem.h"
 #include "npu_job.h"
@@ -228,6 +229,7 @@ static const struct drm_ioctl_desc npu_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(NPU_QUEUE_DESTROY, npu_ioctl_queue_destroy,
 			  DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(NPU_VM_BIND, npu_ioctl_vm_bind, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(NPU_BO_SYNC, npu_ioctl_bo_sync, DRM_RENDER_ALLOW),
 };
 
 NPU_DEFINE_FOPS(npu_fops);

@@ -77,6 +77,18 @@ drm_npu_bo_info DriverApi::bo_info(uint32_t handle) const {
     return args;
 }
 
+void DriverApi::bo_sync(uint32_t handle, uint32_t flags, uint64_t offset, uint64_t size) const {
+    drm_npu_bo_sync args{};
+    args.handle = handle;
+    args.flags = flags;
+    args.offset = offset;
+    args.size = size;
+    call(DRM_IOCTL_NPU_BO_SYNC, &args, [&] {
+        return "DRM_IOCTL_NPU_BO_SYNC(handle=" + str(handle) + ", flags=" + str(flags) +
+               ", offset=" + str(offset) + ", size=" + str(size) + ")";
+    });
+}
+
 void DriverApi::gem_close(uint32_t handle) const {
     drm_gem_close args{};
     args.handle = handle;

@@ -26,6 +26,10 @@ void encode(std::byte* where, const Packet& packet) {
     std::memcpy(where, &packet, sizeof(packet));
 }
 
+// The gate is a word only the CPU (the callback thread) writes: reading it
+// needs no sync from the device. The job that WAIT_MEMs on it sees a write
+// once it is synced to the device (publish_gate), which under bounce buffers
+// is the only way a running job sees it.
 uint64_t load_gate(const Buffer& gate) {
     return std::atomic_ref<uint64_t>(*static_cast<uint64_t*>(gate.host_ptr()))
         .load(std::memory_order_acquire);
@@ -249,7 +253,11 @@ bool StreamImpl::reap_oldest(int64_t deadline_ns) {
 
 void StreamImpl::start_callbacks() {
     if (!gate) {
-        gate.emplace(Device::open_state(device), sizeof(uint64_t), BufferKind::host_visible);
+        // Device-read-only: the driver never syncs it back from the device
+        // (docs/driver.md, "DMA"), which could put an older value over one
+        // the callback thread just stored and not yet synced to the device.
+        gate.emplace(Device::open_state(device), sizeof(uint64_t), BufferFlags::device_read_only,
+                     BufferKind::host_visible);
         std::atomic_ref<uint64_t>(*static_cast<uint64_t*>(gate->host_ptr()))
             .store(0, std::memory_order_release);
     }
@@ -292,6 +300,11 @@ void StreamImpl::callback_loop() {
             }
             std::atomic_ref<uint64_t>(*static_cast<uint64_t*>(gate->host_ptr()))
                 .store(next.gate, std::memory_order_release);
+            try { // a job may already WAIT_MEM on the gate
+                device->api.bo_sync(gate->handle(), DRM_NPU_BO_SYNC_TO_DEVICE, 0, sizeof(uint64_t));
+            } catch (...) {
+                record_failure(std::current_exception());
+            }
         }
         {
             std::lock_guard lock(mutex);

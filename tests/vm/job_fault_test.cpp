@@ -270,6 +270,9 @@ TEST_F(JobFaults, ContextsAreIsolated)
 	ASSERT_NE(victim, nullptr) << "every A buffer aliases a B buffer address";
 	std::vector<uint8_t> secret(64, 0xa5);
 	std::copy(secret.begin(), secret.end(), victim->at<uint8_t>(0));
+	// The device's copy holds it too (bounce buffers), so that ReadU64's
+	// sync from the device below reads back the secret, not stale zeros.
+	ASSERT_EQ(victim->Sync(0, 64, DRM_NPU_BO_SYNC_TO_DEVICE), 0);
 
 	Commands steal;
 	steal.Copy(victim->addr(), b_buf.addr(), 64);

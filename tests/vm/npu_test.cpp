@@ -226,6 +226,26 @@ Bo::~Bo()
 	}
 }
 
+int Bo::Sync(uint64_t offset, uint64_t size, uint32_t flags)
+{
+	drm_npu_bo_sync args{};
+	args.handle = handle_;
+	args.flags = flags;
+	args.offset = offset;
+	args.size = size;
+	return IoctlErrno(dev_.fd(), DRM_IOCTL_NPU_BO_SYNC, &args);
+}
+
+void Bo::SyncWord(uint64_t offset, uint64_t size, uint32_t flags)
+{
+	if (dev_.fd() < 0)
+		return;
+	int err = Sync(offset, size, flags);
+	if (err && err != ENODEV)
+		ADD_FAILURE() << "BO_SYNC offset " << offset << " size " << size << " flags "
+			      << flags << ": " << strerror(err);
+}
+
 uint8_t *Bo::map()
 {
 	if (!map_) {

@@ -90,21 +90,34 @@ public:
 	{
 		return reinterpret_cast<T *>(map() + offset);
 	}
-	// Volatile reads: the device writes behind the compiler's back.
+	// DRM_IOCTL_NPU_BO_SYNC of [offset, offset + size); returns its errno.
+	int Sync(uint64_t offset, uint64_t size, uint32_t flags);
+
+	// Volatile reads: the device writes behind the compiler's back. Each
+	// syncs its bytes from the device first and WriteU64 syncs them to
+	// the device after the store, so a running job and the CPU exchange
+	// gates and stamps under bounce buffers too (docs/driver.md, "DMA").
 	uint64_t ReadU64(uint64_t offset)
 	{
+		SyncWord(offset, 8, DRM_NPU_BO_SYNC_FROM_DEVICE);
 		return *reinterpret_cast<volatile uint64_t *>(map() + offset);
 	}
 	uint32_t ReadU32(uint64_t offset)
 	{
+		SyncWord(offset, 4, DRM_NPU_BO_SYNC_FROM_DEVICE);
 		return *reinterpret_cast<volatile uint32_t *>(map() + offset);
 	}
 	void WriteU64(uint64_t offset, uint64_t v)
 	{
 		*reinterpret_cast<volatile uint64_t *>(map() + offset) = v;
+		SyncWord(offset, 8, DRM_NPU_BO_SYNC_TO_DEVICE);
 	}
 
 private:
+	// Sync() for the helpers above: a failure other than the device
+	// being gone (unbind tests, closed file) is a test failure.
+	void SyncWord(uint64_t offset, uint64_t size, uint32_t flags);
+
 	const Device &dev_;
 	uint32_t handle_ = 0;
 	uint64_t addr_ = 0;

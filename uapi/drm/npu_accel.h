@@ -24,6 +24,7 @@ extern "C" {
 #define DRM_NPU_QUEUE_CREATE		0x05
 #define DRM_NPU_QUEUE_DESTROY		0x06
 #define DRM_NPU_VM_BIND			0x07
+#define DRM_NPU_BO_SYNC			0x08
 
 #define DRM_IOCTL_NPU_GET_PARAM \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_NPU_GET_PARAM, struct drm_npu_get_param)
@@ -43,6 +44,8 @@ extern "C" {
 		struct drm_npu_queue_destroy)
 #define DRM_IOCTL_NPU_VM_BIND \
 	DRM_IOW(DRM_COMMAND_BASE + DRM_NPU_VM_BIND, struct drm_npu_vm_bind)
+#define DRM_IOCTL_NPU_BO_SYNC \
+	DRM_IOW(DRM_COMMAND_BASE + DRM_NPU_BO_SYNC, struct drm_npu_bo_sync)
 
 /* Parameters for DRM_IOCTL_NPU_GET_PARAM */
 #define DRM_NPU_PARAM_DEVICE_ID		0  /* PCI device id */
@@ -171,12 +174,12 @@ struct drm_npu_bo_info {
  * and, those the device may write, back to the CPU when it ends, before
  * any of its fences signals (what the device wrote is what the CPU reads
  * once WAIT, a syncobj or the BO's reservation says the job is done).
- * Between the two the CPU must not write the listed BOs, nor expect to see
- * the device's writes: where DMA is not coherent (bounce buffers, as in
+ * Between the two, where DMA is not coherent (bounce buffers, as in
  * confidential guests), a CPU write during the job, e.g. to release a
- * WAIT_MEM, is not seen by the device, and a device write is seen only
- * after the job. A BO the job reaches without listing it gets none of
- * this: list every BO the job's packets address.
+ * WAIT_MEM, reaches the device, and a device write the CPU, only through
+ * DRM_IOCTL_NPU_BO_SYNC of the bytes exchanged; other CPU writes to the
+ * listed BOs during the job may be lost. A BO the job reaches without
+ * listing it gets none of this: list every BO the job's packets address.
  *
  * An in-syncobj without a fence (or a timeline point not yet added) is
  * refused with -EINVAL, unless DRM_NPU_SUBMIT_WAIT_FOR_SUBMIT is set: the
@@ -375,6 +378,50 @@ struct drm_npu_vm_bind {
 	__u32 pad;
 	__u64 bo_offset;
 	__u64 addr;
+	__u64 size;
+};
+
+/* Flags for DRM_IOCTL_NPU_BO_SYNC: exactly one */
+#define DRM_NPU_BO_SYNC_TO_DEVICE	(1u << 0)
+#define DRM_NPU_BO_SYNC_FROM_DEVICE	(1u << 1)
+
+/**
+ * struct drm_npu_bo_sync - make the CPU's and the device's view of a BO
+ *	range agree while a job uses it
+ * @handle: GEM handle of a BO of this file, created here or imported into
+ *	this file through PRIME; unknown is -ENOENT (in)
+ * @flags: exactly one of DRM_NPU_BO_SYNC_TO_DEVICE (the CPU wrote the
+ *	range: make the device see it) and DRM_NPU_BO_SYNC_FROM_DEVICE (make
+ *	the CPU see what the device wrote there); none, both or an unknown
+ *	bit is -EINVAL (in)
+ * @offset: byte offset of the range in the BO, any alignment (in)
+ * @size: bytes, not zero; a range that does not lie inside the BO is
+ *	-EINVAL (in)
+ *
+ * BOs a job lists in DRM_IOCTL_NPU_SUBMIT are synced for the device when
+ * the job starts and for the CPU when it completes. In between, where DMA
+ * is not coherent (bounce buffers, such as swiotlb=force, or a bus that
+ * does not snoop CPU caches), the device and the CPU do not see each
+ * other's writes. This call is what makes data exchange during a running
+ * job work there: the CPU writes a word the job polls (a WAIT_MEM gate)
+ * and then syncs it TO_DEVICE; the CPU syncs a word the job wrote (a
+ * TIMESTAMP, a FENCE) FROM_DEVICE before it reads it. Only the range is
+ * synced: keep it to the bytes exchanged, since syncing more would copy
+ * stale data over the other side's writes (TO_DEVICE over what the device
+ * wrote, FROM_DEVICE over what the CPU wrote).
+ *
+ * On coherent DMA (x86 without bounce buffers, the default) the call does
+ * no copy or cache maintenance: it costs only the ioctl, and programs may
+ * issue it unconditionally.
+ *
+ * After the device was unbound the BO's DMA mapping is gone and the call
+ * fails with -ENODEV (the device no longer reads or writes the BO, so
+ * nothing is left to sync). The call never waits for jobs.
+ */
+struct drm_npu_bo_sync {
+	__u32 handle;
+	__u32 flags;
+	__u64 offset;
 	__u64 size;
 };
 

@@ -38,6 +38,11 @@ public:
     [[nodiscard]] drm_npu_bo_create bo_create(uint64_t size, uint32_t flags) const;
     // DRM_IOCTL_NPU_BO_INFO
     [[nodiscard]] drm_npu_bo_info bo_info(uint32_t handle) const;
+    // DRM_IOCTL_NPU_BO_SYNC of [offset, offset + size): flags
+    // DRM_NPU_BO_SYNC_TO_DEVICE after the CPU wrote words a running job
+    // reads, DRM_NPU_BO_SYNC_FROM_DEVICE before it reads words a running job
+    // wrote. Needed under bounce buffers; costs only the ioctl elsewhere.
+    void bo_sync(uint32_t handle, uint32_t flags, uint64_t offset, uint64_t size) const;
     // DRM_IOCTL_GEM_CLOSE
     void gem_close(uint32_t handle) const;
     // DRM_IOCTL_NPU_SUBMIT: returns the job's seqno.

@@ -346,6 +346,8 @@ int FakeOs::do_ioctl(File& file, unsigned long request, void* arg, Lock& lock) {
         return bo_create(file, arg);
     case DRM_IOCTL_NPU_BO_INFO:
         return bo_info(file, arg);
+    case DRM_IOCTL_NPU_BO_SYNC:
+        return bo_sync(file, arg);
     case DRM_IOCTL_NPU_SUBMIT:
         return submit(file, arg);
     case DRM_IOCTL_NPU_WAIT:
@@ -409,6 +411,22 @@ int FakeOs::bo_info(File& file, void* arg) {
     info->size = it->second->size;
     info->device_addr = it->second->va;
     info->mmap_offset = it->second->mmap_offset;
+    return 0;
+}
+
+// The fake's memory is coherent: the kernel's checks, then nothing to do.
+int FakeOs::bo_sync(File& file, void* arg) {
+    auto* sync = static_cast<drm_npu_bo_sync*>(arg);
+    if (sync->flags != DRM_NPU_BO_SYNC_TO_DEVICE && sync->flags != DRM_NPU_BO_SYNC_FROM_DEVICE)
+        return EINVAL;
+    if (!sync->size)
+        return EINVAL;
+    auto it = file.bos.find(sync->handle);
+    if (it == file.bos.end())
+        return ENOENT;
+    const uint64_t size = it->second->size;
+    if (sync->offset > size || sync->size > size - sync->offset)
+        return EINVAL;
     return 0;
 }
 

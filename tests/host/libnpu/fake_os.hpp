@@ -110,6 +110,7 @@ private:
     int get_param(File& file, void* arg);
     int bo_create(File& file, void* arg);
     int bo_info(File& file, void* arg);
+    int bo_sync(File& file, void* arg);
     int gem_close(File& file, void* arg);
     int submit(File& file, void* arg);
     int wait(File& file, void* arg, Lock& lock);
