@@ -10,10 +10,11 @@
 
 namespace npu::detail {
 
-struct BoStorage {
-    // BO_CREATE + BO_INFO + mmap; throws npu::Error, leaving nothing behind.
+struct BoStorage : std::enable_shared_from_this<BoStorage> {
+    // BO_CREATE + BO_INFO + mmap, registered in the device's AddressMap;
+    // throws npu::Error, leaving nothing behind.
     BoStorage(std::shared_ptr<DeviceState> device, size_t size, uint32_t flags);
-    ~BoStorage(); // munmap + GEM_CLOSE
+    ~BoStorage(); // unregister + munmap + GEM_CLOSE
     BoStorage(const BoStorage&) = delete;
     BoStorage& operator=(const BoStorage&) = delete;
 

@@ -22,7 +22,10 @@ BoStorage::BoStorage(std::shared_ptr<DeviceState> device_state, size_t bytes, ui
         const drm_npu_bo_info info = api.bo_info(handle);
         size = info.size;
         host = api.map(info.mmap_offset, size);
+        device->addresses.insert(device_addr, size, this);
     } catch (...) {
+        if (host)
+            api.unmap(host, size);
         try {
             api.gem_close(handle);
         } catch (const Error&) { // already failing
@@ -32,6 +35,7 @@ BoStorage::BoStorage(std::shared_ptr<DeviceState> device_state, size_t bytes, ui
 }
 
 BoStorage::~BoStorage() {
+    device->addresses.erase(device_addr);
     if (host)
         device->api.unmap(host, size);
     try {

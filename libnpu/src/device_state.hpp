@@ -7,6 +7,8 @@
 #include "npu/device.hpp"
 #include "npu/driver_api.hpp"
 
+#include "address_map.hpp"
+
 namespace npu::detail {
 
 struct PoolState;
@@ -20,6 +22,8 @@ struct DeviceState {
 
     DriverApi api;
     DeviceInfo info;
+
+    AddressMap addresses; // device address -> buffer object, for pointers
 
     std::mutex pool_mutex;                 // protects default_pool
     std::weak_ptr<PoolState> default_pool; // weak: the pool holds the device

@@ -1,6 +1,7 @@
 #include "npu/stream.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -120,6 +121,16 @@ void StreamImpl::check_range(const Buffer& buffer, size_t offset, size_t size,
 }
 
 std::byte* StreamImpl::reserve(size_t bytes, std::initializer_list<const Buffer*> referenced) {
+    std::array<const BoStorage*, 4> bos{};
+    if (referenced.size() > bos.size())
+        throw Error(EINVAL, "stream enqueue: too many buffers for one packet");
+    size_t count = 0;
+    for (const Buffer* buffer : referenced)
+        bos[count++] = buffer->bo_.get();
+    return reserve(bytes, std::span<const BoStorage* const>(bos.data(), count));
+}
+
+std::byte* StreamImpl::reserve(size_t bytes, std::span<const BoStorage* const> referenced) {
     check_alive("stream enqueue");
     // One slot of the BO list is the command buffer, one the callback gate.
     constexpr size_t max_handles = DRM_NPU_MAX_SUBMIT_BOS - 2;
@@ -148,10 +159,10 @@ std::byte* StreamImpl::reserve(size_t bytes, std::initializer_list<const Buffer*
         }
     }
     Batch& batch = *current;
-    for (const Buffer* buffer : referenced)
-        if (std::find(batch.handles.begin(), batch.handles.end(), buffer->handle()) ==
+    for (const BoStorage* bo : referenced)
+        if (std::find(batch.handles.begin(), batch.handles.end(), bo->handle) ==
             batch.handles.end())
-            batch.handles.push_back(buffer->handle());
+            batch.handles.push_back(bo->handle);
     std::byte* where = static_cast<std::byte*>(batch.commands.host_ptr()) + batch.used;
     batch.used += bytes;
     return where;

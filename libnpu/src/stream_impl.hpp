@@ -11,9 +11,11 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <thread>
 #include <vector>
 
+#include "bo_storage.hpp"
 #include "device_state.hpp"
 #include "npu/buffer.hpp"
 #include "npu/pool.hpp"
@@ -45,6 +47,9 @@ struct StreamImpl {
     // Room for bytes of packets in the current batch, which references the
     // given buffers; starts a new batch (and its callback gate) as needed.
     std::byte* reserve(size_t bytes, std::initializer_list<const Buffer*> referenced);
+    // The same for work addressed by pointers: the buffer objects holding
+    // them (see AddressMap).
+    std::byte* reserve(size_t bytes, std::span<const BoStorage* const> referenced);
     Batch take_free_batch();
     void flush();
     void discard() noexcept;
