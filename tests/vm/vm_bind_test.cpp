@@ -494,18 +494,15 @@ TEST_F(VmBind, AnImportedBoCanBeBound)
 	ASSERT_EQ(drmPrimeFDToHandle(s->dev().fd(), fd, &handle), 0);
 	close(fd);
 	ASSERT_EQ(BindErr(s->dev(), DRM_NPU_VM_BIND_OP_MAP, handle, 0, kBase, 2 * kPageSize), 0);
+	// The job writes through the binding. It lists the imported BO so that
+	// its completion syncs the importer's DMA mapping of the pages (its own
+	// bounce buffer under swiotlb) for the CPU; the exporter's host mapping
+	// is then read without syncing the exporter's mapping (whose bounce
+	// buffer never saw the write).
 	Commands cmds;
 	cmds.Fill(kBase + kPageSize, 0x1e1e1e1e, kPageSize);
-	ASSERT_JOB_STATUS(s->WaitStatus(s->Submit(cmds)), DRM_NPU_JOB_STATUS_OK);
-	// The job wrote through the importer's DMA mapping of the pages (its
-	// own bounce buffer under swiotlb): sync that one for the CPU, then
-	// read the exporter's host mapping without syncing the exporter's.
-	drm_npu_bo_sync sync{};
-	sync.handle = handle;
-	sync.flags = DRM_NPU_BO_SYNC_FROM_DEVICE;
-	sync.offset = kPageSize;
-	sync.size = kPageSize;
-	ASSERT_EQ(IoctlErrno(s->dev().fd(), DRM_IOCTL_NPU_BO_SYNC, &sync), 0);
+	ASSERT_JOB_STATUS(s->WaitStatus(s->Submit(cmds, UsingBos({handle}))),
+			  DRM_NPU_JOB_STATUS_OK);
 	EXPECT_EQ(*shared.at<volatile uint32_t>(kPageSize), 0x1e1e1e1eu);
 	EXPECT_EQ(*shared.at<volatile uint32_t>(2 * kPageSize - 4), 0x1e1e1e1eu);
 	EXPECT_EQ(Unmap(s->dev(), kBase, 2 * kPageSize), 0);
