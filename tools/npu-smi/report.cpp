@@ -167,7 +167,7 @@ const std::vector<FieldAlias>& field_aliases() {
                         ? J((*t.memory_total_bytes - *t.memory_used_bytes) >> 20)
                         : J(nullptr);
          },
-         "MiB"},
+         "MiB", "memory_total_bytes - memory_used_bytes, in MiB"},
     };
     return table;
 }
@@ -227,7 +227,8 @@ void print_fields_help(std::ostream& out) {
     out << "\nnvidia-smi spellings accepted as well:\n";
     rows.clear();
     for (const auto& a : field_aliases())
-        rows.push_back({a.name, a.target + (a.get ? " (in " + a.unit + ")" : "")});
+        rows.push_back(
+            {a.name, !a.meaning.empty() ? a.meaning : a.target + (a.get ? ", in " + a.unit : "")});
     print_table(out, {"ALIAS", "SAME AS"}, rows);
 }
 

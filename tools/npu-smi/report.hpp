@@ -51,6 +51,7 @@ struct FieldAlias {
     std::string target; // a fields() name
     nlohmann::json (*get)(const DeviceSnapshot&);
     std::string unit;
+    std::string meaning = {}; // --help-fields text, when not just the target's
 };
 const std::vector<FieldAlias>& field_aliases();
 // Parses "a,b,c" (names of fields() or field_aliases(), each column
