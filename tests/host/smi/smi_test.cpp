@@ -543,15 +543,15 @@ TEST_F(SmiTest, GresLinesForSlurm) {
 
 TEST_F(SmiTest, CdiSpecHasEveryNpuAndAll) {
     const auto result = smi({"cdi", "generate", "--vendor", "example.com", "--library",
-                             "/x/libnpu.so.0", "--smi", "/x/npu-smi"});
+                             "/x/libnpu.so.1", "--smi", "/x/npu-smi"});
     ASSERT_EQ(result.status, 0) << result.err;
     const auto spec = json::parse(result.out);
     EXPECT_EQ(spec.at("cdiVersion"), "0.5.0");
     EXPECT_EQ(spec.at("kind"), "example.com/npu");
     const auto& mounts = spec.at("containerEdits").at("mounts");
     ASSERT_EQ(mounts.size(), 2u);
-    EXPECT_EQ(mounts[0].at("hostPath"), "/x/libnpu.so.0");
-    EXPECT_EQ(mounts[0].at("containerPath"), "/usr/lib/x86_64-linux-gnu/libnpu.so.0");
+    EXPECT_EQ(mounts[0].at("hostPath"), "/x/libnpu.so.1");
+    EXPECT_EQ(mounts[0].at("containerPath"), "/usr/lib/x86_64-linux-gnu/libnpu.so.1");
     EXPECT_EQ(mounts[1].at("containerPath"), "/usr/bin/npu-smi");
     std::map<std::string, json> devices;
     for (const auto& d : spec.at("devices"))
