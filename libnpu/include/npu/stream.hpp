@@ -142,6 +142,8 @@ public:
 
 private:
     friend class MemoryPool;
+    friend class Graph;
+    friend class GraphExec;
     std::unique_ptr<detail::StreamImpl> impl_;
 };
 
