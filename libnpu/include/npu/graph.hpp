@@ -34,8 +34,12 @@
 //
 // Lifetime: a Graph and a GraphExec keep the buffer objects their nodes
 // reference alive (not their contents: memory freed to a pool and reused is
-// the caller's business). Thread safety: as Stream: one thread at a time
-// per Graph/GraphExec; streams joined to a capture must outlive it.
+// the caller's business). Like a Buffer (stream.hpp), a GraphExec must stay
+// alive until its launches are submitted. Allocations from a pool during a
+// capture happen at capture time, not per launch. Thread safety: as
+// Stream: one thread at a time per Graph/GraphExec; the stream that began
+// a capture and the streams joined to it must outlive the capture (end it
+// before destroying them).
 #pragma once
 
 #include <cstddef>
