@@ -342,8 +342,11 @@ struct npu_log_ring {
 /* ---- Firmware image (npu_fw.bin) -------------------------------------- */
 #define NPU_FW_MAGIC			0x5746504e	/* "NPFW" */
 #define NPU_FW_ABI_MAJOR		1
-/* 1: tensor engines, operations; 2: job busy_ns, per-queue job kill */
-#define NPU_FW_ABI_MINOR		2
+/*
+ * 1: tensor engines, operations; 2: job busy_ns, per-queue job kill;
+ * 3: WRITE_MEM, CALL and WAIT_MEM >= (packet version 3)
+ */
+#define NPU_FW_ABI_MINOR		3
 #define NPU_FW_HEADER_SIZE		256
 
 /**

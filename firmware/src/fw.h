@@ -19,7 +19,7 @@
 			 FW_VERSION_PATCH)
 
 /* What this firmware executes: GET_PARAM reports these (regs.op_mask...). */
-#define FW_OP_MASK	(((1ull << (NPU_OP_WAIT_MEM + 1)) - 1) | \
+#define FW_OP_MASK	(((1ull << (NPU_OP_DATA_LAST + 1)) - 1) | \
 			 (((1ull << (NPU_OP_LAST - NPU_OP_GEMM + 1)) - 1) << NPU_OP_GEMM))
 #define FW_DTYPE_MASK	(((1u << NPU_DTYPE_LAST) - 1) << 1)
 

@@ -35,6 +35,15 @@ struct job {
 	uint32_t queue;
 	enum job_state state;
 	uint32_t offset;		/* the packet being executed */
+	/* the buffer offset is in: the job's own, or a CALLed one */
+	uint64_t cmd_va;
+	uint32_t cmd_size;
+	uint32_t depth;			/* CALLs entered and not returned */
+	struct {
+		uint64_t va;		/* the caller's buffer */
+		uint32_t size;
+		uint32_t offset;	/* of the CALL packet in it */
+	} calls[NPU_CALL_MAX_DEPTH];
 	uint64_t busy_ns;		/* share of regs.busy_ns so far */
 
 	/* command bytes [win_offset, win_offset + win_len) */
@@ -44,6 +53,7 @@ struct job {
 
 	uint64_t wait_addr;		/* JOB_WAITING */
 	uint64_t wait_value;
+	bool wait_ge;			/* NPU_WAIT_MEM_GE: >=, not == */
 
 	/* JOB_OP: the tiles of the operation at offset */
 	struct op_plan plan;
@@ -70,7 +80,11 @@ enum job_result {
  */
 enum job_result packets_run(struct job *job);
 
-/* Records a failure in the descriptor and logs it with the job's identity. */
+/*
+ * Records a failure in the descriptor and logs it with the job's identity.
+ * offset is in the buffer the job executes; inside a CALLed buffer the
+ * descriptor reports the job's outermost CALL instead (npu_pkt_call).
+ */
 void job_fail(struct job *job, uint32_t status, uint32_t offset,
 	      uint64_t fault_va, const char *why);
 

@@ -27,6 +27,8 @@ static const uint8_t packet_dwords[] = {
 	[NPU_OP_TIMESTAMP] = NPU_PKT_TIMESTAMP_DWORDS,
 	[NPU_OP_FENCE] = NPU_PKT_FENCE_DWORDS,
 	[NPU_OP_WAIT_MEM] = NPU_PKT_WAIT_MEM_DWORDS,
+	[NPU_OP_WRITE_MEM] = NPU_PKT_WRITE_MEM_DWORDS,
+	[NPU_OP_CALL] = NPU_PKT_CALL_DWORDS,
 };
 
 /* State of the packet being executed, for error reporting. */
@@ -118,6 +120,8 @@ static enum job_result run_wait_mem(struct exec *ex,
 	struct dma_fault f;
 	uint64_t val;
 
+	if (p->flags & ~NPU_WAIT_MEM_FLAGS)
+		return bad_packet(ex, "unknown wait_mem flags");
 	if (p->addr % 8)
 		return bad_packet(ex, "wait_mem address not 8-byte aligned");
 	if (!range_in_va(ex, p->addr, sizeof(val)))
@@ -125,11 +129,80 @@ static enum job_result run_wait_mem(struct exec *ex,
 	if (dma_copy(NPU_DMA_SPACE_CTX, p->addr, NPU_DMA_SPACE_CORE,
 		     core_addr(&val), sizeof(val), job->desc.pt_root, &f))
 		return dma_failed(ex, &f);
-	if (val == p->value)
+	job->wait_ge = p->flags & NPU_WAIT_MEM_GE;
+	if (job->wait_ge ? val >= p->value : val == p->value)
 		return JOB_DONE;
 	job->wait_addr = p->addr;
 	job->wait_value = p->value;
 	return JOB_WAITING_MEM;
+}
+
+static enum job_result run_write_mem(struct exec *ex,
+				     const struct npu_pkt_write_mem *p)
+{
+	struct dma_fault f;
+	uint32_t val32 = (uint32_t)p->value;
+
+	if (p->flags & ~NPU_WRITE_MEM_FLAGS)
+		return bad_packet(ex, "unknown write_mem flags");
+	if (!(p->flags & NPU_WRITE_MEM_32))
+		return p->addr % 8 ?
+		       bad_packet(ex, "write_mem address not 8-byte aligned") :
+		       write_u64(ex, p->addr, p->value);
+	if (p->addr % 4)
+		return bad_packet(ex, "write_mem address not 4-byte aligned");
+	if (p->value >> 32)
+		return bad_packet(ex, "32-bit write_mem value above 32 bits");
+	if (!range_in_va(ex, p->addr, sizeof(val32)))
+		return JOB_DONE;
+	if (dma_copy(NPU_DMA_SPACE_CORE, core_addr(&val32), NPU_DMA_SPACE_CTX,
+		     p->addr, sizeof(val32), ex->job->desc.pt_root, &f))
+		return dma_failed(ex, &f);
+	return JOB_DONE;
+}
+
+/*
+ * Enters a called buffer: packets_run() continues at its start and comes
+ * back after the CALL at its end. Nothing is read here; the first fetch
+ * of the called buffer faults if it is unmapped.
+ */
+static enum job_result run_call(struct exec *ex, const struct npu_pkt_call *p)
+{
+	struct job *job = ex->job;
+
+	if (p->mbz)
+		return bad_packet(ex, "non-zero mbz");
+	if (p->addr % 8)
+		return bad_packet(ex, "call address not 8-byte aligned");
+	if (!p->size || p->size % 8)
+		return bad_packet(ex, "call size not a non-zero multiple of 8");
+	if (p->size > NPU_CALL_MAX_SIZE)
+		return bad_packet(ex, "called buffer too large");
+	if (job->depth >= NPU_CALL_MAX_DEPTH)
+		return bad_packet(ex, "calls nested too deep");
+	if (!range_in_va(ex, p->addr, p->size))
+		return JOB_DONE;
+	job->calls[job->depth].va = job->cmd_va;
+	job->calls[job->depth].size = job->cmd_size;
+	job->calls[job->depth].offset = job->offset;
+	job->depth++;
+	job->cmd_va = p->addr;
+	job->cmd_size = (uint32_t)p->size;
+	job->offset = 0;
+	job->win_offset = 0;
+	job->win_len = 0;
+	return JOB_DONE;
+}
+
+/* Back from a called buffer to the packet after its CALL. */
+static void call_return(struct job *job)
+{
+	job->depth--;
+	job->cmd_va = job->calls[job->depth].va;
+	job->cmd_size = job->calls[job->depth].size;
+	job->offset = job->calls[job->depth].offset + NPU_PKT_CALL_DWORDS * 4;
+	job->win_offset = 0;
+	job->win_len = 0;
 }
 
 /* Runs one validated-length packet; JOB_DONE here means "go on" unless the
@@ -145,6 +218,8 @@ static enum job_result run_packet(struct exec *ex, const uint64_t *pkt,
 		struct npu_pkt_timestamp ts;
 		struct npu_pkt_fence fence;
 		struct npu_pkt_wait_mem wait;
+		struct npu_pkt_write_mem write;
+		struct npu_pkt_call call;
 	} p;
 	size_t len = (size_t)packet_dwords[op] * 4;
 
@@ -168,9 +243,11 @@ static enum job_result run_packet(struct exec *ex, const uint64_t *pkt,
 			irq_raise(NPU_IRQ_JOB);
 		return JOB_DONE;
 	case NPU_OP_WAIT_MEM:
-		if (p.wait.mbz)
-			return bad_packet(ex, "non-zero mbz");
 		return run_wait_mem(ex, &p.wait);
+	case NPU_OP_WRITE_MEM:
+		return run_write_mem(ex, &p.write);
+	case NPU_OP_CALL:
+		return run_call(ex, &p.call);
 	}
 	return bad_packet(ex, "unknown opcode");
 }
@@ -211,7 +288,7 @@ static enum job_result start_op(struct exec *ex, const uint64_t *pkt,
 static bool fetch(struct exec *ex, uint32_t need)
 {
 	struct job *job = ex->job;
-	uint32_t size = job->desc.cmd_size;
+	uint32_t size = job->cmd_size;
 	uint32_t off = job->offset;
 	struct dma_fault f;
 	uint32_t len;
@@ -222,7 +299,7 @@ static bool fetch(struct exec *ex, uint32_t need)
 	len = size - off < JOB_WINDOW_BYTES ? size - off : JOB_WINDOW_BYTES;
 	job->win_offset = off;
 	job->win_len = 0;
-	if (dma_copy(NPU_DMA_SPACE_CTX, job->desc.cmd_va + off,
+	if (dma_copy(NPU_DMA_SPACE_CTX, job->cmd_va + off,
 		     NPU_DMA_SPACE_CORE, core_addr(job->win), len,
 		     job->desc.pt_root, &f)) {
 		job_fail(job, JOB_STATUS_PAGE_FAULT, off, f.addr,
@@ -236,13 +313,19 @@ static bool fetch(struct exec *ex, uint32_t need)
 enum job_result packets_run(struct job *job)
 {
 	struct exec ex = { .job = job };
-	uint32_t size = job->desc.cmd_size;
 
-	while (job->offset < size) {
+	for (;;) {
+		uint32_t size = job->cmd_size;
 		const uint64_t *pkt;
 		uint32_t header, op, dwords, need, op_dwords;
 		enum job_result res;
 
+		if (job->offset >= size) {
+			if (!job->depth)
+				break;
+			call_return(job);
+			continue;
+		}
 		ex.offset = job->offset;
 		if (!fetch(&ex, 8))
 			return JOB_DONE;
@@ -277,7 +360,9 @@ enum job_result packets_run(struct job *job)
 			res = run_packet(&ex, pkt, op);
 		if (res != JOB_DONE || job->desc.status != JOB_STATUS_OK)
 			return res;
-		job->offset += dwords * 4;
+		/* run_call() moved to the start of the called buffer */
+		if (op != NPU_OP_CALL)
+			job->offset += dwords * 4;
 		heartbeat_poll();
 	}
 	return JOB_DONE;

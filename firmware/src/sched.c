@@ -47,13 +47,17 @@ void job_fail(struct job *job, uint32_t status, uint32_t offset,
 	      uint64_t fault_va, const char *why)
 {
 	job->desc.status = status;
-	job->desc.err_offset = offset;
+	job->desc.err_offset = job->depth ? job->calls[0].offset : offset;
 	job->desc.fault_va = fault_va;
+	if (job->depth)
+		log_printf("job %llu: in a call %u deep, at +%u of 0x%llx",
+			   (unsigned long long)job->desc.seqno, job->depth,
+			   offset, (unsigned long long)job->cmd_va);
 	if (status == JOB_STATUS_PAGE_FAULT)
 		log_printf("job %llu (queue %u ctx %u): page fault at va 0x%llx, packet at +%u: %s",
 			   (unsigned long long)job->desc.seqno, job->queue,
 			   job->desc.context_id, (unsigned long long)fault_va,
-			   offset, why);
+			   job->desc.err_offset, why);
 	else
 		log_printf("job %llu (queue %u ctx %u): %s at +%u: %s",
 			   (unsigned long long)job->desc.seqno, job->queue,
@@ -61,7 +65,7 @@ void job_fail(struct job *job, uint32_t status, uint32_t offset,
 			   status == JOB_STATUS_ENGINE_ERROR ? "engine error" :
 			   status == JOB_STATUS_TIMEOUT ? "killed" :
 							  "bad packet",
-			   offset, why);
+			   job->desc.err_offset, why);
 }
 
 /*
@@ -224,6 +228,9 @@ static void job_start(uint32_t q)
 	job->state = JOB_RUNNABLE;
 	job->busy_ns = 0;
 	job->offset = 0;
+	job->cmd_va = job->desc.cmd_va;
+	job->cmd_size = job->desc.cmd_size;
+	job->depth = 0;
 	job->win_offset = 0;
 	job->win_len = 0;
 	job->killed = false;
@@ -261,7 +268,7 @@ static bool job_try_resume(struct job *job)
 		job_complete(job);
 		return true;
 	}
-	if (val != job->wait_value)
+	if (job->wait_ge ? val < job->wait_value : val != job->wait_value)
 		return false;
 	job->offset += NPU_PKT_WAIT_MEM_DWORDS * 4;
 	/* memory the wait was for may hold the next commands: read again */

@@ -126,6 +126,14 @@ constexpr size_t kPoolStatsSize1 =
 
 } // namespace
 
+namespace npu::detail {
+// For the C ABI of other areas (c_api_<area>.cpp): sets the message
+// npu_last_error_message() returns and passes status through.
+npu_status_t c_api_fail(npu_status_t status, std::string message) {
+    return fail(status, std::move(message));
+}
+} // namespace npu::detail
+
 extern "C" {
 
 const char* npu_status_string(npu_status_t status) {

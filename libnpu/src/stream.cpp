@@ -10,6 +10,7 @@
 #include <npu/uapi/drm/npu_packet.h>
 
 #include "event_state.hpp"
+#include "graph_state.hpp"
 #include "npu/error.hpp"
 #include "npu/event.hpp"
 #include "stream_impl.hpp"
@@ -132,6 +133,8 @@ std::byte* StreamImpl::reserve(size_t bytes, std::initializer_list<const Buffer*
 
 std::byte* StreamImpl::reserve(size_t bytes, std::span<const BoStorage* const> referenced) {
     check_alive("stream enqueue");
+    if (capture)
+        return capture_reserve(*capture, bytes, referenced);
     // One slot of the BO list is the command buffer, one the callback gate.
     constexpr size_t max_handles = DRM_NPU_MAX_SUBMIT_BOS - 2;
     if (current && (current->used + bytes > capacity ||
@@ -410,6 +413,7 @@ void Stream::copy(const Buffer& src, size_t src_offset, Buffer& dst, size_t dst_
 
 void Stream::copy_from_host(Buffer& dst, size_t dst_offset, const void* src, size_t size) {
     detail::StreamImpl& s = checked(impl_);
+    detail::capture_reject(s, "copy_from_host");
     s.check_range(dst, dst_offset, size, "copy_from_host");
     if (size == 0)
         return;
@@ -430,6 +434,7 @@ void Stream::copy_from_host(Buffer& dst, size_t dst_offset, const void* src, siz
 
 void Stream::copy_to_host(void* dst, const Buffer& src, size_t src_offset, size_t size) {
     detail::StreamImpl& s = checked(impl_);
+    detail::capture_reject(s, "copy_to_host");
     s.check_range(src, src_offset, size, "copy_to_host");
     if (size == 0)
         return;
@@ -443,6 +448,7 @@ void Stream::launch_host_func(std::function<void()> fn) {
     detail::StreamImpl& s = checked(impl_);
     if (!fn)
         throw Error(EINVAL, "launch_host_func: empty function");
+    detail::capture_reject(s, "launch_host_func");
     s.check_alive("launch_host_func");
     s.flush();
     s.start_callbacks();
@@ -462,6 +468,8 @@ void Stream::record(Event& event) {
     detail::EventState& e = *event.state_;
     if (e.device != s.device)
         throw Error(EINVAL, "record: event belongs to another device");
+    if (detail::capture_record(s, e))
+        return;
     if (!e.timestamp)
         e.timestamp.emplace(Device::open_state(s.device), sizeof(uint64_t),
                             BufferKind::host_visible);
@@ -481,6 +489,8 @@ void Stream::wait(const Event& event) {
     if (!event.state_)
         throw Error(EINVAL, "wait: event was moved from");
     const detail::EventState& e = *event.state_;
+    if (detail::capture_wait(s, e))
+        return;
     if (!e.recorded)
         return;
     s.flush(); // work enqueued before the wait need not wait

@@ -24,6 +24,8 @@
 
 namespace npu::detail {
 
+struct GraphCapture;
+
 struct StreamImpl {
     StreamImpl(std::shared_ptr<DeviceState> device, const StreamOptions& options);
     ~StreamImpl();
@@ -97,6 +99,9 @@ struct StreamImpl {
     std::deque<Callback> callbacks;  // pending, front runs next
     bool stopping = false;
     std::exception_ptr failure; // first failure since the last synchronize
+
+    // While capturing a graph (graph.hpp): where reserve() puts packets.
+    std::shared_ptr<GraphCapture> capture;
 };
 
 } // namespace npu::detail

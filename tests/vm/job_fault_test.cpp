@@ -60,7 +60,7 @@ TEST_F(JobFaults, UnknownOpcode)
 TEST_F(JobFaults, OpcodeJustPastTheLast)
 {
 	Commands cmds;
-	uint32_t bad = cmds.Raw(NPU_PKT_HEADER(NPU_OP_WAIT_MEM + 1, 2), {0});
+	uint32_t bad = cmds.Raw(NPU_PKT_HEADER(NPU_OP_DATA_LAST + 1, 2), {0});
 	ExpectBadPacketAt(cmds, bad);
 }
 

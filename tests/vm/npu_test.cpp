@@ -310,6 +310,26 @@ uint32_t Commands::WaitMem(uint64_t addr, uint64_t value)
 	return Append(p);
 }
 
+uint32_t Commands::WaitMemGe(uint64_t addr, uint64_t value)
+{
+	npu_pkt_wait_mem p{NPU_PKT_HEADER(NPU_OP_WAIT_MEM, NPU_PKT_WAIT_MEM_DWORDS),
+			   NPU_WAIT_MEM_GE, addr, value};
+	return Append(p);
+}
+
+uint32_t Commands::WriteMem(uint64_t addr, uint64_t value, uint32_t flags)
+{
+	npu_pkt_write_mem p{NPU_PKT_HEADER(NPU_OP_WRITE_MEM, NPU_PKT_WRITE_MEM_DWORDS), flags, addr,
+			    value};
+	return Append(p);
+}
+
+uint32_t Commands::Call(uint64_t addr, uint64_t size)
+{
+	npu_pkt_call p{NPU_PKT_HEADER(NPU_OP_CALL, NPU_PKT_CALL_DWORDS), 0, addr, size};
+	return Append(p);
+}
+
 uint32_t Commands::Raw(uint32_t header, const std::vector<uint32_t> &payload)
 {
 	uint32_t offset = bytes();

@@ -137,6 +137,9 @@ public:
 	uint32_t Timestamp(uint64_t dst);
 	uint32_t Fence(uint64_t dst, uint64_t value);
 	uint32_t WaitMem(uint64_t addr, uint64_t value);
+	uint32_t WaitMemGe(uint64_t addr, uint64_t value); // NPU_WAIT_MEM_GE
+	uint32_t WriteMem(uint64_t addr, uint64_t value, uint32_t flags = 0);
+	uint32_t Call(uint64_t addr, uint64_t size);
 	// Any header followed by raw dwords, for malformed packets.
 	uint32_t Raw(uint32_t header, const std::vector<uint32_t> &payload);
 

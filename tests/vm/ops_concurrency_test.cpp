@@ -379,7 +379,7 @@ TEST_F(OpsConcurrency, DeviceReportsItsOperations)
 	uint64_t ops = dev.Param(DRM_NPU_PARAM_OP_MASK);
 	for (uint32_t op = NPU_OP_GEMM; op <= NPU_OP_LAST; op++)
 		EXPECT_TRUE(ops >> op & 1) << "opcode 0x" << std::hex << op << " not in OP_MASK";
-	for (uint32_t op = NPU_OP_NOP; op <= NPU_OP_WAIT_MEM; op++)
+	for (uint32_t op = NPU_OP_NOP; op <= NPU_OP_DATA_LAST; op++)
 		EXPECT_TRUE(ops >> op & 1) << "opcode 0x" << std::hex << op << " not in OP_MASK";
 	EXPECT_FALSE(ops >> (NPU_OP_LAST + 1) & 1);
 	uint64_t dtypes = dev.Param(DRM_NPU_PARAM_DTYPE_MASK);

@@ -8,6 +8,8 @@
 //   pool_alloc      a warm stream-ordered pool block      / a new Buffer
 //                   (time, pairs/s on one core, syscalls per pair)
 //   event_round_trip  event record + synchronize          / one GET_PARAM ioctl
+//   graph_launch    host us per op of a graph launch       / of one submission per op
+//                   (graph_bench.hpp)
 //   gemm, conv      operation packets on the device       / oneDNN on the host
 //                   (compute_bench.hpp)
 //
@@ -31,6 +33,7 @@
 #include <drm/npu_accel.h>
 
 #include "compute_bench.hpp"
+#include "graph_bench.hpp"
 #include "host_baseline.hpp"
 #include "npu/npu.hpp"
 #include "result.hpp"
@@ -180,6 +183,7 @@ std::vector<std::pair<std::string, Benchmark>> all_benchmarks() {
             {"pipelined_jobs", single(pipelined_jobs)},
             {"pool_alloc", sdk(npu::bench::pool_benchmarks)},
             {"event_round_trip", sdk(npu::bench::event_benchmarks)},
+            {"graph_launch", single(npu::bench::graph_launch)},
             {"gemm", compute(npu::bench::gemm_benchmarks)},
             {"conv", compute(npu::bench::conv_benchmarks)}};
 }

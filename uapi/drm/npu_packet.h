@@ -28,6 +28,10 @@
 #define NPU_OP_TIMESTAMP	0x03
 #define NPU_OP_FENCE		0x04
 #define NPU_OP_WAIT_MEM		0x05
+#define NPU_OP_WRITE_MEM	0x06	/* packet version 3 */
+#define NPU_OP_CALL		0x07	/* packet version 3 */
+/* the last data-movement and control opcode */
+#define NPU_OP_DATA_LAST	NPU_OP_CALL
 
 #define NPU_PKT_HEADER(op, dwords)	((__u32)(op) | (__u32)(dwords) << 16)
 #define NPU_PKT_OPCODE(h)		((h) & 0xff)
@@ -78,17 +82,86 @@ struct npu_pkt_fence {
 	__u64 value;
 };
 
+/* Flags of struct npu_pkt_wait_mem (packet version 3; MBZ before) */
+#define NPU_WAIT_MEM_GE		(1u << 0)	/* wait for *addr >= value */
+#define NPU_WAIT_MEM_FLAGS	NPU_WAIT_MEM_GE
+
 /**
  * struct npu_pkt_wait_mem - stall the queue until the 64-bit value at addr
- * (8-byte aligned) equals value; the device polls it, so the host (or
- * another job) releases the wait by writing memory. Bounded by the
- * driver's job timeout.
+ * (8-byte aligned) equals value, or with NPU_WAIT_MEM_GE until it is at
+ * least value (unsigned); the device polls it, so the host (or another
+ * job) releases the wait by writing memory. Bounded by the driver's job
+ * timeout.
+ * @header: NPU_PKT_HEADER(NPU_OP_WAIT_MEM, NPU_PKT_WAIT_MEM_DWORDS)
+ * @flags: NPU_WAIT_MEM_*; other bits MBZ (BAD_PACKET)
+ * @addr: device address of the 64-bit word, 8-byte aligned (BAD_PACKET)
+ * @value: the value waited for
  */
 struct npu_pkt_wait_mem {
 	__u32 header;
-	__u32 mbz;
+	__u32 flags;
 	__u64 addr;
 	__u64 value;
+};
+
+/* Flags of struct npu_pkt_write_mem */
+#define NPU_WRITE_MEM_32	(1u << 0)	/* write the low 32 bits only */
+#define NPU_WRITE_MEM_FLAGS	NPU_WRITE_MEM_32
+
+/**
+ * struct npu_pkt_write_mem - write a value to memory once every earlier
+ * packet is done, without interrupting the host (unlike FENCE): progress
+ * marks and event records inside a command buffer, released waits of
+ * other queues (WAIT_MEM)
+ * @header: NPU_PKT_HEADER(NPU_OP_WRITE_MEM, NPU_PKT_WRITE_MEM_DWORDS)
+ * @flags: NPU_WRITE_MEM_*; other bits MBZ (BAD_PACKET)
+ * @addr: device address written; 8-byte aligned, or 4-byte aligned with
+ *	NPU_WRITE_MEM_32 (BAD_PACKET)
+ * @value: the 64-bit value; with NPU_WRITE_MEM_32 the upper 32 bits MBZ
+ *	(BAD_PACKET)
+ *
+ * Packet version 3.
+ */
+struct npu_pkt_write_mem {
+	__u32 header;
+	__u32 flags;
+	__u64 addr;
+	__u64 value;
+};
+
+/* Limits of NPU_OP_CALL */
+#define NPU_CALL_MAX_DEPTH	4		/* nested calls below the job's buffer */
+#define NPU_CALL_MAX_SIZE	(16u << 20)	/* bytes of one called buffer */
+
+/**
+ * struct npu_pkt_call - run the packets of another command buffer, then
+ * continue after this packet
+ * @header: NPU_PKT_HEADER(NPU_OP_CALL, NPU_PKT_CALL_DWORDS)
+ * @mbz: MBZ
+ * @addr: device address of the called buffer, 8-byte aligned
+ * @size: its size in bytes: a non-zero multiple of 8, at most
+ *	NPU_CALL_MAX_SIZE
+ *
+ * A baked command buffer (a graph) is submitted once and called by a small
+ * job as often as needed. The called buffer's packets run exactly as the
+ * job's own would; it may CALL in turn, up to NPU_CALL_MAX_DEPTH levels
+ * below the job's buffer (a deeper CALL, and so any recursion, fails
+ * with BAD_PACKET). An unaligned @addr, or a @size that is 0, not a
+ * multiple of 8 or too large, fails with BAD_PACKET; a range leaving the
+ * device address space or an unmapped called buffer with PAGE_FAULT. A
+ * failure inside a called buffer reports the job's outermost CALL: the
+ * job's err_offset is that CALL's offset in the job's command buffer
+ * (the fault address is the faulting address, as for any packet). Like
+ * every buffer the device reads, the called buffer must be listed in the
+ * submission's BOs.
+ *
+ * Packet version 3.
+ */
+struct npu_pkt_call {
+	__u32 header;
+	__u32 mbz;
+	__u64 addr;
+	__u64 size;
 };
 
 #define NPU_PKT_NOP_DWORDS	(sizeof(struct npu_pkt_nop) / 4)
@@ -97,17 +170,20 @@ struct npu_pkt_wait_mem {
 #define NPU_PKT_TIMESTAMP_DWORDS (sizeof(struct npu_pkt_timestamp) / 4)
 #define NPU_PKT_FENCE_DWORDS	(sizeof(struct npu_pkt_fence) / 4)
 #define NPU_PKT_WAIT_MEM_DWORDS	(sizeof(struct npu_pkt_wait_mem) / 4)
+#define NPU_PKT_WRITE_MEM_DWORDS (sizeof(struct npu_pkt_write_mem) / 4)
+#define NPU_PKT_CALL_DWORDS	(sizeof(struct npu_pkt_call) / 4)
 
 /* ---- Operations (packet version 2) ------------------------------------ */
 
 /*
  * NPU_PACKET_VERSION counts compatible additions to this file: 1 was the
- * data-movement packets above, 2 adds the tensor operations below. The
+ * data-movement packets above, 2 adds the tensor operations below, 3 adds
+ * WRITE_MEM, CALL and NPU_WAIT_MEM_GE (for graphs). The
  * device reports the version it speaks, the opcodes (bit n = opcode n) and
  * the dtypes (bit n = NPU_DTYPE n) it executes; the driver passes them on
  * as DRM_NPU_PARAM_PACKET_VERSION, _OP_MASK and _DTYPE_MASK.
  */
-#define NPU_PACKET_VERSION	2
+#define NPU_PACKET_VERSION	3
 
 #define NPU_OP_GEMM		0x10
 #define NPU_OP_CONV		0x11

@@ -206,4 +206,6 @@ NPU_C_API npu_status_t npu_pool_get_stats(npu_pool_t pool, npu_pool_stats_t* sta
 
 /* NOLINTEND(modernize-*) */
 
+#include "npu/npu_graph.h" /* IWYU pragma: export */
+
 #endif /* NPU_NPU_H */

@@ -146,6 +146,8 @@ private:
     // The View forms (view.cpp): device address ranges resolved to buffers.
     void fill_view(uint64_t dst, size_t bytes, uint32_t pattern);
     void copy_view(uint64_t src, size_t src_bytes, uint64_t dst, size_t dst_bytes);
+    friend class Graph;
+    friend class GraphExec;
     std::unique_ptr<detail::StreamImpl> impl_;
 };
 

@@ -70,6 +70,14 @@ struct FakeOs::Job {
     uint32_t queue_id = 0;
     bool held = false;
     uint32_t resume = 0; // offset of the next packet (after a blocked WAIT_MEM)
+    // CALLed buffers entered and not returned from: where each is and the
+    // next packet in it (the job's own buffer continues at resume).
+    struct Frame {
+        uint64_t va = 0;
+        uint32_t size = 0;
+        uint32_t at = 0;
+    };
+    std::vector<Frame> calls;
     std::vector<std::shared_ptr<Fence>> wait_for;
     std::shared_ptr<Fence> out = std::make_shared<Fence>();
     uint64_t seqno = 0;
@@ -114,13 +122,19 @@ T* user_ptr(uint64_t address) {
 
 std::map<uint32_t, uint64_t> FakeDeviceConfig::default_params() {
     return {
-        {DRM_NPU_PARAM_DEVICE_ID, 0x1110},        {DRM_NPU_PARAM_REVISION, 1},
-        {DRM_NPU_PARAM_HW_VERSION, 0x00010000},   {DRM_NPU_PARAM_FW_VERSION, 0x000100}, // 0.1.0
-        {DRM_NPU_PARAM_FW_ABI, 0x00010000},                                             // 1.0
-        {DRM_NPU_PARAM_DEVMEM_SIZE, 62ull << 20}, {DRM_NPU_PARAM_ENGINE_COUNT, 4},
-        {DRM_NPU_PARAM_QUEUE_COUNT, 4},           {DRM_NPU_PARAM_VA_SIZE, 1ull << 39},
-        {DRM_NPU_PARAM_SERIAL, 0x5eed0001},       {DRM_NPU_PARAM_CONTEXT_ID, 1},
+        {DRM_NPU_PARAM_DEVICE_ID, 0x1110},
+        {DRM_NPU_PARAM_REVISION, 1},
+        {DRM_NPU_PARAM_HW_VERSION, 0x00010000},
+        {DRM_NPU_PARAM_FW_VERSION, 0x000100}, // 0.1.0
+        {DRM_NPU_PARAM_FW_ABI, 0x00010000},   // 1.0
+        {DRM_NPU_PARAM_DEVMEM_SIZE, 62ull << 20},
+        {DRM_NPU_PARAM_ENGINE_COUNT, 4},
+        {DRM_NPU_PARAM_QUEUE_COUNT, 4},
+        {DRM_NPU_PARAM_VA_SIZE, 1ull << 39},
+        {DRM_NPU_PARAM_SERIAL, 0x5eed0001},
+        {DRM_NPU_PARAM_CONTEXT_ID, 1},
         {DRM_NPU_PARAM_MAX_CMD_SIZE, 64 * 1024},
+        {DRM_NPU_PARAM_OP_MASK, (1ull << (NPU_OP_DATA_LAST + 1)) - 1}, // data movement, CALL
     };
 }
 
@@ -772,9 +786,10 @@ void FakeOs::pump() {
 bool FakeOs::run_job(Job& job) {
     const Bo* cmd_bo = find_bo(job, job.cmd_addr, job.cmd_size);
     const std::byte* commands = cmd_bo->memory->data + (job.cmd_addr - cmd_bo->va);
+    // Inside a CALL, failures report the outermost CALL (npu_pkt_call).
     auto fail = [&job](uint32_t status, uint32_t offset, uint64_t fault = 0) {
         job.status = status;
-        job.err_offset = offset;
+        job.err_offset = job.calls.empty() ? offset : job.resume;
         job.fault_addr = fault;
         return true;
     };
@@ -784,11 +799,31 @@ bool FakeOs::run_job(Job& job) {
             return nullptr;
         return bo->memory->data + (va - bo->va);
     };
-    for (uint32_t offset = job.resume; offset < job.cmd_size;) {
+    for (;;) {
+        // offset: of the packet in the buffer being run (commands, size)
+        uint32_t size = job.cmd_size;
+        uint32_t& offset = job.calls.empty() ? job.resume : job.calls.back().at;
+        if (!job.calls.empty()) {
+            const Job::Frame& frame = job.calls.back();
+            const Bo* bo = find_bo(job, frame.va, frame.size);
+            if (!bo)
+                return fail(DRM_NPU_JOB_STATUS_PAGE_FAULT, 0, frame.va);
+            commands = bo->memory->data + (frame.va - bo->va);
+            size = frame.size;
+        } else {
+            commands = cmd_bo->memory->data + (job.cmd_addr - cmd_bo->va);
+        }
+        if (offset >= size) {
+            if (job.calls.empty())
+                break;
+            job.calls.pop_back(); // back after the CALL
+            (job.calls.empty() ? job.resume : job.calls.back().at) += sizeof(npu_pkt_call);
+            continue;
+        }
         uint32_t header = 0;
         std::memcpy(&header, commands + offset, sizeof(header));
         const uint32_t bytes = NPU_PKT_DWORDS(header) * 4;
-        if (NPU_PKT_MBZ(header) || bytes < 8 || bytes % 8 || bytes > job.cmd_size - offset)
+        if (NPU_PKT_MBZ(header) || bytes < 8 || bytes % 8 || bytes > size - offset)
             return fail(DRM_NPU_JOB_STATUS_BAD_PACKET, offset);
         switch (NPU_PKT_OPCODE(header)) {
         case NPU_OP_NOP:
@@ -855,18 +890,50 @@ bool FakeOs::run_job(Job& job) {
             if (bytes != sizeof(p))
                 return fail(DRM_NPU_JOB_STATUS_BAD_PACKET, offset);
             std::memcpy(&p, commands + offset, sizeof(p));
-            if (p.mbz || p.addr % 8)
+            if ((p.flags & ~NPU_WAIT_MEM_FLAGS) || p.addr % 8)
                 return fail(DRM_NPU_JOB_STATUS_BAD_PACKET, offset);
             Bo* bo = find_bo(job, p.addr, 8);
             if (!bo)
                 return fail(DRM_NPU_JOB_STATUS_PAGE_FAULT, offset, p.addr);
             // The host writes this word concurrently (atomically).
             auto* word = reinterpret_cast<uint64_t*>(bo->memory->data + (p.addr - bo->va));
-            if (std::atomic_ref<uint64_t>(*word).load(std::memory_order_acquire) != p.value) {
-                job.resume = offset;
-                return false;
-            }
+            const uint64_t value = std::atomic_ref<uint64_t>(*word).load(std::memory_order_acquire);
+            if ((p.flags & NPU_WAIT_MEM_GE) ? value < p.value : value != p.value)
+                return false; // offset stays at this packet
             break;
+        }
+        case NPU_OP_WRITE_MEM: {
+            npu_pkt_write_mem p;
+            if (bytes != sizeof(p))
+                return fail(DRM_NPU_JOB_STATUS_BAD_PACKET, offset);
+            std::memcpy(&p, commands + offset, sizeof(p));
+            const bool narrow = p.flags & NPU_WRITE_MEM_32;
+            if ((p.flags & ~NPU_WRITE_MEM_FLAGS) || p.addr % (narrow ? 4 : 8) ||
+                (narrow && p.value >> 32))
+                return fail(DRM_NPU_JOB_STATUS_BAD_PACKET, offset);
+            std::byte* out = writable(p.addr, narrow ? 4 : 8);
+            if (!out)
+                return fail(DRM_NPU_JOB_STATUS_PAGE_FAULT, offset, p.addr);
+            if (narrow)
+                std::atomic_ref<uint32_t>(*reinterpret_cast<uint32_t*>(out))
+                    .store(static_cast<uint32_t>(p.value), std::memory_order_release);
+            else
+                std::atomic_ref<uint64_t>(*reinterpret_cast<uint64_t*>(out))
+                    .store(p.value, std::memory_order_release);
+            break;
+        }
+        case NPU_OP_CALL: {
+            npu_pkt_call p;
+            if (bytes != sizeof(p))
+                return fail(DRM_NPU_JOB_STATUS_BAD_PACKET, offset);
+            std::memcpy(&p, commands + offset, sizeof(p));
+            if (p.mbz || p.addr % 8 || !p.size || p.size % 8 || p.size > NPU_CALL_MAX_SIZE ||
+                job.calls.size() >= NPU_CALL_MAX_DEPTH)
+                return fail(DRM_NPU_JOB_STATUS_BAD_PACKET, offset);
+            if (!find_bo(job, p.addr, p.size))
+                return fail(DRM_NPU_JOB_STATUS_PAGE_FAULT, offset, p.addr);
+            job.calls.push_back({p.addr, static_cast<uint32_t>(p.size), 0});
+            continue; // offset moves on when the call returns
         }
         default:
             return fail(DRM_NPU_JOB_STATUS_BAD_PACKET, offset);
