@@ -98,6 +98,15 @@ npu_status_t null_argument(const char* function, const char* argument) {
 
 } // namespace
 
+// For the other c_api_*.cpp files: sets npu_last_error_message().
+npu_status_t npu_detail_set_last_error(npu_status_t status, const char* message) noexcept {
+    try {
+        return fail(status, message);
+    } catch (...) {
+        return status;
+    }
+}
+
 extern "C" {
 
 const char* npu_status_string(npu_status_t status) {

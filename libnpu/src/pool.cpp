@@ -196,7 +196,7 @@ Device MemoryPool::device() const {
 }
 
 Buffer MemoryPool::allocate_async(size_t size, Stream& stream) {
-    detail::StreamImpl& impl = *stream.impl_;
+    detail::StreamImpl& impl = detail::StreamImpl::of(stream);
     if (impl.device != state_->device)
         throw Error(EINVAL, "pool allocate_async: stream of another device");
     impl.check_alive("pool allocate_async");
@@ -212,10 +212,14 @@ Buffer MemoryPool::allocate(size_t size) {
 void MemoryPool::free_async(Buffer&& buffer, Stream& stream) {
     if (buffer.pool_ != state_)
         throw Error(EINVAL, "pool free_async: buffer is not from this pool");
-    detail::StreamImpl& impl = *stream.impl_;
+    detail::StreamImpl& impl = detail::StreamImpl::of(stream);
     if (impl.device != state_->device)
         throw Error(EINVAL, "pool free_async: stream of another device");
-    const uint64_t point = impl.promise_point();
+    // The stream may be in use by other threads: its point under its lock.
+    const uint64_t point = [&impl] {
+        std::lock_guard lock(impl.mutex);
+        return impl.promise_point();
+    }();
     state_->release_block(buffer.bo_.get(), buffer.offset_, buffer.allocated_size_, impl.timeline,
                           point);
     buffer.pool_.reset();
