@@ -709,6 +709,11 @@ void Stream::copy_from_host(Buffer& dst, size_t dst_offset, const void* src, siz
     // An idle block: the host writes it now, not in stream order.
     Buffer stage = pool->allocate(size, nullptr, pool);
     std::memcpy(stage.host_ptr(), src, size);
+    // Jobs of other streams may be running on the block's chunk (explicit
+    // sync does not wait for them), so the job that copies it will not
+    // sync the chunk for the device: hand the block over now (only a
+    // bounce buffer copy; on coherent DMA just the ioctl).
+    s.device->api.bo_sync(stage.handle(), DRM_NPU_BO_SYNC_TO_DEVICE, stage.offset_, size);
     copy_locked(s, stage, 0, dst, dst_offset, size);
     pool->release_block(stage.bo_.get(), stage.offset_, stage.allocated_size_, s.timeline,
                         s.promise_point());
