@@ -56,7 +56,7 @@ static void npu_fdinfo_mem(struct drm_file *file, struct npu_fdinfo_mem *mem)
 		/* npu BOs are pinned from creation to release */
 		if (obj->import_attach || READ_ONCE(shmem->pages))
 			mem->resident += obj->size;
-		if (!dma_resv_test_signaled(obj->resv, DMA_RESV_USAGE_READ))
+		if (!dma_resv_test_signaled(obj->resv, DMA_RESV_USAGE_BOOKKEEP))
 			mem->active += obj->size;
 	}
 	spin_unlock(&file->table_lock);

@@ -588,7 +588,8 @@ static int npu_submit_add_in_fences(struct npu_job *job,
 /*
  * Adds the BOs' reservation fences as dependencies and reserves a slot for
  * the job's fence. Read-only BOs are only read by the device, so they wait
- * for writers only and publish a read fence.
+ * for writers only and publish a read fence. An explicit-sync job waits for
+ * its in-syncobjs only.
  */
 static int npu_submit_implicit_deps(struct npu_job *job)
 {
@@ -603,6 +604,8 @@ static int npu_submit_implicit_deps(struct npu_job *job)
 		ret = dma_resv_reserve_fences(obj->resv, 1);
 		if (ret)
 			return ret;
+		if (job->explicit_sync)
+			continue;
 		ret = drm_sched_job_add_implicit_dependencies(&job->base, obj,
 							      write);
 		if (ret)
@@ -611,6 +614,11 @@ static int npu_submit_implicit_deps(struct npu_job *job)
 	return 0;
 }
 
+/*
+ * An explicit-sync job's fence is BOOKKEEP: implicit-sync users (other jobs,
+ * dma-buf importers) do not wait for it, but everything that tracks the
+ * BO's memory lifetime does.
+ */
 static void npu_submit_publish(struct npu_job *job)
 {
 	u32 i;
@@ -619,10 +627,14 @@ static void npu_submit_publish(struct npu_job *job)
 		struct drm_gem_object *obj = job->bos[i];
 		bool write = !(to_npu_bo(obj)->flags &
 			       DRM_NPU_BO_DEVICE_READ_ONLY);
+		enum dma_resv_usage usage;
 
-		dma_resv_add_fence(obj->resv, job->done_fence,
-				   write ? DMA_RESV_USAGE_WRITE :
-					   DMA_RESV_USAGE_READ);
+		if (job->explicit_sync)
+			usage = DMA_RESV_USAGE_BOOKKEEP;
+		else
+			usage = write ? DMA_RESV_USAGE_WRITE :
+					DMA_RESV_USAGE_READ;
+		dma_resv_add_fence(obj->resv, job->done_fence, usage);
 	}
 }
 
@@ -650,6 +662,7 @@ static struct npu_job *npu_job_alloc(struct npu_context *ctx,
 	job->context_id = ctx->id;
 	job->cmd_va = args->cmd_addr;
 	job->cmd_size = args->cmd_size;
+	job->explicit_sync = args->flags & DRM_NPU_SUBMIT_EXPLICIT_SYNC;
 	job->status = DRM_NPU_JOB_STATUS_ABORTED;
 	return job;
 }

@@ -41,6 +41,8 @@ struct npu_fence {
  * @bo_count: entries in @bos
  * @cmd_va: command buffer device address
  * @cmd_size: command buffer bytes
+ * @explicit_sync: submitted with DRM_NPU_SUBMIT_EXPLICIT_SYNC: no implicit
+ *	dependencies, its fence is a BOOKKEEP fence of its BOs
  * @seqno: per-context queue seqno returned by SUBMIT
  * @fence_mem: hardware fence preallocated at submit, consumed by run_job
  * @hw_fence: hardware fence once the job ran (a reference)
@@ -82,6 +84,7 @@ struct npu_job {
 	u32 bo_count;
 	u64 cmd_va;
 	u32 cmd_size;
+	bool explicit_sync;
 	u64 seqno;
 
 	struct npu_fence *fence_mem;

@@ -1,15 +1,24 @@
 #include "npu/device.hpp"
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include <npu/uapi/drm/npu_packet.h>
 
 #include "device_state.hpp"
+#include "npu/buffer.hpp"
 #include "npu/error.hpp"
+#include "time.hpp"
 #include "visible_devices.hpp"
 
 namespace npu {
@@ -39,6 +48,20 @@ std::string lower(std::string_view text) {
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return result;
 }
+
+// The primary contexts of this process: one DeviceState per (OS interface,
+// node), kept while any handle lives. The pid is part of the key: a forked
+// child gets contexts of its own.
+struct PrimaryKey {
+    const OsInterface* os;
+    pid_t pid;
+    std::string node;
+    bool operator<(const PrimaryKey& other) const {
+        return std::tie(os, pid, node) < std::tie(other.os, other.pid, other.node);
+    }
+};
+std::mutex primary_mutex; // protects primaries
+std::map<PrimaryKey, std::weak_ptr<detail::DeviceState>> primaries;
 
 } // namespace
 
@@ -87,27 +110,29 @@ std::vector<DeviceInfo> Device::enumerate(const std::shared_ptr<OsInterface>& os
 
 Device::Device(std::shared_ptr<detail::DeviceState> state) : state_(std::move(state)) {}
 
-Device::Device(unsigned index, const std::shared_ptr<OsInterface>& os) {
+Device::Device(unsigned index, const std::shared_ptr<OsInterface>& os, Context context) {
     auto devices = enumerate(os);
     if (index >= devices.size())
         throw Error(ENODEV, "open NPU device " + std::to_string(index) + " (" +
                                 std::to_string(devices.size()) + " found)");
-    state_ = open(devices[index], os).state_;
+    state_ = open(devices[index], os, context).state_;
 }
 
-Device Device::open_pci(std::string_view pci_address, const std::shared_ptr<OsInterface>& os) {
+Device Device::open_pci(std::string_view pci_address, const std::shared_ptr<OsInterface>& os,
+                        Context context) {
     const std::string wanted = normalize_pci(pci_address);
     for (const auto& info : enumerate(os))
         if (info.pci_address == wanted)
-            return open(info, os);
+            return open(info, os, context);
     throw Error(ENODEV, "open NPU device at PCI address " + wanted);
 }
 
-Device Device::open_uuid(std::string_view uuid, const std::shared_ptr<OsInterface>& os) {
+Device Device::open_uuid(std::string_view uuid, const std::shared_ptr<OsInterface>& os,
+                         Context context) {
     const std::string wanted = lower(uuid);
     for (const auto& info : enumerate(os)) {
         try {
-            Device device = open(info, os);
+            Device device = open(info, os, context);
             if (device.uuid() == wanted)
                 return device;
         } catch (const Error&) { // a device we may not open is not the one
@@ -116,15 +141,31 @@ Device Device::open_uuid(std::string_view uuid, const std::shared_ptr<OsInterfac
     throw Error(ENODEV, "open NPU device with UUID " + wanted);
 }
 
-Device Device::select(std::string_view selector, const std::shared_ptr<OsInterface>& os) {
+Device Device::select(std::string_view selector, const std::shared_ptr<OsInterface>& os,
+                      Context context) {
     if (is_index(selector))
-        return Device(static_cast<unsigned>(std::stoul(std::string(selector))), os);
+        return Device(static_cast<unsigned>(std::stoul(std::string(selector))), os, context);
     if (selector.size() == 36 && std::count(selector.begin(), selector.end(), '-') == 4)
-        return open_uuid(selector, os);
-    return open_pci(selector, os);
+        return open_uuid(selector, os, context);
+    return open_pci(selector, os, context);
 }
 
-Device Device::open(const DeviceInfo& info, const std::shared_ptr<OsInterface>& os) {
+Device Device::open(const DeviceInfo& info, const std::shared_ptr<OsInterface>& os,
+                    Context context) {
+    if (!os)
+        throw Error(EINVAL, "open " + info.node + ": no OS interface");
+    std::unique_lock<std::mutex> primary_lock;
+    PrimaryKey key{os.get(), getpid(), info.node};
+    if (context == Context::primary) {
+        // Held across the open, so two threads opening at once share one.
+        primary_lock = std::unique_lock(primary_mutex);
+        auto it = primaries.find(key);
+        if (it != primaries.end()) {
+            if (auto state = it->second.lock(); state && !state->api.lost())
+                return Device(std::move(state));
+            primaries.erase(it);
+        }
+    }
     const int fd = os->open(info.node.c_str(), O_RDWR | O_CLOEXEC);
     if (fd < 0)
         throw Error(errno, "open " + info.node);
@@ -138,7 +179,49 @@ Device Device::open(const DeviceInfo& info, const std::shared_ptr<OsInterface>& 
     }
     if (driver != kDriverName)
         throw Error(ENODEV, info.node + " is driven by '" + driver + "', not 'npu'");
+    if (context == Context::primary) {
+        for (auto it = primaries.begin(); it != primaries.end();) // drop the dead
+            it = it->second.expired() ? primaries.erase(it) : std::next(it);
+        state->primary = true;
+        primaries[key] = state;
+    }
     return Device(std::move(state));
+}
+
+bool Device::primary_context() const noexcept {
+    return state_->primary;
+}
+
+ClockPair Device::clock_pair() const {
+    // One page: the TIMESTAMP packet at 0, the stamp at 2048.
+    Buffer page(*this, 4096, BufferKind::host_visible);
+    constexpr size_t kStamp = 2048;
+    npu_pkt_timestamp packet{};
+    packet.header = NPU_PKT_HEADER(NPU_OP_TIMESTAMP, NPU_PKT_TIMESTAMP_DWORDS);
+    packet.dst = page.device_addr() + kStamp;
+    std::memcpy(page.host_ptr(), &packet, sizeof(packet));
+    const DriverApi& api = state_->api;
+    const uint32_t handle = page.handle();
+    ClockPair best{};
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        DriverApi::Submit submit;
+        submit.bo_handles = {&handle, 1};
+        submit.cmd_addr = page.device_addr();
+        submit.cmd_size = sizeof(packet);
+        const int64_t before = detail::monotonic_now_ns();
+        const uint64_t seqno = api.submit(submit);
+        const auto result = api.wait(0, seqno, std::numeric_limits<int64_t>::max());
+        const int64_t after = detail::monotonic_now_ns();
+        if (!result || result->job_status != DRM_NPU_JOB_STATUS_OK)
+            throw JobError(result ? result->job_status : DRM_NPU_JOB_STATUS_ABORTED, seqno,
+                           result ? result->err_offset : 0, result ? result->fault_addr : 0);
+        uint64_t stamp = 0;
+        std::memcpy(&stamp, static_cast<const std::byte*>(page.host_ptr()) + kStamp, sizeof(stamp));
+        const auto half = static_cast<uint64_t>(after - before) / 2;
+        if (attempt == 0 || half < best.uncertainty_ns)
+            best = {stamp, static_cast<uint64_t>(before) + half, half};
+    }
+    return best;
 }
 
 const DeviceInfo& Device::info() const noexcept {

@@ -124,6 +124,7 @@ uint64_t DriverApi::submit(const Submit& submit) const {
     args.cmd_addr = submit.cmd_addr;
     args.cmd_size = submit.cmd_size;
     args.queue_id = submit.queue_id;
+    args.flags = submit.flags;
     args.in_syncobj_count = static_cast<uint32_t>(in_syncobjs.size());
     if (!in_syncobjs.empty())
         args.in_syncobjs = reinterpret_cast<uintptr_t>(in_syncobjs.data());

@@ -1,7 +1,6 @@
 // The state behind an Event (event.hpp).
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -9,21 +8,47 @@
 
 #include "device_state.hpp"
 #include "npu/buffer.hpp"
+#include "stream_track.hpp"
 
 namespace npu::detail {
 
 struct EventState {
-    EventState(std::shared_ptr<DeviceState> device, uint32_t syncobj)
-        : device(std::move(device)), syncobj(syncobj) {}
-    ~EventState() { device->api.syncobj_destroy(syncobj); }
+    EventState(std::shared_ptr<DeviceState> device, bool timing)
+        : device(std::move(device)), timing(timing) {}
+    ~EventState() {
+        if (syncobj)
+            device->api.syncobj_destroy(syncobj);
+    }
     EventState(const EventState&) = delete;
     EventState& operator=(const EventState&) = delete;
 
-    std::shared_ptr<DeviceState> device;
-    uint32_t syncobj;                // binary: the captured fence
-    std::optional<Buffer> timestamp; // 8-byte device clock slot, made on first record
-    std::atomic<bool> recorded{false};
-    std::atomic<bool> has_timestamp{false};
+    // What the event captured, copied out under the mutex.
+    struct Capture {
+        std::shared_ptr<StreamTrack> track; // recorded on a stream: its timeline point
+        uint64_t point = 0;
+        uint64_t since = 0;   // failures up to here were reported before the record
+        uint32_t syncobj = 0; // else imported: this binary syncobj's fence (0: none)
+        bool recorded = false;
+    };
+    [[nodiscard]] Capture capture() const {
+        std::lock_guard lock(mutex);
+        return {track, point, since, track ? 0 : syncobj, recorded};
+    }
+
+    const std::shared_ptr<DeviceState> device;
+    const bool timing;
+
+    mutable std::mutex mutex; // protects everything below
+    std::shared_ptr<StreamTrack> track;
+    uint64_t point = 0;
+    uint64_t since = 0;
+    // Binary syncobj: the imported fence, or made for exports; created
+    // on first need.
+    uint32_t syncobj = 0;
+    bool recorded = false;
+    bool exported = false;           // export_syncobj(): records also update syncobj
+    std::optional<Buffer> timestamp; // 8-byte device clock slot (timing events)
+    bool has_timestamp = false;
 };
 
 } // namespace npu::detail

@@ -137,6 +137,7 @@ Graph& Graph::operator=(Graph&&) noexcept = default;
 
 void Graph::begin_capture(Stream& stream) {
     detail::StreamImpl& s = detail::impl_of(stream.impl_);
+    const std::lock_guard lock(s.mutex);
     if (s.capture)
         throw Error(EINVAL, "begin_capture: the stream is already capturing");
     auto capture = std::make_shared<detail::GraphCapture>();
@@ -148,13 +149,17 @@ void Graph::begin_capture(Stream& stream) {
 
 Graph Graph::end_capture(Stream& stream) {
     detail::StreamImpl& s = detail::impl_of(stream.impl_);
+    std::unique_lock lock(s.mutex);
     if (!s.capture)
         throw Error(EINVAL, "end_capture: the stream is not capturing");
     if (s.capture->origin != &s)
         throw Error(EINVAL, "end_capture: the stream joined a capture another stream began");
     std::shared_ptr<detail::GraphCapture> capture = std::move(s.capture);
-    for (detail::StreamImpl* member : capture->members)
+    lock.unlock(); // the members' locks, one at a time
+    for (detail::StreamImpl* member : capture->members) {
+        const std::lock_guard member_lock(member->mutex);
         member->capture.reset();
+    }
     {
         std::lock_guard lock(detail::recorded_mutex);
         for (const auto& [event, value] : capture->records)

@@ -240,6 +240,7 @@ void GraphExec::launch(Stream& stream) {
     if (!stream.impl_)
         throw Error(EINVAL, "graph launch: stream was moved from");
     detail::StreamImpl& s = *stream.impl_;
+    const detail::StreamImpl::Enqueue guard(s);
     if (s.device != g.device)
         throw Error(EINVAL, "graph launch: the stream belongs to another device");
     if (s.capture)

@@ -237,7 +237,11 @@ void MemoryPool::free_async(Buffer&& buffer, Stream& stream) {
     detail::StreamImpl& impl = checked(stream.impl_, "pool free_async");
     if (impl.device != state_->device)
         throw Error(EINVAL, "pool free_async: stream of another device");
-    const uint64_t point = impl.promise_point();
+    // The stream may be in use by other threads: its point under its lock.
+    const uint64_t point = [&impl] {
+        std::lock_guard lock(impl.mutex);
+        return impl.promise_point();
+    }();
     state_->release_block(buffer.bo_.get(), buffer.offset_, buffer.allocated_size_, impl.timeline,
                           point);
     buffer.pool_.reset();

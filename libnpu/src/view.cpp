@@ -50,6 +50,7 @@ void encode(std::byte* where, const Packet& packet) {
 
 void Stream::fill_view(uint64_t dst, size_t bytes, uint32_t pattern) {
     detail::StreamImpl& s = checked_stream(impl_, "fill");
+    detail::StreamImpl::Enqueue guard(s); // the stream's lock, then its submission policy
     if (dst % 4 != 0 || bytes % 4 != 0)
         throw Error(EINVAL, "fill: view address and size must be multiples of 4");
     if (bytes == 0)
@@ -66,6 +67,7 @@ void Stream::fill_view(uint64_t dst, size_t bytes, uint32_t pattern) {
 
 void Stream::copy_view(uint64_t src, size_t src_bytes, uint64_t dst, size_t dst_bytes) {
     detail::StreamImpl& s = checked_stream(impl_, "copy");
+    detail::StreamImpl::Enqueue guard(s); // the stream's lock, then its submission policy
     if (src_bytes != dst_bytes)
         throw Error(EINVAL, "copy: source view has " + std::to_string(src_bytes) +
                                 " bytes, destination view " + std::to_string(dst_bytes));

@@ -169,6 +169,13 @@ struct drm_npu_bo_info {
  * earlier users of a BO the job may write (BOs not created
  * DRM_NPU_BO_DEVICE_READ_ONLY), whatever queue or context they ran on.
  *
+ * With DRM_NPU_SUBMIT_EXPLICIT_SYNC the job waits for its in-syncobjs only,
+ * none of its BOs' earlier users: the caller orders its jobs itself. Its
+ * BOs are still synced for the device (below), and its fence is added to
+ * every listed BO's reservation as DMA_RESV_USAGE_BOOKKEEP, so implicit
+ * sync users (jobs without the flag, dma-buf importers) do not wait for it
+ * while memory-lifetime tracking (BO release, eviction, VM_BIND UNMAP) does.
+ *
  * Memory the job sees: the listed BOs are handed to the device when the
  * job starts (what the CPU wrote to them before is what the device reads)
  * and, those the device may write, back to the CPU when it ends, before
@@ -221,7 +228,9 @@ struct drm_npu_submit {
 
 /* Flags for DRM_IOCTL_NPU_SUBMIT */
 #define DRM_NPU_SUBMIT_WAIT_FOR_SUBMIT	(1u << 0) /* see drm_npu_submit */
-#define DRM_NPU_SUBMIT_FLAGS		DRM_NPU_SUBMIT_WAIT_FOR_SUBMIT
+#define DRM_NPU_SUBMIT_EXPLICIT_SYNC	(1u << 1) /* no implicit BO waits */
+#define DRM_NPU_SUBMIT_FLAGS		(DRM_NPU_SUBMIT_WAIT_FOR_SUBMIT | \
+					 DRM_NPU_SUBMIT_EXPLICIT_SYNC)
 
 /*
  * A submit locks every listed BO's reservation under one ww_acquire_ctx;

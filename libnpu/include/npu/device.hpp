@@ -60,9 +60,37 @@ struct DeviceProperties {
 // "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx".
 NPU_API std::string uuid_from_serial(uint64_t serial);
 
+// What a failed job reported (DRM_IOCTL_NPU_WAIT), as JobError carries it.
+struct JobFailure {
+    uint32_t status = 0; // DRM_NPU_JOB_STATUS_*
+    uint64_t seqno = 0;
+    uint32_t queue_id = 0;
+    uint32_t err_offset = 0; // command buffer offset of the failing packet
+    uint64_t fault_addr = 0; // PAGE_FAULT: the faulting device address
+};
+
+// A device clock reading paired with the host's CLOCK_MONOTONIC, for
+// profilers that put device timestamps (Event::device_timestamp()) on the
+// host timeline: host_ns - device_ns is the offset between the clocks, known
+// to +/- uncertainty_ns.
+struct ClockPair {
+    uint64_t device_ns = 0;
+    uint64_t host_ns = 0;
+    uint64_t uncertainty_ns = 0;
+};
+
+// Which device context (open file) a Device handle gets.
+//  - primary:  the process's one context for that device node, shared by
+//              every primary open of it (CUDA's primary context): buffers,
+//              streams and events of all of them work together.
+//  - separate: a new context of its own (own address space, queues, job
+//              accounting).
+enum class Context : uint8_t { primary, separate };
+
 // A handle to an open device. Copies share one open file (one device
 // context); Buffers, Streams, Events and pools keep it open while they live.
-// Thread-safe.
+// Opening a device (any of the ways below) returns the process's primary
+// context for it unless Context::separate is asked for. Thread-safe.
 //
 // Hot-unplug: when the device goes away (its PCI device is unbound), every
 // later call that needs the kernel throws Error(ENODEV); lost() turns true.
@@ -72,24 +100,28 @@ public:
     enumerate(const std::shared_ptr<OsInterface>& os = default_os_interface());
 
     // Opens device number `index` of enumerate(); ENODEV if there is none.
-    explicit Device(unsigned index,
-                    const std::shared_ptr<OsInterface>& os = default_os_interface());
+    explicit Device(unsigned index, const std::shared_ptr<OsInterface>& os = default_os_interface(),
+                    Context context = Context::primary);
     // Opens the device at a PCI address ("0000:00:03.0" or "00:03.0").
     [[nodiscard]] static Device
     open_pci(std::string_view pci_address,
-             const std::shared_ptr<OsInterface>& os = default_os_interface());
+             const std::shared_ptr<OsInterface>& os = default_os_interface(),
+             Context context = Context::primary);
     // Opens the device whose uuid_from_serial() is uuid (case-insensitive).
     [[nodiscard]] static Device
     open_uuid(std::string_view uuid,
-              const std::shared_ptr<OsInterface>& os = default_os_interface());
+              const std::shared_ptr<OsInterface>& os = default_os_interface(),
+              Context context = Context::primary);
     // Opens by selector: an index ("1"), a PCI address ("0000:00:05.0" or
     // "00:05.0") or a UUID; ENODEV if nothing matches.
     [[nodiscard]] static Device
     select(std::string_view selector,
-           const std::shared_ptr<OsInterface>& os = default_os_interface());
+           const std::shared_ptr<OsInterface>& os = default_os_interface(),
+           Context context = Context::primary);
     // Opens a node from enumerate().
     [[nodiscard]] static Device
-    open(const DeviceInfo& info, const std::shared_ptr<OsInterface>& os = default_os_interface());
+    open(const DeviceInfo& info, const std::shared_ptr<OsInterface>& os = default_os_interface(),
+         Context context = Context::primary);
 
     [[nodiscard]] const DeviceInfo& info() const noexcept;
     [[nodiscard]] uint64_t param(uint32_t param) const;
@@ -102,6 +134,11 @@ public:
     // The device's default memory pool (pool.hpp), created on first use and
     // kept while any handle to it (or an allocation from it) lives.
     [[nodiscard]] MemoryPool default_pool() const;
+    // Whether this is the process's primary context for the device.
+    [[nodiscard]] bool primary_context() const noexcept;
+    // Reads the device clock with a one-packet job (TIMESTAMP) on queue 0,
+    // bracketed by host clock reads; the tightest of a few tries.
+    [[nodiscard]] ClockPair clock_pair() const;
 
     // Whether two handles share one open file.
     friend bool operator==(const Device& a, const Device& b) noexcept {

@@ -60,6 +60,7 @@ public:
         uint32_t queue_id = 0;
         std::span<const SyncPoint> wait_for; // in-fences
         SyncPoint signal;                    // out-fence; syncobj 0 = none
+        uint32_t flags = 0;                  // DRM_NPU_SUBMIT_*
     };
     // DRM_IOCTL_NPU_SUBMIT with in- and out-syncobjs: returns the seqno.
     [[nodiscard]] uint64_t submit(const Submit& submit) const;

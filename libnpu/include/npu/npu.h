@@ -6,8 +6,9 @@
  * Handles are opaque. Buffers, streams, events and pools keep their device
  * open, so npu_device_close() may come first; everything else follows the
  * C++ API rules (npu/stream.hpp, npu/event.hpp, npu/pool.hpp), including
- * thread safety: a stream is used by one thread at a time; devices, events
- * and pools may be shared. Timeouts are relative nanoseconds.
+ * thread safety: every handle may be used from several threads at once,
+ * and destroyed from any thread (not while another thread uses it).
+ * Timeouts are relative nanoseconds; NPU_TIMEOUT_INFINITE waits forever.
  * docs/sdk.md documents every function.
  *
  * ABI: libnpu.so.1 keeps every function and struct layout of 1.0 (see
@@ -207,5 +208,6 @@ NPU_C_API npu_status_t npu_pool_get_stats(npu_pool_t pool, npu_pool_stats_t* sta
 /* NOLINTEND(modernize-*) */
 
 #include "npu/npu_graph.h" /* IWYU pragma: export */
+#include "npu/npu_stream.h"
 
 #endif /* NPU_NPU_H */

@@ -1,20 +1,35 @@
-// Stream: an in-order queue of device work, on its own hardware queue.
+// Stream: an in-order queue of device work, on a hardware queue.
 //
 // Queues: a Stream creates a driver queue (DRM_IOCTL_NPU_QUEUE_CREATE) with
-// its priority; when the context has no queue left (ENOSPC) or the driver
-// predates queues, it shares the context's default queue 0 (priority
-// normal) and dedicated_queue() is false. Jobs of one stream run in order;
-// jobs of different streams run concurrently, ordered only by events (and
-// by the kernel's implicit ordering of jobs that share a buffer object).
+// its priority. When the context has no queue left (ENOSPC) it shares the
+// least used queue of the same priority that another stream of the context
+// holds (jobs of streams sharing a queue run one after the other), or, for
+// priority normal, the context's default queue 0; if no queue of the
+// priority exists the stream is refused with Error(ENOSPC): a stream never
+// silently runs at another priority. dedicated_queue() tells whether the
+// stream holds a created queue (possibly shared), priority() the priority
+// its work runs at (normal on a driver without queues).
 //
-// Batching: fill(), copy(), record() etc. encode packets into the stream's
-// current command buffer (a read-only BO). The batch is submitted as one job
-// when flush(), synchronize(), query(), record(), wait() or
-// launch_host_func() is called, or when the next packet does not fit. Every
-// job signals the next point of the stream's timeline syncobj. Command
-// buffers are recycled once their job is done; at most
-// StreamOptions::max_jobs_in_flight jobs are outstanding, beyond that an
-// enqueue first waits for the oldest one.
+// Ordering: jobs of one stream run in order; streams are ordered only by
+// events (record/wait). With explicit_sync (the default) the stream's jobs
+// opt out of the kernel's implicit ordering of jobs that share a buffer
+// object (DRM_NPU_SUBMIT_EXPLICIT_SYNC), as in CUDA: two streams that use
+// one buffer must be ordered with an event.
+//
+// Batching and submission: fill(), copy(), record() etc. encode packets
+// into the stream's current command buffer (a read-only BO). When an
+// enqueue returns, the batch is submitted at once if the stream's earlier
+// jobs are done (the device idles for this stream); while they run, packets
+// keep batching and a per-stream flusher thread submits the batch when the
+// previous job completes or max_batch_delay after its first packet,
+// whichever comes first. A full command buffer, flush(), synchronize(),
+// query() and launch_host_func() submit at once. record() and wait() never
+// submit on their own: an event refers to a timeline point that is
+// submitted by the policy above (or at once when someone waits for it).
+// Every job signals the next point of the stream's timeline syncobj.
+// Command buffers are recycled once their job is done; at most
+// max_jobs_in_flight jobs are outstanding, beyond that an enqueue first
+// waits for the oldest one.
 //
 // Host callbacks (launch_host_func, copy_to_host): a callback thread per
 // stream waits for the stream's work enqueued before the callback, runs it,
@@ -24,14 +39,25 @@
 // (job_timeout_ms, 2 s by default) or that later job fails with TIMEOUT;
 // callbacks must not call into this stream.
 //
-// Lifetime: a Buffer must stay alive until the work referencing it has been
-// submitted; after that the kernel holds it. Destroying a Stream discards
-// work not yet submitted, waits for pending host callbacks (they run), and,
-// for a stream with its own kernel queue, waits for the device work already
-// submitted (destroying the queue would cancel it).
+// Errors: a failed job is reported (JobError: status, packet offset, fault
+// address) by the next synchronize() or query() of the stream and by
+// synchronize()/query() of every event recorded after it. With
+// stop_on_error the stream stops at the first failure it sees: every later
+// enqueue throws that JobError. Waits have no timeout unless one is asked
+// for.
 //
-// Thread safety: a Stream is not thread-safe; use one per thread (they may
-// share a Device). Events and pools passed to it may be shared.
+// Lifetime: every buffer object a batch references is kept alive by the
+// stream until the job is done, so a Buffer may be destroyed right after
+// enqueueing work on it (the memory is reused only once the work finished).
+// Destroying a Stream discards work not yet submitted, waits for pending
+// host callbacks (they run), and waits for the device work already
+// submitted to a queue it holds (destroying the queue would cancel it).
+//
+// Thread safety: every method may be called from several threads at once;
+// each call is atomic (its packets are contiguous in the stream). A Stream
+// may be destroyed from any thread, but not while another thread uses it.
+// A moved-from Stream throws Error(EINVAL) from every method except the
+// noexcept observers.
 #pragma once
 
 #include <chrono>
@@ -39,6 +65,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "npu/buffer.hpp"
 #include "npu/device.hpp"
@@ -57,14 +84,29 @@ struct Timeline;
 // serves higher priorities first. high and realtime need CAP_SYS_NICE (EPERM).
 enum class Priority : uint32_t { low = 0, normal = 1, high = 2, realtime = 3 };
 
+enum class SubmitPolicy : uint8_t { automatic, manual };
+
 struct StreamOptions {
     Priority priority = Priority::normal;
-    // false: always use the context's default queue 0.
+    // false: always use the context's default queue 0 (priority normal).
     bool dedicated_queue = true;
     size_t command_buffer_size = size_t{64} * 1024; // clamped to DRM_NPU_PARAM_MAX_CMD_SIZE
     size_t max_jobs_in_flight = 16;
-    // Bound on waiting for an old job when the in-flight limit is reached.
-    std::chrono::nanoseconds backpressure_timeout = std::chrono::seconds(60);
+    // Bound on waiting for an old job when the in-flight limit is reached
+    // (max: none).
+    std::chrono::nanoseconds backpressure_timeout = std::chrono::nanoseconds::max();
+    // automatic: the policy above. manual: enqueues only batch; work is
+    // submitted by flush(), synchronize(), query(), launch_host_func(), a
+    // full command buffer, or a wait for one of its events.
+    SubmitPolicy submit_policy = SubmitPolicy::automatic;
+    // Longest time work waits in a batch while the stream's earlier jobs
+    // run (0: submit every enqueue at once).
+    std::chrono::nanoseconds max_batch_delay = std::chrono::milliseconds(1);
+    // Stop at the first failed job: later enqueues throw its JobError.
+    bool stop_on_error = false;
+    // Order only by the stream and by events (DRM_NPU_SUBMIT_EXPLICIT_SYNC);
+    // false: also by the kernel's implicit sync on shared buffer objects.
+    bool explicit_sync = true;
 };
 
 class NPU_API Stream {
@@ -134,8 +176,14 @@ public:
     // is done. Throws Error(ETIME) if the timeout passes first (the work
     // stays tracked, so synchronize() may be called again), else JobError
     // for the first job that failed since the last synchronize(), or the
-    // first exception a host callback threw.
-    void synchronize(std::chrono::nanoseconds timeout = std::chrono::seconds(60));
+    // first exception a host callback threw. No timeout by default.
+    void synchronize(std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max());
+
+    // The first failed job this stream has seen (reaped or reported to an
+    // event), if any; kept after synchronize() reported it.
+    [[nodiscard]] std::optional<JobFailure> error() const;
+    // Whether a stop_on_error stream stopped.
+    [[nodiscard]] bool stopped() const;
 
     // Packets encoded but not yet submitted / jobs submitted but not reaped.
     [[nodiscard]] size_t pending_bytes() const noexcept;
@@ -143,6 +191,7 @@ public:
 
 private:
     friend class MemoryPool;
+    friend struct detail::StreamImpl;
     // The View forms (view.cpp): device address ranges resolved to buffers.
     void fill_view(uint64_t dst, size_t bytes, uint32_t pattern);
     void copy_view(uint64_t src, size_t src_bytes, uint64_t dst, size_t dst_bytes);

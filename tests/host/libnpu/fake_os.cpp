@@ -454,7 +454,8 @@ int FakeOs::gem_close(File& file, void* arg) {
 int FakeOs::submit(File& file, void* arg) {
     auto* s = static_cast<drm_npu_submit*>(arg);
     const auto& params = devices_[file.device].params;
-    if (s->flags || s->pad || s->pad2 || s->seqno)
+    // EXPLICIT_SYNC changes nothing here: jobs never wait for BOs.
+    if (s->flags & ~DRM_NPU_SUBMIT_EXPLICIT_SYNC || s->pad || s->pad2 || s->seqno)
         return EINVAL;
     if (s->bo_count == 0 || s->bo_count > DRM_NPU_MAX_SUBMIT_BOS ||
         s->in_syncobj_count > DRM_NPU_MAX_IN_SYNCOBJS)
@@ -519,6 +520,8 @@ int FakeOs::submit(File& file, void* arg) {
     record.commands.assign(commands, commands + s->cmd_size);
     record.queue_id = s->queue_id;
     record.seqno = job.seqno;
+    record.flags = s->flags;
+    record.in_fences = s->in_syncobj_count;
     submits_.push_back(std::move(record));
 
     file.jobs[{job.queue_id, job.seqno}] = std::move(job);

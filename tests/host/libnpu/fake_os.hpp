@@ -41,6 +41,8 @@ struct SubmitRecord {
     std::vector<std::byte> commands;
     uint32_t queue_id = 0;
     uint64_t seqno = 0;
+    uint32_t flags = 0;     // DRM_NPU_SUBMIT_*
+    uint32_t in_fences = 0; // in-syncobjs
 };
 
 class FakeOs final : public OsInterface {

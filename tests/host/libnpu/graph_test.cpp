@@ -23,6 +23,14 @@ namespace {
 using GraphTest = FakeOsTest;
 using std::chrono::seconds;
 
+// Which launches share a job is checked with manual submission: the
+// automatic policy would submit an idle stream's first packet at once.
+StreamOptions batching() {
+    StreamOptions options;
+    options.submit_policy = SubmitPolicy::manual;
+    return options;
+}
+
 void* dev(const Buffer& buffer, size_t offset = 0) {
     return reinterpret_cast<void*>(buffer.device_addr() + offset);
 }
@@ -47,7 +55,7 @@ TEST_F(GraphTest, CaptureRunsNothingThenOneCallPerLaunch) {
     Device device(0, os);
     Buffer a(device, 4096);
     Buffer b(device, 4096);
-    Stream stream(device);
+    Stream stream(device, batching());
     Graph::begin_capture(stream);
     EXPECT_TRUE(Graph::capturing(stream));
     stream.fill(a, 0, 64, 0x11111111);
@@ -88,7 +96,7 @@ TEST_F(GraphTest, SetPointerAndRebindPatchTheNextLaunch) {
     Buffer src(device, 4096);
     Buffer dst1(device, 4096);
     Buffer dst2(device, 4096);
-    Stream stream(device);
+    Stream stream(device, batching());
     stream.fill(src, 0, 16, 0xabababab);
     stream.synchronize(seconds(1));
     Graph::begin_capture(stream);
@@ -118,7 +126,7 @@ TEST_F(GraphTest, BadUpdatesAreRejectedAndChangeNothing) {
     Device device(0, os);
     Buffer a(device, 4096);
     Buffer b(device, 4096);
-    Stream stream(device);
+    Stream stream(device, batching());
     Graph::begin_capture(stream);
     stream.copy(a, 0, b, 0, 256);
     stream.fill(b, 256, 64, 1);
@@ -144,7 +152,7 @@ TEST_F(GraphTest, UpdateDuringALaunchUsesAnotherBuffer) {
     Device device(0, os);
     Buffer a(device, 4096);
     Buffer b(device, 4096);
-    Stream stream(device);
+    Stream stream(device, batching());
     Graph::begin_capture(stream);
     stream.fill(a, 0, 4, 7);
     Graph graph = Graph::end_capture(stream);
@@ -170,8 +178,8 @@ TEST_F(GraphTest, UpdateDuringALaunchUsesAnotherBuffer) {
 TEST_F(GraphTest, CrossStreamRecordAndWaitJoinTheCapture) {
     Device device(0, os);
     Buffer a(device, 4096);
-    Stream origin(device);
-    Stream side(device);
+    Stream origin(device, batching());
+    Stream side(device, batching());
     Event forked(device);
     Event joined(device);
     Graph::begin_capture(origin);
@@ -202,7 +210,7 @@ TEST_F(GraphTest, CrossStreamRecordAndWaitJoinTheCapture) {
 TEST_F(GraphTest, CaptureRefusesHostWorkAndOutsideEvents) {
     Device device(0, os);
     Buffer a(device, 4096);
-    Stream stream(device);
+    Stream stream(device, batching());
     Event outside(device);
     stream.record(outside);
     Graph::begin_capture(stream);
@@ -232,7 +240,7 @@ TEST_F(GraphTest, AFailingNodeFailsTheLaunch) {
     std::optional<Buffer> ro;
     ro.emplace(device, 4096, BufferFlags::device_read_only);
     const uint64_t ro_addr = ro->device_addr();
-    Stream stream(device);
+    Stream stream(device, batching());
     Graph::begin_capture(stream);
     stream.fill(a, 0, 4, 1);
     stream.copy(a, 0, *ro, 0, 64);
@@ -264,7 +272,7 @@ TEST_F(GraphTest, DeviceWithoutCallIsRefused) {
     os->add_device(old);
     Device device = Device::open_pci("0000:00:06.0", os);
     Buffer a(device, 4096);
-    Stream stream(device);
+    Stream stream(device, batching());
     Graph::begin_capture(stream);
     stream.fill(a, 0, 4, 1);
     Graph graph = Graph::end_capture(stream);

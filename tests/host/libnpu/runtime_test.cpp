@@ -20,7 +20,7 @@ namespace {
 using RuntimeTest = FakeOsTest;
 using std::chrono::seconds;
 
-TEST_F(RuntimeTest, StreamsGetQueuesWithPrioritiesThenShareQueue0) {
+TEST_F(RuntimeTest, StreamsGetQueuesWithPrioritiesThenShareOneOfTheirPriority) {
     Device device(0, os);
     StreamOptions high;
     high.priority = Priority::high;
@@ -33,14 +33,20 @@ TEST_F(RuntimeTest, StreamsGetQueuesWithPrioritiesThenShareQueue0) {
     EXPECT_EQ(os->queue_priority(device.driver().fd(), a.queue_id()), DRM_NPU_PRIORITY_HIGH);
     EXPECT_EQ(os->queue_priority(device.driver().fd(), b.queue_id()), DRM_NPU_PRIORITY_NORMAL);
     EXPECT_TRUE(c.dedicated_queue());
-    EXPECT_FALSE(d.dedicated_queue());
-    EXPECT_EQ(d.queue_id(), 0u);
-    EXPECT_EQ(d.priority(), Priority::normal);
+    // No queue left: d shares a's (high), never falls back to normal.
+    EXPECT_TRUE(d.dedicated_queue());
+    EXPECT_EQ(d.queue_id(), a.queue_id());
+    EXPECT_EQ(d.priority(), Priority::high);
     EXPECT_EQ(os->live_queues(), 3u);
+    StreamOptions shared;
+    shared.dedicated_queue = false;
+    Stream e(device, shared);
+    EXPECT_EQ(e.queue_id(), 0u);
+    EXPECT_EQ(e.priority(), Priority::normal);
 
     Buffer buffer(device, 4096);
-    d.fill(buffer, 0, 4096, 7);
-    d.synchronize(seconds(1));
+    e.fill(buffer, 0, 4096, 7);
+    e.synchronize(seconds(1));
     EXPECT_EQ(os->submits().back().queue_id, 0u);
     a.fill(buffer, 0, 4, 8);
     a.synchronize(seconds(1));
