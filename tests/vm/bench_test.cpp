@@ -34,9 +34,9 @@ const std::vector<std::string> quick = {
 	"--gemm-size", "48",	    "--conv-hw", "6",	       "--conv-channels",
 	"8",	       "--op-runs", "1"};
 
-const std::set<std::string> all_results = {"job_round_trip", "copy_bandwidth", "pipelined_jobs",
-					   "pool_alloc",     "gemm_f32",       "gemm_bf16",
-					   "gemm_i8",	     "conv_f32",       "conv_bf16"};
+const std::set<std::string> all_results = {
+	"job_round_trip", "copy_bandwidth", "pipelined_jobs", "pool_alloc", "gemm_f32",
+	"gemm_bf16",	  "gemm_i8",	    "conv_f32",	      "conv_bf16",  "op_launch"};
 
 json bench_json(std::vector<std::string> args)
 {

@@ -6,6 +6,8 @@
 //   copy_bandwidth  a device COPY of --copy-mib MiB       / host memcpy of it
 //   pipelined_jobs  jobs/s with --depth jobs in flight    / jobs/s one at a time
 //   pool_alloc      a warm stream-ordered pool block      / a new Buffer
+//   op_launch       host ns per launch of a tiny op plan  / a 4-byte fill enqueue
+//                   (ops_bench.hpp)
 //   gemm, conv      operation packets on the device       / oneDNN on the host
 //                   (compute_bench.hpp)
 //
@@ -31,6 +33,7 @@
 #include "compute_bench.hpp"
 #include "host_baseline.hpp"
 #include "npu/npu.hpp"
+#include "ops_bench.hpp"
 #include "result.hpp"
 
 namespace {
@@ -188,6 +191,7 @@ std::vector<std::pair<std::string, Benchmark>> all_benchmarks() {
             {"copy_bandwidth", single(copy_bandwidth)},
             {"pipelined_jobs", single(pipelined_jobs)},
             {"pool_alloc", single(pool_alloc)},
+            {"op_launch", single(npu::bench::op_launch)},
             {"gemm", compute(npu::bench::gemm_benchmarks)},
             {"conv", compute(npu::bench::conv_benchmarks)}};
 }

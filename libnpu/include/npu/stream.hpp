@@ -48,6 +48,9 @@ namespace npu {
 
 class Event;
 class MemoryPool;
+namespace ops {
+class Plan;
+}
 namespace detail {
 struct StreamImpl;
 struct Timeline;
@@ -142,6 +145,7 @@ public:
 
 private:
     friend class MemoryPool;
+    friend class ops::Plan;
     std::unique_ptr<detail::StreamImpl> impl_;
 };
 
