@@ -377,6 +377,24 @@ TEST_F(SdkOps, BinaryBroadcastsAndCompares)
 	EXPECT_TRUE(MatchesReference(Read(less), RefBinary(ref, ae, be, nullptr), kExact));
 }
 
+TEST_F(SdkOps, BinaryBroadcastOverSevenDimensions)
+{
+	// Alternating broadcast patterns: no two neighbours merge, so the
+	// plan splits the outermost dimension into two packets.
+	const Shape ys = {2, 3, 2, 3, 2, 3, 2};
+	auto [a, av] = Input(DType::f32, {2, 1, 2, 1, 2, 1, 2}, -1, 1);
+	auto [b, bv] = Input(DType::f32, {3, 1, 3, 1, 3, 1}, -1, 1);
+	Tensor y = Alloc(DType::f32, ys);
+	Plan plan(device_, OpDesc::binary(NPU_BIN_SUB), {a.desc, b.desc, TensorDesc{}, y.desc});
+	EXPECT_EQ(plan.packet_count(), 2u);
+	Run(plan, {a.ptr, b.ptr, nullptr, y.ptr});
+	const HostTensor ae = Expand(av, ys), be = Expand(bv, ys);
+	Expected want{HostTensor(NPU_DTYPE_F32, ys), {}};
+	for (uint64_t i = 0; i < want.value.size(); i++)
+		want.value.real[i] = RoundToDtype(ae.real[i] - be.real[i], NPU_DTYPE_F32);
+	EXPECT_TRUE(MatchesReference(Read(y), want, kExact));
+}
+
 TEST_F(SdkOps, SelectWithBroadcastCondition)
 {
 	auto [a, av] = Input(DType::f32, {3, 4}, -1, 1);

@@ -220,8 +220,12 @@ public:
     // of element [0, ...] of tensor i (nullptr for absent ones and allowed
     // for empty ones); each operand's whole byte range must lie inside one
     // live allocation of the stream's device (Error(EINVAL) otherwise) and
-    // be aligned to its element size. The plan must come from the stream's
-    // device (or carry caps only).
+    // be aligned to its element size. A plan is tied to no device beyond
+    // the capabilities it was checked against: launch it on any stream of
+    // a device that runs the same operations. Enqueues packets only; the
+    // stream submits them (flush, synchronize, ...). If the stream fails
+    // to take them (device lost, back-pressure timeout) the packets of a
+    // split plan already enqueued stay; discard() drops them.
     void launch(Stream& stream, std::span<const void* const> operands) const;
     void launch(Stream& stream, std::initializer_list<const void*> operands) const {
         launch(stream, std::span<const void* const>(operands.begin(), operands.size()));
