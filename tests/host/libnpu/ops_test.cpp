@@ -6,9 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -21,6 +24,32 @@
 #include "npu/npu.h"
 #include "npu/ops.hpp"
 #include "npu/stream.hpp"
+
+// Counting allocations: operator new replaced for this binary (not under
+// the sanitizers, which bring their own).
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define NPU_OPS_TEST_COUNTS_ALLOCATIONS 1
+namespace {
+std::atomic<size_t> allocations{0};
+}
+void* operator new(std::size_t n) {
+    allocations.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(n ? n : 1))
+        return p;
+    throw std::bad_alloc();
+}
+// GCC sees the malloc in operator new and free here as a mismatch once
+// both are inlined into a caller; they are the matching pair.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void operator delete(void* p) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    std::free(p);
+}
+#pragma GCC diagnostic pop
+#endif
 
 namespace npu::testing {
 namespace {
@@ -282,15 +311,27 @@ TEST_F(OpsTest, EmptyOutputEncodesNothing) {
     EXPECT_TRUE(os->submits().empty());
 }
 
-TEST_F(OpsTest, LaunchMakesNoSystemCall) {
+TEST_F(OpsTest, LaunchMakesNoSystemCallNorAllocation) {
     Device device = open();
     Buffer buf(device, 4096);
     Stream stream(device);
+#ifdef NPU_OPS_TEST_COUNTS_ALLOCATIONS
+    const size_t before_plan = allocations.load();
+#endif
     Plan plan(device, OpDesc::binary(NPU_BIN_MUL), {f32({16}), f32({16}), {}, f32({16})});
+#ifdef NPU_OPS_TEST_COUNTS_ALLOCATIONS
+    EXPECT_GT(allocations.load(), before_plan) << "the counter sees libnpu's allocations";
+#endif
     plan.launch(stream, {at(buf), at(buf, 64), nullptr, at(buf, 128)}); // warms the stream
     const size_t before = os->ioctl_count();
+#ifdef NPU_OPS_TEST_COUNTS_ALLOCATIONS
+    const size_t allocated = allocations.load();
+#endif
     for (int i = 0; i < 50; ++i)
         plan.launch(stream, {at(buf), at(buf, 64), nullptr, at(buf, 128)});
+#ifdef NPU_OPS_TEST_COUNTS_ALLOCATIONS
+    EXPECT_EQ(allocations.load(), allocated) << "launch() allocated";
+#endif
     EXPECT_EQ(os->ioctl_count(), before);
     stream.discard();
 }
