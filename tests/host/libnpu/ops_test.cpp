@@ -13,6 +13,7 @@
 #include <cstring>
 #include <new>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <drm/npu_accel.h>
@@ -334,6 +335,26 @@ TEST_F(OpsTest, LaunchMakesNoSystemCallNorAllocation) {
 #endif
     EXPECT_EQ(os->ioctl_count(), before);
     stream.discard();
+}
+
+TEST_F(OpsTest, OnePlanLaunchedFromSeveralThreads) {
+    Device device = open();
+    Buffer buf(device, 1 << 16);
+    const Plan plan(device, OpDesc::unary(NPU_FN_NEG), {f32({64}), f32({64})});
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            Stream stream(device);
+            for (int i = 0; i < 100; ++i)
+                plan.launch(stream, {at(buf, 1024 * t), at(buf, 1024 * t + 512)});
+            stream.flush();
+        });
+    for (auto& thread : threads)
+        thread.join();
+    size_t packets = 0;
+    for (const auto& rec : os->submits())
+        packets += rec.commands.size() / sizeof(npu_pkt_unary);
+    EXPECT_EQ(packets, 400u);
 }
 
 TEST_F(OpsTest, LaunchRefusals) {
