@@ -1,6 +1,7 @@
 // The op API (npu/ops.hpp): descriptors, plans and the launch path.
 #include "npu/ops.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -252,6 +253,14 @@ void Plan::launch(Stream& stream, std::span<const void* const> operands) const {
                                     " is not aligned to its element size");
         const uint64_t first = addr[i] + static_cast<uint64_t>(o.lo);
         const auto bytes = static_cast<size_t>(o.hi - o.lo);
+        // Operands often share a buffer object (a pool chunk): one already
+        // found (and kept alive) answers without a lookup.
+        const auto inside = [&](const npu::detail::BoStorage* bo) {
+            return first >= bo->device_addr && first - bo->device_addr <= bo->size &&
+                   bytes <= bo->size - (first - bo->device_addr);
+        };
+        if (std::any_of(bos.begin(), bos.begin() + nbos, inside))
+            continue;
         auto hit = impl.device->addresses.find(first, bytes);
         if (!hit.bo)
             throw Error(EINVAL, "launch: operand " + std::to_string(i) + "'s " +
