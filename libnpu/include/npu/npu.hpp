@@ -8,3 +8,4 @@
 #include "npu/event.hpp"      // IWYU pragma: export
 #include "npu/pool.hpp"       // IWYU pragma: export
 #include "npu/stream.hpp"     // IWYU pragma: export
+#include "npu/version.hpp"    // IWYU pragma: export
