@@ -59,6 +59,8 @@ npu_status_t status_for_errno(int errnum) {
     case ETIME:
     case ETIMEDOUT:
         return NPU_ERROR_TIMEOUT;
+    case ENOTSUP:
+        return NPU_ERROR_NOT_SUPPORTED;
     default:
         return NPU_ERROR_OS;
     }
@@ -166,6 +168,8 @@ const char* npu_status_string(npu_status_t status) {
         return "NPU_ERROR_INTERNAL";
     case NPU_ERROR_NOT_READY:
         return "NPU_ERROR_NOT_READY";
+    case NPU_ERROR_NOT_SUPPORTED:
+        return "NPU_ERROR_NOT_SUPPORTED";
     }
     return "NPU_ERROR_UNKNOWN_STATUS";
 }
@@ -522,3 +526,19 @@ npu_status_t npu_pool_get_stats(npu_pool_t pool, npu_pool_stats_t* stats) {
 }
 
 } // extern "C"
+
+// For the C ABI of other areas (c_api_access.hpp).
+namespace npu::capi {
+npu::Stream* stream_of(npu_stream_t stream) noexcept {
+    return stream ? &stream->stream : nullptr;
+}
+const npu::Device* device_of(npu_device_t device) noexcept {
+    return device ? &device->device : nullptr;
+}
+npu_status_t fail_with(npu_status_t status, std::string message) {
+    return fail(status, std::move(message));
+}
+npu_status_t status_of_errno(int errnum) {
+    return status_for_errno(errnum);
+}
+} // namespace npu::capi

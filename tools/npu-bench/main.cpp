@@ -10,6 +10,8 @@
 //   event_round_trip  event record + synchronize          / one GET_PARAM ioctl
 //   graph_launch    host us per op of a graph launch       / of one submission per op
 //                   (graph_bench.hpp)
+//   op_launch       host ns per launch of a tiny op plan  / a 4-byte fill enqueue
+//                   (ops_bench.hpp)
 //   gemm, conv      operation packets on the device       / oneDNN on the host
 //                   (compute_bench.hpp)
 //
@@ -36,6 +38,7 @@
 #include "graph_bench.hpp"
 #include "host_baseline.hpp"
 #include "npu/npu.hpp"
+#include "ops_bench.hpp"
 #include "result.hpp"
 #include "sdk_bench.hpp"
 
@@ -184,6 +187,7 @@ std::vector<std::pair<std::string, Benchmark>> all_benchmarks() {
             {"pool_alloc", sdk(npu::bench::pool_benchmarks)},
             {"event_round_trip", sdk(npu::bench::event_benchmarks)},
             {"graph_launch", single(npu::bench::graph_launch)},
+            {"op_launch", single(npu::bench::op_launch)},
             {"gemm", compute(npu::bench::gemm_benchmarks)},
             {"conv", compute(npu::bench::conv_benchmarks)}};
 }

@@ -51,6 +51,7 @@ typedef enum npu_status {
     NPU_ERROR_OS = 7,                /* any other system call failure */
     NPU_ERROR_INTERNAL = 8,          /* a bug in libnpu */
     NPU_ERROR_NOT_READY = 9,         /* query: work still pending (not an error state) */
+    NPU_ERROR_NOT_SUPPORTED = 10,    /* the device cannot do it (ENOTSUP); the message says why */
 } npu_status_t;
 
 /* Flags for npu_buffer_create */
@@ -204,6 +205,8 @@ NPU_C_API npu_status_t npu_pool_get_stats(npu_pool_t pool, npu_pool_stats_t* sta
 #ifdef __cplusplus
 }
 #endif
+
+#include "npu/npu_ops.h" /* the op API */
 
 /* NOLINTEND(modernize-*) */
 

@@ -75,6 +75,9 @@ namespace npu {
 
 class Event;
 class MemoryPool;
+namespace ops {
+class Plan;
+}
 namespace detail {
 struct StreamImpl;
 struct Timeline;
@@ -192,6 +195,7 @@ public:
 private:
     friend class MemoryPool;
     friend struct detail::StreamImpl;
+    friend class ops::Plan;
     // The View forms (view.cpp): device address ranges resolved to buffers.
     void fill_view(uint64_t dst, size_t bytes, uint32_t pattern);
     void copy_view(uint64_t src, size_t src_bytes, uint64_t dst, size_t dst_bytes);
