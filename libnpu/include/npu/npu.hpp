@@ -6,5 +6,6 @@
 #include "npu/driver_api.hpp" // IWYU pragma: export
 #include "npu/error.hpp"      // IWYU pragma: export
 #include "npu/event.hpp"      // IWYU pragma: export
+#include "npu/memory.hpp"     // IWYU pragma: export
 #include "npu/pool.hpp"       // IWYU pragma: export
 #include "npu/stream.hpp"     // IWYU pragma: export
