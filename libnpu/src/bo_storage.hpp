@@ -28,6 +28,13 @@ struct BoStorage : std::enable_shared_from_this<BoStorage> {
     // bound like a created BO.
     struct Import {};
     BoStorage(std::shared_ptr<DeviceState> device, int dmabuf_fd, Import);
+    // Existing process memory [host, host + size) (page-aligned) pinned by
+    // DRM_IOCTL_NPU_USERPTR. Below 2^39 it is bound at its own address (one
+    // pointer); elsewhere the device reaches it at the address USERPTR
+    // chose, and libnpu translates (host != device_addr).
+    struct Register {};
+    BoStorage(std::shared_ptr<DeviceState> device, void* host, size_t size, bool read_only,
+              Register);
     // source's pages in another device's context, bound there at source's
     // address (no host mapping of its own): see peer().
     struct Peer {};
@@ -40,6 +47,10 @@ struct BoStorage : std::enable_shared_from_this<BoStorage> {
     // PRIME import into other bound at the same address, made on first use
     // and kept until this BO goes.
     std::shared_ptr<BoStorage> peer(const std::shared_ptr<DeviceState>& other);
+    // The device address of host address p inside this BO.
+    [[nodiscard]] uint64_t device_address_of(const void* p) const noexcept {
+        return device_addr + (reinterpret_cast<uintptr_t>(p) - reinterpret_cast<uintptr_t>(host));
+    }
 
     std::shared_ptr<DeviceState> device;
     void* host = nullptr;

@@ -153,6 +153,38 @@ BoStorage::BoStorage(std::shared_ptr<DeviceState> device_state, const BoStorage&
     }
 }
 
+BoStorage::BoStorage(std::shared_ptr<DeviceState> device_state, void* memory, size_t bytes,
+                     bool read_only, Register)
+    : device(std::move(device_state)), host(memory), size(bytes),
+      flags(read_only ? DRM_NPU_BO_DEVICE_READ_ONLY : 0), kind(MemoryKind::registered) {
+    check_sva(*device);
+    const DriverApi& api = device->api;
+    const uint64_t addr = reinterpret_cast<uintptr_t>(memory);
+    const drm_npu_userptr created =
+        api.userptr(addr, bytes, read_only ? DRM_NPU_USERPTR_DEVICE_READ_ONLY : 0);
+    handle = created.handle;
+    device_addr = created.device_addr;
+    try {
+        if (addr >= api.get_param(DRM_NPU_PARAM_VA_START) && addr + bytes <= VaAllocator::kVaHigh) {
+            try { // one pointer for host and device where the address fits
+                api.vm_bind(handle, 0, addr, bytes, read_only ? DRM_NPU_VM_BIND_READ_ONLY : 0);
+                device_addr = addr;
+                bound = true;
+            } catch (const Error& e) {
+                if (!address_taken(e.errnum()))
+                    throw;
+            }
+        }
+        device->addresses.insert(device_addr, size, this);
+        process_addresses().insert(addr, size, this);
+        published = true;
+        device->bo_bytes += size;
+    } catch (...) {
+        release();
+        throw;
+    }
+}
+
 std::shared_ptr<BoStorage> BoStorage::peer(const std::shared_ptr<DeviceState>& other) {
     if (other == device)
         return shared_from_this();
@@ -169,6 +201,8 @@ void BoStorage::release() noexcept {
         const std::lock_guard lock(peers_mutex);
         peers.clear(); // unbinds this BO from the other devices
     }
+    if (published && !bound) // registered memory at the address USERPTR chose
+        device->addresses.erase(device_addr);
     if (bound) {
         device->addresses.erase(device_addr);
         // Jobs already submitted keep the pages: the driver tears the
@@ -179,7 +213,7 @@ void BoStorage::release() noexcept {
         }
     }
     if (published)
-        process_addresses().erase(device_addr);
+        process_addresses().erase(reinterpret_cast<uintptr_t>(host));
     if (mapped)
         device->api.unmap(host, size);
     if (handle) {

@@ -344,6 +344,18 @@ int DriverApi::prime_export(uint32_t handle) const {
     return args.fd;
 }
 
+drm_npu_userptr DriverApi::userptr(uint64_t addr, uint64_t size, uint32_t flags) const {
+    drm_npu_userptr args{};
+    args.addr = addr;
+    args.size = size;
+    args.flags = flags;
+    call(DRM_IOCTL_NPU_USERPTR, &args, [&] {
+        return "DRM_IOCTL_NPU_USERPTR(addr=" + hex(addr) + ", size=" + str(size) +
+               ", flags=" + hex(flags) + ")";
+    });
+    return args;
+}
+
 uint32_t DriverApi::prime_import(int dmabuf_fd) const {
     drm_prime_handle args{};
     args.fd = dmabuf_fd;

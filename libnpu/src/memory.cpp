@@ -138,6 +138,10 @@ void free(void* ptr) {
     if (!ptr)
         return;
     detail::Allocation allocation = detail::take(ptr, "npu::free");
+    if (allocation.bo && allocation.bo->kind == MemoryKind::registered) {
+        detail::remember(std::move(allocation), ptr);
+        throw Error(EINVAL, "npu::free: a registration; end it with npu::host_unregister");
+    }
     // Destroying the Buffer / BoStorage frees (a pool block at once).
 }
 
@@ -179,6 +183,32 @@ void* import_dmabuf(const Device& device, int dmabuf_fd) {
                                                   detail::BoStorage::Import{});
     void* ptr = bo->host;
     return detail::remember({std::nullopt, std::move(bo)}, ptr);
+}
+
+void host_register(const Device& device, void* ptr, size_t bytes, bool read_only) {
+    if (!ptr || bytes == 0)
+        throw Error(EINVAL, "host_register: null pointer or 0 bytes");
+    constexpr uintptr_t kPage = 4096;
+    const uintptr_t first = reinterpret_cast<uintptr_t>(ptr) & ~(kPage - 1);
+    const uintptr_t end = (reinterpret_cast<uintptr_t>(ptr) + bytes + kPage - 1) & ~(kPage - 1);
+    if (detail::process_addresses().find(first, 1).bo ||
+        detail::process_addresses().find(end - 1, 1).bo)
+        throw Error(EINVAL, "host_register: " + detail::hex(ptr) + " overlaps libnpu memory");
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): the page holding ptr
+    void* base = reinterpret_cast<void*>(first);
+    auto bo = std::make_shared<detail::BoStorage>(MemoryAccess::state(device), base, end - first,
+                                                  read_only, detail::BoStorage::Register{});
+    detail::Allocations& table = detail::allocations();
+    const std::lock_guard lock(table.mutex);
+    table.by_ptr.emplace(ptr, detail::Allocation{std::nullopt, std::move(bo)});
+}
+
+void host_unregister(void* ptr) {
+    detail::Allocation allocation = detail::take(ptr, "npu::host_unregister");
+    if (!allocation.bo || allocation.bo->kind != MemoryKind::registered) {
+        detail::remember(std::move(allocation), ptr);
+        throw Error(EINVAL, "npu::host_unregister: not a registration");
+    }
 }
 
 MemoryInfo memory_info(const Device& device) {

@@ -108,7 +108,8 @@ void Stream::memcpy(void* dst, const void* src, size_t bytes) {
     auto src_bo = resolve(s, src, bytes, "memcpy source");
     check_overlap(addr_of(dst), addr_of(src), bytes, "memcpy");
     if (dst_bo && src_bo) { // device-visible on both sides: one COPY
-        encode_copy(s, addr_of(dst), dst_bo.get(), addr_of(src), src_bo.get(), bytes);
+        encode_copy(s, dst_bo->device_address_of(dst), dst_bo.get(), src_bo->device_address_of(src),
+                    src_bo.get(), bytes);
         return;
     }
     if (dst_bo) { // pageable host -> device: staged now, copied in order
@@ -116,7 +117,7 @@ void Stream::memcpy(void* dst, const void* src, size_t bytes) {
             const size_t piece = std::min(bytes - done, kStagePiece);
             Buffer block = stage(s, piece);
             std::memcpy(block.host_ptr(), static_cast<const std::byte*>(src) + done, piece);
-            encode_copy(s, addr_of(dst) + done, dst_bo.get(), block.device_addr(),
+            encode_copy(s, dst_bo->device_address_of(dst) + done, dst_bo.get(), block.device_addr(),
                         detail::MemoryAccess::bo(block).get(), piece);
             release_staging(s, block);
             done += piece;
@@ -128,7 +129,7 @@ void Stream::memcpy(void* dst, const void* src, size_t bytes) {
             const size_t piece = std::min(bytes - done, kStagePiece);
             auto block = std::make_shared<Buffer>(stage(s, piece));
             encode_copy(s, block->device_addr(), detail::MemoryAccess::bo(*block).get(),
-                        addr_of(src) + done, src_bo.get(), piece);
+                        src_bo->device_address_of(src) + done, src_bo.get(), piece);
             void* out = static_cast<std::byte*>(dst) + done;
             // The callback runs after the COPY finished: the block is idle
             // once it copied out, and goes back to the pool at once.
@@ -155,7 +156,7 @@ void Stream::memset(void* dst, int value, size_t bytes) {
                                 " is not memory the device can reach (npu::malloc*, a Buffer)");
     const auto byte = static_cast<uint8_t>(value);
     const uint32_t word = byte * 0x01010101u;
-    const uint64_t addr = addr_of(dst);
+    const uint64_t addr = bo->device_address_of(dst);
     // FILL writes whole aligned words: the unaligned head and tail bytes
     // are copied from a staging block holding the byte.
     const size_t head = std::min<size_t>(bytes, (4 - addr % 4) % 4);
@@ -187,7 +188,7 @@ void Stream::memset32(void* dst, uint32_t value, size_t count) {
     auto bo = resolve(s, dst, count * 4, "memset32");
     if (!bo)
         throw Error(EINVAL, "memset32: not memory the device can reach");
-    encode_fill(s, addr_of(dst), bo.get(), value, count * 4);
+    encode_fill(s, bo->device_address_of(dst), bo.get(), value, count * 4);
 }
 
 void Stream::memcpy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width,
@@ -214,8 +215,8 @@ void Stream::memcpy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_
     const auto* in = static_cast<const std::byte*>(src);
     if (dst_bo && src_bo) {
         for (size_t row = 0; row < height; ++row)
-            encode_copy(s, addr_of(out + row * dst_pitch), dst_bo.get(),
-                        addr_of(in + row * src_pitch), src_bo.get(), width);
+            encode_copy(s, dst_bo->device_address_of(out + row * dst_pitch), dst_bo.get(),
+                        src_bo->device_address_of(in + row * src_pitch), src_bo.get(), width);
         return;
     }
     if (!dst_bo && !src_bo) {
@@ -235,16 +236,16 @@ void Stream::memcpy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_
             for (size_t r = 0; r < rows; ++r)
                 std::memcpy(packed + r * width, in + (first + r) * src_pitch, width);
             for (size_t r = 0; r < rows; ++r)
-                encode_copy(s, addr_of(out + (first + r) * dst_pitch), dst_bo.get(),
-                            block.device_addr() + r * width, detail::MemoryAccess::bo(block).get(),
-                            width);
+                encode_copy(s, dst_bo->device_address_of(out + (first + r) * dst_pitch),
+                            dst_bo.get(), block.device_addr() + r * width,
+                            detail::MemoryAccess::bo(block).get(), width);
             release_staging(s, block);
         } else {
             auto block = std::make_shared<Buffer>(stage(s, rows * width));
             for (size_t r = 0; r < rows; ++r)
-                encode_copy(s, block->device_addr() + r * width,
-                            detail::MemoryAccess::bo(*block).get(),
-                            addr_of(in + (first + r) * src_pitch), src_bo.get(), width);
+                encode_copy(
+                    s, block->device_addr() + r * width, detail::MemoryAccess::bo(*block).get(),
+                    src_bo->device_address_of(in + (first + r) * src_pitch), src_bo.get(), width);
             std::byte* rows_out = out + first * dst_pitch;
             launch_host_func([block, rows_out, rows, width, dst_pitch]() mutable {
                 const auto* packed = static_cast<const std::byte*>(block->host_ptr());

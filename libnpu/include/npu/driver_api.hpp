@@ -110,6 +110,8 @@ public:
     // DRM_IOCTL_PRIME_HANDLE_TO_FD (DRM_CLOEXEC | DRM_RDWR): a dma-buf fd of
     // the BO; the caller closes it.
     [[nodiscard]] int prime_export(uint32_t handle) const;
+    // DRM_IOCTL_NPU_USERPTR: a BO of the process pages [addr, addr + size).
+    [[nodiscard]] drm_npu_userptr userptr(uint64_t addr, uint64_t size, uint32_t flags) const;
     // DRM_IOCTL_PRIME_FD_TO_HANDLE: the BO of a dma-buf in this file.
     [[nodiscard]] uint32_t prime_import(int dmabuf_fd) const;
     void unmap(void* addr, size_t size) const noexcept;

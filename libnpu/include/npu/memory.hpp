@@ -90,6 +90,21 @@ NPU_API void record_stream(const void* ptr, Stream& stream);
 // on the device. The fd stays the caller's. Free with free().
 [[nodiscard]] NPU_API void* import_dmabuf(const Device& device, int dmabuf_fd);
 
+// Registers existing host memory with device: the pages of [ptr, ptr +
+// bytes) (rounded out to whole pages) are pinned (DRM_IOCTL_NPU_USERPTR)
+// and the device reaches them directly, so copies between them and device
+// memory are one device COPY. Below 2^39 the range is bound at its own
+// address (one pointer on host and device); elsewhere libnpu translates the
+// host pointer wherever it is passed. read_only: the device may only read
+// (a read-only mapping may be registered). Other devices cannot use the
+// registration (no dma-buf export of process memory). EINVAL if the range
+// overlaps libnpu memory or another registration; returns nothing: ptr
+// itself is the pointer to use. Undo with host_unregister(ptr).
+NPU_API void host_register(const Device& device, void* ptr, size_t bytes, bool read_only = false);
+// Ends a registration (ptr as passed to host_register). Work already
+// submitted keeps the pages pinned until it finished.
+NPU_API void host_unregister(void* ptr);
+
 struct MemoryInfo {
     size_t free = 0;               // bytes the system can still give buffer objects (available RAM)
     size_t total = 0;              // bytes of system memory (buffer objects are system memory)

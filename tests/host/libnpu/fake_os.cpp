@@ -36,7 +36,11 @@ struct FakeOs::Memory {
             throw std::bad_alloc();
         data = static_cast<std::byte*>(p);
     }
+    // Process memory (USERPTR): not owned.
+    Memory(std::byte* external, size_t bytes) : data(external), size(bytes) {}
     ~Memory() {
+        if (memfd < 0)
+            return;
         ::munmap(data, size);
         ::close(memfd);
     }
@@ -393,6 +397,8 @@ int FakeOs::do_ioctl(File& file, unsigned long request, void* arg, Lock& lock) {
         return wait(file, arg, lock);
     case DRM_IOCTL_NPU_VM_BIND:
         return vm_bind(file, arg);
+    case DRM_IOCTL_NPU_USERPTR:
+        return userptr(file, arg);
     case DRM_IOCTL_PRIME_HANDLE_TO_FD:
     case DRM_IOCTL_PRIME_FD_TO_HANDLE:
         return prime(file, request, arg);
@@ -515,6 +521,25 @@ int FakeOs::vm_bind(File& file, void* arg) {
     bo->binds.push_back({b->addr, b->bo_offset, b->size});
     file.binds[b->addr] = {b->size, bo};
     ++binds_made_;
+    return 0;
+}
+
+int FakeOs::userptr(File& file, void* arg) {
+    auto* u = static_cast<drm_npu_userptr*>(arg);
+    if ((u->flags & ~DRM_NPU_USERPTR_FLAGS) || u->handle || u->device_addr || !u->addr ||
+        !u->size || u->addr % kPage || u->size % kPage || u->addr + u->size < u->addr)
+        return EINVAL;
+    auto bo = std::make_shared<Bo>();
+    bo->memory = std::make_shared<Memory>(user_ptr<std::byte>(u->addr), u->size);
+    bo->size = u->size;
+    bo->flags = (u->flags & DRM_NPU_USERPTR_DEVICE_READ_ONLY) ? DRM_NPU_BO_DEVICE_READ_ONLY : 0;
+    bo->handle = file.next_handle++;
+    bo->va = file.next_va;
+    file.next_va += bo->size + kPage;
+    bo->mmap_offset = ~0ull; // not mappable through the file
+    u->handle = bo->handle;
+    u->device_addr = bo->va;
+    file.bos[bo->handle] = std::move(bo);
     return 0;
 }
 

@@ -116,6 +116,7 @@ private:
     int bo_sync(File& file, void* arg);
     int gem_close(File& file, void* arg);
     int vm_bind(File& file, void* arg);
+    int userptr(File& file, void* arg);
     int prime(File& file, unsigned long request, void* arg);
     int submit(File& file, void* arg);
     int wait(File& file, void* arg, Lock& lock);

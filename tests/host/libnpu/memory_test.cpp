@@ -410,3 +410,44 @@ TEST_F(MemoryTest, CApi) {
 
 } // namespace
 } // namespace npu::testing
+
+namespace npu::testing {
+namespace {
+
+TEST_F(MemoryTest, RegisteredHostMemory) {
+    Device device(0, os);
+    Stream stream(device);
+    // High (ordinary heap) memory: the device reaches it at another address.
+    std::vector<uint8_t> storage(5 * 4096);
+    uint8_t* host = storage.data() + 100;
+    host_register(device, host, 3 * 4096);
+    PointerInfo info = pointer_info(host + 10);
+    EXPECT_EQ(info.kind, MemoryKind::registered);
+    EXPECT_EQ(info.offset, (reinterpret_cast<uintptr_t>(host) & 4095) + 10);
+    void* dev = npu::malloc(device, 8192);
+    const auto data = pattern(3000, 4);
+    std::memcpy(host + 1, data.data(), data.size());
+    const size_t before = os->submits().size();
+    stream.memcpy(dev, host + 1, data.size()); // one device COPY, no staging
+    stream.memset(host + 5000, 0x33, 5);
+    stream.memcpy(host + 6000, dev, 10);
+    stream.synchronize(seconds(1));
+    auto submitted = os->submits();
+    submitted.erase(submitted.begin(), submitted.begin() + static_cast<long>(before));
+    for (const npu_pkt_copy& p : copies(submitted))
+        EXPECT_NE(p.src, reinterpret_cast<uintptr_t>(host + 1)) << "host address in a packet";
+    EXPECT_EQ(0, std::memcmp(dev, data.data(), data.size()));
+    for (int i = 0; i < 5; ++i)
+        EXPECT_EQ(host[5000 + i], 0x33);
+    EXPECT_EQ(host[5005], 0);
+    EXPECT_EQ(0, std::memcmp(host + 6000, data.data(), 10));
+    EXPECT_THROW(npu::free(host), Error) << "registrations end with host_unregister";
+    EXPECT_THROW(host_register(device, host + 8, 10), Error) << "overlaps";
+    host_unregister(host);
+    EXPECT_EQ(pointer_info(host).kind, MemoryKind::unknown);
+    EXPECT_THROW(host_unregister(host), Error);
+    npu::free(dev);
+}
+
+} // namespace
+} // namespace npu::testing
