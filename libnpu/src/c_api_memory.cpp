@@ -75,6 +75,16 @@ npu_status_t npu_record_stream(const void* ptr, npu_stream_t stream) {
     return guarded([&] { npu::record_stream(ptr, stream->stream); });
 }
 
+npu_status_t npu_host_register(npu_device_t device, void* ptr, size_t bytes, int read_only) {
+    if (!device)
+        return null_argument("npu_host_register", "device");
+    return guarded([&] { npu::host_register(device->device, ptr, bytes, read_only != 0); });
+}
+
+npu_status_t npu_host_unregister(void* ptr) {
+    return guarded([&] { npu::host_unregister(ptr); });
+}
+
 npu_status_t npu_pointer_get_info(const void* ptr, npu_pointer_info_t* info) {
     if (!sized(info))
         return null_argument("npu_pointer_get_info", "info (with its size set)");

@@ -162,6 +162,30 @@ TEST(SdkMemory, CopiesBetweenDevices)
 	npu::free(pb);
 }
 
+TEST(SdkMemory, RegisteredHostMemory)
+{
+	npu::Device device(0);
+	npu::Stream stream(device);
+	std::vector<uint8_t> storage(6 * 4096); // ordinary heap memory, far above 2^39
+	uint8_t *host = storage.data() + 123;
+	npu::host_register(device, host, 4 * 4096);
+	EXPECT_EQ(npu::pointer_info(host).kind, npu::MemoryKind::registered);
+	auto *dev = static_cast<uint8_t *>(npu::malloc(device, 3 * 4096));
+	const auto data = Pattern(9001, 21);
+	std::memcpy(host + 1, data.data(), data.size());
+	stream.memcpy(dev + 3, host + 1, data.size()); // registered -> device: one COPY
+	stream.memset(host + 10000, 0x7e, 3);	       // the device writes the process pages
+	stream.memcpy(host + 12000, dev + 3, 100);     // device -> registered: one COPY
+	stream.synchronize(seconds(10));
+	EXPECT_EQ(0, std::memcmp(dev + 3, data.data(), data.size()));
+	EXPECT_EQ(host[10000], 0x7e);
+	EXPECT_EQ(host[10002], 0x7e);
+	EXPECT_EQ(host[10003], 0);
+	EXPECT_EQ(0, std::memcmp(host + 12000, data.data(), 100));
+	npu::host_unregister(host);
+	npu::free(dev);
+}
+
 TEST(SdkMemory, DmabufSharedWithAnotherProcess)
 {
 	npu::Device device(0);

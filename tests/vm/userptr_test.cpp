@@ -3,6 +3,7 @@
 // pages: a job writes what the process reads at its own pointer, a binding
 // at the host address makes one pointer for both, read-only registrations
 // fault on device writes, and every invalid field is refused.
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <xf86drm.h>

@@ -100,6 +100,19 @@ TEST_F(VmBind, AJobUsesABoundAddress)
 	EXPECT_EQ(Unmap(s->dev(), kBase, bo.size()), 0);
 }
 
+// The driver's own addresses stay low, whatever userspace binds high
+// (best fit would place the next BO right after a range bound in the upper
+// half, in the middle of a shared-virtual-addressing runtime's range).
+TEST_F(VmBind, BoCreateAddressesStayLowAfterAHighBind)
+{
+	const uint64_t high = 0x6000000000ull;
+	Bo bo(s->dev(), kPageSize);
+	ASSERT_EQ(Map(s->dev(), bo, high), 0);
+	Bo next(s->dev(), kPageSize);
+	EXPECT_LT(next.addr(), kBase) << "BO_CREATE chose 0x" << std::hex << next.addr();
+	EXPECT_EQ(Unmap(s->dev(), high, bo.size()), 0);
+}
+
 // Two bindings of one BO and its own address alias the same pages.
 TEST_F(VmBind, ABoBoundTwiceAliases)
 {

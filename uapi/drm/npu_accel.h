@@ -106,7 +106,10 @@ struct drm_npu_get_param {
  * @flags: DRM_NPU_BO_* (in)
  * @handle: GEM handle of the new object (out)
  * @device_addr: address of the object in this file's device address
- *	space, valid in command packets until the handle is closed (out)
+ *	space, valid in command packets until the handle is closed (out).
+ *	The driver picks the lowest free range from DRM_NPU_PARAM_VA_START
+ *	up, so its addresses stay clear of the high ranges userspace binds
+ *	with DRM_IOCTL_NPU_VM_BIND
  *
  * The object is backed by system memory, host-mappable through the offset
  * DRM_IOCTL_NPU_BO_INFO returns, and mapped into the creating file's

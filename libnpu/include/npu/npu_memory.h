@@ -84,6 +84,10 @@ NPU_C_API npu_status_t npu_malloc_async(size_t bytes, npu_pool_t pool, npu_strea
 NPU_C_API npu_status_t npu_free(void* ptr);
 NPU_C_API npu_status_t npu_free_async(void* ptr, npu_stream_t stream);
 NPU_C_API npu_status_t npu_record_stream(const void* ptr, npu_stream_t stream);
+/* Registers existing host memory (npu::host_register); read_only 0 or 1. */
+NPU_C_API npu_status_t npu_host_register(npu_device_t device, void* ptr, size_t bytes,
+                                         int read_only);
+NPU_C_API npu_status_t npu_host_unregister(void* ptr);
 NPU_C_API npu_status_t npu_pointer_get_info(const void* ptr, npu_pointer_info_t* info);
 NPU_C_API npu_status_t npu_memory_get_info(npu_device_t device, npu_memory_info_t* info);
 

@@ -447,6 +447,13 @@ TEST_F(MemoryTest, RegisteredHostMemory) {
     EXPECT_EQ(pointer_info(host).kind, MemoryKind::unknown);
     EXPECT_THROW(host_unregister(host), Error);
     npu::free(dev);
+    npu_device_t c_device = nullptr;
+    ASSERT_EQ(npu_device_open(0, &c_device), NPU_SUCCESS);
+    ASSERT_EQ(npu_host_register(c_device, host, 100, 1), NPU_SUCCESS);
+    EXPECT_EQ(pointer_info(host).kind, MemoryKind::registered);
+    EXPECT_EQ(npu_host_unregister(host), NPU_SUCCESS);
+    EXPECT_EQ(npu_host_unregister(host), NPU_ERROR_INVALID_ARGUMENT);
+    npu_device_close(c_device);
 }
 
 } // namespace
