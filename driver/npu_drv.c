@@ -244,6 +244,7 @@ const struct drm_driver npu_drm_driver = {
 	.gem_create_object = npu_gem_create_object,
 	.gem_prime_import = npu_gem_prime_import,
 	NPU_DRM_DRIVER_PRIME_FD_INIT
+	NPU_DRM_DRIVER_PRIME_MMAP_INIT
 	.ioctls = npu_ioctls,
 	.num_ioctls = ARRAY_SIZE(npu_ioctls),
 	.fops = &npu_fops,
