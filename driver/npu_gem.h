@@ -76,5 +76,7 @@ void npu_userptr_release(struct npu_bo *bo);
 int npu_ioctl_vm_bind(struct drm_device *drm, void *data,
 		      struct drm_file *file);
 void npu_vm_unbind_all(struct npu_vm *vm);
+bool npu_vm_bind_holds(struct npu_vm *vm, u64 addr, u64 size,
+		       struct drm_gem_object **bos, u32 count);
 
 #endif /* NPU_GEM_H */

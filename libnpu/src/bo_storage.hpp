@@ -56,10 +56,6 @@ struct BoStorage : std::enable_shared_from_this<BoStorage> {
     void* host = nullptr;
     size_t size = 0; // allocated (page-rounded)
     uint64_t device_addr = 0;
-    // The address BO_CREATE (or the import) chose. Used for nothing but
-    // DRM_IOCTL_NPU_SUBMIT's cmd_addr, which the driver requires to lie in
-    // a listed BO's own range (not a VM_BIND range).
-    uint64_t kernel_addr = 0;
     uint32_t handle = 0;
     uint32_t flags = 0;
     MemoryKind kind = MemoryKind::device;

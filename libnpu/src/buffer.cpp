@@ -93,9 +93,7 @@ BoStorage::BoStorage(std::shared_ptr<DeviceState> device_state, size_t bytes, ui
     : device(std::move(device_state)), flags(bo_flags), kind(memory_kind) {
     check_sva(*device);
     const DriverApi& api = device->api;
-    const drm_npu_bo_create created = api.bo_create(bytes, bo_flags);
-    handle = created.handle;
-    kernel_addr = created.device_addr;
+    handle = api.bo_create(bytes, bo_flags).handle;
     try {
         const drm_npu_bo_info info = api.bo_info(handle);
         size = info.size;
@@ -119,7 +117,6 @@ BoStorage::BoStorage(std::shared_ptr<DeviceState> device_state, int dmabuf_fd, I
         const drm_npu_bo_info info = api.bo_info(handle);
         size = info.size;
         flags = info.flags;
-        kernel_addr = info.device_addr;
         bind_at_new_address(info.mmap_offset);
         device->addresses.insert(device_addr, size, this);
         process_addresses().insert(device_addr, size, this);
@@ -167,7 +164,6 @@ BoStorage::BoStorage(std::shared_ptr<DeviceState> device_state, void* memory, si
         api.userptr(addr, bytes, read_only ? DRM_NPU_USERPTR_DEVICE_READ_ONLY : 0);
     handle = created.handle;
     device_addr = created.device_addr;
-    kernel_addr = created.device_addr;
     try {
         if (addr >= api.get_param(DRM_NPU_PARAM_VA_START) && addr + bytes <= VaAllocator::kVaHigh) {
             try { // one pointer for host and device where the address fits

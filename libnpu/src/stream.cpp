@@ -193,8 +193,7 @@ void StreamImpl::flush() {
     const uint64_t point = timeline->submitted.load() + 1;
     DriverApi::Submit submit;
     submit.bo_handles = handles;
-    // SUBMIT finds the commands by the command BO's own (BO_CREATE) address.
-    submit.cmd_addr = batch.commands.bo_->kernel_addr;
+    submit.cmd_addr = batch.commands.device_addr();
     submit.cmd_size = static_cast<uint32_t>(batch.used);
     submit.queue_id = queue_id;
     const DriverApi::SyncPoint wait_for{wait_syncobj, pending_wait};

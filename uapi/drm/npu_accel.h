@@ -145,7 +145,9 @@ struct drm_npu_bo_info {
  *	rejected with -EINVAL (in)
  * @in_syncobjs: user pointer to __u32 syncobj handles to wait on before
  *	the job runs (in)
- * @cmd_addr: device address of the command buffer, 8-byte aligned (in)
+ * @cmd_addr: device address of the command buffer, 8-byte aligned, inside
+ *	a listed BO: its own address (BO_CREATE's) or a range it is bound at
+ *	with DRM_IOCTL_NPU_VM_BIND (in)
  * @cmd_size: bytes of commands, a non-zero multiple of 8, at most
  *	DRM_NPU_PARAM_MAX_CMD_SIZE (in)
  * @bo_count: entries in @bo_handles, 1 to DRM_NPU_MAX_SUBMIT_BOS (in)

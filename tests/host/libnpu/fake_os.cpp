@@ -627,13 +627,9 @@ int FakeOs::submit(File& file, void* arg) {
             return ENOENT;
         out = it->second;
     }
-    // Like npu_job.c: the commands lie in a listed BO's own (BO_CREATE)
-    // range, not in a VM_BIND range.
-    Bo* cmd = nullptr;
-    for (const auto& bo : job.bos)
-        if (s->cmd_addr >= bo->va && s->cmd_addr - bo->va < bo->size &&
-            s->cmd_size <= bo->size - (s->cmd_addr - bo->va))
-            cmd = bo.get();
+    // Like npu_job.c: the commands lie in a listed BO, at its own address
+    // or a bound one.
+    Bo* cmd = find_bo(job, s->cmd_addr, s->cmd_size);
     if (!cmd)
         return EINVAL;
     job.seqno = ++file.last_seqno[s->queue_id];
