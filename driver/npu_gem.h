@@ -55,6 +55,7 @@ static inline struct npu_bo *to_npu_bo(struct drm_gem_object *obj)
 
 struct drm_gem_object *npu_gem_create_object(struct drm_device *drm,
 					     size_t size);
+struct dma_buf *npu_gem_prime_export(struct drm_gem_object *obj, int flags);
 struct drm_gem_object *npu_gem_prime_import(struct drm_device *drm,
 					    struct dma_buf *dma_buf);
 void npu_gem_release_dma(struct npu_device *ndev);

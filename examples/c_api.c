@@ -36,7 +36,7 @@ static int run_device(uint32_t index) {
     npu_pool_t pool = NULL;
     npu_buffer_t staging = NULL, block = NULL;
     npu_event_t start = NULL, end = NULL;
-    npu_device_properties_t props;
+    npu_device_properties_t props = {.size = sizeof(props)};
     uint32_t* in = malloc(WORDS * sizeof(*in));
     uint32_t* back = malloc(WORDS * sizeof(*back));
     const uint32_t fill = 0xc0ffee00u + index;

@@ -16,7 +16,7 @@ install(EXPORT npuTargets NAMESPACE npu:: DESTINATION ${NPU_CMAKE_DIR})
 configure_package_config_file(cmake/npuConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/npuConfig.cmake INSTALL_DESTINATION ${NPU_CMAKE_DIR})
 write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/npuConfigVersion.cmake
-  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMajorVersion)
+  VERSION ${NPU_LIB_VERSION} COMPATIBILITY SameMajorVersion)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/npuConfig.cmake
   ${CMAKE_CURRENT_BINARY_DIR}/npuConfigVersion.cmake DESTINATION ${NPU_CMAKE_DIR})
 

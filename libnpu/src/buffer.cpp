@@ -281,8 +281,9 @@ bool Buffer::belongs_to(const Device& device) const noexcept {
     return device_ && device_ == device.state_;
 }
 
-void Buffer::throw_bad_view() {
-    throw Error(EINVAL, "buffer view: range exceeds the buffer");
+void Buffer::throw_bad_view(bool moved_from) {
+    throw Error(EINVAL, moved_from ? "buffer view: buffer was moved from"
+                                   : "buffer view: range exceeds the buffer");
 }
 
 void Buffer::release() noexcept {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <new>
 #include <string>
@@ -25,6 +26,37 @@
 using npu::capi::fail;
 using npu::capi::guarded;
 using npu::capi::null_argument;
+
+namespace {
+
+// No struct of the C ABI grows past this: a larger size is an unset one.
+constexpr size_t kMaxStructSize = 4096;
+
+// Stores value into a caller's struct that starts with its own size (see
+// npu.h): at most out->size bytes, the rest of a larger struct zeroed;
+// Error(EINVAL) if out->size is below min_size, the struct's 1.0 size, or
+// above kMaxStructSize.
+template <typename T>
+void write_sized(T* out, T value, size_t min_size, const char* function) {
+    const size_t size = out->size;
+    if (size < min_size || size > kMaxStructSize)
+        throw npu::Error(EINVAL, std::string(function) + ": size " + std::to_string(size) +
+                                     " is not that of the struct (" + std::to_string(min_size) +
+                                     " bytes in libnpu 1.0; set size = sizeof the struct)");
+    value.size = size;
+    const size_t n = std::min(size, sizeof(T));
+    std::memcpy(out, &value, n);
+    if (size > n)
+        std::memset(reinterpret_cast<char*>(out) + n, 0, size - n);
+}
+
+// The 1.0 sizes: members added later go after these.
+constexpr size_t kDevicePropertiesSize1 =
+    offsetof(npu_device_properties_t, pci_address) + sizeof(npu_device_properties_t::pci_address);
+constexpr size_t kPoolStatsSize1 =
+    offsetof(npu_pool_stats_t, allocations) + sizeof(npu_pool_stats_t::allocations);
+
+} // namespace
 
 extern "C" {
 
@@ -201,7 +233,7 @@ npu_status_t npu_device_get_properties(npu_device_t device, npu_device_propertie
         std::snprintf(out.uuid, sizeof(out.uuid), "%s", p.uuid.c_str());
         std::snprintf(out.pci_address, sizeof(out.pci_address), "%s",
                       device->device.info().pci_address.c_str());
-        *properties = out;
+        write_sized(properties, out, kDevicePropertiesSize1, __func__);
     });
 }
 
@@ -398,8 +430,10 @@ npu_status_t npu_pool_get_stats(npu_pool_t pool, npu_pool_stats_t* stats) {
     NPU_REQUIRE(stats);
     return guarded([&] {
         const npu::PoolStats s = pool->pool.stats();
-        *stats = {s.reserved_bytes,  s.used_bytes, s.reserved_high_water,
-                  s.used_high_water, s.chunks,     s.allocations};
+        const npu_pool_stats_t out = {
+            sizeof(npu_pool_stats_t), s.reserved_bytes, s.used_bytes, s.reserved_high_water,
+            s.used_high_water,        s.chunks,         s.allocations};
+        write_sized(stats, out, kPoolStatsSize1, __func__);
     });
 }
 

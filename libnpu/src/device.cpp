@@ -10,6 +10,7 @@
 
 #include "device_state.hpp"
 #include "npu/error.hpp"
+#include "visible_devices.hpp"
 
 namespace npu {
 
@@ -71,9 +72,17 @@ std::vector<DeviceInfo> Device::enumerate(const std::shared_ptr<OsInterface>& os
     std::sort(devices.begin(), devices.end(), [](const DeviceInfo& a, const DeviceInfo& b) {
         return a.pci_address != b.pci_address ? a.pci_address < b.pci_address : a.node < b.node;
     });
-    for (unsigned i = 0; i < devices.size(); ++i)
-        devices[i].index = i;
-    return devices;
+    // NPU_VISIBLE_DEVICES restricts and renumbers (docs/sdk.md).
+    const auto visible = detail::visible_devices(
+        detail::visible_devices_env(), devices.size(),
+        [&](size_t i) { return detail::sysfs_uuid("", devices[i].pci_address); },
+        [&](size_t i) { return devices[i].pci_address; });
+    std::vector<DeviceInfo> chosen;
+    for (const size_t position : visible)
+        chosen.push_back(devices[position]);
+    for (unsigned i = 0; i < chosen.size(); ++i)
+        chosen[i].index = i;
+    return chosen;
 }
 
 Device::Device(std::shared_ptr<detail::DeviceState> state) : state_(std::move(state)) {}

@@ -13,6 +13,7 @@
 
 #include "management_files.hpp"
 #include "npu/error.hpp"
+#include "visible_devices.hpp"
 
 namespace npu::mgmt {
 
@@ -136,9 +137,17 @@ std::vector<DeviceIdentity> System::devices() const {
             id.device_id = static_cast<uint32_t>(*device);
         found.push_back(std::move(id));
     }
-    for (unsigned i = 0; i < found.size(); ++i)
-        found[i].index = i; // list_dir sorted them by address
-    return found;
+    // list_dir sorted them by address; NPU_VISIBLE_DEVICES restricts and
+    // renumbers as it does for Device::enumerate().
+    const auto visible = npu::detail::visible_devices(
+        npu::detail::visible_devices_env(), found.size(), [&](size_t i) { return found[i].uuid; },
+        [&](size_t i) { return found[i].pci_address; });
+    std::vector<DeviceIdentity> chosen;
+    for (const size_t position : visible)
+        chosen.push_back(std::move(found[position]));
+    for (unsigned i = 0; i < chosen.size(); ++i)
+        chosen[i].index = i;
+    return chosen;
 }
 
 DeviceIdentity System::find(std::string_view id) const {

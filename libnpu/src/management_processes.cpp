@@ -89,6 +89,38 @@ std::optional<FdinfoUsage> fdinfo_usage(const std::string& file, std::set<std::s
     return FdinfoUsage{total ? total : legacy, busy};
 }
 
+// The Slurm job of a process: Slurm's cgroup plugins put every task in
+// ".../job_<id>/step_<n>/..." (v1 and v2); without them, the job's
+// environment says it.
+std::optional<std::string> slurm_job_of(const std::string& pid_dir) {
+    if (const auto cgroups = read_text(pid_dir + "/cgroup")) {
+        const auto at = cgroups->find("/job_");
+        if (at != std::string::npos) {
+            const auto start = at + 5;
+            auto end = start;
+            while (end < cgroups->size() &&
+                   std::isdigit(static_cast<unsigned char>((*cgroups)[end])))
+                ++end;
+            if (end > start)
+                return cgroups->substr(start, end - start);
+        }
+    }
+    if (const auto environ = read_text(pid_dir + "/environ")) {
+        const std::string key = "SLURM_JOB_ID=";
+        size_t start = 0;
+        while (start < environ->size()) {
+            size_t end = environ->find('\0', start);
+            if (end == std::string::npos)
+                end = environ->size();
+            const std::string_view entry(environ->data() + start, end - start);
+            if (entry.starts_with(key) && all_digits(entry.substr(key.size())))
+                return std::string(entry.substr(key.size()));
+            start = end + 1;
+        }
+    }
+    return std::nullopt;
+}
+
 } // namespace
 
 std::vector<Process> System::processes(const std::vector<DeviceIdentity>& devices) const {
@@ -135,8 +167,10 @@ std::vector<Process> System::processes(const std::vector<DeviceIdentity>& device
         if (per_device.empty())
             continue;
         const std::string name = read_text(proc + "/" + pid_text + "/comm").value_or("");
+        const auto slurm_job = slurm_job_of(proc + "/" + pid_text);
         for (auto& [i, p] : per_device) {
             p.name = name;
+            p.slurm_job_id = slurm_job;
             if (contexts[i]) { // debugfs knows the contexts this pid opened
                 const auto it = contexts[i]->find(pid);
                 const ContextTotals totals =

@@ -266,6 +266,23 @@ void PoolState::trim(size_t keep) {
 
 } // namespace detail
 
+namespace {
+
+// A moved-from pool or stream is reported, not dereferenced.
+detail::PoolState& checked(const std::shared_ptr<detail::PoolState>& state) {
+    if (!state)
+        throw Error(EINVAL, "pool was moved from");
+    return *state;
+}
+
+detail::StreamImpl& checked(const std::unique_ptr<detail::StreamImpl>& impl, const char* what) {
+    if (!impl)
+        throw Error(EINVAL, std::string(what) + ": stream was moved from");
+    return *impl;
+}
+
+} // namespace
+
 MemoryPool::MemoryPool(const Device& device, const PoolOptions& options)
     : state_(std::make_shared<detail::PoolState>(device.state_, options)) {
     if (options.chunk_size == 0)
@@ -280,11 +297,12 @@ MemoryPool::MemoryPool(MemoryPool&&) noexcept = default;
 MemoryPool& MemoryPool::operator=(MemoryPool&&) noexcept = default;
 
 Device MemoryPool::device() const {
-    return Device(state_->device);
+    return Device(checked(state_).device);
 }
 
 Buffer MemoryPool::allocate_async(size_t size, Stream& stream) {
-    detail::StreamImpl& impl = *stream.impl_;
+    checked(state_);
+    detail::StreamImpl& impl = checked(stream.impl_, "pool allocate_async");
     if (impl.device != state_->device)
         throw Error(EINVAL, "pool allocate_async: stream of another device");
     impl.check_alive("pool allocate_async");
@@ -292,15 +310,18 @@ Buffer MemoryPool::allocate_async(size_t size, Stream& stream) {
 }
 
 Buffer MemoryPool::allocate(size_t size) {
-    if (state_->device->api.lost())
+    if (checked(state_).device->api.lost())
         throw Error(ENODEV, "pool allocate (device lost)");
     return state_->allocate(size, nullptr, state_);
 }
 
 void MemoryPool::free_async(Buffer&& buffer, Stream& stream) {
+    checked(state_);
+    if (!buffer.valid())
+        throw Error(EINVAL, "pool free_async: buffer was moved from");
     if (buffer.pool_ != state_)
         throw Error(EINVAL, "pool free_async: buffer is not from this pool");
-    detail::StreamImpl& impl = *stream.impl_;
+    detail::StreamImpl& impl = checked(stream.impl_, "pool free_async");
     if (impl.device != state_->device)
         throw Error(EINVAL, "pool free_async: stream of another device");
     const uint64_t point = impl.promise_point();
@@ -334,26 +355,26 @@ size_t MemoryPool::max_bytes() const {
 }
 
 void MemoryPool::trim(size_t min_bytes_to_keep) {
-    state_->trim(min_bytes_to_keep);
+    checked(state_).trim(min_bytes_to_keep);
 }
 
 void MemoryPool::set_release_threshold(size_t bytes) {
-    std::lock_guard lock(state_->mutex);
+    std::lock_guard lock(checked(state_).mutex);
     state_->release_threshold = bytes;
 }
 
 size_t MemoryPool::release_threshold() const {
-    std::lock_guard lock(state_->mutex);
+    std::lock_guard lock(checked(state_).mutex);
     return state_->release_threshold;
 }
 
 PoolStats MemoryPool::stats() const {
-    std::lock_guard lock(state_->mutex);
+    std::lock_guard lock(checked(state_).mutex);
     return state_->stats;
 }
 
 void MemoryPool::reset_high_water() {
-    std::lock_guard lock(state_->mutex);
+    std::lock_guard lock(checked(state_).mutex);
     state_->stats.reserved_high_water = state_->stats.reserved_bytes;
     state_->stats.used_high_water = state_->stats.used_bytes;
 }

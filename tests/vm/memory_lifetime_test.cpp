@@ -46,6 +46,8 @@ TEST_F(MemoryLifetime, ClosingAnUnlistedBoWaitsForTheJobsThatMayUseIt)
 	Bo gate(s.dev(), kPageSize, DRM_NPU_BO_DEVICE_READ_ONLY);
 	for (uint64_t i = 0; i < kSize / 4; i++)
 		src->at<uint32_t>(0)[i] = kPattern + uint32_t(i);
+	// the job does not list src: no job boundary syncs it for the device
+	ASSERT_EQ(src->Sync(0, kSize, DRM_NPU_BO_SYNC_TO_DEVICE), 0);
 	const uint64_t src_addr = src->addr();
 
 	Commands cmds;

@@ -6,6 +6,8 @@
 //   copy_bandwidth  a device COPY of --copy-mib MiB       / host memcpy of it
 //   pipelined_jobs  jobs/s with --depth jobs in flight    / jobs/s one at a time
 //   pool_alloc      a warm stream-ordered pool block      / a new Buffer
+//                   (time, pairs/s on one core, syscalls per pair)
+//   event_round_trip  event record + synchronize          / one GET_PARAM ioctl
 //   gemm, conv      operation packets on the device       / oneDNN on the host
 //                   (compute_bench.hpp)
 //
@@ -32,6 +34,7 @@
 #include "host_baseline.hpp"
 #include "npu/npu.hpp"
 #include "result.hpp"
+#include "sdk_bench.hpp"
 
 namespace {
 
@@ -138,22 +141,6 @@ Result pipelined_jobs(const npu::Device& device, npu::Stream& stream, const Opti
             .meaning = "speed-up from keeping jobs in flight"};
 }
 
-Result pool_alloc(const npu::Device& device, npu::Stream& stream, const Options& opt) {
-    constexpr size_t size = 64 << 10;
-    npu::MemoryPool pool = device.default_pool();
-    const double pooled = median_us(opt.iterations, [&] {
-        npu::Buffer block = pool.allocate_async(size, stream);
-        pool.free_async(std::move(block), stream);
-    });
-    stream.synchronize();
-    const double created = median_us(opt.iterations, [&] { npu::Buffer buffer(device, size); });
-    return {.name = "pool_alloc",
-            .unit = "us",
-            .measured = {"warm_pool_block", pooled},
-            .baseline = Figure{"new_buffer", created},
-            .meaning = "cost of a pool block relative to a new buffer"};
-}
-
 json to_json(const Result& r) {
     json entry = {{"name", r.name},
                   {"unit", r.unit},
@@ -180,6 +167,10 @@ std::vector<std::pair<std::string, Benchmark>> all_benchmarks() {
         return [bench](const npu::Device& device, npu::Stream& stream, const Options& opt,
                        HostBaseline&) { return std::vector<Result>{bench(device, stream, opt)}; };
     };
+    auto sdk = [](auto bench) {
+        return [bench](const npu::Device& device, npu::Stream& stream, const Options& opt,
+                       HostBaseline&) { return bench(device, stream, opt); };
+    };
     auto compute = [](auto bench) {
         return [bench](const npu::Device& device, npu::Stream&, const Options& opt,
                        HostBaseline& host) { return bench(device, opt, host); };
@@ -187,7 +178,8 @@ std::vector<std::pair<std::string, Benchmark>> all_benchmarks() {
     return {{"job_round_trip", single(job_round_trip)},
             {"copy_bandwidth", single(copy_bandwidth)},
             {"pipelined_jobs", single(pipelined_jobs)},
-            {"pool_alloc", single(pool_alloc)},
+            {"pool_alloc", sdk(npu::bench::pool_benchmarks)},
+            {"event_round_trip", sdk(npu::bench::event_benchmarks)},
             {"gemm", compute(npu::bench::gemm_benchmarks)},
             {"conv", compute(npu::bench::conv_benchmarks)}};
 }

@@ -35,6 +35,11 @@ struct Options {
     double loop_seconds = 0;               // -l: repeat every N seconds
     unsigned count = 0;                    // -c: stop after N reports (0 = until stopped)
     std::string fields;                    // query --fields
+    bool help_fields = false;              // query --help-fields
+    std::string node_name;                 // gres --node
+    std::string cdi_vendor = "opennpu";    // cdi generate --vendor
+    std::string cdi_library;               // cdi generate --library (default: the loaded libnpu)
+    std::string cdi_smi;                   // cdi generate --smi (default: this npu-smi)
     bool force = false;                    // reset --force
     bool firmware_log = false;             // firmware --log
     std::string listen = "127.0.0.1:9400"; // exporter
@@ -69,5 +74,7 @@ int run_firmware(Run& run);
 int run_reset(Run& run);
 int run_validate(Run& run);
 int run_exporter(Run& run);
+int run_gres(Run& run);         // gres.conf lines for this node (Slurm)
+int run_cdi_generate(Run& run); // Container Device Interface spec
 
 } // namespace npu::smi

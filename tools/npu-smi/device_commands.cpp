@@ -166,7 +166,7 @@ int run_overview(Run& run) {
 
 int run_list(Run& run) {
     return repeat(run, [&] {
-        const auto devices = run.system.devices();
+        const auto devices = run.selected();
         if (run.options.format == Format::json) {
             json doc = document("list");
             doc["devices"] = json::array();
@@ -197,7 +197,17 @@ int run_list(Run& run) {
 }
 
 int run_query(Run& run) {
-    const auto wanted = parse_fields(run.options.fields);
+    if (run.options.help_fields) {
+        print_fields_help(run.out);
+        return 0;
+    }
+    if (run.options.fields.empty())
+        throw std::invalid_argument(
+            "query needs --fields a,b,c (npu-smi query --help-fields lists them)");
+    const auto parsed = parse_fields(run.options.fields);
+    std::vector<const Field*> wanted;
+    for (const auto& f : parsed)
+        wanted.push_back(&f);
     return repeat(run, [&] {
         const auto devices = snapshot(run.system, run.selected());
         if (run.options.format == Format::json) {
@@ -247,10 +257,11 @@ int run_processes(Run& run) {
         for (const auto& p : processes)
             rows.push_back({std::to_string(p.device_index), p.pci_address, std::to_string(p.pid),
                             p.name, std::to_string(p.fds), num(p.memory_bytes), num(p.busy_ns),
-                            num(p.jobs_submitted), num(p.jobs_completed), num(p.jobs_failed)});
+                            num(p.jobs_submitted), num(p.jobs_completed), num(p.jobs_failed),
+                            p.slurm_job_id.value_or("N/A")});
         emit_rows(run,
                   {"device_index", "pci_address", "pid", "name", "fds", "memory_bytes", "busy_ns",
-                   "jobs_submitted", "jobs_completed", "jobs_failed"},
+                   "jobs_submitted", "jobs_completed", "jobs_failed", "slurm_job_id"},
                   rows);
         return 0;
     });

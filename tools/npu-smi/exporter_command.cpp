@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -111,6 +112,30 @@ const EngineMetric kEngineMetrics[] = {
      }},
 };
 
+// Per-process metrics (fdinfo and debugfs, docs/npu-smi.md), labelled with
+// the process and, where it runs in one, its Slurm job.
+struct ProcessMetric {
+    const char* name;
+    const char* type;
+    const char* help;
+    std::optional<double> (*get)(const mgmt::Process&);
+};
+
+const ProcessMetric kProcessMetrics[] = {
+    {"npu_process_memory_bytes", "gauge", "Bytes of buffer objects the process holds on the device",
+     [](const mgmt::Process& p) { return as_double(p.memory_bytes); }},
+    {"npu_process_busy_seconds_total", "counter", "Device time of the process's jobs",
+     [](const mgmt::Process& p) {
+         return p.busy_ns ? std::optional(static_cast<double>(*p.busy_ns) / 1e9) : std::nullopt;
+     }},
+    {"npu_process_jobs_submitted_total", "counter", "Jobs the process submitted to the device",
+     [](const mgmt::Process& p) { return as_double(p.jobs_submitted); }},
+    {"npu_process_jobs_completed_total", "counter", "Jobs of the process the device completed",
+     [](const mgmt::Process& p) { return as_double(p.jobs_completed); }},
+    {"npu_process_jobs_failed_total", "counter", "Jobs of the process that failed",
+     [](const mgmt::Process& p) { return as_double(p.jobs_failed); }},
+};
+
 } // namespace
 
 std::string prometheus_text(mgmt::System& system) {
@@ -141,6 +166,25 @@ std::string prometheus_text(mgmt::System& system) {
                 if (const auto value = m.get(e))
                     text += fmt::format("{}{{{},engine=\"{}\"}} {}\n", m.name, labels(d), e.index,
                                         *value);
+    }
+    // Which Slurm jobs use which device: join on slurm_job in queries.
+    text += "# HELP npu_slurm_job A Slurm job has processes on the device; the value is always "
+            "1\n# TYPE npu_slurm_job gauge\n";
+    for (const auto& d : devices) {
+        std::set<std::string> jobs;
+        for (const auto& p : d.processes)
+            if (p.slurm_job_id && jobs.insert(*p.slurm_job_id).second)
+                text += fmt::format("npu_slurm_job{{{},slurm_job=\"{}\"}} 1\n", labels(d),
+                                    label_value(*p.slurm_job_id));
+    }
+    for (const auto& m : kProcessMetrics) {
+        text += fmt::format("# HELP {} {}\n# TYPE {} {}\n", m.name, m.help, m.name, m.type);
+        for (const auto& d : devices)
+            for (const auto& p : d.processes)
+                if (const auto value = m.get(p))
+                    text += fmt::format("{}{{{},pid=\"{}\",comm=\"{}\",slurm_job=\"{}\"}} {}\n",
+                                        m.name, labels(d), p.pid, label_value(p.name),
+                                        label_value(p.slurm_job_id.value_or("")), *value);
     }
     return text;
 }

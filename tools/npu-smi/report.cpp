@@ -126,8 +126,54 @@ const std::vector<Field>& fields() {
     return table;
 }
 
-std::vector<const Field*> parse_fields(const std::string& list) {
-    std::vector<const Field*> result;
+const std::vector<FieldAlias>& field_aliases() {
+    using J = nlohmann::json;
+    using S = const DeviceSnapshot&;
+    // nvidia-smi reports memory in MiB: so do its spellings here.
+    static const std::vector<FieldAlias> table = {
+        {"pci.bus_id", "pci_address", nullptr, ""},
+        {"gpu_bus_id", "pci_address", nullptr, ""},
+        {"npu_bus_id", "pci_address", nullptr, ""},
+        {"gpu_name", "name", nullptr, ""},
+        {"npu_name", "name", nullptr, ""},
+        {"gpu_uuid", "uuid", nullptr, ""},
+        {"npu_uuid", "uuid", nullptr, ""},
+        {"gpu_serial", "serial", nullptr, ""},
+        {"vbios_version", "firmware_version", nullptr, ""},
+        {"firmware.version", "firmware_version", nullptr, ""},
+        {"temperature.gpu", "temperature_c", nullptr, ""},
+        {"temperature.npu", "temperature_c", nullptr, ""},
+        {"power.draw", "power_w", nullptr, ""},
+        {"utilization.gpu", "utilization_percent", nullptr, ""},
+        {"utilization.npu", "utilization_percent", nullptr, ""},
+        {"pstate", "runtime_pm", nullptr, ""},
+        {"memory.total", "memory_total_bytes",
+         +[](S d) {
+             return J(d.telemetry.memory_total_bytes ? J(*d.telemetry.memory_total_bytes >> 20)
+                                                     : J(nullptr));
+         },
+         "MiB"},
+        {"memory.used", "memory_used_bytes",
+         +[](S d) {
+             return J(d.telemetry.memory_used_bytes ? J(*d.telemetry.memory_used_bytes >> 20)
+                                                    : J(nullptr));
+         },
+         "MiB"},
+        {"memory.free", "memory_total_bytes",
+         +[](S d) {
+             const auto& t = d.telemetry;
+             return t.memory_total_bytes && t.memory_used_bytes &&
+                            *t.memory_total_bytes >= *t.memory_used_bytes
+                        ? J((*t.memory_total_bytes - *t.memory_used_bytes) >> 20)
+                        : J(nullptr);
+         },
+         "MiB", "memory_total_bytes - memory_used_bytes, in MiB"},
+    };
+    return table;
+}
+
+std::vector<Field> parse_fields(const std::string& list) {
+    std::vector<Field> result;
     size_t start = 0;
     while (start <= list.size()) {
         size_t end = list.find(',', start);
@@ -140,16 +186,50 @@ std::vector<const Field*> parse_fields(const std::string& list) {
         if (name.empty())
             continue;
         const auto& all = fields();
-        const auto it =
-            std::find_if(all.begin(), all.end(), [&](const Field& f) { return f.name == name; });
-        if (it == all.end())
+        auto by_name = [&](const std::string& wanted) {
+            return std::find_if(all.begin(), all.end(),
+                                [&](const Field& f) { return f.name == wanted; });
+        };
+        auto it = by_name(name);
+        if (it != all.end()) {
+            result.push_back(*it);
+            continue;
+        }
+        // nvidia-smi's spellings (case-insensitive, as there).
+        std::string lowered = name;
+        std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        const auto& aliases = field_aliases();
+        const auto alias = std::find_if(aliases.begin(), aliases.end(),
+                                        [&](const FieldAlias& a) { return a.name == lowered; });
+        if (alias == aliases.end())
             throw std::invalid_argument("unknown field '" + name +
                                         "' (npu-smi query --help-fields lists them)");
-        result.push_back(&*it);
+        Field field = *by_name(alias->target);
+        field.name = alias->name;
+        if (alias->get) {
+            field.get = alias->get;
+            field.unit = alias->unit;
+            field.text = nullptr;
+        }
+        result.push_back(field);
     }
     if (result.empty())
         throw std::invalid_argument("no fields given (--fields a,b,c)");
     return result;
+}
+
+void print_fields_help(std::ostream& out) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& f : fields())
+        rows.push_back({f.name, f.unit.empty() ? "-" : f.unit, f.help});
+    print_table(out, {"FIELD", "UNIT", "MEANING"}, rows);
+    out << "\nnvidia-smi spellings accepted as well:\n";
+    rows.clear();
+    for (const auto& a : field_aliases())
+        rows.push_back(
+            {a.name, !a.meaning.empty() ? a.meaning : a.target + (a.get ? ", in " + a.unit : "")});
+    print_table(out, {"ALIAS", "SAME AS"}, rows);
 }
 
 nlohmann::json device_json(const DeviceSnapshot& device) {
@@ -169,7 +249,8 @@ nlohmann::json process_json(const mgmt::Process& p) {
             {"busy_ns", opt(p.busy_ns)},
             {"jobs_submitted", opt(p.jobs_submitted)},
             {"jobs_completed", opt(p.jobs_completed)},
-            {"jobs_failed", opt(p.jobs_failed)}};
+            {"jobs_failed", opt(p.jobs_failed)},
+            {"slurm_job_id", opt(p.slurm_job_id)}};
 }
 
 nlohmann::json engine_json(const mgmt::EngineTelemetry& e) {

@@ -44,8 +44,21 @@ struct Field {
     std::string (*text)(const nlohmann::json&) = nullptr;
 };
 const std::vector<Field>& fields();
-// Parses "a,b,c"; throws std::invalid_argument naming an unknown field.
-std::vector<const Field*> parse_fields(const std::string& list);
+// Another name of a field (nvidia-smi's, so that scripts port over): the
+// same value, or with get set its own value and unit (memory in MiB).
+struct FieldAlias {
+    std::string name;
+    std::string target; // a fields() name
+    nlohmann::json (*get)(const DeviceSnapshot&);
+    std::string unit;
+    std::string meaning = {}; // --help-fields text, when not just the target's
+};
+const std::vector<FieldAlias>& field_aliases();
+// Parses "a,b,c" (names of fields() or field_aliases(), each column
+// named as asked); throws std::invalid_argument naming an unknown field.
+std::vector<Field> parse_fields(const std::string& list);
+// `query --help-fields`: every field, its unit and meaning, then the aliases.
+void print_fields_help(std::ostream& out);
 
 // Text of a JSON scalar for tables and csv: "N/A" for null, floats with
 // one decimal.

@@ -40,26 +40,35 @@ enum class BufferKind : uint8_t { device, host_visible, host_pinned };
 
 class Buffer;
 
-// A typed window of a Buffer: elements [first, first + count) as T. Valid
-// while the Buffer lives; cheap to copy.
+// A typed window of a Buffer: elements [first, first + count) as T; cheap to
+// copy. A View holds the addresses of its elements, not the Buffer object:
+// it stays valid when the Buffer is moved (the memory moves with it) and
+// until that memory is freed. Streams resolve a View's device address to
+// its buffer object when work is enqueued, and reject (Error(EINVAL)) one
+// whose memory is gone.
 template <typename T>
 class View {
     static_assert(std::is_trivially_copyable_v<T>, "device memory holds plain data");
 
 public:
-    View(const Buffer& buffer, size_t first, size_t count)
-        : buffer_(&buffer), first_(first), count_(count) {}
-    [[nodiscard]] const Buffer& buffer() const noexcept { return *buffer_; }
+    View() = default;
+    // Offset of the first element inside the buffer it was taken from.
     [[nodiscard]] size_t byte_offset() const noexcept { return first_ * sizeof(T); }
     [[nodiscard]] size_t size() const noexcept { return count_; }
     [[nodiscard]] size_t size_bytes() const noexcept { return count_ * sizeof(T); }
-    [[nodiscard]] uint64_t device_addr() const noexcept;
-    [[nodiscard]] std::span<T> host() const noexcept;
+    [[nodiscard]] uint64_t device_addr() const noexcept { return device_addr_; }
+    [[nodiscard]] T* data() const noexcept { return host_; }
+    [[nodiscard]] std::span<T> host() const noexcept { return {host_, count_}; }
 
 private:
-    const Buffer* buffer_;
-    size_t first_;
-    size_t count_;
+    friend class Buffer;
+    View(T* host, uint64_t device_addr, size_t first, size_t count)
+        : host_(host), device_addr_(device_addr), first_(first), count_(count) {}
+
+    T* host_ = nullptr;
+    uint64_t device_addr_ = 0;
+    size_t first_ = 0;
+    size_t count_ = 0;
 };
 
 // Owns a buffer object (or, for pool allocations, a block of one) and its
@@ -108,17 +117,21 @@ public:
         return {static_cast<T*>(host_), size_ / sizeof(T)};
     }
     // Elements [first, first + count) as T; count defaults to the rest.
-    // Throws Error(EINVAL) if the range does not fit.
+    // Throws Error(EINVAL) if the range does not fit or the buffer was
+    // moved from.
     template <typename T>
     [[nodiscard]] View<T> view(size_t first = 0, size_t count = SIZE_MAX) const {
+        if (!valid())
+            throw_bad_view(true);
         const size_t total = size_ / sizeof(T);
         if (first > total)
-            throw_bad_view();
+            throw_bad_view(false);
         if (count == SIZE_MAX)
             count = total - first;
         if (count > total - first)
-            throw_bad_view();
-        return View<T>(*this, first, count);
+            throw_bad_view(false);
+        return View<T>(static_cast<T*>(host_) + first, device_addr_ + first * sizeof(T), first,
+                       count);
     }
 
     // Whether this buffer belongs to device (the same open file).
@@ -132,7 +145,7 @@ private:
     friend struct detail::MemoryAccess;
     Buffer() = default;
     void release() noexcept;
-    [[noreturn]] static void throw_bad_view();
+    [[noreturn]] static void throw_bad_view(bool moved_from);
 
     std::shared_ptr<detail::DeviceState> device_;
     std::shared_ptr<detail::BoStorage> bo_;
@@ -146,15 +159,5 @@ private:
     BufferFlags flags_ = BufferFlags::none;
     BufferKind kind_ = BufferKind::device;
 };
-
-template <typename T>
-uint64_t View<T>::device_addr() const noexcept {
-    return buffer_->device_addr() + byte_offset();
-}
-
-template <typename T>
-std::span<T> View<T>::host() const noexcept {
-    return {static_cast<T*>(buffer_->host_ptr()) + first_, count_};
-}
 
 } // namespace npu

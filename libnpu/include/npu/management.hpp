@@ -82,6 +82,10 @@ struct Process {
     std::optional<uint64_t> jobs_submitted;
     std::optional<uint64_t> jobs_completed;
     std::optional<uint64_t> jobs_failed;
+    // The Slurm job the process runs in: from its cgroup (".../job_<id>/..."),
+    // else from its environment (SLURM_JOB_ID, readable for one's own
+    // processes and by root).
+    std::optional<std::string> slurm_job_id;
 };
 
 struct Topology {

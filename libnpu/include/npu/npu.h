@@ -9,6 +9,15 @@
  * thread safety: a stream is used by one thread at a time; devices, events
  * and pools may be shared. Timeouts are relative nanoseconds.
  * docs/sdk.md documents every function.
+ *
+ * ABI: libnpu.so.1 keeps every function and struct layout of 1.0 (see
+ * npu/version.h). A struct that may grow starts with a `size` member the
+ * caller sets to sizeof the struct it was compiled with; libnpu reads and
+ * writes only that many bytes (an older caller's smaller struct gets the
+ * members it knows), zeroes members it does not know itself, and rejects a
+ * size smaller than the 1.0 struct or above 4096 (an unset size) with
+ * NPU_ERROR_INVALID_ARGUMENT:
+ *     npu_device_properties_t props = {.size = sizeof(props)};
  */
 #ifndef NPU_NPU_H
 #define NPU_NPU_H
@@ -17,6 +26,8 @@
 /* NOLINTBEGIN(modernize-*) */
 #include <stddef.h>
 #include <stdint.h>
+
+#include "npu/version.h"
 
 #if defined(NPU_BUILDING_LIBRARY)
 #define NPU_C_API __attribute__((visibility("default")))
@@ -67,6 +78,7 @@ typedef enum npu_priority {
 } npu_priority_t;
 
 typedef struct npu_device_properties {
+    size_t size;          /* set by the caller: sizeof(npu_device_properties_t) */
     uint32_t pci_device_id;
     uint32_t revision;
     uint32_t hw_version;
@@ -83,6 +95,7 @@ typedef struct npu_device_properties {
 } npu_device_properties_t;
 
 typedef struct npu_pool_stats {
+    size_t size; /* set by the caller: sizeof(npu_pool_stats_t) */
     size_t reserved_bytes;
     size_t used_bytes;
     size_t reserved_high_water;
@@ -93,6 +106,12 @@ typedef struct npu_pool_stats {
 
 /* A host function run in stream order (npu_stream_launch_host_func). */
 typedef void (*npu_host_fn_t)(void* user_data);
+
+/* NPU_API_VERSION of the loaded library (the header's NPU_API_VERSION is
+ * what the program was compiled against). */
+NPU_C_API uint32_t npu_api_version(void);
+/* "1.0.0": the loaded library's version. */
+NPU_C_API const char* npu_version_string(void);
 
 /* Name of a status code ("NPU_ERROR_TIMEOUT"); never NULL. */
 NPU_C_API const char* npu_status_string(npu_status_t status);

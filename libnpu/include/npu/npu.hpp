@@ -9,3 +9,4 @@
 #include "npu/memory.hpp"     // IWYU pragma: export
 #include "npu/pool.hpp"       // IWYU pragma: export
 #include "npu/stream.hpp"     // IWYU pragma: export
+#include "npu/version.hpp"    // IWYU pragma: export

@@ -89,15 +89,16 @@ public:
     // Copies size bytes device to device; ranges must lie inside the
     // buffers and not overlap.
     void copy(const Buffer& src, size_t src_offset, Buffer& dst, size_t dst_offset, size_t size);
-    // Typed forms: fill every 4-byte word of dst / copy min(sizes) elements.
+    // Typed forms: fill every 4-byte word of dst / copy src to dst, which
+    // must have as many elements (else Error(EINVAL)). Each view must lie
+    // in a live buffer of this stream's device (else Error(EINVAL)).
     template <typename T>
     void fill(View<T> dst, uint32_t pattern) {
-        fill(const_cast<Buffer&>(dst.buffer()), dst.byte_offset(), dst.size_bytes(), pattern);
+        fill_view(dst.device_addr(), dst.size_bytes(), pattern);
     }
     template <typename T>
     void copy(View<T> src, View<T> dst) {
-        copy(src.buffer(), src.byte_offset(), const_cast<Buffer&>(dst.buffer()), dst.byte_offset(),
-             std::min(src.size_bytes(), dst.size_bytes()));
+        copy_view(src.device_addr(), src.size_bytes(), dst.device_addr(), dst.size_bytes());
     }
 
     // Host -> device, ordered with the stream. The host data is staged at
@@ -161,6 +162,9 @@ public:
 private:
     friend class MemoryPool;
     friend struct detail::MemoryAccess;
+    // The View forms (view.cpp): device address ranges resolved to buffers.
+    void fill_view(uint64_t dst, size_t bytes, uint32_t pattern);
+    void copy_view(uint64_t src, size_t src_bytes, uint64_t dst, size_t dst_bytes);
     std::unique_ptr<detail::StreamImpl> impl_;
 };
 

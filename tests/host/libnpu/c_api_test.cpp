@@ -126,7 +126,8 @@ void count_call(void* data) {
 TEST_F(CApiTest, StreamsEventsPoolsThroughTheCAbi) {
     npu_device_t device = nullptr;
     ASSERT_EQ(npu_device_open_by("00:05.0", &device), NPU_SUCCESS);
-    npu_device_properties_t props;
+    npu_device_properties_t props{};
+    props.size = sizeof(props);
     ASSERT_EQ(npu_device_get_properties(device, &props), NPU_SUCCESS);
     EXPECT_STREQ(props.pci_address, "0000:00:05.0");
     EXPECT_EQ(std::string(props.uuid), uuid_from_serial(props.serial));
@@ -165,7 +166,8 @@ TEST_F(CApiTest, StreamsEventsPoolsThroughTheCAbi) {
     EXPECT_EQ(npu_event_elapsed_ns(start, end, &elapsed), NPU_SUCCESS);
     EXPECT_GE(elapsed, 0);
 
-    npu_pool_stats_t stats;
+    npu_pool_stats_t stats{};
+    stats.size = sizeof(stats);
     ASSERT_EQ(npu_pool_get_stats(pool, &stats), NPU_SUCCESS);
     EXPECT_GE(stats.allocations, 1u);
     EXPECT_EQ(npu_pool_free_async(pool, block, stream), NPU_SUCCESS);

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <string>
+#include <vector>
 
 #include "fixture.hpp"
 #include "npu/device.hpp"
@@ -24,6 +27,32 @@ TEST_F(DeviceTest, EnumerateKeepsOnlyNpuNodesInPciOrder) {
 
 TEST_F(DeviceTest, EnumerateUsesTheDefaultInterface) {
     EXPECT_EQ(Device::enumerate().size(), 2u);
+}
+
+// NPU_VISIBLE_DEVICES restricts and renumbers, in its order (UUIDs come
+// from sysfs and are covered by tests/host/smi, which has a fake sysfs).
+TEST_F(DeviceTest, VisibleDevicesRestrictAndRenumber) {
+    struct Unset {
+        ~Unset() { unsetenv("NPU_VISIBLE_DEVICES"); }
+    } unset;
+    auto nodes = [&](const char* spec) {
+        setenv("NPU_VISIBLE_DEVICES", spec, 1);
+        std::vector<std::string> result;
+        for (const auto& d : Device::enumerate(os)) {
+            EXPECT_EQ(d.index, result.size());
+            result.push_back(d.node);
+        }
+        return result;
+    };
+    using V = std::vector<std::string>;
+    EXPECT_EQ(nodes("1"), V{"/dev/accel/accel1"});
+    EXPECT_EQ(nodes("1,0"), (V{"/dev/accel/accel1", "/dev/accel/accel0"}));
+    EXPECT_EQ(nodes(" 0 , 0,9,00:05.0"), (V{"/dev/accel/accel0", "/dev/accel/accel1"}));
+    EXPECT_EQ(nodes(""), V{});
+    setenv("NPU_VISIBLE_DEVICES", "1", 1);
+    Device only(0, os);
+    EXPECT_EQ(only.info().pci_address, "0000:00:05.0");
+    EXPECT_THROW(Device(1, os), Error);
 }
 
 TEST_F(DeviceTest, RenderNodeOfNpuDriverIsFound) {

@@ -5,10 +5,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <cstdlib>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -290,7 +293,7 @@ TEST_F(SmiTest, ProcessesInEveryFormat) {
     EXPECT_EQ(p.at("memory_bytes"), 16384);
     EXPECT_EQ(p.at("jobs_failed"), 1);
     const auto csv = smi({"processes", "--format", "csv", "--no-header"});
-    EXPECT_EQ(csv.out, "1,0000:00:05.0,77,infer,2,16384,N/A,8,7,1\n");
+    EXPECT_EQ(csv.out, "1,0000:00:05.0,77,infer,2,16384,N/A,8,7,1,N/A\n");
 }
 
 TEST_F(SmiTest, TopoMatrix) {
@@ -458,6 +461,172 @@ TEST_F(SmiTest, ExporterServesMetricsThenStops) {
     EXPECT_NE(result.err.find("stopped after 2 scrapes"), std::string::npos) << result.err;
 }
 
+// Operators type the device after the subcommand (`info 0`), as -d.
+TEST_F(SmiTest, DeviceSelectorAfterTheSubcommand) {
+    for (const char* sub : {"info", "query", "processes", "list", "firmware"}) {
+        std::vector<const char*> args{sub, "1"};
+        if (std::string(sub) == "query")
+            args.insert(args.end(), {"--fields", "index,pci_address"});
+        const auto doc = smi_json(args);
+        if (doc.contains("devices")) {
+            ASSERT_EQ(doc.at("devices").size(), 1u) << sub << ": " << doc.dump();
+            EXPECT_EQ(doc.at("devices")[0].at("pci_address"), "0000:00:05.0") << sub;
+        }
+    }
+    const auto by_uuid = smi_json({"info", "00000000-0000-8000-8a6e-70752d756964"});
+    ASSERT_EQ(by_uuid.at("devices").size(), 1u);
+    EXPECT_EQ(by_uuid.at("devices")[0].at("index"), 1);
+    const auto nvidia_style = smi_json({"query", "-i", "0", "--fields", "pci_address"});
+    ASSERT_EQ(nvidia_style.at("devices").size(), 1u);
+    EXPECT_EQ(nvidia_style.at("devices")[0].at("pci_address"), "0000:00:03.0");
+}
+
+TEST_F(SmiTest, QueryHelpFieldsListsFieldsAndAliases) {
+    const auto result = smi({"query", "--help-fields"});
+    ASSERT_EQ(result.status, 0) << result.err;
+    for (const auto& f : smi::fields())
+        EXPECT_NE(result.out.find(f.name), std::string::npos) << f.name;
+    for (const auto& a : smi::field_aliases())
+        EXPECT_NE(result.out.find(a.name), std::string::npos) << a.name;
+    const auto none = smi({"query"});
+    EXPECT_NE(none.status, 0);
+    EXPECT_NE(none.err.find("--help-fields"), std::string::npos) << none.err;
+    const auto unknown = smi({"query", "--fields", "nope"});
+    EXPECT_NE(unknown.status, 0);
+    EXPECT_NE(unknown.err.find("npu-smi query --help-fields"), std::string::npos) << unknown.err;
+}
+
+TEST_F(SmiTest, QueryAcceptsNvidiaSmiFieldNames) {
+    const auto result = smi({"query", "--fields",
+                             "pci.bus_id,memory.total,memory.used,memory.free,Utilization.GPU,"
+                             "temperature.npu,power.draw,name,uuid",
+                             "--format", "csv", "-d", "0"});
+    ASSERT_EQ(result.status, 0) << result.err;
+    const auto lines = lines_of(result.out);
+    ASSERT_EQ(lines.size(), 2u) << result.out;
+    EXPECT_EQ(lines[0], "pci.bus_id,memory.total [MiB],memory.used [MiB],memory.free [MiB],"
+                        "utilization.gpu [%],temperature.npu [C],power.draw [W],name,uuid");
+    // 64 MiB BAR2 less the device-memory offset; 2 MiB in use.
+    const auto total = smi_json({"query", "-d", "0", "--fields", "memory_total_bytes"})
+                           .at("devices")[0]
+                           .at("memory_total_bytes")
+                           .get<uint64_t>();
+    std::vector<std::string> cells;
+    std::istringstream row(lines[1]);
+    for (std::string cell; std::getline(row, cell, ',');)
+        cells.push_back(cell);
+    ASSERT_EQ(cells.size(), 9u) << lines[1];
+    EXPECT_EQ(cells[0], "0000:00:03.0");
+    EXPECT_EQ(cells[1], fmt::format("{} MiB", total >> 20));
+    EXPECT_EQ(cells[2], "2 MiB");
+    EXPECT_EQ(cells[3], fmt::format("{} MiB", (total >> 20) - 2));
+    EXPECT_EQ(cells[5], "38.5 C");
+    EXPECT_EQ(cells[6], "15.0 W");
+    EXPECT_EQ(cells[7], "npu");
+    EXPECT_EQ(cells[8], "9430a88e-132f-8087-8d6e-70752d756964");
+}
+
+TEST_F(SmiTest, GresLinesForSlurm) {
+    const auto result = smi({"gres", "--node", "node07"});
+    ASSERT_EQ(result.status, 0) << result.err;
+    const auto lines = lines_of(result.out);
+    ASSERT_EQ(lines.size(), 4u) << result.out;
+    EXPECT_EQ(lines[0], "# gres.conf for node07: 2 NPU(s), from npu-smi gres");
+    EXPECT_EQ(lines[1], "# slurm.conf: GresTypes=npu, and on this node's line Gres=npu:vnpu:2");
+    EXPECT_EQ(lines[2], "NodeName=node07 Name=npu Type=vnpu File=/dev/accel/accel0");
+    EXPECT_EQ(lines[3], "NodeName=node07 Name=npu Type=vnpu File=/dev/accel/accel1");
+    const auto doc = smi_json({"gres"});
+    ASSERT_EQ(doc.at("gres").size(), 2u);
+    EXPECT_EQ(doc.at("gres")[1].at("uuid"), "00000000-0000-8000-8a6e-70752d756964");
+    EXPECT_EQ(doc.at("slurm_conf_gres"), "npu:vnpu:2");
+}
+
+TEST_F(SmiTest, CdiSpecHasEveryNpuAndAll) {
+    const auto result = smi({"cdi", "generate", "--vendor", "example.com", "--library",
+                             "/x/libnpu.so.1", "--smi", "/x/npu-smi"});
+    ASSERT_EQ(result.status, 0) << result.err;
+    const auto spec = json::parse(result.out);
+    EXPECT_EQ(spec.at("cdiVersion"), "0.5.0");
+    EXPECT_EQ(spec.at("kind"), "example.com/npu");
+    const auto& mounts = spec.at("containerEdits").at("mounts");
+    ASSERT_EQ(mounts.size(), 2u);
+    EXPECT_EQ(mounts[0].at("hostPath"), "/x/libnpu.so.1");
+    EXPECT_EQ(mounts[0].at("containerPath"), "/usr/lib/x86_64-linux-gnu/libnpu.so.1");
+    EXPECT_EQ(mounts[1].at("containerPath"), "/usr/bin/npu-smi");
+    std::map<std::string, json> devices;
+    for (const auto& d : spec.at("devices"))
+        devices[d.at("name")] = d.at("containerEdits");
+    ASSERT_EQ(devices.size(), 5u) << spec.dump(2); // 0, 1, two UUIDs, all
+    EXPECT_EQ(devices.at("1").at("deviceNodes")[0].at("path"), "/dev/accel/accel1");
+    EXPECT_EQ(devices.at("1").at("env")[0],
+              "NPU_VISIBLE_DEVICES=00000000-0000-8000-8a6e-70752d756964");
+    EXPECT_EQ(devices.at("00000000-0000-8000-8a6e-70752d756964"), devices.at("1"));
+    EXPECT_EQ(devices.at("all").at("deviceNodes").size(), 2u);
+    EXPECT_FALSE(devices.at("all").contains("env"));
+}
+
+class VisibleDevices : public SmiTest {
+protected:
+    void TearDown() override { unsetenv("NPU_VISIBLE_DEVICES"); }
+    std::vector<std::string> listed(const char* spec) {
+        setenv("NPU_VISIBLE_DEVICES", spec, 1);
+        std::vector<std::string> result;
+        const auto doc = smi_json({"list"});
+        for (const auto& d : doc.at("devices"))
+            result.push_back(std::to_string(d.at("index").get<int>()) + "=" +
+                             d.at("pci_address").get<std::string>());
+        return result;
+    }
+};
+
+TEST_F(VisibleDevices, RestrictAndRenumberNpuSmi) {
+    using V = std::vector<std::string>;
+    EXPECT_EQ(listed("1"), V{"0=0000:00:05.0"});
+    EXPECT_EQ(listed("00000000-0000-8000-8A6E-70752d756964"), V{"0=0000:00:05.0"});
+    EXPECT_EQ(listed("NPU-9430a88e-132f-8087-8d6e-70752d756964"), V{"0=0000:00:03.0"});
+    EXPECT_EQ(listed("1,0"), (V{"0=0000:00:05.0", "1=0000:00:03.0"}));
+    EXPECT_EQ(listed("00:05.0,7,1,nope"), V{"0=0000:00:05.0"});
+    EXPECT_EQ(listed(""), V{});
+    // -d picks from what is visible, by the new numbering.
+    setenv("NPU_VISIBLE_DEVICES", "1", 1);
+    const auto doc = smi_json({"info", "0"});
+    EXPECT_EQ(doc.at("devices")[0].at("pci_address"), "0000:00:05.0");
+    EXPECT_NE(smi({"info", "1"}).status, 0);
+}
+
+TEST_F(SmiTest, ProcessesCarryTheirSlurmJob) {
+    tree.add_process(4242, "trainer", "accel0");
+    tree.write("proc/4242/cgroup", "0::/system.slice/slurmstepd.scope/job_42/step_0/user/task_0\n");
+    tree.add_process(4343, "other", "accel1");
+    tree.write("proc/4343/environ", std::string("HOME=/root\0SLURM_JOB_ID=7\0X=1\0", 30));
+    tree.add_process(4444, "plain", "accel1");
+    tree.write("proc/4444/cgroup", "0::/user.slice\n");
+    std::map<int, json> jobs;
+    const auto doc = smi_json({"processes"});
+    for (const auto& p : doc.at("processes"))
+        jobs[p.at("pid")] = p.at("slurm_job_id");
+    EXPECT_EQ(jobs.at(4242), "42");
+    EXPECT_EQ(jobs.at(4343), "7");
+    EXPECT_TRUE(jobs.at(4444).is_null());
+    const auto csv = smi({"processes", "--format", "csv"});
+    EXPECT_NE(csv.out.find(",slurm_job_id\n"), std::string::npos) << csv.out;
+    EXPECT_NE(csv.out.find(",4242,trainer,1,0,N/A,0,0,0,42\n"), std::string::npos) << csv.out;
+
+    tree.set_contexts("0000:00:03.0", "1 4242 trainer 1 65536 3 3 0\n");
+    mgmt::System system(tree.root());
+    const auto text = smi::prometheus_text(system);
+    EXPECT_NE(text.find("npu_slurm_job{device=\"0\",pci_address=\"0000:00:03.0\",uuid=\"9430a88e-"
+                        "132f-8087-8d6e-70752d756964\",slurm_job=\"42\"} 1\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("npu_process_memory_bytes{device=\"0\",pci_address=\"0000:00:03.0\",uuid="
+                        "\"9430a88e-132f-8087-8d6e-70752d756964\",pid=\"4242\",comm=\"trainer\","
+                        "slurm_job=\"42\"} 65536\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("npu_process_jobs_completed_total{"), std::string::npos);
+}
+
 TEST_F(SmiTest, SchemaIsDocumented) {
     std::ifstream in(NPU_SMI_DOC);
     ASSERT_TRUE(in) << NPU_SMI_DOC;
@@ -465,11 +634,34 @@ TEST_F(SmiTest, SchemaIsDocumented) {
     doc << in.rdbuf();
     for (const auto& f : smi::fields())
         EXPECT_NE(doc.str().find("`" + f.name + "`"), std::string::npos) << f.name;
-    for (const char* key :
-         {"schema_version", "processes", "jobs_submitted", "pci_path", "links", "checks",
-          "properties_error", "npu_up", "npu_busy_seconds_total", "util_percent", "tasks_done",
-          "busy_ns", "npu_engine_utilization_ratio", "npu_engine_busy_seconds_total",
-          "npu_engine_tasks_total", "npu_engine_busy", "npu_ops_completed_total", "npu_engines"})
+    for (const char* key : {"schema_version",
+                            "processes",
+                            "jobs_submitted",
+                            "pci_path",
+                            "links",
+                            "checks",
+                            "properties_error",
+                            "npu_up",
+                            "npu_busy_seconds_total",
+                            "util_percent",
+                            "tasks_done",
+                            "busy_ns",
+                            "npu_engine_utilization_ratio",
+                            "npu_engine_busy_seconds_total",
+                            "npu_engine_tasks_total",
+                            "npu_engine_busy",
+                            "npu_ops_completed_total",
+                            "npu_engines",
+                            "slurm_job_id",
+                            "npu_slurm_job",
+                            "npu_process_memory_bytes",
+                            "npu_process_busy_seconds_total",
+                            "npu_process_jobs_submitted_total",
+                            "npu_process_jobs_completed_total",
+                            "npu_process_jobs_failed_total",
+                            "gres",
+                            "cdi generate",
+                            "NPU_VISIBLE_DEVICES"})
         EXPECT_NE(doc.str().find(std::string("`") + key + "`"), std::string::npos) << key;
 }
 
