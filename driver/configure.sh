@@ -125,6 +125,15 @@ probe NPU_HAVE_DRIVER_PRIME_FD_HOOKS '
 
 	(void)drv;' &
 
+probe NPU_HAVE_DRIVER_GEM_PRIME_MMAP '
+#include <drm/drm_drv.h>
+#include <drm/drm_prime.h>' '
+	struct drm_driver drv = {
+		.gem_prime_mmap = drm_gem_prime_mmap,
+	};
+
+	(void)drv;' &
+
 wait
 
 {

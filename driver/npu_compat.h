@@ -47,6 +47,18 @@
 #endif
 
 /*
+ * mmap of an exported dma-buf (and so of a BO imported from one) goes
+ * through this hook where drm_driver still has it; without it the kernel
+ * answers -ENOSYS. Later kernels call the object's mmap directly.
+ */
+#ifdef NPU_HAVE_DRIVER_GEM_PRIME_MMAP
+#include <drm/drm_prime.h>
+#define NPU_DRM_DRIVER_PRIME_MMAP_INIT	.gem_prime_mmap = drm_gem_prime_mmap,
+#else
+#define NPU_DRM_DRIVER_PRIME_MMAP_INIT
+#endif
+
+/*
  * fdinfo (npu_fdinfo.c): the DRM core prints the common keys and calls
  * drm_driver.show_fdinfo where it has drm_show_fdinfo(); elsewhere the
  * driver prints them all, with a client id of its own.

@@ -230,6 +230,7 @@ static const struct drm_ioctl_desc npu_ioctls[] = {
 			  DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(NPU_VM_BIND, npu_ioctl_vm_bind, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(NPU_BO_SYNC, npu_ioctl_bo_sync, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(NPU_USERPTR, npu_ioctl_userptr, DRM_RENDER_ALLOW),
 };
 
 NPU_DEFINE_FOPS(npu_fops);
@@ -243,6 +244,7 @@ const struct drm_driver npu_drm_driver = {
 	.gem_create_object = npu_gem_create_object,
 	.gem_prime_import = npu_gem_prime_import,
 	NPU_DRM_DRIVER_PRIME_FD_INIT
+	NPU_DRM_DRIVER_PRIME_MMAP_INIT
 	.ioctls = npu_ioctls,
 	.num_ioctls = ARRAY_SIZE(npu_ioctls),
 	.fops = &npu_fops,

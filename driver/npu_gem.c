@@ -32,10 +32,11 @@ static void npu_bo_dead_free(struct npu_dead_map *dm)
 	mutex_unlock(&vm->lock);
 	atomic_dec(&vm->ndev->stats.bos);
 	atomic64_sub(bo->base.base.size, &vm->ndev->stats.bo_bytes);
+	npu_userptr_release(bo);
 	drm_gem_shmem_free(&bo->base);
 }
 
-static void npu_gem_free(struct drm_gem_object *obj)
+void npu_gem_free(struct drm_gem_object *obj)
 {
 	struct npu_bo *bo = to_npu_bo(obj);
 
@@ -50,18 +51,17 @@ static void npu_gem_free(struct drm_gem_object *obj)
 		bo->dead.free = npu_bo_dead_free;
 		npu_vm_unmap_later(bo->vm, &bo->dead);
 	} else {
+		npu_userptr_release(bo);
 		drm_gem_shmem_free(&bo->base);
 	}
 }
-
-static int npu_bo_map(struct npu_bo *bo, struct npu_vm *vm);
 
 /*
  * drm_gem_object_funcs.open: a handle is being created. An imported BO is
  * mapped into the address space of the file importing it (one per
  * import, npu_prime.c); BOs this driver created are mapped already.
  */
-static int npu_gem_open(struct drm_gem_object *obj, struct drm_file *file)
+int npu_gem_open(struct drm_gem_object *obj, struct drm_file *file)
 {
 	struct npu_context *ctx = file->driver_priv;
 	struct npu_bo *bo = to_npu_bo(obj);
@@ -101,7 +101,7 @@ struct drm_gem_object *npu_gem_create_object(struct drm_device *drm,
 }
 
 /* Unmaps @bo's pages from the device; they stay pinned until the free. */
-static void npu_bo_release_dma(struct npu_bo *bo)
+void npu_bo_release_dma(struct npu_bo *bo)
 {
 	struct drm_gem_shmem_object *shmem = &bo->base;
 
@@ -147,7 +147,7 @@ void npu_gem_release_dma(struct npu_device *ndev)
 }
 
 /* Pins the pages and maps them into @vm; on failure nothing is mapped. */
-static int npu_bo_map(struct npu_bo *bo, struct npu_vm *vm)
+int npu_bo_map(struct npu_bo *bo, struct npu_vm *vm)
 {
 	struct sg_table *sgt;
 	int ret;

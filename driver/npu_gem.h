@@ -31,6 +31,10 @@ struct npu_vm;
  *	dropped (npu_reclaim.c)
  * @dma_jobs: jobs on the device that list the object, if the device may
  *	write it: only the first syncs it for the device (npu_dma.c)
+ * @user_pages: for a BO of process memory (DRM_IOCTL_NPU_USERPTR), its
+ *	pinned pages, unpinned when the object is freed (npu_userptr.c);
+ *	NULL otherwise. Set once at creation.
+ * @user_npages: number of @user_pages
  */
 struct npu_bo {
 	struct drm_gem_shmem_object base;
@@ -40,6 +44,8 @@ struct npu_bo {
 	u32 flags;
 	struct npu_dead_map dead;
 	atomic_t dma_jobs;
+	struct page **user_pages;
+	unsigned long user_npages;
 };
 
 static inline struct npu_bo *to_npu_bo(struct drm_gem_object *obj)
@@ -53,14 +59,25 @@ struct dma_buf *npu_gem_prime_export(struct drm_gem_object *obj, int flags);
 struct drm_gem_object *npu_gem_prime_import(struct drm_device *drm,
 					    struct dma_buf *dma_buf);
 void npu_gem_release_dma(struct npu_device *ndev);
+void npu_gem_free(struct drm_gem_object *obj);
+int npu_gem_open(struct drm_gem_object *obj, struct drm_file *file);
+int npu_bo_map(struct npu_bo *bo, struct npu_vm *vm);
+void npu_bo_release_dma(struct npu_bo *bo);
 int npu_ioctl_bo_create(struct drm_device *drm, void *data,
 			struct drm_file *file);
 int npu_ioctl_bo_info(struct drm_device *drm, void *data,
 		      struct drm_file *file);
 
+/* npu_userptr.c */
+int npu_ioctl_userptr(struct drm_device *drm, void *data,
+		      struct drm_file *file);
+void npu_userptr_release(struct npu_bo *bo);
+
 /* npu_vm_bind.c */
 int npu_ioctl_vm_bind(struct drm_device *drm, void *data,
 		      struct drm_file *file);
 void npu_vm_unbind_all(struct npu_vm *vm);
+bool npu_vm_bind_holds(struct npu_vm *vm, u64 addr, u64 size,
+		       struct drm_gem_object **bos, u32 count);
 
 #endif /* NPU_GEM_H */

@@ -477,7 +477,10 @@ static int npu_submit_check_args(const struct drm_npu_submit *args)
 	return 0;
 }
 
-/* Checks that every BO belongs to @vm and one of them holds the commands. */
+/*
+ * Checks that every BO belongs to @vm and one of them holds the commands,
+ * at its own address or at a range bound with VM_BIND.
+ */
 static int npu_submit_check_bos(struct npu_job *job, struct npu_vm *vm)
 {
 	bool cmd_found = false;
@@ -494,6 +497,9 @@ static int npu_submit_check_bos(struct npu_job *job, struct npu_vm *vm)
 		    job->cmd_size <= end - job->cmd_va)
 			cmd_found = true;
 	}
+	if (!cmd_found)
+		cmd_found = npu_vm_bind_holds(vm, job->cmd_va, job->cmd_size,
+					      job->bos, job->bo_count);
 	return cmd_found ? 0 : -EINVAL;
 }
 

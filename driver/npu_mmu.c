@@ -257,9 +257,15 @@ int npu_vm_map(struct npu_vm *vm, struct drm_mm_node *node,
 		ret = -ENODEV;
 		goto out_unlock;
 	}
+	/*
+	 * Lowest fit: the addresses the driver chooses stay packed at the
+	 * bottom, leaving the high range to userspace's VM_BIND (best fit
+	 * would start placing BOs right after a bound range, in the middle
+	 * of what a shared-virtual-addressing runtime uses).
+	 */
 	ret = drm_mm_insert_node_in_range(&vm->mm, node, size + NPU_VA_GUARD,
 					  NPU_PAGE_SIZE, 0, NPU_VA_START,
-					  NPU_VA_END, DRM_MM_INSERT_BEST);
+					  NPU_VA_END, DRM_MM_INSERT_LOW);
 	if (ret)
 		goto out_unlock;
 	ret = npu_vm_fill_locked(vm, node->start, sgt, 0, size, writable);

@@ -61,6 +61,48 @@ static void npu_bind_unmap_later(struct npu_bind *bind)
 	npu_vm_unmap_later(bind->vm, &bind->dead);
 }
 
+/**
+ * npu_vm_bind_holds() - whether a bound range of one of @bos holds a range
+ * @vm: the address space
+ * @addr: start of the range
+ * @size: bytes of the range, not zero
+ * @bos: objects to accept
+ * @count: entries in @bos
+ *
+ * SUBMIT uses this to find a command buffer addressed through a VM_BIND
+ * range of a listed BO.
+ *
+ * Return: true if [@addr, @addr + @size) lies inside one bound range
+ * whose BO is among @bos.
+ */
+bool npu_vm_bind_holds(struct npu_vm *vm, u64 addr, u64 size,
+		       struct drm_gem_object **bos, u32 count)
+{
+	struct drm_mm_node *node;
+	bool found = false;
+	u32 i;
+
+	/* the walk below must stay inside the allocator's range */
+	if (addr < NPU_VA_START || addr >= NPU_VA_END)
+		return false;
+	mutex_lock(&vm->lock);
+	drm_mm_for_each_node_in_range(node, &vm->mm, addr, addr + 1) {
+		struct npu_bind *bind;
+
+		bind = xa_load(&vm->binds, npu_bind_index(node->start));
+		if (!bind || &bind->va != node)
+			continue; /* a BO's own range, or a dead bind */
+		if (size > node->start + node->size - addr)
+			break;
+		for (i = 0; i < count; i++)
+			if (bos[i] == &bind->bo->base.base)
+				found = true;
+		break;
+	}
+	mutex_unlock(&vm->lock);
+	return found;
+}
+
 static int npu_vm_bind_map(struct npu_context *ctx,
 			   struct drm_npu_vm_bind *args, struct drm_file *file)
 {

@@ -1,5 +1,7 @@
 #include "address_map.hpp"
 
+#include <iterator>
+
 #include "bo_storage.hpp"
 
 namespace npu::detail {
@@ -30,6 +32,83 @@ AddressMap::Hit AddressMap::find(uint64_t addr, size_t bytes) const {
 size_t AddressMap::size() const {
     const std::lock_guard lock(mutex_);
     return ranges_.size();
+}
+
+} // namespace npu::detail
+
+namespace npu::detail {
+
+VaAllocator::VaAllocator() {
+    holes_[kVaLow] = kVaHigh - kVaLow;
+}
+
+uint64_t VaAllocator::allocate(uint64_t size) {
+    const uint64_t need = (size + kPage - 1) / kPage * kPage + kPage; // guard page
+    const std::lock_guard lock(mutex_);
+    // Next fit: the first hole that fits at or after the cursor, else the
+    // first one from the start.
+    for (int pass = 0; pass < 2; ++pass) {
+        auto it = pass == 0 ? holes_.upper_bound(cursor_) : holes_.begin();
+        if (pass == 0 && it != holes_.begin()) {
+            auto before = std::prev(it);
+            if (before->first + before->second > cursor_)
+                it = before;
+        }
+        for (; it != holes_.end(); ++it) {
+            uint64_t start = it->first;
+            const uint64_t end = it->first + it->second;
+            if (pass == 0 && start < cursor_)
+                start = cursor_;
+            if (end - start < need)
+                continue;
+            // Split [it->first, end) into [it->first, start), the range, and the rest.
+            const uint64_t hole_start = it->first;
+            holes_.erase(it);
+            if (start > hole_start)
+                holes_[hole_start] = start - hole_start;
+            if (end > start + need)
+                holes_[start + need] = end - (start + need);
+            cursor_ = start + need;
+            return start;
+        }
+    }
+    return 0;
+}
+
+void VaAllocator::free(uint64_t addr, uint64_t size) noexcept {
+    uint64_t need = (size + kPage - 1) / kPage * kPage + kPage;
+    const std::lock_guard lock(mutex_);
+    auto next = holes_.lower_bound(addr);
+    if (next != holes_.end() && addr + need == next->first) {
+        need += next->second;
+        next = holes_.erase(next);
+    }
+    if (next != holes_.begin()) {
+        auto prev = std::prev(next);
+        if (prev->first + prev->second == addr) {
+            prev->second += need;
+            return;
+        }
+    }
+    holes_[addr] = need;
+}
+
+uint64_t VaAllocator::free_bytes() const {
+    const std::lock_guard lock(mutex_);
+    uint64_t total = 0;
+    for (const auto& [start, size] : holes_)
+        total += size;
+    return total;
+}
+
+VaAllocator& process_va() {
+    static auto* va = new VaAllocator; // never destroyed: buffers may outlive statics
+    return *va;
+}
+
+AddressMap& process_addresses() {
+    static auto* map = new AddressMap;
+    return *map;
 }
 
 } // namespace npu::detail

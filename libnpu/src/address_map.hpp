@@ -41,3 +41,41 @@ private:
 };
 
 } // namespace npu::detail
+
+namespace npu::detail {
+
+// VaAllocator: the addresses libnpu gives buffer objects. One per process
+// (shared by every device), so that a pointer names one allocation
+// whatever device it belongs to and a buffer of one device can be bound at
+// its own address in another device's address space. Addresses are page
+// aligned, in [kVaLow, kVaHigh) (below 2^39, the device's address width,
+// and above the low range where the driver places the addresses
+// BO_CREATE chooses); a guard page follows every range. Allocation is
+// next-fit from a moving cursor, so a freed range is reused as late as
+// possible (the driver keeps an unmapped range busy until the jobs that
+// used it finished).
+class VaAllocator {
+public:
+    static constexpr uint64_t kVaLow = uint64_t{1} << 38;
+    static constexpr uint64_t kVaHigh = uint64_t{1} << 39;
+    static constexpr uint64_t kPage = 4096;
+
+    VaAllocator();
+    // A free range of size bytes (page-rounded), or 0 if none is left.
+    [[nodiscard]] uint64_t allocate(uint64_t size);
+    void free(uint64_t addr, uint64_t size) noexcept;
+    [[nodiscard]] uint64_t free_bytes() const;
+
+private:
+    mutable std::mutex mutex_;           // protects holes_, cursor_
+    std::map<uint64_t, uint64_t> holes_; // start -> size
+    uint64_t cursor_ = kVaLow;
+};
+
+VaAllocator& process_va();
+
+// Every buffer object libnpu created or imported in this process, by
+// address, whatever its device: for pointer queries.
+AddressMap& process_addresses();
+
+} // namespace npu::detail

@@ -1,8 +1,10 @@
 #include "npu/buffer.hpp"
 
 #include <cerrno>
+#include <string>
 #include <utility>
 
+#include "address_map.hpp"
 #include "bo_storage.hpp"
 #include "device_state.hpp"
 #include "npu/error.hpp"
@@ -12,36 +14,222 @@ namespace npu {
 
 namespace detail {
 
-BoStorage::BoStorage(std::shared_ptr<DeviceState> device_state, size_t bytes, uint32_t bo_flags)
-    : device(std::move(device_state)), flags(bo_flags) {
+namespace {
+
+constexpr int kAddressAttempts = 64;
+
+// A driver without VM_BIND does not know DRM_NPU_PARAM_VA_START.
+void check_sva(DeviceState& device) {
+    std::call_once(device.sva_checked, [&device] {
+        try {
+            (void)device.api.get_param(DRM_NPU_PARAM_VA_START);
+        } catch (const Error& e) {
+            if (e.errnum() != EINVAL)
+                throw;
+            throw Error(ENOTSUP, device.info.node +
+                                     ": the npu driver lacks DRM_IOCTL_NPU_VM_BIND (shared "
+                                     "virtual addressing); libnpu needs a newer npu.ko");
+        }
+    });
+}
+
+bool address_taken(int errnum) {
+    // EEXIST: the host has something there; EBUSY: the device's address
+    // space has (the driver still tearing down an old range, or a BO whose
+    // address BO_CREATE chose).
+    return errnum == EEXIST || errnum == EBUSY;
+}
+
+} // namespace
+
+void BoStorage::bind_at_new_address(uint64_t mmap_offset) {
     const DriverApi& api = device->api;
-    const drm_npu_bo_create created = api.bo_create(bytes, bo_flags);
-    handle = created.handle;
-    device_addr = created.device_addr;
+    const uint32_t bind_flags =
+        (flags & DRM_NPU_BO_DEVICE_READ_ONLY) ? DRM_NPU_VM_BIND_READ_ONLY : 0;
+    for (int attempt = 0; attempt < kAddressAttempts; ++attempt) {
+        const uint64_t addr = process_va().allocate(size);
+        if (!addr)
+            throw Error(ENOMEM, "no free address range of " + std::to_string(size) +
+                                    " bytes left for shared virtual addressing");
+        // NOLINTNEXTLINE(performance-no-int-to-ptr): the address is the pointer
+        void* want = reinterpret_cast<void*>(static_cast<uintptr_t>(addr));
+        if (mmap_offset != UINT64_MAX) {
+            try {
+                host = api.map_at(want, mmap_offset, size);
+            } catch (const Error& e) {
+                if (!address_taken(e.errnum())) {
+                    process_va().free(addr, size);
+                    throw;
+                }
+                continue; // leave the taken range allocated: never try it again
+            }
+            mapped = true;
+        }
+        try {
+            api.vm_bind(handle, 0, addr, size, bind_flags);
+        } catch (const Error& e) {
+            if (mapped) {
+                api.unmap(host, size);
+                mapped = false;
+                host = nullptr;
+            }
+            if (!address_taken(e.errnum())) {
+                process_va().free(addr, size);
+                throw;
+            }
+            continue;
+        }
+        device_addr = addr;
+        owns_va = true;
+        bound = true;
+        return;
+    }
+    throw Error(EBUSY, "no address range free on both the host and the device after " +
+                           std::to_string(kAddressAttempts) + " attempts");
+}
+
+BoStorage::BoStorage(std::shared_ptr<DeviceState> device_state, size_t bytes, uint32_t bo_flags,
+                     MemoryKind memory_kind)
+    : device(std::move(device_state)), flags(bo_flags), kind(memory_kind) {
+    check_sva(*device);
+    const DriverApi& api = device->api;
+    handle = api.bo_create(bytes, bo_flags).handle;
     try {
         const drm_npu_bo_info info = api.bo_info(handle);
         size = info.size;
-        host = api.map(info.mmap_offset, size);
+        bind_at_new_address(info.mmap_offset);
         device->addresses.insert(device_addr, size, this);
+        process_addresses().insert(device_addr, size, this);
+        published = true;
+        device->bo_bytes += size;
     } catch (...) {
-        if (host)
-            api.unmap(host, size);
-        try {
-            api.gem_close(handle);
-        } catch (const Error&) { // already failing
-        }
+        release();
         throw;
     }
 }
 
-BoStorage::~BoStorage() {
-    device->addresses.erase(device_addr);
-    if (host)
-        device->api.unmap(host, size);
+BoStorage::BoStorage(std::shared_ptr<DeviceState> device_state, int dmabuf_fd, Import)
+    : device(std::move(device_state)), kind(MemoryKind::imported) {
+    check_sva(*device);
+    const DriverApi& api = device->api;
+    handle = api.prime_import(dmabuf_fd);
     try {
-        device->api.gem_close(handle);
-    } catch (const Error&) { // nothing sensible to do in a destructor (device lost)
+        const drm_npu_bo_info info = api.bo_info(handle);
+        size = info.size;
+        flags = info.flags;
+        bind_at_new_address(info.mmap_offset);
+        device->addresses.insert(device_addr, size, this);
+        process_addresses().insert(device_addr, size, this);
+        published = true;
+        device->bo_bytes += size;
+    } catch (...) {
+        release();
+        throw;
     }
+}
+
+BoStorage::BoStorage(std::shared_ptr<DeviceState> device_state, const BoStorage& source, Peer)
+    : device(std::move(device_state)), host(source.host), size(source.size),
+      device_addr(source.device_addr), flags(source.flags), kind(source.kind) {
+    check_sva(*device);
+    const DriverApi& api = device->api;
+    const int fd = source.device->api.prime_export(source.handle);
+    try {
+        handle = api.prime_import(fd);
+    } catch (...) {
+        api.os().close(fd);
+        throw;
+    }
+    api.os().close(fd);
+    try {
+        const uint32_t bind_flags =
+            (flags & DRM_NPU_BO_DEVICE_READ_ONLY) ? DRM_NPU_VM_BIND_READ_ONLY : 0;
+        api.vm_bind(handle, 0, device_addr, size, bind_flags);
+        bound = true;
+        device->addresses.insert(device_addr, size, this);
+    } catch (...) {
+        release();
+        throw;
+    }
+}
+
+BoStorage::BoStorage(std::shared_ptr<DeviceState> device_state, void* memory, size_t bytes,
+                     bool read_only, Register)
+    : device(std::move(device_state)), host(memory), size(bytes),
+      flags(read_only ? DRM_NPU_BO_DEVICE_READ_ONLY : 0), kind(MemoryKind::registered) {
+    check_sva(*device);
+    const DriverApi& api = device->api;
+    const uint64_t addr = reinterpret_cast<uintptr_t>(memory);
+    const drm_npu_userptr created =
+        api.userptr(addr, bytes, read_only ? DRM_NPU_USERPTR_DEVICE_READ_ONLY : 0);
+    handle = created.handle;
+    device_addr = created.device_addr;
+    try {
+        if (addr >= api.get_param(DRM_NPU_PARAM_VA_START) && addr + bytes <= VaAllocator::kVaHigh) {
+            try { // one pointer for host and device where the address fits
+                api.vm_bind(handle, 0, addr, bytes, read_only ? DRM_NPU_VM_BIND_READ_ONLY : 0);
+                device_addr = addr;
+                bound = true;
+            } catch (const Error& e) {
+                if (!address_taken(e.errnum()))
+                    throw;
+            }
+        }
+        device->addresses.insert(device_addr, size, this);
+        process_addresses().insert(addr, size, this);
+        published = true;
+        device->bo_bytes += size;
+    } catch (...) {
+        release();
+        throw;
+    }
+}
+
+std::shared_ptr<BoStorage> BoStorage::peer(const std::shared_ptr<DeviceState>& other) {
+    if (other == device)
+        return shared_from_this();
+    const std::lock_guard lock(peers_mutex);
+    for (const auto& p : peers)
+        if (p->device == other)
+            return p;
+    peers.push_back(std::make_shared<BoStorage>(other, *this, Peer{}));
+    return peers.back();
+}
+
+void BoStorage::release() noexcept {
+    {
+        const std::lock_guard lock(peers_mutex);
+        peers.clear(); // unbinds this BO from the other devices
+    }
+    if (published && !bound) // registered memory at the address USERPTR chose
+        device->addresses.erase(device_addr);
+    if (bound) {
+        device->addresses.erase(device_addr);
+        // Jobs already submitted keep the pages: the driver tears the
+        // mapping down once they finished.
+        try {
+            device->api.vm_unbind(device_addr, size);
+        } catch (const Error&) { // device lost: the address space is gone
+        }
+    }
+    if (published)
+        process_addresses().erase(reinterpret_cast<uintptr_t>(host));
+    if (mapped)
+        device->api.unmap(host, size);
+    if (handle) {
+        try {
+            device->api.gem_close(handle);
+        } catch (const Error&) { // nothing sensible to do (device lost)
+        }
+    }
+    if (published)
+        device->bo_bytes -= size;
+    if (owns_va)
+        process_va().free(device_addr, size);
+}
+
+BoStorage::~BoStorage() {
+    release();
 }
 
 } // namespace detail
@@ -50,7 +238,9 @@ Buffer::Buffer(const Device& device, size_t size, BufferFlags flags, BufferKind 
     : device_(device.state_), size_(size), flags_(flags), kind_(kind) {
     if (size == 0)
         throw Error(EINVAL, "create buffer of size 0");
-    bo_ = std::make_shared<detail::BoStorage>(device_, size, static_cast<uint32_t>(flags));
+    bo_ = std::make_shared<detail::BoStorage>(
+        device_, size, static_cast<uint32_t>(flags),
+        kind == BufferKind::host_pinned ? MemoryKind::host_pinned : MemoryKind::device);
     host_ = bo_->host;
     allocated_size_ = bo_->size;
     device_addr_ = bo_->device_addr;

@@ -19,85 +19,15 @@
 #include "npu/pool.hpp"
 #include "npu/stream.hpp"
 
-struct npu_device {
-    npu::Device device;
-};
-struct npu_event {
-    npu::Event event;
-};
-struct npu_pool {
-    npu::MemoryPool pool;
-};
-struct npu_buffer {
-    npu::Buffer buffer;
-};
-struct npu_stream {
-    npu::Stream stream;
-};
+#include "c_api_internal.hpp"
+
+// The handle structs and the error mapping are shared with the other
+// c_api_*.cpp files.
+using npu::capi::fail;
+using npu::capi::guarded;
+using npu::capi::null_argument;
 
 namespace {
-
-thread_local std::string last_error;
-
-npu_status_t status_for_errno(int errnum) {
-    switch (errnum) {
-    case EINVAL:
-    case ERANGE:
-    case EOVERFLOW:
-    case EBADF:
-        return NPU_ERROR_INVALID_ARGUMENT;
-    case ENODEV:
-    case ENOENT:
-    case ENXIO:
-        return NPU_ERROR_NO_DEVICE;
-    case EACCES:
-    case EPERM:
-        return NPU_ERROR_PERMISSION_DENIED;
-    case ENOMEM:
-    case ENOSPC:
-        return NPU_ERROR_OUT_OF_MEMORY;
-    case ETIME:
-    case ETIMEDOUT:
-        return NPU_ERROR_TIMEOUT;
-    case ENOTSUP:
-        return NPU_ERROR_NOT_SUPPORTED;
-    default:
-        return NPU_ERROR_OS;
-    }
-}
-
-npu_status_t fail(npu_status_t status, std::string message) {
-    try {
-        last_error = std::move(message);
-    } catch (...) {
-        last_error.clear();
-    }
-    return status;
-}
-
-// Runs body, mapping every exception to a status and a message.
-template <typename Body>
-npu_status_t guarded(Body&& body) noexcept {
-    try {
-        body();
-        return NPU_SUCCESS;
-    } catch (const npu::JobError& e) {
-        return fail(NPU_ERROR_JOB_FAILED, e.what());
-    } catch (const std::system_error& e) {
-        return fail(status_for_errno(e.code().value()), e.what());
-    } catch (const std::bad_alloc&) {
-        return fail(NPU_ERROR_OUT_OF_MEMORY, "out of host memory");
-    } catch (const std::exception& e) {
-        return fail(NPU_ERROR_INTERNAL, e.what());
-    } catch (...) {
-        return fail(NPU_ERROR_INTERNAL, "unknown exception");
-    }
-}
-
-npu_status_t null_argument(const char* function, const char* argument) {
-    return fail(NPU_ERROR_INVALID_ARGUMENT,
-                std::string(function) + ": " + argument + " must not be NULL");
-}
 
 // No struct of the C ABI grows past this: a larger size is an unset one.
 constexpr size_t kMaxStructSize = 4096;
@@ -175,7 +105,7 @@ const char* npu_status_string(npu_status_t status) {
 }
 
 const char* npu_last_error_message(void) {
-    return last_error.c_str();
+    return npu::capi::last_error.c_str();
 }
 
 npu_status_t npu_device_count(uint32_t* count) {

@@ -31,6 +31,11 @@ struct DeviceState {
 
     AddressMap addresses; // device address -> buffer object, for pointers
 
+    // Shared virtual addressing (bo_storage.hpp): VM_BIND support checked
+    // once; bytes of the buffer objects libnpu holds in this file.
+    std::once_flag sva_checked;
+    std::atomic<size_t> bo_bytes{0};
+
     std::mutex pool_mutex;                 // protects default_pool
     std::weak_ptr<PoolState> default_pool; // weak: the pool holds the device
 

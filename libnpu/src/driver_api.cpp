@@ -1,5 +1,6 @@
 #include "npu/driver_api.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -291,6 +292,77 @@ void* DriverApi::map(uint64_t mmap_offset, size_t size) const {
         throw Error(errno,
                     "mmap(offset=" + hex(mmap_offset) + ", size=" + std::to_string(size) + ")");
     return addr;
+}
+
+void* DriverApi::map_at(void* addr, uint64_t mmap_offset, size_t size) const {
+    if (lost())
+        throw Error(ENODEV, "mmap (device lost)");
+    void* got = os_->mmap(addr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, fd_,
+                          static_cast<off_t>(mmap_offset));
+    if (got == MAP_FAILED)
+        throw Error(errno, "mmap(at=" + hex(reinterpret_cast<uintptr_t>(addr)) + ", offset=" +
+                               hex(mmap_offset) + ", size=" + std::to_string(size) + ")");
+    if (got != addr) { // a kernel before 4.17 took the address as a hint
+        os_->munmap(got, size);
+        throw Error(EEXIST, "mmap(at=" + hex(reinterpret_cast<uintptr_t>(addr)) +
+                                "): MAP_FIXED_NOREPLACE not honoured");
+    }
+    return got;
+}
+
+void DriverApi::vm_bind(uint32_t handle, uint64_t bo_offset, uint64_t addr, uint64_t size,
+                        uint32_t flags) const {
+    drm_npu_vm_bind args{};
+    args.op = DRM_NPU_VM_BIND_OP_MAP;
+    args.flags = flags;
+    args.handle = handle;
+    args.bo_offset = bo_offset;
+    args.addr = addr;
+    args.size = size;
+    call(DRM_IOCTL_NPU_VM_BIND, &args, [&] {
+        return "DRM_IOCTL_NPU_VM_BIND(MAP, handle=" + str(handle) + ", addr=" + hex(addr) +
+               ", size=" + str(size) + ")";
+    });
+}
+
+void DriverApi::vm_unbind(uint64_t addr, uint64_t size) const {
+    drm_npu_vm_bind args{};
+    args.op = DRM_NPU_VM_BIND_OP_UNMAP;
+    args.addr = addr;
+    args.size = size;
+    call(DRM_IOCTL_NPU_VM_BIND, &args, [&] {
+        return "DRM_IOCTL_NPU_VM_BIND(UNMAP, addr=" + hex(addr) + ", size=" + str(size) + ")";
+    });
+}
+
+int DriverApi::prime_export(uint32_t handle) const {
+    drm_prime_handle args{};
+    args.handle = handle;
+    args.flags = DRM_CLOEXEC | DRM_RDWR;
+    args.fd = -1;
+    call(DRM_IOCTL_PRIME_HANDLE_TO_FD, &args,
+         [&] { return "DRM_IOCTL_PRIME_HANDLE_TO_FD(handle=" + str(handle) + ")"; });
+    return args.fd;
+}
+
+drm_npu_userptr DriverApi::userptr(uint64_t addr, uint64_t size, uint32_t flags) const {
+    drm_npu_userptr args{};
+    args.addr = addr;
+    args.size = size;
+    args.flags = flags;
+    call(DRM_IOCTL_NPU_USERPTR, &args, [&] {
+        return "DRM_IOCTL_NPU_USERPTR(addr=" + hex(addr) + ", size=" + str(size) +
+               ", flags=" + hex(flags) + ")";
+    });
+    return args;
+}
+
+uint32_t DriverApi::prime_import(int dmabuf_fd) const {
+    drm_prime_handle args{};
+    args.fd = dmabuf_fd;
+    call(DRM_IOCTL_PRIME_FD_TO_HANDLE, &args,
+         [&] { return "DRM_IOCTL_PRIME_FD_TO_HANDLE(fd=" + str(dmabuf_fd) + ")"; });
+    return args.handle;
 }
 
 void DriverApi::unmap(void* addr, size_t size) const noexcept {

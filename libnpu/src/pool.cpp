@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <set>
 #include <string>
+#include <utility>
 
 #include "npu/error.hpp"
 #include "npu/stream.hpp"
@@ -45,11 +46,58 @@ void Timeline::refresh() {
 
 PoolState::PoolState(std::shared_ptr<DeviceState> device_state, const PoolOptions& pool_options)
     : device(std::move(device_state)), options(pool_options),
-      release_threshold(pool_options.release_threshold) {}
+      release_threshold(pool_options.release_threshold), max_bytes(pool_options.max_bytes) {}
+
+bool PoolState::FreeBlock::settle() noexcept {
+    if (after && after->known_complete(point))
+        after.reset();
+    std::erase_if(also, [](const Wait& w) { return w.first->known_complete(w.second); });
+    return !after && also.empty();
+}
+
+void PoolState::record(const BoStorage* bo, size_t offset, std::shared_ptr<Timeline> timeline,
+                       uint64_t point) {
+    std::lock_guard lock(mutex);
+    auto& waits = recorded[{bo, offset}];
+    for (Wait& w : waits)
+        if (w.first == timeline) {
+            w.second = std::max(w.second, point);
+            return;
+        }
+    waits.emplace_back(std::move(timeline), point);
+}
+
+std::vector<PoolSegment> PoolState::snapshot() const {
+    std::lock_guard lock(mutex);
+    std::vector<PoolSegment> segments;
+    for (const Chunk& chunk : chunks) {
+        PoolSegment segment;
+        segment.address = chunk.bo->host;
+        segment.size = chunk.bo->size;
+        size_t at = 0;
+        for (const FreeBlock& block : chunk.free) {
+            if (block.offset > at)
+                segment.blocks.push_back({at, block.offset - at, true, false});
+            const bool pending =
+                (block.after && !block.after->known_complete(block.point)) ||
+                std::any_of(block.also.begin(), block.also.end(),
+                            [](const Wait& w) { return !w.first->known_complete(w.second); });
+            segment.blocks.push_back({block.offset, block.size, false, pending});
+            at = block.offset + block.size;
+        }
+        if (at < segment.size)
+            segment.blocks.push_back({at, segment.size - at, true, false});
+        segments.push_back(std::move(segment));
+    }
+    return segments;
+}
 
 PoolState::~PoolState() = default;
 
 bool PoolState::usable(const FreeBlock& block, const Timeline* stream) const noexcept {
+    for (const Wait& w : block.also)
+        if (!w.first->known_complete(w.second))
+            return false;
     return !block.after || (stream && block.after.get() == stream) ||
            block.after->known_complete(block.point);
 }
@@ -69,6 +117,7 @@ bool PoolState::take(size_t size, const Timeline* stream, Buffer& out,
             stats.used_bytes += size;
             stats.used_high_water = std::max(stats.used_high_water, stats.used_bytes);
             ++stats.allocations;
+            ++stats.total_allocations;
             out.device_ = device;
             out.bo_ = chunk.bo;
             out.pool_ = self;
@@ -92,31 +141,67 @@ Buffer PoolState::allocate(size_t size, const Timeline* stream,
     Buffer out;
     std::lock_guard lock(mutex);
     bool found = take(rounded, stream, out, self);
-    if (!found) {
-        // Blocks other streams freed may have become idle: ask the kernel.
-        std::set<Timeline*> pending;
-        for (const Chunk& chunk : chunks)
-            for (const FreeBlock& block : chunk.free)
-                if (block.after && !block.after->known_complete(block.point))
-                    pending.insert(block.after.get());
-        for (Timeline* timeline : pending)
-            timeline->refresh();
-        found = !pending.empty() && take(rounded, stream, out, self);
-    }
+    if (!found) // blocks other streams freed may have become idle: ask the kernel
+        found = refresh_pending() && take(rounded, stream, out, self);
     if (!found) {
         const size_t bytes = std::max(options.chunk_size, round_up(rounded, kPage));
-        Chunk chunk;
-        chunk.bo = std::make_shared<BoStorage>(device, bytes, 0);
-        chunk.free.push_back({0, chunk.bo->size, nullptr, 0});
-        stats.reserved_bytes += chunk.bo->size;
-        stats.reserved_high_water = std::max(stats.reserved_high_water, stats.reserved_bytes);
-        ++stats.chunks;
-        chunks.push_back(std::move(chunk));
+        try {
+            if (stats.reserved_bytes + bytes > max_bytes) {
+                ++stats.oom_retries;
+                release_idle_chunks(0);
+                if (stats.reserved_bytes + bytes > max_bytes)
+                    throw Error(ENOMEM, "pool: " + std::to_string(bytes) +
+                                            " more bytes would pass the pool's cap of " +
+                                            std::to_string(max_bytes));
+            }
+            try {
+                add_chunk(bytes);
+            } catch (const Error& e) {
+                if (e.errnum() != ENOMEM && e.errnum() != ENOSPC)
+                    throw;
+                // Out of memory: give idle chunks back to the system, retry once.
+                ++stats.oom_retries;
+                refresh_pending();
+                release_idle_chunks(0);
+                add_chunk(bytes);
+            }
+        } catch (...) {
+            ++stats.failed_allocations;
+            throw;
+        }
         if (!take(rounded, stream, out, self))
             throw Error(ENOMEM, "pool: new chunk does not fit the allocation");
     }
     out.size_ = size;
     return out;
+}
+
+bool PoolState::refresh_pending() {
+    std::set<Timeline*> pending;
+    for (const Chunk& chunk : chunks)
+        for (const FreeBlock& block : chunk.free) {
+            if (block.after && !block.after->known_complete(block.point))
+                pending.insert(block.after.get());
+            for (const Wait& w : block.also)
+                if (!w.first->known_complete(w.second))
+                    pending.insert(w.first.get());
+        }
+    for (Timeline* timeline : pending)
+        timeline->refresh();
+    return !pending.empty();
+}
+
+void PoolState::add_chunk(size_t bytes) {
+    Chunk chunk;
+    chunk.bo = std::make_shared<BoStorage>(
+        device, bytes, 0,
+        options.kind == BufferKind::host_pinned ? MemoryKind::host_pinned : MemoryKind::device);
+    chunk.free.push_back({0, chunk.bo->size, nullptr, 0, {}});
+    stats.reserved_bytes += chunk.bo->size;
+    stats.reserved_high_water = std::max(stats.reserved_high_water, stats.reserved_bytes);
+    ++stats.chunks;
+    ++stats.chunk_creations;
+    chunks.push_back(std::move(chunk));
 }
 
 void PoolState::release_block(const BoStorage* bo, size_t offset, size_t size,
@@ -126,24 +211,28 @@ void PoolState::release_block(const BoStorage* bo, size_t offset, size_t size,
                               [bo](const Chunk& c) { return c.bo.get() == bo; });
     if (chunk == chunks.end())
         return; // not ours: cannot happen for blocks this pool handed out
-    if (after && after->known_complete(point))
-        after.reset();
+    FreeBlock released{offset, size, std::move(after), point, {}};
+    if (auto rec = recorded.find({bo, offset}); rec != recorded.end()) {
+        released.also = std::move(rec->second);
+        recorded.erase(rec);
+    }
+    released.settle();
     chunk->used -= size;
     stats.used_bytes -= size;
     --stats.allocations;
+    ++stats.total_frees;
     auto& free = chunk->free;
     auto it =
         free.insert(std::lower_bound(free.begin(), free.end(), offset,
                                      [](const FreeBlock& b, size_t o) { return b.offset < o; }),
-                    FreeBlock{offset, size, std::move(after), point});
+                    std::move(released));
     // Merges a with b (b directly after a) when their conditions agree.
-    auto merge = [this](FreeBlock& a, FreeBlock& b) {
+    auto merge = [](FreeBlock& a, FreeBlock& b) {
         if (a.offset + a.size != b.offset)
             return false;
-        for (FreeBlock* x : {&a, &b})
-            if (x->after && x->after->known_complete(x->point))
-                x->after.reset();
-        if (a.after != b.after)
+        a.settle();
+        b.settle();
+        if (a.after != b.after || !a.also.empty() || !b.also.empty())
             return false;
         a.size += b.size;
         a.point = std::max(a.point, b.point);
@@ -159,9 +248,7 @@ void PoolState::release_block(const BoStorage* bo, size_t offset, size_t size,
 
 void PoolState::release_idle_chunks(size_t keep) noexcept {
     for (auto it = chunks.begin(); it != chunks.end() && stats.reserved_bytes > keep;) {
-        const bool idle =
-            it->used == 0 && it->free.size() == 1 &&
-            (!it->free[0].after || it->free[0].after->known_complete(it->free[0].point));
+        const bool idle = it->used == 0 && it->free.size() == 1 && it->free[0].settle();
         if (!idle) {
             ++it;
             continue;
@@ -246,6 +333,29 @@ void MemoryPool::free_async(Buffer&& buffer, Stream& stream) {
                           point);
     buffer.pool_.reset();
     buffer = Buffer();
+}
+
+void MemoryPool::record_stream(const Buffer& buffer, Stream& stream) {
+    if (buffer.pool_ != state_)
+        throw Error(EINVAL, "pool record_stream: buffer is not from this pool");
+    detail::StreamImpl& impl = *stream.impl_;
+    if (impl.device != state_->device)
+        throw Error(EINVAL, "pool record_stream: stream of another device");
+    state_->record(buffer.bo_.get(), buffer.offset_, impl.timeline, impl.promise_point());
+}
+
+std::vector<PoolSegment> MemoryPool::snapshot() const {
+    return state_->snapshot();
+}
+
+void MemoryPool::set_max_bytes(size_t bytes) {
+    std::lock_guard lock(state_->mutex);
+    state_->max_bytes = bytes;
+}
+
+size_t MemoryPool::max_bytes() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->max_bytes;
 }
 
 void MemoryPool::trim(size_t min_bytes_to_keep) {

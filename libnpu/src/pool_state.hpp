@@ -5,8 +5,10 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "bo_storage.hpp"
@@ -50,11 +52,15 @@ struct PoolState {
                        std::shared_ptr<Timeline> after, uint64_t point) noexcept;
     void trim(size_t keep);
 
+    using Wait = std::pair<std::shared_ptr<Timeline>, uint64_t>;
     struct FreeBlock {
         size_t offset = 0;
         size_t size = 0;
         std::shared_ptr<Timeline> after;
         uint64_t point = 0;
+        std::vector<Wait> also; // recorded streams (record_stream)
+        // Drops conditions known met; true if none is left.
+        bool settle() noexcept;
     };
     struct Chunk {
         std::shared_ptr<BoStorage> bo;
@@ -68,13 +74,23 @@ struct PoolState {
     mutable std::mutex mutex; // protects everything below
     std::vector<Chunk> chunks;
     size_t release_threshold;
+    size_t max_bytes;
     PoolStats stats;
+    // record_stream of blocks handed out: (chunk BO, offset) -> waits.
+    std::map<std::pair<const BoStorage*, size_t>, std::vector<Wait>> recorded;
+
+    void record(const BoStorage* bo, size_t offset, std::shared_ptr<Timeline> timeline,
+                uint64_t point);
+    [[nodiscard]] std::vector<PoolSegment> snapshot() const;
 
 private:
     bool usable(const FreeBlock& block, const Timeline* stream) const noexcept;
     bool take(size_t size, const Timeline* stream, Buffer& out,
               const std::shared_ptr<PoolState>& self);
     void release_idle_chunks(size_t keep) noexcept;
+    // Asks the kernel about every timeline a free block waits for.
+    bool refresh_pending();
+    void add_chunk(size_t bytes);
 };
 
 } // namespace npu::detail

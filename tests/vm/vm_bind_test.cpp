@@ -104,6 +104,47 @@ TEST_F(VmBind, AJobUsesABoundAddress)
 	EXPECT_EQ(Unmap(s->dev(), kBase, bo.size()), 0);
 }
 
+// The driver's own addresses stay low, whatever userspace binds high
+// (best fit would place the next BO right after a range bound in the upper
+// half, in the middle of a shared-virtual-addressing runtime's range).
+TEST_F(VmBind, BoCreateAddressesStayLowAfterAHighBind)
+{
+	const uint64_t high = 0x6000000000ull;
+	Bo bo(s->dev(), kPageSize);
+	ASSERT_EQ(Map(s->dev(), bo, high), 0);
+	Bo next(s->dev(), kPageSize);
+	EXPECT_LT(next.addr(), kBase) << "BO_CREATE chose 0x" << std::hex << next.addr();
+	EXPECT_EQ(Unmap(s->dev(), high, bo.size()), 0);
+}
+
+// SUBMIT finds the command buffer at a range its BO is bound at, if the
+// BO is listed; a bound range of an unlisted BO, or commands running past
+// the bound range, are refused.
+TEST_F(VmBind, CommandsAtABoundAddress)
+{
+	const uint64_t at = kBase + (3ull << 30);
+	ASSERT_EQ(Map(s->dev(), s->cmd_bo(), at), 0);
+	drm_npu_submit args = s->ValidSubmitArgs();
+	const uint64_t offset = args.cmd_addr - s->cmd_bo().addr();
+	args.cmd_addr = at + offset;
+	ASSERT_EQ(s->SubmitRaw(args), 0);
+	ASSERT_JOB_STATUS(s->WaitStatus(args.seqno), DRM_NPU_JOB_STATUS_OK);
+
+	args = s->ValidSubmitArgs();
+	args.cmd_addr = at + s->cmd_bo().size() - 8;
+	args.cmd_size = 16;
+	EXPECT_EQ(s->SubmitRaw(args), EINVAL) << "commands past the bound range";
+
+	Bo other(s->dev(), kPageSize);
+	const uint64_t other_at = at + (1ull << 30);
+	ASSERT_EQ(Map(s->dev(), other, other_at), 0);
+	args = s->ValidSubmitArgs();
+	args.cmd_addr = other_at;
+	EXPECT_EQ(s->SubmitRaw(args), EINVAL) << "a bound range of an unlisted BO";
+	EXPECT_EQ(Unmap(s->dev(), other_at, other.size()), 0);
+	EXPECT_EQ(Unmap(s->dev(), at, s->cmd_bo().size()), 0);
+}
+
 // Two bindings of one BO and its own address alias the same pages.
 TEST_F(VmBind, ABoBoundTwiceAliases)
 {

@@ -25,6 +25,7 @@ extern "C" {
 #define DRM_NPU_QUEUE_DESTROY		0x06
 #define DRM_NPU_VM_BIND			0x07
 #define DRM_NPU_BO_SYNC			0x08
+#define DRM_NPU_USERPTR			0x09
 
 #define DRM_IOCTL_NPU_GET_PARAM \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_NPU_GET_PARAM, struct drm_npu_get_param)
@@ -46,6 +47,8 @@ extern "C" {
 	DRM_IOW(DRM_COMMAND_BASE + DRM_NPU_VM_BIND, struct drm_npu_vm_bind)
 #define DRM_IOCTL_NPU_BO_SYNC \
 	DRM_IOW(DRM_COMMAND_BASE + DRM_NPU_BO_SYNC, struct drm_npu_bo_sync)
+#define DRM_IOCTL_NPU_USERPTR \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_NPU_USERPTR, struct drm_npu_userptr)
 
 /* Parameters for DRM_IOCTL_NPU_GET_PARAM */
 #define DRM_NPU_PARAM_DEVICE_ID		0  /* PCI device id */
@@ -103,7 +106,10 @@ struct drm_npu_get_param {
  * @flags: DRM_NPU_BO_* (in)
  * @handle: GEM handle of the new object (out)
  * @device_addr: address of the object in this file's device address
- *	space, valid in command packets until the handle is closed (out)
+ *	space, valid in command packets until the handle is closed (out).
+ *	The driver picks the lowest free range from DRM_NPU_PARAM_VA_START
+ *	up, so its addresses stay clear of the high ranges userspace binds
+ *	with DRM_IOCTL_NPU_VM_BIND
  *
  * The object is backed by system memory, host-mappable through the offset
  * DRM_IOCTL_NPU_BO_INFO returns, and mapped into the creating file's
@@ -139,7 +145,9 @@ struct drm_npu_bo_info {
  *	rejected with -EINVAL (in)
  * @in_syncobjs: user pointer to __u32 syncobj handles to wait on before
  *	the job runs (in)
- * @cmd_addr: device address of the command buffer, 8-byte aligned (in)
+ * @cmd_addr: device address of the command buffer, 8-byte aligned, inside
+ *	a listed BO: its own address (BO_CREATE's) or a range it is bound at
+ *	with DRM_IOCTL_NPU_VM_BIND (in)
  * @cmd_size: bytes of commands, a non-zero multiple of 8, at most
  *	DRM_NPU_PARAM_MAX_CMD_SIZE (in)
  * @bo_count: entries in @bo_handles, 1 to DRM_NPU_MAX_SUBMIT_BOS (in)
@@ -388,6 +396,47 @@ struct drm_npu_vm_bind {
 	__u64 bo_offset;
 	__u64 addr;
 	__u64 size;
+};
+
+/* Flags for DRM_IOCTL_NPU_USERPTR */
+#define DRM_NPU_USERPTR_DEVICE_READ_ONLY (1u << 0) /* device writes fault */
+#define DRM_NPU_USERPTR_FLAGS		DRM_NPU_USERPTR_DEVICE_READ_ONLY
+
+/**
+ * struct drm_npu_userptr - make a buffer object of existing process memory
+ * @addr: start of the range in the caller's address space, page-aligned,
+ *	not 0 (in)
+ * @size: bytes, page-aligned, not zero, at most 1 GiB; @addr + @size must
+ *	not wrap (in)
+ * @flags: DRM_NPU_USERPTR_* (in). DRM_NPU_USERPTR_DEVICE_READ_ONLY pins
+ *	the pages for reading only (a read-only mapping may then be
+ *	registered) and makes the BO read-only for the device
+ * @handle: GEM handle of the new object (out); MBZ on input
+ * @device_addr: address of the object in this file's device address space,
+ *	chosen like DRM_IOCTL_NPU_BO_CREATE's (out); MBZ on input
+ *
+ * Pins the pages of [@addr, @addr + @size) (long-term, writable unless
+ * DRM_NPU_USERPTR_DEVICE_READ_ONLY) and makes a BO of them: the device and
+ * the process then share those very pages. Every page must be mapped,
+ * anonymous or file memory that allows long-term pinning (not a DAX or
+ * device mapping), and writable unless read-only was asked: -EFAULT
+ * otherwise. Anything else invalid is -EINVAL.
+ *
+ * The BO behaves like a created one (SUBMIT lists it, DRM_IOCTL_NPU_VM_BIND
+ * binds it, e.g. at @addr when that lies in [DRM_NPU_PARAM_VA_START,
+ * DRM_NPU_PARAM_VA_SIZE), for one pointer on both sides; BO_SYNC syncs it),
+ * except that the process already maps it: mmap through the device file is
+ * -EINVAL, and it cannot be exported through PRIME (-EOPNOTSUPP). The pages
+ * stay pinned while the handle or a binding lives and until the jobs that
+ * could use them finished (like any BO's, deferred reclaim); unmapping
+ * @addr in the process meanwhile does not free them.
+ */
+struct drm_npu_userptr {
+	__u64 addr;
+	__u64 size;
+	__u32 flags;
+	__u32 handle;
+	__u64 device_addr;
 };
 
 /* Flags for DRM_IOCTL_NPU_BO_SYNC: exactly one */

@@ -17,6 +17,7 @@ namespace detail {
 struct BoStorage;
 struct PoolState;
 struct StreamImpl;
+struct MemoryAccess;
 } // namespace detail
 
 enum class BufferFlags : uint32_t {
@@ -141,6 +142,7 @@ private:
     friend class MemoryPool;
     friend struct detail::PoolState;
     friend struct detail::StreamImpl;
+    friend struct detail::MemoryAccess;
     Buffer() = default;
     void release() noexcept;
     [[noreturn]] static void throw_bad_view(bool moved_from);

@@ -20,6 +20,7 @@ namespace npu {
 namespace detail {
 struct DeviceState;
 struct StreamImpl;
+struct MemoryAccess;
 } // namespace detail
 class MemoryPool;
 
@@ -155,6 +156,7 @@ private:
     friend class Stream;
     friend class Event;
     friend class MemoryPool;
+    friend struct detail::MemoryAccess; // memory.hpp
 
     std::shared_ptr<detail::DeviceState> state_;
 };

@@ -99,6 +99,22 @@ public:
 
     // mmap/munmap of a BO through its BO_INFO offset.
     [[nodiscard]] void* map(uint64_t mmap_offset, size_t size) const;
+    // mmap of a BO exactly at addr (MAP_FIXED_NOREPLACE): EEXIST if the
+    // range is taken; on kernels that take the flag as a hint, a mapping
+    // elsewhere is undone and reported as EEXIST too.
+    [[nodiscard]] void* map_at(void* addr, uint64_t mmap_offset, size_t size) const;
+    // DRM_IOCTL_NPU_VM_BIND: maps [bo_offset, +size) of handle at addr /
+    // removes the mapping at [addr, +size).
+    void vm_bind(uint32_t handle, uint64_t bo_offset, uint64_t addr, uint64_t size,
+                 uint32_t flags) const;
+    void vm_unbind(uint64_t addr, uint64_t size) const;
+    // DRM_IOCTL_PRIME_HANDLE_TO_FD (DRM_CLOEXEC | DRM_RDWR): a dma-buf fd of
+    // the BO; the caller closes it.
+    [[nodiscard]] int prime_export(uint32_t handle) const;
+    // DRM_IOCTL_NPU_USERPTR: a BO of the process pages [addr, addr + size).
+    [[nodiscard]] drm_npu_userptr userptr(uint64_t addr, uint64_t size, uint32_t flags) const;
+    // DRM_IOCTL_PRIME_FD_TO_HANDLE: the BO of a dma-buf in this file.
+    [[nodiscard]] uint32_t prime_import(int dmabuf_fd) const;
     void unmap(void* addr, size_t size) const noexcept;
 
 private:

@@ -212,5 +212,6 @@ NPU_C_API npu_status_t npu_pool_get_stats(npu_pool_t pool, npu_pool_stats_t* sta
 
 #include "npu/npu_graph.h" /* IWYU pragma: export */
 #include "npu/npu_stream.h"
+#include "npu/npu_memory.h" /* the pointer memory model */
 
 #endif /* NPU_NPU_H */

@@ -7,6 +7,7 @@
 #include "npu/error.hpp"      // IWYU pragma: export
 #include "npu/event.hpp"      // IWYU pragma: export
 #include "npu/graph.hpp"      // IWYU pragma: export
+#include "npu/memory.hpp"     // IWYU pragma: export
 #include "npu/pool.hpp"       // IWYU pragma: export
 #include "npu/stream.hpp"     // IWYU pragma: export
 #include "npu/version.hpp"    // IWYU pragma: export

@@ -81,6 +81,7 @@ class Plan;
 namespace detail {
 struct StreamImpl;
 struct Timeline;
+struct MemoryAccess;
 } // namespace detail
 
 // Scheduling priority of a stream's queue (DRM_NPU_PRIORITY_*): the device
@@ -192,10 +193,28 @@ public:
     [[nodiscard]] size_t pending_bytes() const noexcept;
     [[nodiscard]] size_t jobs_in_flight() const noexcept;
 
+    // Pointer memory operations (memory.hpp), in stream order. Any
+    // address works: device memory of this or another device (bound into
+    // this device's address space on first use), host pinned or registered
+    // memory (one device COPY), or pageable host memory (staged through
+    // pinned memory; a device -> pageable host copy ends with a host
+    // callback copying out of the staging block, src is read at once for
+    // pageable host -> device). Ranges must not overlap; EINVAL for ranges
+    // crossing the end of an allocation. Implemented in stream_memory.cpp.
+    void memcpy(void* dst, const void* src, size_t bytes);
+    // Sets bytes bytes at dst to (unsigned char)value; any alignment.
+    void memset(void* dst, int value, size_t bytes);
+    // Sets count 32-bit words at dst (4-byte aligned) to value.
+    void memset32(void* dst, uint32_t value, size_t count);
+    // height rows of width bytes, rows dst_pitch / src_pitch bytes apart.
+    void memcpy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width,
+                   size_t height);
+
 private:
     friend class MemoryPool;
     friend struct detail::StreamImpl;
     friend class ops::Plan;
+    friend struct detail::MemoryAccess;
     // The View forms (view.cpp): device address ranges resolved to buffers.
     void fill_view(uint64_t dst, size_t bytes, uint32_t pattern);
     void copy_view(uint64_t src, size_t src_bytes, uint64_t dst, size_t dst_bytes);

@@ -1,6 +1,7 @@
 #include "fake_os.hpp"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <ctime>
 
@@ -23,18 +24,31 @@ constexpr uint64_t kPage = 4096;
 constexpr uint64_t kVaBase = 0x1'0000'0000;
 } // namespace
 
+// Backed by a memfd, so that mmap at a fixed address (shared virtual
+// addressing) maps the same pages as `data`.
 struct FakeOs::Memory {
-    explicit Memory(size_t bytes)
-        : data(static_cast<std::byte*>(std::aligned_alloc(kPage, bytes))), size(bytes) {
-        if (!data)
+    explicit Memory(size_t bytes) : size(bytes) {
+        memfd = ::memfd_create("fake-npu-bo", MFD_CLOEXEC);
+        if (memfd < 0 || ::ftruncate(memfd, static_cast<off_t>(bytes)) != 0)
             throw std::bad_alloc();
-        std::memset(data, 0, size);
+        void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+        if (p == MAP_FAILED)
+            throw std::bad_alloc();
+        data = static_cast<std::byte*>(p);
     }
-    ~Memory() { std::free(data); }
+    // Process memory (USERPTR): not owned.
+    Memory(std::byte* external, size_t bytes) : data(external), size(bytes) {}
+    ~Memory() {
+        if (memfd < 0)
+            return;
+        ::munmap(data, size);
+        ::close(memfd);
+    }
     Memory(const Memory&) = delete;
     Memory& operator=(const Memory&) = delete;
-    std::byte* data;
+    std::byte* data = nullptr;
     size_t size;
+    int memfd = -1;
 };
 
 struct FakeOs::Bo {
@@ -44,6 +58,21 @@ struct FakeOs::Bo {
     uint64_t va = 0;
     uint64_t mmap_offset = 0;
     std::shared_ptr<Memory> memory;
+    struct Bind {
+        uint64_t addr = 0;
+        uint64_t offset = 0; // into the BO
+        uint64_t size = 0;
+    };
+    std::vector<Bind> binds; // VM_BIND mappings
+    // The BO's bytes at [va, va + bytes) through its own or a bound address.
+    std::byte* at(uint64_t addr, uint64_t bytes) const {
+        if (addr >= va && addr - va < size && bytes <= size - (addr - va))
+            return memory->data + (addr - va);
+        for (const Bind& b : binds)
+            if (addr >= b.addr && addr - b.addr < b.size && bytes <= b.size - (addr - b.addr))
+                return memory->data + b.offset + (addr - b.addr);
+        return nullptr;
+    }
 };
 
 struct FakeOs::Fence {
@@ -64,6 +93,8 @@ struct FakeOs::Syncobj {
 struct FakeOs::ExtraFd {
     std::shared_ptr<Syncobj> syncobj; // a syncobj fd
     std::shared_ptr<Fence> sync_file; // or a sync_file
+    std::shared_ptr<Memory> dmabuf;   // or a dma-buf
+    uint32_t dmabuf_flags = 0;
 };
 
 struct FakeOs::Job {
@@ -101,6 +132,7 @@ struct FakeOs::File {
     std::map<uint32_t, uint32_t> queues; // created queue id -> priority
     std::map<uint32_t, std::shared_ptr<Syncobj>> syncobjs;
     uint32_t next_syncobj = 1;
+    std::map<uint64_t, std::pair<uint64_t, std::weak_ptr<Bo>>> binds; // addr -> size, BO
     bool unplugged = false;
 };
 
@@ -134,6 +166,7 @@ std::map<uint32_t, uint64_t> FakeDeviceConfig::default_params() {
         {DRM_NPU_PARAM_SERIAL, 0x5eed0001},
         {DRM_NPU_PARAM_CONTEXT_ID, 1},
         {DRM_NPU_PARAM_MAX_CMD_SIZE, 64 * 1024},
+        {DRM_NPU_PARAM_VA_START, 16ull << 20},
         {DRM_NPU_PARAM_OP_MASK, (1ull << (NPU_OP_DATA_LAST + 1)) - 1}, // data movement, CALL
     };
 }
@@ -253,6 +286,17 @@ size_t FakeOs::bos_created() const {
     return bos_created_;
 }
 
+size_t FakeOs::binds_made() const {
+    std::lock_guard lock(mutex_);
+    return binds_made_;
+}
+
+size_t FakeOs::live_binds(int fd) const {
+    std::lock_guard lock(mutex_);
+    auto it = files_.find(fd);
+    return it == files_.end() ? 0 : it->second->binds.size();
+}
+
 size_t FakeOs::handles_dropped_by_close() const {
     std::lock_guard lock(mutex_);
     return handles_dropped_by_close_;
@@ -269,8 +313,8 @@ std::byte* FakeOs::device_memory(int fd, uint64_t va, size_t size) {
     if (it == files_.end())
         return nullptr;
     for (auto& [handle, bo] : it->second->bos)
-        if (va >= bo->va && va - bo->va <= bo->size && size <= bo->size - (va - bo->va))
-            return bo->memory->data + (va - bo->va);
+        if (std::byte* data = bo->at(va, size))
+            return data;
     return nullptr;
 }
 
@@ -366,6 +410,13 @@ int FakeOs::do_ioctl(File& file, unsigned long request, void* arg, Lock& lock) {
         return submit(file, arg);
     case DRM_IOCTL_NPU_WAIT:
         return wait(file, arg, lock);
+    case DRM_IOCTL_NPU_VM_BIND:
+        return vm_bind(file, arg);
+    case DRM_IOCTL_NPU_USERPTR:
+        return userptr(file, arg);
+    case DRM_IOCTL_PRIME_HANDLE_TO_FD:
+    case DRM_IOCTL_PRIME_FD_TO_HANDLE:
+        return prime(file, request, arg);
     default:
         return ENOTTY;
     }
@@ -444,6 +495,100 @@ int FakeOs::bo_sync(File& file, void* arg) {
     return 0;
 }
 
+int FakeOs::vm_bind(File& file, void* arg) {
+    auto* b = static_cast<drm_npu_vm_bind*>(arg);
+    const auto& params = devices_[file.device].params;
+    if (b->pad || b->addr % kPage || b->size % kPage || !b->size)
+        return EINVAL;
+    if (b->op == DRM_NPU_VM_BIND_OP_UNMAP) {
+        if (b->flags || b->handle || b->bo_offset)
+            return EINVAL;
+        auto it = file.binds.find(b->addr);
+        if (it == file.binds.end() || it->second.first != b->size)
+            return ENOENT;
+        if (auto bo = it->second.second.lock())
+            std::erase_if(bo->binds, [b](const Bo::Bind& x) { return x.addr == b->addr; });
+        file.binds.erase(it);
+        return 0;
+    }
+    if (b->op != DRM_NPU_VM_BIND_OP_MAP || (b->flags & ~DRM_NPU_VM_BIND_FLAGS) ||
+        b->bo_offset % kPage)
+        return EINVAL;
+    const uint64_t start = params.at(DRM_NPU_PARAM_VA_START);
+    const uint64_t end = params.at(DRM_NPU_PARAM_VA_SIZE);
+    if (b->addr < start || b->addr >= end || b->size > end - b->addr)
+        return EINVAL;
+    auto it = file.bos.find(b->handle);
+    if (it == file.bos.end())
+        return ENOENT;
+    const auto& bo = it->second;
+    if (b->bo_offset > bo->size || b->size > bo->size - b->bo_offset)
+        return EINVAL;
+    auto overlaps = [b](uint64_t a, uint64_t size) {
+        return a < b->addr + b->size && b->addr < a + size;
+    };
+    for (const auto& [a, bound] : file.binds)
+        if (overlaps(a, bound.first))
+            return EBUSY;
+    for (const auto& [h, other] : file.bos)
+        if (overlaps(other->va, other->size + kPage))
+            return EBUSY;
+    bo->binds.push_back({b->addr, b->bo_offset, b->size});
+    file.binds[b->addr] = {b->size, bo};
+    ++binds_made_;
+    return 0;
+}
+
+int FakeOs::userptr(File& file, void* arg) {
+    auto* u = static_cast<drm_npu_userptr*>(arg);
+    if ((u->flags & ~DRM_NPU_USERPTR_FLAGS) || u->handle || u->device_addr || !u->addr ||
+        !u->size || u->addr % kPage || u->size % kPage || u->addr + u->size < u->addr)
+        return EINVAL;
+    auto bo = std::make_shared<Bo>();
+    bo->memory = std::make_shared<Memory>(user_ptr<std::byte>(u->addr), u->size);
+    bo->size = u->size;
+    bo->flags = (u->flags & DRM_NPU_USERPTR_DEVICE_READ_ONLY) ? DRM_NPU_BO_DEVICE_READ_ONLY : 0;
+    bo->handle = file.next_handle++;
+    bo->va = file.next_va;
+    file.next_va += bo->size + kPage;
+    bo->mmap_offset = ~0ull; // not mappable through the file
+    u->handle = bo->handle;
+    u->device_addr = bo->va;
+    file.bos[bo->handle] = std::move(bo);
+    return 0;
+}
+
+int FakeOs::prime(File& file, unsigned long request, void* arg) {
+    auto* h = static_cast<drm_prime_handle*>(arg);
+    if (request == DRM_IOCTL_PRIME_HANDLE_TO_FD) {
+        auto it = file.bos.find(h->handle);
+        if (it == file.bos.end())
+            return ENOENT;
+        auto extra = std::make_unique<ExtraFd>();
+        extra->dmabuf = it->second->memory;
+        extra->dmabuf_flags = it->second->flags;
+        h->fd = next_fd_++;
+        extra_fds_[h->fd] = std::move(extra);
+        return 0;
+    }
+    auto it = extra_fds_.find(h->fd);
+    if (it == extra_fds_.end() || !it->second->dmabuf)
+        return EBADF;
+    // A new BO of this file on the same pages, as npu_prime.c does.
+    auto bo = std::make_shared<Bo>();
+    bo->memory = it->second->dmabuf;
+    bo->size = bo->memory->size;
+    bo->flags = it->second->dmabuf_flags;
+    bo->handle = file.next_handle++;
+    bo->va = file.next_va;
+    file.next_va += bo->size + kPage;
+    bo->mmap_offset = file.next_mmap_offset;
+    file.next_mmap_offset += bo->size;
+    h->handle = bo->handle;
+    file.bos[bo->handle] = std::move(bo);
+    return 0;
+}
+
 int FakeOs::gem_close(File& file, void* arg) {
     auto* close_args = static_cast<drm_gem_close*>(arg);
     if (close_args->pad)
@@ -498,6 +643,8 @@ int FakeOs::submit(File& file, void* arg) {
             return ENOENT;
         out = it->second;
     }
+    // Like npu_job.c: the commands lie in a listed BO, at its own address
+    // or a bound one.
     Bo* cmd = find_bo(job, s->cmd_addr, s->cmd_size);
     if (!cmd)
         return EINVAL;
@@ -516,7 +663,7 @@ int FakeOs::submit(File& file, void* arg) {
         if (f.get() == &file)
             record.fd = fd;
     record.bo_handles.assign(handles, handles + s->bo_count);
-    const std::byte* commands = cmd->memory->data + (s->cmd_addr - cmd->va);
+    const std::byte* commands = cmd->at(s->cmd_addr, s->cmd_size);
     record.commands.assign(commands, commands + s->cmd_size);
     record.queue_id = s->queue_id;
     record.seqno = job.seqno;
@@ -758,7 +905,7 @@ int FakeOs::syncobj_ioctl(File& file, unsigned long request, void* arg, Lock& lo
 
 FakeOs::Bo* FakeOs::find_bo(const Job& job, uint64_t va, uint64_t size) {
     for (const auto& bo : job.bos)
-        if (va >= bo->va && va - bo->va < bo->size && size <= bo->size - (va - bo->va))
+        if (bo->at(va, size))
             return bo.get();
     return nullptr;
 }
@@ -788,7 +935,7 @@ void FakeOs::pump() {
 
 bool FakeOs::run_job(Job& job) {
     const Bo* cmd_bo = find_bo(job, job.cmd_addr, job.cmd_size);
-    const std::byte* commands = cmd_bo->memory->data + (job.cmd_addr - cmd_bo->va);
+    const std::byte* commands = cmd_bo->at(job.cmd_addr, job.cmd_size);
     // Inside a CALL, failures report the outermost CALL (npu_pkt_call).
     auto fail = [&job](uint32_t status, uint32_t offset, uint64_t fault = 0) {
         job.status = status;
@@ -800,7 +947,7 @@ bool FakeOs::run_job(Job& job) {
         Bo* bo = find_bo(job, va, size);
         if (!bo || (bo->flags & DRM_NPU_BO_DEVICE_READ_ONLY))
             return nullptr;
-        return bo->memory->data + (va - bo->va);
+        return bo->at(va, size);
     };
     for (;;) {
         // offset: of the packet in the buffer being run (commands, size)
@@ -811,10 +958,10 @@ bool FakeOs::run_job(Job& job) {
             const Bo* bo = find_bo(job, frame.va, frame.size);
             if (!bo)
                 return fail(DRM_NPU_JOB_STATUS_PAGE_FAULT, 0, frame.va);
-            commands = bo->memory->data + (frame.va - bo->va);
+            commands = bo->at(frame.va, frame.size);
             size = frame.size;
         } else {
-            commands = cmd_bo->memory->data + (job.cmd_addr - cmd_bo->va);
+            commands = cmd_bo->at(job.cmd_addr, job.cmd_size);
         }
         if (offset >= size) {
             if (job.calls.empty())
@@ -858,7 +1005,7 @@ bool FakeOs::run_job(Job& job) {
             std::byte* out = writable(p.dst, p.size);
             if (!out)
                 return fail(DRM_NPU_JOB_STATUS_PAGE_FAULT, offset, p.dst);
-            std::memmove(out, src->memory->data + (p.src - src->va), p.size);
+            std::memmove(out, src->at(p.src, p.size), p.size);
             break;
         }
         case NPU_OP_TIMESTAMP: {
@@ -899,7 +1046,7 @@ bool FakeOs::run_job(Job& job) {
             if (!bo)
                 return fail(DRM_NPU_JOB_STATUS_PAGE_FAULT, offset, p.addr);
             // The host writes this word concurrently (atomically).
-            auto* word = reinterpret_cast<uint64_t*>(bo->memory->data + (p.addr - bo->va));
+            auto* word = reinterpret_cast<uint64_t*>(bo->at(p.addr, 8));
             const uint64_t value = std::atomic_ref<uint64_t>(*word).load(std::memory_order_acquire);
             if ((p.flags & NPU_WAIT_MEM_GE) ? value < p.value : value != p.value)
                 return false; // offset stays at this packet
@@ -946,7 +1093,7 @@ bool FakeOs::run_job(Job& job) {
     return true;
 }
 
-void* FakeOs::mmap(void* /*addr*/, size_t length, int /*prot*/, int flags, int fd, off_t offset) {
+void* FakeOs::mmap(void* at, size_t length, int prot, int flags, int fd, off_t offset) {
     std::lock_guard lock(mutex_);
     if (mmap_failure_) {
         errno = std::exchange(mmap_failure_, 0);
@@ -972,6 +1119,14 @@ void* FakeOs::mmap(void* /*addr*/, size_t length, int /*prot*/, int flags, int f
             errno = EINVAL;
             return MAP_FAILED;
         }
+        if (flags & MAP_FIXED_NOREPLACE) { // a real mapping of the BO's pages at `at`
+            void* addr =
+                ::mmap(at, length, prot, MAP_SHARED | MAP_FIXED_NOREPLACE, bo->memory->memfd, 0);
+            if (addr == MAP_FAILED)
+                return MAP_FAILED;
+            mappings_[addr] = {length, bo->memory};
+            return addr;
+        }
         void* addr = bo->memory->data;
         if (mappings_.count(addr)) { // the fake hands out one mapping per BO
             errno = EBUSY;
@@ -991,6 +1146,8 @@ int FakeOs::munmap(void* addr, size_t length) {
         errno = EINVAL; // stricter than Linux: catches unmapping the wrong range
         return -1;
     }
+    if (addr != it->second.second->data)
+        ::munmap(addr, length); // a fixed-address mapping
     mappings_.erase(it);
     return 0;
 }

@@ -66,6 +66,9 @@ public:
     size_t live_handles() const;
     size_t live_mappings() const;
     size_t bos_created() const;
+    size_t binds_made() const; // VM_BIND maps so far
+    // Ranges bound with VM_BIND in fd's address space and still bound.
+    size_t live_binds(int fd) const;
     // GEM handles still open when their file was closed (leaked by the caller).
     size_t handles_dropped_by_close() const;
     std::vector<SubmitRecord> submits() const;
@@ -114,6 +117,9 @@ private:
     int bo_info(File& file, void* arg);
     int bo_sync(File& file, void* arg);
     int gem_close(File& file, void* arg);
+    int vm_bind(File& file, void* arg);
+    int userptr(File& file, void* arg);
+    int prime(File& file, unsigned long request, void* arg);
     int submit(File& file, void* arg);
     int wait(File& file, void* arg, Lock& lock);
     int version(File& file, void* arg);
@@ -132,6 +138,7 @@ private:
     bool hold_jobs_ = false;
     int next_fd_ = 100;
     size_t bos_created_ = 0;
+    size_t binds_made_ = 0;
     size_t handles_dropped_by_close_ = 0;
 };
 
