@@ -113,7 +113,11 @@ TEST(SdkGraph, AFailingNodeReportsTheError)
 	npu::Device device(0);
 	npu::Buffer a(device, 4096);
 	npu::Buffer ro(device, 4096, npu::BufferFlags::device_read_only);
-	npu::Stream stream(device);
+	// The FILL before the launch shares its job (manual submission), so
+	// the failure's offset is the CALL's inside that job.
+	npu::StreamOptions batching;
+	batching.submit_policy = npu::SubmitPolicy::manual;
+	npu::Stream stream(device, batching);
 	npu::Graph::begin_capture(stream);
 	stream.fill(a, 0, 4, 1);
 	stream.copy(a, 0, ro, 0, 64);
