@@ -58,22 +58,6 @@ constexpr size_t kPoolStatsSize1 =
 
 } // namespace
 
-namespace npu::detail {
-// For the C ABI of other areas (c_api_<area>.cpp): sets the message
-// npu_last_error_message() returns and passes status through.
-npu_status_t c_api_fail(npu_status_t status, std::string message) {
-    return fail(status, std::move(message));
-}
-} // namespace npu::detail
-// For the other c_api_*.cpp files: sets npu_last_error_message().
-npu_status_t npu_detail_set_last_error(npu_status_t status, const char* message) noexcept {
-    try {
-        return fail(status, message);
-    } catch (...) {
-        return status;
-    }
-}
-
 extern "C" {
 
 const char* npu_status_string(npu_status_t status) {

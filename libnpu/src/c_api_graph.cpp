@@ -5,15 +5,13 @@
 #include <string>
 #include <system_error>
 
+#include "c_api_internal.hpp"
 #include "npu/error.hpp"
 #include "npu/graph.hpp"
 #include "npu/npu.h"
 #include "npu/stream.hpp"
 
 // Defined as in c_api.cpp (the handle types are shared).
-struct npu_stream {
-    npu::Stream stream;
-};
 struct npu_graph {
     npu::Graph graph;
 };
@@ -21,67 +19,16 @@ struct npu_graph_exec {
     npu::GraphExec exec;
 };
 
-namespace npu::detail {
-npu_status_t c_api_fail(npu_status_t status, std::string message); // c_api.cpp
-}
-
 namespace {
 
-npu_status_t status_for(int errnum) {
-    switch (errnum) {
-    case EINVAL:
-    case E2BIG:
-    case ENOTSUP:
-        return NPU_ERROR_INVALID_ARGUMENT;
-    case ENODEV:
-    case ENOENT:
-        return NPU_ERROR_NO_DEVICE;
-    case ENOMEM:
-    case ENOSPC:
-        return NPU_ERROR_OUT_OF_MEMORY;
-    case ETIME:
-        return NPU_ERROR_TIMEOUT;
-    default:
-        return NPU_ERROR_OS;
-    }
-}
-
-npu_status_t fail(npu_status_t status, const char* message) {
-    try {
-        return npu::detail::c_api_fail(status, message);
-    } catch (...) {
-        return status;
-    }
-}
-
-npu_status_t null_argument(const char* function, const char* argument) {
-    return fail(NPU_ERROR_INVALID_ARGUMENT,
-                (std::string(function) + ": " + argument + " must not be NULL").c_str());
-}
+using npu::capi::guarded;
+using npu::capi::null_argument;
 
 #define NPU_REQUIRE(arg)                                                                           \
     do {                                                                                           \
         if (!(arg))                                                                                \
             return null_argument(__func__, #arg);                                                  \
     } while (0)
-
-template <typename Body>
-npu_status_t guarded(Body&& body) noexcept {
-    try {
-        body();
-        return NPU_SUCCESS;
-    } catch (const npu::JobError& e) {
-        return fail(NPU_ERROR_JOB_FAILED, e.what());
-    } catch (const std::system_error& e) {
-        return fail(status_for(e.code().value()), e.what());
-    } catch (const std::bad_alloc&) {
-        return fail(NPU_ERROR_OUT_OF_MEMORY, "out of host memory");
-    } catch (const std::exception& e) {
-        return fail(NPU_ERROR_INTERNAL, e.what());
-    } catch (...) {
-        return fail(NPU_ERROR_INTERNAL, "unknown exception");
-    }
-}
 
 } // namespace
 

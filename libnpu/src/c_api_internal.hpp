@@ -41,6 +41,7 @@ inline npu_status_t status_for_errno(int errnum) {
     case ERANGE:
     case EOVERFLOW:
     case EBADF:
+    case E2BIG:
         return NPU_ERROR_INVALID_ARGUMENT;
     case ENODEV:
     case ENOENT:

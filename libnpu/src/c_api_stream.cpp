@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "c_api_internal.hpp"
 #include "npu/buffer.hpp"
 #include "npu/device.hpp"
 #include "npu/error.hpp"
@@ -16,83 +17,20 @@
 #include "npu/pool.hpp"
 #include "npu/stream.hpp"
 
-// The handles, exactly as c_api.cpp defines them (one definition each).
-struct npu_device {
-    npu::Device device;
-};
-struct npu_event {
-    npu::Event event;
-};
-struct npu_stream {
-    npu::Stream stream;
-};
-
 namespace {
 
-npu_status_t status_for(int errnum) {
-    switch (errnum) {
-    case EINVAL:
-    case ERANGE:
-    case EOVERFLOW:
-    case EBADF:
-        return NPU_ERROR_INVALID_ARGUMENT;
-    case ENODEV:
-    case ENOENT:
-    case ENXIO:
-        return NPU_ERROR_NO_DEVICE;
-    case EACCES:
-    case EPERM:
-        return NPU_ERROR_PERMISSION_DENIED;
-    case ENOMEM:
-    case ENOSPC:
-        return NPU_ERROR_OUT_OF_MEMORY;
-    case ETIME:
-    case ETIMEDOUT:
-        return NPU_ERROR_TIMEOUT;
-    default:
-        return NPU_ERROR_OS;
-    }
-}
+using npu::capi::guarded;
 
-} // namespace
-
-// Defined in c_api.cpp: sets the thread's npu_last_error_message().
-npu_status_t npu_detail_set_last_error(npu_status_t status, const char* message) noexcept;
-
-namespace {
-
-template <typename Body>
-npu_status_t guarded(Body&& body) noexcept {
-    try {
-        body();
-        return NPU_SUCCESS;
-    } catch (const npu::JobError& e) {
-        return npu_detail_set_last_error(NPU_ERROR_JOB_FAILED, e.what());
-    } catch (const std::system_error& e) {
-        return npu_detail_set_last_error(status_for(e.code().value()), e.what());
-    } catch (const std::bad_alloc&) {
-        return npu_detail_set_last_error(NPU_ERROR_OUT_OF_MEMORY, "out of host memory");
-    } catch (const std::exception& e) {
-        return npu_detail_set_last_error(NPU_ERROR_INTERNAL, e.what());
-    } catch (...) {
-        return npu_detail_set_last_error(NPU_ERROR_INTERNAL, "unknown exception");
-    }
-}
-
-npu_status_t null_argument(const char* function, const char* argument) {
-    return npu_detail_set_last_error(
-        NPU_ERROR_INVALID_ARGUMENT,
-        (std::string(function) + ": " + argument + " must not be NULL").c_str());
-}
+using npu::capi::null_argument;
 
 // A caller's struct must be at least as large as its first version.
 npu_status_t check_size(const char* function, size_t given, size_t needed) {
     if (given >= needed)
         return NPU_SUCCESS;
-    return npu_detail_set_last_error(NPU_ERROR_INVALID_ARGUMENT,
-                                     (std::string(function) + ": size " + std::to_string(given) +
-                                      " is below the struct's " + std::to_string(needed))
-                                         .c_str());
+    return npu::capi::fail(NPU_ERROR_INVALID_ARGUMENT,
+                           (std::string(function) + ": size " + std::to_string(given) +
+                            " is below the struct's " + std::to_string(needed))
+                               .c_str());
 }
 
 void to_c(const std::optional<npu::JobFailure>& f, npu_job_error_t* out) {
@@ -116,8 +54,7 @@ npu_status_t npu_device_open_flags(uint32_t index, uint32_t flags, npu_device_t*
     if (!device)
         return null_argument(__func__, "device");
     if (flags & ~NPU_DEVICE_SEPARATE_CONTEXT)
-        return npu_detail_set_last_error(NPU_ERROR_INVALID_ARGUMENT,
-                                         "npu_device_open_flags: unknown flags");
+        return npu::capi::fail(NPU_ERROR_INVALID_ARGUMENT, "npu_device_open_flags: unknown flags");
     const auto context =
         (flags & NPU_DEVICE_SEPARATE_CONTEXT) ? npu::Context::separate : npu::Context::primary;
     return guarded([&] {
@@ -185,8 +122,8 @@ npu_status_t npu_stream_create_with_options(npu_device_t device,
     constexpr uint32_t known = NPU_STREAM_SHARED_QUEUE | NPU_STREAM_STOP_ON_ERROR |
                                NPU_STREAM_IMPLICIT_SYNC | NPU_STREAM_MANUAL_SUBMIT;
     if (options->flags & ~known)
-        return npu_detail_set_last_error(NPU_ERROR_INVALID_ARGUMENT,
-                                         "npu_stream_create_with_options: unknown flags");
+        return npu::capi::fail(NPU_ERROR_INVALID_ARGUMENT,
+                               "npu_stream_create_with_options: unknown flags");
     npu::StreamOptions o;
     o.priority = static_cast<npu::Priority>(options->priority);
     o.dedicated_queue = !(options->flags & NPU_STREAM_SHARED_QUEUE);
@@ -235,8 +172,7 @@ npu_status_t npu_event_create_flags(npu_device_t device, uint32_t flags, npu_eve
     if (!event)
         return null_argument(__func__, "event");
     if (flags & ~NPU_EVENT_DISABLE_TIMING)
-        return npu_detail_set_last_error(NPU_ERROR_INVALID_ARGUMENT,
-                                         "npu_event_create_flags: unknown flags");
+        return npu::capi::fail(NPU_ERROR_INVALID_ARGUMENT, "npu_event_create_flags: unknown flags");
     const auto f = (flags & NPU_EVENT_DISABLE_TIMING) ? npu::EventFlags::disable_timing
                                                       : npu::EventFlags::none;
     return guarded([&] { *event = new npu_event{npu::Event(device->device, f)}; });
