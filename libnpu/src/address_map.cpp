@@ -93,6 +93,19 @@ void VaAllocator::free(uint64_t addr, uint64_t size) noexcept {
     holes_[addr] = need;
 }
 
+bool VaAllocator::use_fallback_window() {
+    const std::lock_guard lock(mutex_);
+    if (fallback_)
+        return false;
+    fallback_ = true;
+    // Ranges handed out in the main window stay out of holes_, and are
+    // never handed out again.
+    holes_.erase(holes_.lower_bound(kVaLow), holes_.end());
+    holes_[kFallbackLow] = kFallbackHigh - kFallbackLow;
+    cursor_ = kFallbackLow;
+    return true;
+}
+
 uint64_t VaAllocator::free_bytes() const {
     const std::lock_guard lock(mutex_);
     uint64_t total = 0;

@@ -58,11 +58,19 @@ class VaAllocator {
 public:
     static constexpr uint64_t kVaLow = uint64_t{1} << 38;
     static constexpr uint64_t kVaHigh = uint64_t{1} << 39;
+    // Where the host cannot map [kVaLow, kVaHigh) at all (AddressSanitizer
+    // reserves everything from 2.25 GiB to 2^44 for its shadow), the low
+    // window below 2 GiB, which such runtimes leave to the application.
+    static constexpr uint64_t kFallbackLow = uint64_t{1} << 30;
+    static constexpr uint64_t kFallbackHigh = 0x7fff0000;
     static constexpr uint64_t kPage = 4096;
 
     VaAllocator();
     // A free range of size bytes (page-rounded), or 0 if none is left.
     [[nodiscard]] uint64_t allocate(uint64_t size);
+    // Gives up the main window for the fallback one (once the host refused
+    // every try there); true if this call switched.
+    bool use_fallback_window();
     void free(uint64_t addr, uint64_t size) noexcept;
     [[nodiscard]] uint64_t free_bytes() const;
 
@@ -70,6 +78,7 @@ private:
     mutable std::mutex mutex_;           // protects holes_, cursor_
     std::map<uint64_t, uint64_t> holes_; // start -> size
     uint64_t cursor_ = kVaLow;
+    bool fallback_ = false;
 };
 
 VaAllocator& process_va();

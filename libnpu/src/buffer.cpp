@@ -17,6 +17,9 @@ namespace detail {
 namespace {
 
 constexpr int kAddressAttempts = 64;
+// Refusals by the host's mmap in a row after which the main window is taken
+// to be unusable in this process (see VaAllocator).
+constexpr int kHostRefusalsBeforeFallback = 8;
 
 // A driver without VM_BIND does not know DRM_NPU_PARAM_VA_START.
 void check_sva(DeviceState& device) {
@@ -46,7 +49,10 @@ void BoStorage::bind_at_new_address(uint64_t mmap_offset) {
     const DriverApi& api = device->api;
     const uint32_t bind_flags =
         (flags & DRM_NPU_BO_DEVICE_READ_ONLY) ? DRM_NPU_VM_BIND_READ_ONLY : 0;
+    int host_refusals = 0; // in a row
     for (int attempt = 0; attempt < kAddressAttempts; ++attempt) {
+        if (host_refusals == kHostRefusalsBeforeFallback && process_va().use_fallback_window())
+            host_refusals = 0;
         const uint64_t addr = process_va().allocate(size);
         if (!addr)
             throw Error(ENOMEM, "no free address range of " + std::to_string(size) +
@@ -61,8 +67,10 @@ void BoStorage::bind_at_new_address(uint64_t mmap_offset) {
                     process_va().free(addr, size);
                     throw;
                 }
+                ++host_refusals;
                 continue; // leave the taken range allocated: never try it again
             }
+            host_refusals = 0;
             mapped = true;
         }
         try {

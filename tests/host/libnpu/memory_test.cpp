@@ -52,8 +52,10 @@ TEST_F(MemoryTest, OneAddressOnHostAndDevice) {
     Device device(0, os);
     Buffer buffer(device, 10000);
     EXPECT_EQ(reinterpret_cast<uintptr_t>(buffer.host_ptr()), buffer.device_addr());
-    EXPECT_GE(buffer.device_addr(), uint64_t{1} << 38);
+    // Below the device's 39-bit limit: in [2^38, 2^39), or in the low
+    // fallback window where the host cannot map there (AddressSanitizer).
     EXPECT_LT(buffer.device_addr(), uint64_t{1} << 39);
+    EXPECT_GE(buffer.device_addr(), uint64_t{1} << 30);
     void* p = npu::malloc(device, 4096);
     EXPECT_EQ(os->binds_made(), 2u);
     PointerInfo info = pointer_info(static_cast<char*>(p) + 100);
