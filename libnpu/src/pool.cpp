@@ -341,7 +341,11 @@ void MemoryPool::record_stream(const Buffer& buffer, Stream& stream) {
     detail::StreamImpl& impl = *stream.impl_;
     if (impl.device != state_->device)
         throw Error(EINVAL, "pool record_stream: stream of another device");
-    state_->record(buffer.bo_.get(), buffer.offset_, impl.timeline, impl.promise_point());
+    const uint64_t point = [&impl] {
+        std::lock_guard lock(impl.mutex);
+        return impl.promise_point();
+    }();
+    state_->record(buffer.bo_.get(), buffer.offset_, impl.timeline, point);
 }
 
 std::vector<PoolSegment> MemoryPool::snapshot() const {

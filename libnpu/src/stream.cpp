@@ -589,6 +589,18 @@ bool StreamImpl::callbacks_idle() {
     return callbacks.empty();
 }
 
+void launch_host_locked(StreamImpl& s, std::function<void()> fn) {
+    s.check_alive("launch_host_func");
+    s.check_stopped();
+    s.flush();
+    s.start_callbacks();
+    {
+        std::lock_guard lock(s.callback_mutex);
+        s.callbacks.push_back({s.timeline->submitted.load(), ++s.gate_issued, std::move(fn)});
+    }
+    s.changed.notify_all();
+}
+
 } // namespace detail
 
 using detail::StreamImpl;
@@ -669,18 +681,6 @@ void copy_locked(StreamImpl& s, const Buffer& src, size_t src_offset, Buffer& ds
     detail::encode(s.reserve(sizeof(packet), {&src, &dst}), packet);
 }
 
-void launch_locked(StreamImpl& s, std::function<void()> fn) {
-    s.check_alive("launch_host_func");
-    s.check_stopped();
-    s.flush();
-    s.start_callbacks();
-    {
-        std::lock_guard lock(s.callback_mutex);
-        s.callbacks.push_back({s.timeline->submitted.load(), ++s.gate_issued, std::move(fn)});
-    }
-    s.changed.notify_all();
-}
-
 } // namespace
 
 void Stream::fill(Buffer& dst, size_t offset, size_t size, uint32_t pattern) {
@@ -736,7 +736,7 @@ void Stream::copy_to_host(void* dst, const Buffer& src, size_t src_offset, size_
     // The callback reads src's mapping: keep its buffer object alive.
     std::shared_ptr<const detail::BoStorage> bo = src.bo_;
     const void* from = static_cast<const std::byte*>(src.host_ptr()) + src_offset;
-    launch_locked(s, [dst, from, size, bo] { std::memcpy(dst, from, size); });
+    detail::launch_host_locked(s, [dst, from, size, bo] { std::memcpy(dst, from, size); });
 }
 
 void Stream::launch_host_func(std::function<void()> fn) {
@@ -745,7 +745,7 @@ void Stream::launch_host_func(std::function<void()> fn) {
         throw Error(EINVAL, "launch_host_func: empty function");
     std::lock_guard lock(s.mutex);
     detail::capture_reject(s, "launch_host_func");
-    launch_locked(s, std::move(fn));
+    detail::launch_host_locked(s, std::move(fn));
 }
 
 void Stream::record(Event& event) {

@@ -167,4 +167,8 @@ struct StreamImpl {
     std::shared_ptr<GraphCapture> capture;
 };
 
+// Queues fn as a host function after the stream's work so far (the
+// stream's mutex held); launch_host_func() and the host-memory copies.
+void launch_host_locked(StreamImpl& s, std::function<void()> fn);
+
 } // namespace npu::detail

@@ -4,6 +4,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 
 #include "address_map.hpp"
 #include "bo_storage.hpp"
+#include "graph_state.hpp"
 #include "memory_access.hpp"
 #include "npu/error.hpp"
 #include "npu/stream.hpp"
@@ -97,10 +99,17 @@ void check_overlap(uint64_t dst, uint64_t src, size_t span, const char* what) {
         throw Error(EINVAL, std::string(what) + ": source and destination overlap");
 }
 
+// A host step in stream order (a copy out of staging); never captured.
+void host_function(StreamImpl& s, std::function<void()> fn) {
+    detail::capture_reject(s, "a copy to or from pageable host memory");
+    detail::launch_host_locked(s, std::move(fn));
+}
+
 } // namespace
 
 void Stream::memcpy(void* dst, const void* src, size_t bytes) {
     StreamImpl& s = detail::MemoryAccess::impl(*this);
+    const StreamImpl::Enqueue guard(s); // the flusher never sees a half-written packet
     if (bytes == 0)
         return;
     s.check_alive("memcpy");
@@ -133,7 +142,7 @@ void Stream::memcpy(void* dst, const void* src, size_t bytes) {
             void* out = static_cast<std::byte*>(dst) + done;
             // The callback runs after the COPY finished: the block is idle
             // once it copied out, and goes back to the pool at once.
-            launch_host_func([block, out, piece]() mutable {
+            host_function(s, [block, out, piece]() mutable {
                 std::memcpy(out, block->host_ptr(), piece);
                 block.reset();
             });
@@ -142,11 +151,12 @@ void Stream::memcpy(void* dst, const void* src, size_t bytes) {
         return;
     }
     // Host to host, in stream order.
-    launch_host_func([dst, src, bytes] { std::memcpy(dst, src, bytes); });
+    host_function(s, [dst, src, bytes] { std::memcpy(dst, src, bytes); });
 }
 
 void Stream::memset(void* dst, int value, size_t bytes) {
     StreamImpl& s = detail::MemoryAccess::impl(*this);
+    const StreamImpl::Enqueue guard(s); // the flusher never sees a half-written packet
     if (bytes == 0)
         return;
     s.check_alive("memset");
@@ -178,6 +188,7 @@ void Stream::memset(void* dst, int value, size_t bytes) {
 
 void Stream::memset32(void* dst, uint32_t value, size_t count) {
     StreamImpl& s = detail::MemoryAccess::impl(*this);
+    const StreamImpl::Enqueue guard(s); // the flusher never sees a half-written packet
     if (count == 0)
         return;
     if (addr_of(dst) % 4)
@@ -194,6 +205,7 @@ void Stream::memset32(void* dst, uint32_t value, size_t count) {
 void Stream::memcpy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width,
                        size_t height) {
     StreamImpl& s = detail::MemoryAccess::impl(*this);
+    const StreamImpl::Enqueue guard(s); // the flusher never sees a half-written packet
     if (width == 0 || height == 0)
         return;
     if (dst_pitch < width || src_pitch < width)
@@ -220,7 +232,7 @@ void Stream::memcpy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_
         return;
     }
     if (!dst_bo && !src_bo) {
-        launch_host_func([=] {
+        host_function(s, [=] {
             for (size_t row = 0; row < height; ++row)
                 std::memcpy(out + row * dst_pitch, in + row * src_pitch, width);
         });
@@ -247,7 +259,7 @@ void Stream::memcpy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_
                     s, block->device_addr() + r * width, detail::MemoryAccess::bo(*block).get(),
                     src_bo->device_address_of(in + (first + r) * src_pitch), src_bo.get(), width);
             std::byte* rows_out = out + first * dst_pitch;
-            launch_host_func([block, rows_out, rows, width, dst_pitch]() mutable {
+            host_function(s, [block, rows_out, rows, width, dst_pitch]() mutable {
                 const auto* packed = static_cast<const std::byte*>(block->host_ptr());
                 for (size_t r = 0; r < rows; ++r)
                     std::memcpy(rows_out + r * dst_pitch, packed + r * width, width);

@@ -207,8 +207,12 @@ TEST_F(MemoryTest, CopyBetweenDevicesBindsThePeerOnce) {
     const auto data = pattern(5000, 9);
     std::memcpy(pa + 1, data.data(), data.size());
     {
-        Stream on_a(a);
-        Stream on_b(b);
+        // Manual submission: no job in flight makes a stream take a second
+        // command buffer (whose bind would count).
+        StreamOptions manual;
+        manual.submit_policy = SubmitPolicy::manual;
+        Stream on_a(a, manual);
+        Stream on_b(b, manual);
         on_a.memset(pa + 8000, 0, 8);             // the streams' command buffers exist from here
         on_b.memcpy(pb + 3, pa + 1, data.size()); // a's memory bound into b
         on_b.synchronize(seconds(1));
