@@ -1,35 +1,42 @@
-// npu-gemm: on each NPU, multiply two matrices with one GEMM packet on the
+// npu-gemm: on each NPU, multiply two matrices with the op API on the
 // tensor engines, once in f32 and once with bf16 inputs (f32 result), check
 // every element against a host reference and print the largest error and
 // the time the device took.
 //
-// The Stream API encodes data movement only; the operation packet is built
-// with tools/common/op_packets.hpp and submitted as a job of its own
-// through libnpu's DriverApi (tools/common/raw_job.hpp). Two TIMESTAMP
-// packets around the GEMM give the device time.
+// The libnpu 1.0 way: device memory from npu::malloc (plain pointers),
+// copies with Stream::memcpy, one npu::ops::Plan per descriptor set
+// launched on the stream with those pointers, and two timing events around
+// the launch for the device time.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "../tools/common/op_packets.hpp"
-#include "../tools/common/raw_job.hpp"
 #include "npu/npu.hpp"
+#include "npu/ops.hpp"
 
 namespace {
 
-using namespace npu::ops;
+using npu::ops::DType;
 
 struct Outcome {
     double max_error = 0;
     uint64_t mismatched = 0; // elements outside the rounding bound
     double device_ms = 0;
 };
+
+// Owns an npu::malloc allocation.
+struct FreeDevice {
+    void operator()(void* p) const { npu::free(p); }
+};
+using DevicePtr = std::unique_ptr<void, FreeDevice>;
 
 // Values in [-1, 1] with three decimals; a different sequence per seed.
 std::vector<float> random_matrix(size_t count, uint32_t seed) {
@@ -43,45 +50,66 @@ std::vector<float> random_matrix(size_t count, uint32_t seed) {
     return values;
 }
 
-// Writes the matrix into the buffer as `dtype` (F32 or BF16) and returns the
-// values the device will actually see (rounded to bf16 for BF16).
-std::vector<float> upload(const npu::Buffer& buffer, const std::vector<float>& values,
-                          uint32_t dtype) {
+// f32 -> bf16, round to nearest even (the values here are finite).
+uint16_t bf16_from_f32(float value) {
+    const auto bits = std::bit_cast<uint32_t>(value);
+    return static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+}
+
+float f32_from_bf16(uint16_t value) {
+    return std::bit_cast<float>(static_cast<uint32_t>(value) << 16);
+}
+
+// Copies the matrix to device memory as `dtype` (F32 or BF16) in stream
+// order and returns the values the device will actually see (rounded to
+// bf16 for BF16). The host data may be reused once memcpy returns.
+std::vector<float> upload(npu::Stream& stream, void* device_ptr, const std::vector<float>& values,
+                          DType dtype) {
     std::vector<float> seen(values);
-    if (dtype == NPU_DTYPE_F32) {
-        std::copy(values.begin(), values.end(), buffer.as_span<float>().begin());
+    if (dtype == DType::f32) {
+        stream.memcpy(device_ptr, values.data(), values.size() * sizeof(float));
         return seen;
     }
-    auto halves = buffer.as_span<uint16_t>();
+    std::vector<uint16_t> halves(values.size());
     for (size_t i = 0; i < values.size(); ++i) {
         halves[i] = bf16_from_f32(values[i]);
         seen[i] = f32_from_bf16(halves[i]);
     }
+    stream.memcpy(device_ptr, halves.data(), halves.size() * sizeof(uint16_t));
     return seen;
 }
 
 // y = a x b for n x n matrices, a and b in `dtype`, y in f32.
-Outcome gemm_on_device(const npu::Device& device, uint32_t n, uint32_t dtype) {
+Outcome gemm_on_device(const npu::Device& device, npu::Stream& stream, uint32_t n, DType dtype) {
     const size_t count = size_t{n} * n;
-    const npu::Buffer a(device, count * dtype_size(dtype)), b(device, count * dtype_size(dtype));
-    const npu::Buffer y(device, count * sizeof(float)), stamps(device, 2 * sizeof(uint64_t));
-    const auto A = upload(a, random_matrix(count, 0x1234567 + dtype), dtype);
-    const auto B = upload(b, random_matrix(count, 0x7654321 + dtype), dtype);
-    std::fill(y.as_span<float>().begin(), y.as_span<float>().end(), NAN); // unwritten fails
+    const int64_t side = n;
+    const DevicePtr a(npu::malloc(device, count * npu::ops::dtype_size(dtype)));
+    const DevicePtr b(npu::malloc(device, count * npu::ops::dtype_size(dtype)));
+    const DevicePtr y(npu::malloc(device, count * sizeof(float)));
+    const auto A =
+        upload(stream, a.get(), random_matrix(count, 0x1234567 + uint32_t(dtype)), dtype);
+    const auto B =
+        upload(stream, b.get(), random_matrix(count, 0x7654321 + uint32_t(dtype)), dtype);
+    stream.memset32(y.get(), std::bit_cast<uint32_t>(NAN), count); // unwritten fails
 
-    CommandList commands;
-    commands.add(timestamp_packet(stamps.device_addr()))
-        .add(gemm_packet(dense_tensor(a.device_addr(), dtype, {n, n}),
-                         dense_tensor(b.device_addr(), dtype, {n, n}), npu_tensor{},
-                         dense_tensor(y.device_addr(), NPU_DTYPE_F32, {n, n})))
-        .add(timestamp_packet(stamps.device_addr() + 8));
-    RawJob(device, {&a, &b, &y, &stamps}, commands).run();
+    // Planned once (validation, tiling, packets); launched with pointers.
+    const npu::ops::Plan gemm(device, npu::ops::OpDesc::gemm(),
+                              {npu::ops::TensorDesc::contiguous(dtype, {side, side}),
+                               npu::ops::TensorDesc::contiguous(dtype, {side, side}),
+                               {}, // no c
+                               npu::ops::TensorDesc::contiguous(DType::f32, {side, side})});
+    npu::Event start(device), end(device);
+    stream.record(start);
+    gemm.launch(stream, {a.get(), b.get(), nullptr, y.get()});
+    stream.record(end);
+    std::vector<float> Y(count);
+    stream.memcpy(Y.data(), y.get(), count * sizeof(float));
+    stream.synchronize();
 
     // Reference in double. The device sums n f32 products in some order: it
     // may differ by at most 2 * n * 2^-24 * sum |products| (bf16 inputs are
     // exact in f32, so the same bound holds for them).
     Outcome outcome;
-    const auto Y = y.as_span<const float>();
     std::vector<double> sum(n), magnitude(n);
     for (uint32_t i = 0; i < n; ++i) {
         std::fill(sum.begin(), sum.end(), 0.0);
@@ -101,8 +129,7 @@ Outcome gemm_on_device(const npu::Device& device, uint32_t n, uint32_t dtype) {
             outcome.max_error = std::max(outcome.max_error, std::isnan(error) ? INFINITY : error);
         }
     }
-    const auto t = stamps.as_span<const uint64_t>();
-    outcome.device_ms = static_cast<double>(t[1] - t[0]) / 1e6;
+    outcome.device_ms = static_cast<double>(npu::Event::elapsed(start, end).count()) / 1e6;
     return outcome;
 }
 
@@ -111,13 +138,15 @@ bool run_device(const npu::DeviceInfo& info, uint32_t n) {
     try {
         const npu::Device device = npu::Device::open(info);
         const unsigned engines = device.properties().engine_count;
+        npu::Stream stream(device);
         bool ok = true;
-        for (uint32_t dtype : {NPU_DTYPE_F32, NPU_DTYPE_BF16}) {
-            const Outcome o = gemm_on_device(device, n, dtype);
+        for (DType dtype : {DType::f32, DType::bf16}) {
+            const Outcome o = gemm_on_device(device, stream, n, dtype);
             const double gflops = 2.0 * n * n * n / (o.device_ms * 1e6);
             fmt::print("{}: gemm {}x{}x{} {:<4} -> f32 on {} engines: max |error| {:.2g}, "
                        "device {:.2f} ms ({:.1f} GFLOP/s), {}\n",
-                       name, n, n, n, dtype_name(dtype), engines, o.max_error, o.device_ms, gflops,
+                       name, n, n, n, npu::ops::dtype_name(dtype), engines, o.max_error,
+                       o.device_ms, gflops,
                        o.mismatched ? fmt::format("MISMATCH in {} elements", o.mismatched)
                                     : std::string("verified"));
             ok = ok && o.mismatched == 0;
@@ -130,7 +159,7 @@ bool run_device(const npu::DeviceInfo& info, uint32_t n) {
 }
 
 int run(int argc, char** argv) {
-    CLI::App app{"Multiply matrices with a GEMM packet on each NPU and verify the result on the "
+    CLI::App app{"Multiply matrices with a GEMM operation on each NPU and verify the result on the "
                  "host",
                  "npu-gemm"};
     std::optional<unsigned> device_index;
