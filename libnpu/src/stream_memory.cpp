@@ -90,6 +90,15 @@ Buffer stage(StreamImpl& s, size_t bytes) {
     return pool->allocate(bytes, nullptr, pool);
 }
 
+// The CPU wrote bytes at the start of block: hand them to the device
+// (bounce buffers). Another job may use the same pool chunk meanwhile,
+// so the job boundary's sync of the chunk cannot be relied on.
+void staged_for_device(StreamImpl& s, const Buffer& block, size_t bytes) {
+    const auto& bo = detail::MemoryAccess::bo(block);
+    s.device->api.bo_sync(bo->handle, DRM_NPU_BO_SYNC_TO_DEVICE,
+                          block.device_addr() - bo->device_addr, bytes);
+}
+
 void release_staging(StreamImpl& s, Buffer& block) {
     detail::MemoryAccess::release_after(block, s.timeline, s.promise_point());
 }
@@ -126,6 +135,7 @@ void Stream::memcpy(void* dst, const void* src, size_t bytes) {
             const size_t piece = std::min(bytes - done, kStagePiece);
             Buffer block = stage(s, piece);
             std::memcpy(block.host_ptr(), static_cast<const std::byte*>(src) + done, piece);
+            staged_for_device(s, block, piece);
             encode_copy(s, dst_bo->device_address_of(dst) + done, dst_bo.get(), block.device_addr(),
                         detail::MemoryAccess::bo(block).get(), piece);
             release_staging(s, block);
@@ -177,6 +187,7 @@ void Stream::memset(void* dst, int value, size_t bytes) {
     if (head || tail) {
         Buffer block = stage(s, 8);
         std::memset(block.host_ptr(), byte, 8);
+        staged_for_device(s, block, 8);
         const BoStorage* block_bo = detail::MemoryAccess::bo(block).get();
         if (head)
             encode_copy(s, addr, bo.get(), block.device_addr(), block_bo, head);
@@ -247,6 +258,7 @@ void Stream::memcpy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_
             auto* packed = static_cast<std::byte*>(block.host_ptr());
             for (size_t r = 0; r < rows; ++r)
                 std::memcpy(packed + r * width, in + (first + r) * src_pitch, width);
+            staged_for_device(s, block, rows * width);
             for (size_t r = 0; r < rows; ++r)
                 encode_copy(s, dst_bo->device_address_of(out + (first + r) * dst_pitch),
                             dst_bo.get(), block.device_addr() + r * width,

@@ -81,7 +81,7 @@ TEST_F(StreamTest, FillThenCopyEncodesPacketsAndRuns) {
 TEST_F(StreamTest, FullCommandBufferSubmitsAndRecycles) {
     Device device(0, os);
     Buffer buffer(device, 4096);
-    StreamOptions options = batching(); // jobs split only where full
+    StreamOptions options = batching();                         // jobs split only where full
     options.command_buffer_size = 2 * sizeof(npu_pkt_fill) + 4; // two fills per job
     options.max_jobs_in_flight = 2;
     Stream stream(device, options);
