@@ -63,6 +63,9 @@ struct BoStorage : std::enable_shared_from_this<BoStorage> {
 private:
     void bind_at_new_address(uint64_t mmap_offset);
     void release() noexcept;
+    // Registers the object in its device's map (by device_addr) and in the
+    // process's (by host_addr), and counts its bytes; release() undoes it.
+    void publish(uint64_t host_addr);
 
     bool mapped = false;    // host is our own mapping (munmap on release)
     bool owns_va = false;   // device_addr came from process_va()

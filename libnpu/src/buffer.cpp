@@ -45,6 +45,13 @@ bool address_taken(int errnum) {
 
 } // namespace
 
+void BoStorage::publish(uint64_t host_addr) {
+    device->addresses.insert(device_addr, size, this);
+    process_addresses().insert(host_addr, size, this);
+    published = true;
+    device->bo_bytes += size;
+}
+
 void BoStorage::bind_at_new_address(uint64_t mmap_offset) {
     const DriverApi& api = device->api;
     const uint32_t bind_flags =
@@ -106,10 +113,7 @@ BoStorage::BoStorage(std::shared_ptr<DeviceState> device_state, size_t bytes, ui
         const drm_npu_bo_info info = api.bo_info(handle);
         size = info.size;
         bind_at_new_address(info.mmap_offset);
-        device->addresses.insert(device_addr, size, this);
-        process_addresses().insert(device_addr, size, this);
-        published = true;
-        device->bo_bytes += size;
+        publish(device_addr);
     } catch (...) {
         release();
         throw;
@@ -126,10 +130,7 @@ BoStorage::BoStorage(std::shared_ptr<DeviceState> device_state, int dmabuf_fd, I
         size = info.size;
         flags = info.flags;
         bind_at_new_address(info.mmap_offset);
-        device->addresses.insert(device_addr, size, this);
-        process_addresses().insert(device_addr, size, this);
-        published = true;
-        device->bo_bytes += size;
+        publish(device_addr);
     } catch (...) {
         release();
         throw;
@@ -183,10 +184,7 @@ BoStorage::BoStorage(std::shared_ptr<DeviceState> device_state, void* memory, si
                     throw;
             }
         }
-        device->addresses.insert(device_addr, size, this);
-        process_addresses().insert(addr, size, this);
-        published = true;
-        device->bo_bytes += size;
+        publish(addr);
     } catch (...) {
         release();
         throw;
