@@ -64,17 +64,23 @@ static bool npu_ctx_next(struct npu_device *ndev, unsigned long *index,
 	return ctx;
 }
 
-/* Every VA node of a context's address space belongs to one npu_bo. */
+/*
+ * A context's BOs, counted from its BO list: the address space also holds
+ * VM_BIND ranges, which are not BOs. A BO whose teardown has started still
+ * counts until the reclaim worker frees its range.
+ */
 static void npu_vm_bo_totals(struct npu_vm *vm, u32 *count, u64 *bytes)
 {
-	struct drm_mm_node *node;
+	struct npu_bo *bo;
 
 	*count = 0;
 	*bytes = 0;
 	mutex_lock(&vm->lock);
-	drm_mm_for_each_node(node, &vm->mm) {
+	list_for_each_entry(bo, &vm->bos, vm_link) {
+		if (!drm_mm_node_allocated(&bo->va))
+			continue;
 		(*count)++;
-		*bytes += container_of(node, struct npu_bo, va)->base.base.size;
+		*bytes += bo->base.base.size;
 	}
 	mutex_unlock(&vm->lock);
 }
@@ -108,19 +114,19 @@ static int bos_show(struct seq_file *m, void *unused)
 	struct npu_device *ndev = m->private;
 	struct npu_ctx_snapshot snap;
 	unsigned long index = 0;
-	struct drm_mm_node *node;
+	struct npu_bo *bo;
 
 	while (npu_ctx_next(ndev, &index, &snap)) {
 		seq_printf(m, "context %u pid %d %s\n", snap.id, snap.pid,
 			   snap.comm);
 		mutex_lock(&snap.vm->lock);
-		drm_mm_for_each_node(node, &snap.vm->mm) {
-			struct npu_bo *bo = container_of(node, struct npu_bo,
-							 va);
-
+		list_for_each_entry(bo, &snap.vm->bos, vm_link) {
+			if (!drm_mm_node_allocated(&bo->va))
+				continue;
 			seq_printf(m, "  addr 0x%010llx size %zu flags 0x%x\n",
-				   node->start, bo->base.base.size, bo->flags);
+				   bo->va.start, bo->base.base.size, bo->flags);
 		}
+		npu_vm_bind_show_locked(m, snap.vm);
 		mutex_unlock(&snap.vm->lock);
 		npu_vm_put(snap.vm);
 	}

@@ -79,5 +79,7 @@ int npu_ioctl_vm_bind(struct drm_device *drm, void *data,
 void npu_vm_unbind_all(struct npu_vm *vm);
 bool npu_vm_bind_holds(struct npu_vm *vm, u64 addr, u64 size,
 		       struct drm_gem_object **bos, u32 count);
+struct seq_file;
+void npu_vm_bind_show_locked(struct seq_file *m, struct npu_vm *vm);
 
 #endif /* NPU_GEM_H */

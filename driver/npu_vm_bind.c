@@ -12,6 +12,7 @@
  * reclaim worker (npu_reclaim.c), which tears it down after the jobs pushed
  * before then, exactly as for a BO's own mapping.
  */
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 
 #include <drm/drm_drv.h>
@@ -101,6 +102,22 @@ bool npu_vm_bind_holds(struct npu_vm *vm, u64 addr, u64 size,
 	}
 	mutex_unlock(&vm->lock);
 	return found;
+}
+
+/**
+ * npu_vm_bind_show_locked() - list @vm's bound ranges, for debugfs
+ * @m: the debugfs file
+ * @vm: the address space, with @vm->lock held
+ */
+void npu_vm_bind_show_locked(struct seq_file *m, struct npu_vm *vm)
+{
+	struct npu_bind *bind;
+	unsigned long index;
+
+	lockdep_assert_held(&vm->lock);
+	xa_for_each(&vm->binds, index, bind)
+		seq_printf(m, "  bind 0x%010llx size %llu bo 0x%010llx\n",
+			   bind->va.start, bind->va.size, bind->bo->va.start);
 }
 
 static int npu_vm_bind_map(struct npu_context *ctx,

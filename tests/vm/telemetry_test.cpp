@@ -273,6 +273,42 @@ TEST_F(Telemetry, DebugfsListsContextAndBosUntilClose)
 					  << Debugfs("contexts");
 }
 
+// A VM_BIND range is not a BO: contexts counts the BO once, and bos lists
+// the range on its own line (a range bound twice is two lines).
+TEST_F(Telemetry, DebugfsListsBoundRangesApartFromBos)
+{
+	auto dev = std::make_unique<Device>(s->dev().path());
+	uint32_t id = static_cast<uint32_t>(dev->Param(DRM_NPU_PARAM_CONTEXT_ID));
+	Bo bo(*dev, 3 * kPageSize);
+	const uint64_t a = 0x4000000000ull, b = a + (1ull << 30);
+	for (uint64_t addr : {a, b}) {
+		drm_npu_vm_bind args{};
+		args.op = DRM_NPU_VM_BIND_OP_MAP;
+		args.handle = bo.handle();
+		args.bo_offset = kPageSize;
+		args.addr = addr;
+		args.size = 2 * kPageSize;
+		ASSERT_EQ(IoctlErrno(dev->fd(), DRM_IOCTL_NPU_VM_BIND, &args), 0);
+	}
+
+	ContextLine c;
+	ASSERT_TRUE(FindContext(id, &c)) << Debugfs("contexts");
+	EXPECT_EQ(c.bos, 1u);
+	EXPECT_EQ(c.bo_bytes, 3 * kPageSize);
+	std::vector<std::string> expect;
+	char line[128];
+	snprintf(line, sizeof(line), "  addr 0x%010llx size %llu flags 0x0",
+		 (unsigned long long)bo.addr(), (unsigned long long)(3 * kPageSize));
+	expect.push_back(line);
+	for (uint64_t addr : {a, b}) {
+		snprintf(line, sizeof(line), "  bind 0x%010llx size %llu bo 0x%010llx",
+			 (unsigned long long)addr, (unsigned long long)(2 * kPageSize),
+			 (unsigned long long)bo.addr());
+		expect.push_back(line);
+	}
+	EXPECT_EQ(BoLines(id), expect) << Debugfs("bos");
+}
+
 TEST_F(Telemetry, DebugfsCountsJobsPerContext)
 {
 	Session other(std::make_unique<Device>(s->dev().path()));
