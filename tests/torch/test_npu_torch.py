@@ -502,7 +502,7 @@ class Models(unittest.TestCase):
             collect_fallbacks()
         MEASURED[name] = (1 / cpu_s, 1 / dev_s)
         print(f"\n  {name} 1x3x64x64: cpu (guest) {1 / cpu_s:.2f} img/s, npu {1 / dev_s:.2f} img/s,"
-              f" max |err| {float((got - want).abs().max()):.3g}, fallbacks {counts}")
+              f" max |err| {float((got - want).abs().max()):.3g} (max |out| {float(want.abs().max()):.3g}), fallbacks {counts}")
         scale = float(want.abs().max())
         torch.testing.assert_close(got, want, rtol=1e-3, atol=1e-3 * scale)
         self.assertEqual(counts, {}, "operators fell back to the CPU")

@@ -32,14 +32,20 @@ npu::Stream& stream(int device, int64_t id);
 int64_t new_stream(int device, int priority);
 int64_t current_stream_id(int device);
 void set_current_stream_id(int device, int64_t id);
-inline npu::Stream& current_stream(int dev) { return stream(dev, current_stream_id(dev)); }
+inline npu::Stream& current_stream(int dev) {
+    return stream(dev, current_stream_id(dev));
+}
 // Every stream of the device, synchronized.
 void synchronize_device(int device);
 
 // The device index of a PrivateUse1 tensor.
-inline int index_of(const at::Tensor& t) { return t.device().index() < 0 ? 0 : t.device().index(); }
+inline int index_of(const at::Tensor& t) {
+    return t.device().index() < 0 ? 0 : t.device().index();
+}
 // The stream a tensor's work is enqueued on: its device's current stream.
-inline npu::Stream& stream_of(const at::Tensor& t) { return current_stream(index_of(t)); }
+inline npu::Stream& stream_of(const at::Tensor& t) {
+    return current_stream(index_of(t));
+}
 
 // Allocator (REGISTER_ALLOCATOR) statistics.
 struct MemoryStats {
@@ -54,7 +60,7 @@ void reset_peak(int device);
 void empty_cache(int device);
 
 // Op API helpers (kernels.cpp, copy.cpp).
-npu::ops::DType to_dtype(at::ScalarType type);  // none when the device has no such dtype
+npu::ops::DType to_dtype(at::ScalarType type); // none when the device has no such dtype
 bool device_dtype(at::ScalarType type);
 npu::ops::TensorDesc desc(const at::Tensor& t);
 // t viewed with shape (broadcast: missing or size-1 dimensions get stride 0).

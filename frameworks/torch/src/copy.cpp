@@ -10,14 +10,17 @@ namespace npu_torch {
 
 namespace {
 
-c10::Allocator* allocator() { return c10::GetAllocator(kNpu); }
+c10::Allocator* allocator() {
+    return c10::GetAllocator(kNpu);
+}
 
 at::Tensor empty_memory_format(at::IntArrayRef size, c10::optional<at::ScalarType> dtype,
-                               c10::optional<at::Layout> layout,
-                               c10::optional<at::Device> dev, c10::optional<bool> pin_memory,
+                               c10::optional<at::Layout> layout, c10::optional<at::Device> dev,
+                               c10::optional<bool> pin_memory,
                                c10::optional<at::MemoryFormat> memory_format) {
     c10::OptionalDeviceGuard guard(dev);
-    return at::detail::empty_generic(size, allocator(), c10::DispatchKeySet(c10::DispatchKey::PrivateUse1),
+    return at::detail::empty_generic(size, allocator(),
+                                     c10::DispatchKeySet(c10::DispatchKey::PrivateUse1),
                                      c10::dtype_or_default(dtype), memory_format);
 }
 
@@ -41,11 +44,16 @@ at::Tensor host_alias(const at::Tensor& t) {
 // does not compute in.
 npu::ops::DType bits_dtype(at::ScalarType type) {
     switch (c10::elementSize(type)) {
-    case 1: return npu::ops::DType::u8;
-    case 2: return npu::ops::DType::f16;
-    case 4: return npu::ops::DType::i32;
-    case 8: return npu::ops::DType::i64;
-    default: return npu::ops::DType::none;
+    case 1:
+        return npu::ops::DType::u8;
+    case 2:
+        return npu::ops::DType::f16;
+    case 4:
+        return npu::ops::DType::i32;
+    case 8:
+        return npu::ops::DType::i64;
+    default:
+        return npu::ops::DType::none;
     }
 }
 

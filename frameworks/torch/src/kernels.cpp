@@ -22,19 +22,30 @@ using npu::ops::TensorDesc;
 
 DType to_dtype(at::ScalarType type) {
     switch (type) {
-    case at::kFloat: return DType::f32;
-    case at::kHalf: return DType::f16;
-    case at::kBFloat16: return DType::bf16;
-    case at::kChar: return DType::i8;
-    case at::kByte: return DType::u8;
-    case at::kInt: return DType::i32;
-    case at::kLong: return DType::i64;
-    case at::kBool: return DType::boolean;
-    default: return DType::none;
+    case at::kFloat:
+        return DType::f32;
+    case at::kHalf:
+        return DType::f16;
+    case at::kBFloat16:
+        return DType::bf16;
+    case at::kChar:
+        return DType::i8;
+    case at::kByte:
+        return DType::u8;
+    case at::kInt:
+        return DType::i32;
+    case at::kLong:
+        return DType::i64;
+    case at::kBool:
+        return DType::boolean;
+    default:
+        return DType::none;
     }
 }
 
-bool device_dtype(at::ScalarType type) { return to_dtype(type) != DType::none; }
+bool device_dtype(at::ScalarType type) {
+    return to_dtype(type) != DType::none;
+}
 
 TensorDesc desc(const at::Tensor& t) {
     if (t.dim() == 0)
@@ -127,13 +138,19 @@ at::Tensor scalar_on(const at::Scalar& value, at::ScalarType type, const at::Dev
 
 namespace {
 
-const void* ptr(const at::Tensor& t) { return t.numel() == 0 ? nullptr : t.data_ptr(); }
+const void* ptr(const at::Tensor& t) {
+    return t.numel() == 0 ? nullptr : t.data_ptr();
+}
 
-bool is_float(at::ScalarType t) { return t == at::kFloat || t == at::kHalf || t == at::kBFloat16; }
+bool is_float(at::ScalarType t) {
+    return t == at::kFloat || t == at::kHalf || t == at::kBFloat16;
+}
 
 // A CPU computation standing in for a device kernel (a dtype or a variant
 // the device does not take): counted with the boxed fallback's counts.
-at::Tensor to_cpu(const at::Tensor& t) { return t.defined() ? t.cpu() : t; }
+at::Tensor to_cpu(const at::Tensor& t) {
+    return t.defined() ? t.cpu() : t;
+}
 
 // ------------------------------------------------------------- elementwise
 
@@ -205,16 +222,49 @@ at::Tensor binary(uint32_t fn, Kind kind, const at::Tensor& self, const at::Tens
         at::Tensor a = to_cpu(self), b = to_cpu(other);
         at::Tensor r;
         switch (fn) {
-        case NPU_BIN_ADD: r = at::add(a, b, alpha); break;
-        case NPU_BIN_SUB: r = at::sub(a, b, alpha); break;
-        case NPU_BIN_MUL: r = at::mul(a, b); break;
-        default: r = at::div(a, b); break;
+        case NPU_BIN_ADD:
+            r = at::add(a, b, alpha);
+            break;
+        case NPU_BIN_SUB:
+            r = at::sub(a, b, alpha);
+            break;
+        case NPU_BIN_MUL:
+            r = at::mul(a, b);
+            break;
+        case NPU_BIN_DIV:
+            r = at::div(a, b);
+            break;
+        case NPU_BIN_MAX:
+            r = at::maximum(a, b);
+            break;
+        case NPU_BIN_MIN:
+            r = at::minimum(a, b);
+            break;
+        case NPU_BIN_EQUAL:
+            r = at::eq(a, b);
+            break;
+        case NPU_BIN_LESS:
+            r = at::lt(a, b);
+            break;
+        case NPU_BIN_LESS_EQUAL:
+            r = at::le(a, b);
+            break;
+        case NPU_BIN_GREATER:
+            r = at::gt(a, b);
+            break;
+        case NPU_BIN_GREATER_EQUAL:
+            r = at::ge(a, b);
+            break;
+        default:
+            TORCH_CHECK(false, "npu: binary function ", fn, " of ", type);
         }
         return r.to(dev);
     }
-    at::Tensor a = operand(self, type, dev), b = scaled(operand(other, type, dev), alpha, type, dev);
+    at::Tensor a = operand(self, type, dev),
+               b = scaled(operand(other, type, dev), alpha, type, dev);
     auto shape = at::infer_size(self.sizes(), other.sizes());
-    at::Tensor out = at::empty(shape, at::TensorOptions().dtype(kind == Kind::compare ? at::kBool : type).device(dev));
+    at::Tensor out = at::empty(
+        shape, at::TensorOptions().dtype(kind == Kind::compare ? at::kBool : type).device(dev));
     binary_into(fn, a, b, out);
     return out;
 }
@@ -249,7 +299,8 @@ at::Tensor k_add(const at::Tensor& a, const at::Tensor& b, const at::Scalar& alp
 at::Tensor& k_add_(at::Tensor& a, const at::Tensor& b, const at::Scalar& alpha) {
     return binary_inplace(NPU_BIN_ADD, Kind::arith, a, b, alpha);
 }
-at::Tensor& k_add_out(const at::Tensor& a, const at::Tensor& b, const at::Scalar& alpha, at::Tensor& out) {
+at::Tensor& k_add_out(const at::Tensor& a, const at::Tensor& b, const at::Scalar& alpha,
+                      at::Tensor& out) {
     return binary_out(NPU_BIN_ADD, Kind::arith, a, b, alpha, out);
 }
 at::Tensor k_sub(const at::Tensor& a, const at::Tensor& b, const at::Scalar& alpha) {
@@ -258,10 +309,13 @@ at::Tensor k_sub(const at::Tensor& a, const at::Tensor& b, const at::Scalar& alp
 at::Tensor& k_sub_(at::Tensor& a, const at::Tensor& b, const at::Scalar& alpha) {
     return binary_inplace(NPU_BIN_SUB, Kind::arith, a, b, alpha);
 }
-at::Tensor& k_sub_out(const at::Tensor& a, const at::Tensor& b, const at::Scalar& alpha, at::Tensor& out) {
+at::Tensor& k_sub_out(const at::Tensor& a, const at::Tensor& b, const at::Scalar& alpha,
+                      at::Tensor& out) {
     return binary_out(NPU_BIN_SUB, Kind::arith, a, b, alpha, out);
 }
-at::Tensor k_mul(const at::Tensor& a, const at::Tensor& b) { return binary(NPU_BIN_MUL, Kind::arith, a, b); }
+at::Tensor k_mul(const at::Tensor& a, const at::Tensor& b) {
+    return binary(NPU_BIN_MUL, Kind::arith, a, b);
+}
 at::Tensor& k_mul_(at::Tensor& a, const at::Tensor& b) {
     return binary_inplace(NPU_BIN_MUL, Kind::arith, a, b);
 }
@@ -294,7 +348,7 @@ at::Tensor compare_s(const at::Tensor& a, const at::Scalar& b) {
 
 // threshold_backward (relu's gradient): self <= threshold ? 0 : grad.
 at::Tensor k_threshold_backward(const at::Tensor& grad, const at::Tensor& self,
-                              const at::Scalar& threshold) {
+                                const at::Scalar& threshold) {
     auto type = grad.scalar_type();
     c10::DeviceGuard guard(grad.device());
     at::Tensor cond = binary(NPU_BIN_GREATER, Kind::compare, self, at::scalar_tensor(threshold));
@@ -319,23 +373,57 @@ at::Tensor unary_on_cpu(const at::Tensor& self, uint32_t fn) {
     count_fallback("npu_cpu_path::unary");
     at::Tensor c = self.cpu(), r;
     switch (fn) {
-    case NPU_FN_RELU: r = at::relu(c); break;
-    case NPU_FN_SIGMOID: r = at::sigmoid(c); break;
-    case NPU_FN_TANH: r = at::tanh(c); break;
-    case NPU_FN_EXP: r = at::exp(c); break;
-    case NPU_FN_LOG: r = at::log(c); break;
-    case NPU_FN_SQRT: r = at::sqrt(c); break;
-    case NPU_FN_RSQRT: r = at::rsqrt(c); break;
-    case NPU_FN_RECIPROCAL: r = at::reciprocal(c); break;
-    case NPU_FN_NEG: r = at::neg(c); break;
-    case NPU_FN_ABS: r = at::abs(c); break;
-    case NPU_FN_SIN: r = at::sin(c); break;
-    case NPU_FN_COS: r = at::cos(c); break;
-    case NPU_FN_ERF: r = at::erf(c); break;
-    case NPU_FN_FLOOR: r = at::floor(c); break;
-    case NPU_FN_CEIL: r = at::ceil(c); break;
-    case NPU_FN_SILU: r = at::silu(c); break;
-    case NPU_FN_HARD_SWISH: r = at::hardswish(c); break;
+    case NPU_FN_RELU:
+        r = at::relu(c);
+        break;
+    case NPU_FN_SIGMOID:
+        r = at::sigmoid(c);
+        break;
+    case NPU_FN_TANH:
+        r = at::tanh(c);
+        break;
+    case NPU_FN_EXP:
+        r = at::exp(c);
+        break;
+    case NPU_FN_LOG:
+        r = at::log(c);
+        break;
+    case NPU_FN_SQRT:
+        r = at::sqrt(c);
+        break;
+    case NPU_FN_RSQRT:
+        r = at::rsqrt(c);
+        break;
+    case NPU_FN_RECIPROCAL:
+        r = at::reciprocal(c);
+        break;
+    case NPU_FN_NEG:
+        r = at::neg(c);
+        break;
+    case NPU_FN_ABS:
+        r = at::abs(c);
+        break;
+    case NPU_FN_SIN:
+        r = at::sin(c);
+        break;
+    case NPU_FN_COS:
+        r = at::cos(c);
+        break;
+    case NPU_FN_ERF:
+        r = at::erf(c);
+        break;
+    case NPU_FN_FLOOR:
+        r = at::floor(c);
+        break;
+    case NPU_FN_CEIL:
+        r = at::ceil(c);
+        break;
+    case NPU_FN_SILU:
+        r = at::silu(c);
+        break;
+    case NPU_FN_HARD_SWISH:
+        r = at::hardswish(c);
+        break;
     default:
         TORCH_CHECK(false, "npu: unary function ", fn, " on ", self.scalar_type(),
                     " has no device kernel");
@@ -369,7 +457,9 @@ at::Tensor un(const at::Tensor& self) {
     return k_unary(self, Fn);
 }
 template <uint32_t Fn>
-at::Tensor& un_(at::Tensor& self) { return unary_(self, Fn); }
+at::Tensor& un_(at::Tensor& self) {
+    return unary_(self, Fn);
+}
 
 at::Tensor k_gelu(const at::Tensor& self, c10::string_view approximate) {
     return k_unary(self, approximate == "tanh" ? NPU_FN_GELU_TANH : NPU_FN_GELU);
@@ -393,18 +483,20 @@ at::Tensor& k_hardsigmoid_(at::Tensor& self) {
     return unary_(self, NPU_FN_HARD_SIGMOID, 1.0f / 6.0f, 0.5f);
 }
 at::Tensor k_elu(const at::Tensor& self, const at::Scalar& alpha, const at::Scalar& scale,
-               const at::Scalar& input_scale) {
+                 const at::Scalar& input_scale) {
     TORCH_CHECK(scale.equal(1) && input_scale.equal(1), "npu: elu with scale has no device kernel");
     return k_unary(self, NPU_FN_ELU, alpha.toFloat());
 }
 
 // sigmoid' = grad * y * (1 - y); tanh' = grad * (1 - y * y).
 at::Tensor k_sigmoid_backward(const at::Tensor& grad, const at::Tensor& y) {
-    at::Tensor one_minus = binary(NPU_BIN_SUB, Kind::arith, at::scalar_tensor(1, y.scalar_type()), y);
+    at::Tensor one_minus =
+        binary(NPU_BIN_SUB, Kind::arith, at::scalar_tensor(1, y.scalar_type()), y);
     return k_mul(k_mul(grad, y), one_minus);
 }
 at::Tensor k_tanh_backward(const at::Tensor& grad, const at::Tensor& y) {
-    at::Tensor one_minus = binary(NPU_BIN_SUB, Kind::arith, at::scalar_tensor(1, y.scalar_type()), k_mul(y, y));
+    at::Tensor one_minus =
+        binary(NPU_BIN_SUB, Kind::arith, at::scalar_tensor(1, y.scalar_type()), k_mul(y, y));
     return k_mul(grad, one_minus);
 }
 
@@ -439,7 +531,7 @@ at::Tensor& k_mm_out(const at::Tensor& a, const at::Tensor& b, at::Tensor& out) 
 }
 
 at::Tensor k_addmm(const at::Tensor& self, const at::Tensor& a, const at::Tensor& b,
-                 const at::Scalar& beta, const at::Scalar& alpha) {
+                   const at::Scalar& beta, const at::Scalar& alpha) {
     check_float_pair("addmm", a, b);
     c10::DeviceGuard guard(a.device());
     std::vector<int64_t> shape{a.size(0), b.size(1)};
@@ -449,7 +541,8 @@ at::Tensor k_addmm(const at::Tensor& self, const at::Tensor& a, const at::Tensor
     if (a.size(1) == 0 || beta.toFloat() == 0) {
         if (a.size(1) == 0)
             return y.copy_(k_mul(self.expand(shape), scalar_on(beta, a.scalar_type(), a.device())));
-        launch(index_of(y), OpDesc::gemm(alpha.toFloat(), 1), {desc(a), desc(b), TensorDesc{}, desc(y)},
+        launch(index_of(y), OpDesc::gemm(alpha.toFloat(), 1),
+               {desc(a), desc(b), TensorDesc{}, desc(y)},
                {a.data_ptr(), b.data_ptr(), nullptr, y.data_ptr()});
         return y;
     }
@@ -461,7 +554,7 @@ at::Tensor k_addmm(const at::Tensor& self, const at::Tensor& a, const at::Tensor
 }
 
 at::Tensor& k_addmm_out(const at::Tensor& self, const at::Tensor& a, const at::Tensor& b,
-                      const at::Scalar& beta, const at::Scalar& alpha, at::Tensor& out) {
+                        const at::Scalar& beta, const at::Scalar& alpha, at::Tensor& out) {
     at::Tensor r = k_addmm(self, a, b, beta, alpha);
     at::native::resize_output(out, r.sizes());
     out.copy_(r);
@@ -495,17 +588,18 @@ std::array<uint32_t, 3> param3(at::IntArrayRef v, size_t spatial, int64_t fill, 
 }
 
 at::Tensor k_convolution_overrideable(const at::Tensor& input, const at::Tensor& weight,
-                                    const c10::optional<at::Tensor>& bias, at::IntArrayRef stride,
-                                    at::IntArrayRef padding, at::IntArrayRef dilation,
-                                    bool transposed, at::IntArrayRef output_padding,
-                                    int64_t groups) {
+                                      const c10::optional<at::Tensor>& bias, at::IntArrayRef stride,
+                                      at::IntArrayRef padding, at::IntArrayRef dilation,
+                                      bool transposed, at::IntArrayRef output_padding,
+                                      int64_t groups) {
     check_float_pair("convolution", input, weight);
     size_t spatial = input.dim() - 2;
     TORCH_CHECK(spatial >= 1 && spatial <= 3, "npu: convolution of rank ", input.dim());
     c10::DeviceGuard guard(input.device());
     auto st = param3(stride, spatial, 1, 1), pad = param3(padding, spatial, 0, 0),
          dil = param3(dilation, spatial, 1, 1), opad = param3(output_padding, spatial, 0, 0);
-    std::vector<int64_t> shape{input.size(0), transposed ? weight.size(1) * groups : weight.size(0)};
+    std::vector<int64_t> shape{input.size(0),
+                               transposed ? weight.size(1) * groups : weight.size(0)};
     for (size_t i = 0; i < spatial; ++i) {
         int64_t in = input.size(2 + i), k = weight.size(2 + i);
         shape.push_back(transposed ? (in - 1) * st[i] - 2 * pad[i] + dil[i] * (k - 1) + 1 + opad[i]
@@ -523,19 +617,18 @@ at::Tensor k_convolution_overrideable(const at::Tensor& input, const at::Tensor&
     at::Tensor b;
     if (bias && bias->defined())
         b = operand(*bias, input.scalar_type(), input.device());
-    launch(index_of(y), op, {desc(input), desc(weight), b.defined() ? desc(b) : TensorDesc{}, desc(y)},
-           {input.data_ptr(), weight.data_ptr(), b.defined() ? b.data_ptr() : nullptr, y.data_ptr()});
+    launch(
+        index_of(y), op, {desc(input), desc(weight), b.defined() ? desc(b) : TensorDesc{}, desc(y)},
+        {input.data_ptr(), weight.data_ptr(), b.defined() ? b.data_ptr() : nullptr, y.data_ptr()});
     return y;
 }
 
 // The gradient of a convolution is computed by the CPU (counted as a
 // fallback): the device's CONV has no backward-data/backward-weight form.
-std::tuple<at::Tensor, at::Tensor, at::Tensor>
-k_convolution_backward_overrideable(const at::Tensor& grad_output, const at::Tensor& input,
-                                  const at::Tensor& weight, at::IntArrayRef stride,
-                                  at::IntArrayRef padding, at::IntArrayRef dilation, bool transposed,
-                                  at::IntArrayRef output_padding, int64_t groups,
-                                  std::array<bool, 3> mask) {
+std::tuple<at::Tensor, at::Tensor, at::Tensor> k_convolution_backward_overrideable(
+    const at::Tensor& grad_output, const at::Tensor& input, const at::Tensor& weight,
+    at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef dilation, bool transposed,
+    at::IntArrayRef output_padding, int64_t groups, std::array<bool, 3> mask) {
     count_fallback("convolution_backward_overrideable");
     auto dev = input.device();
     auto [gi, gw, gb] = at::convolution_backward(
@@ -580,11 +673,9 @@ OpDesc pool_op(uint32_t mode, const PoolGeom& g) {
     return op;
 }
 
-std::tuple<at::Tensor, at::Tensor> k_max_pool2d_with_indices(const at::Tensor& self,
-                                                           at::IntArrayRef kernel,
-                                                           at::IntArrayRef stride,
-                                                           at::IntArrayRef padding,
-                                                           at::IntArrayRef dilation, bool ceil_mode) {
+std::tuple<at::Tensor, at::Tensor>
+k_max_pool2d_with_indices(const at::Tensor& self, at::IntArrayRef kernel, at::IntArrayRef stride,
+                          at::IntArrayRef padding, at::IntArrayRef dilation, bool ceil_mode) {
     TORCH_CHECK(is_float(self.scalar_type()), "npu: max_pool2d of ", self.scalar_type());
     c10::DeviceGuard guard(self.device());
     auto g = pool_geometry(self, kernel, stride, padding, dilation, ceil_mode);
@@ -594,8 +685,8 @@ std::tuple<at::Tensor, at::Tensor> k_max_pool2d_with_indices(const at::Tensor& s
         launch(index_of(y), pool_op(NPU_POOL_MAX, g), {desc(g.x), desc(y), desc(idx)},
                {g.x.data_ptr(), y.data_ptr(), idx.data_ptr()});
         // The device's indices count over [N, C, H, W]; PyTorch's within a plane.
-        binary_into(NPU_BIN_MOD, idx, scalar_on(g.x.size(2) * g.x.size(3), at::kLong, self.device()),
-                    idx);
+        binary_into(NPU_BIN_MOD, idx,
+                    scalar_on(g.x.size(2) * g.x.size(3), at::kLong, self.device()), idx);
     }
     if (!g.batched)
         return {y.squeeze(0), idx.squeeze(0)};
@@ -603,8 +694,8 @@ std::tuple<at::Tensor, at::Tensor> k_max_pool2d_with_indices(const at::Tensor& s
 }
 
 at::Tensor k_avg_pool2d(const at::Tensor& self, at::IntArrayRef kernel, at::IntArrayRef stride,
-                      at::IntArrayRef padding, bool ceil_mode, bool count_include_pad,
-                      c10::optional<int64_t> divisor_override) {
+                        at::IntArrayRef padding, bool ceil_mode, bool count_include_pad,
+                        c10::optional<int64_t> divisor_override) {
     TORCH_CHECK(is_float(self.scalar_type()), "npu: avg_pool2d of ", self.scalar_type());
     if (divisor_override) {
         count_fallback("npu_cpu_path::avg_pool2d(divisor_override)");
@@ -661,13 +752,28 @@ at::Tensor reduce_on_cpu(uint32_t fn, const at::Tensor& x, uint64_t axes, bool k
             dims.push_back(i);
     at::Tensor r;
     switch (fn) {
-    case NPU_RED_SUM: r = at::sum(c, dims, true, out_type); break;
-    case NPU_RED_MEAN: r = at::mean(c, dims, true, out_type); break;
-    case NPU_RED_MAX: r = at::amax(c, dims, true); break;
-    case NPU_RED_MIN: r = at::amin(c, dims, true); break;
-    case NPU_RED_ARGMAX: r = dims.empty() ? at::zeros({}, c.options().dtype(at::kLong)) : at::argmax(c, dims[0], true); break;
-    case NPU_RED_ARGMIN: r = dims.empty() ? at::zeros({}, c.options().dtype(at::kLong)) : at::argmin(c, dims[0], true); break;
-    default: TORCH_CHECK(false, "npu: reduction ", fn, " of ", x.scalar_type());
+    case NPU_RED_SUM:
+        r = at::sum(c, dims, true, out_type);
+        break;
+    case NPU_RED_MEAN:
+        r = at::mean(c, dims, true, out_type);
+        break;
+    case NPU_RED_MAX:
+        r = at::amax(c, dims, true);
+        break;
+    case NPU_RED_MIN:
+        r = at::amin(c, dims, true);
+        break;
+    case NPU_RED_ARGMAX:
+        r = dims.empty() ? at::zeros({}, c.options().dtype(at::kLong))
+                         : at::argmax(c, dims[0], true);
+        break;
+    case NPU_RED_ARGMIN:
+        r = dims.empty() ? at::zeros({}, c.options().dtype(at::kLong))
+                         : at::argmin(c, dims[0], true);
+        break;
+    default:
+        TORCH_CHECK(false, "npu: reduction ", fn, " of ", x.scalar_type());
     }
     r = r.to(x.device());
     return keepdim || x.dim() == 0 ? r : r.view(dropped_shape(x, axes));
@@ -693,8 +799,9 @@ at::Tensor reduce(uint32_t fn, const at::Tensor& x, uint64_t axes, bool keepdim,
 
 at::Tensor sum_dim(const at::Tensor& self, at::OptionalIntArrayRef dim, bool keepdim,
                    c10::optional<at::ScalarType> dtype) {
-    auto type = dtype ? *dtype
-                      : at::isIntegralType(self.scalar_type(), true) ? at::kLong : self.scalar_type();
+    auto type = dtype                                          ? *dtype
+                : at::isIntegralType(self.scalar_type(), true) ? at::kLong
+                                                               : self.scalar_type();
     TORCH_CHECK(device_dtype(type), "npu: sum to ", type, " has no device kernel");
     at::Tensor x = self.scalar_type() == type ? self : self.to(type);
     return reduce(NPU_RED_SUM, x, axes_of(self, dim), keepdim, type);
@@ -721,12 +828,14 @@ std::tuple<at::Tensor, at::Tensor> min_dim(const at::Tensor& self, int64_t dim, 
 }
 
 at::Tensor max_all(const at::Tensor& self) {
-    TORCH_CHECK(self.numel() > 0, "max(): Expected reduction dim to be specified for input.numel() == 0.");
+    TORCH_CHECK(self.numel() > 0,
+                "max(): Expected reduction dim to be specified for input.numel() == 0.");
     return reduce(NPU_RED_MAX, self, axes_of(self, {}), false, self.scalar_type());
 }
 
 at::Tensor min_all(const at::Tensor& self) {
-    TORCH_CHECK(self.numel() > 0, "min(): Expected reduction dim to be specified for input.numel() == 0.");
+    TORCH_CHECK(self.numel() > 0,
+                "min(): Expected reduction dim to be specified for input.numel() == 0.");
     return reduce(NPU_RED_MIN, self, axes_of(self, {}), false, self.scalar_type());
 }
 
@@ -768,7 +877,7 @@ at::Tensor k_log_softmax(const at::Tensor& self, int64_t dim, bool half_to_float
 
 // dx = y * (dy - sum(dy * y))
 at::Tensor k_softmax_backward(const at::Tensor& grad, const at::Tensor& y, int64_t dim,
-                            at::ScalarType input_dtype) {
+                              at::ScalarType input_dtype) {
     at::Tensor gy = k_mul(grad, y);
     at::Tensor s = sum_dim(gy, at::IntArrayRef{dim}, true, c10::nullopt);
     at::Tensor r = k_mul(y, k_sub(grad, s, 1));
@@ -777,7 +886,7 @@ at::Tensor k_softmax_backward(const at::Tensor& grad, const at::Tensor& y, int64
 
 // dx = dy - exp(y) * sum(dy)
 at::Tensor k_log_softmax_backward(const at::Tensor& grad, const at::Tensor& y, int64_t dim,
-                                at::ScalarType input_dtype) {
+                                  at::ScalarType input_dtype) {
     at::Tensor s = sum_dim(grad, at::IntArrayRef{dim}, true, c10::nullopt);
     at::Tensor r = k_sub(grad, k_mul(k_unary(y, NPU_FN_EXP), s), 1);
     return r.scalar_type() == input_dtype ? r : r.to(input_dtype);
@@ -792,12 +901,12 @@ TensorDesc channel_desc(const at::Tensor& c, const at::Tensor& x) {
     return TensorDesc::strided(to_dtype(c.scalar_type()), x.sizes().vec(), std::move(strides));
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor>
-k_native_batch_norm(const at::Tensor& input, const c10::optional<at::Tensor>& weight,
-                  const c10::optional<at::Tensor>& bias, const c10::optional<at::Tensor>& running_mean,
-                  const c10::optional<at::Tensor>& running_var, bool training, double momentum,
-                  double eps) {
-    bool have_stats = running_mean && running_mean->defined() && running_var && running_var->defined();
+std::tuple<at::Tensor, at::Tensor, at::Tensor> k_native_batch_norm(
+    const at::Tensor& input, const c10::optional<at::Tensor>& weight,
+    const c10::optional<at::Tensor>& bias, const c10::optional<at::Tensor>& running_mean,
+    const c10::optional<at::Tensor>& running_var, bool training, double momentum, double eps) {
+    bool have_stats =
+        running_mean && running_mean->defined() && running_var && running_var->defined();
     if (training || !have_stats || !is_float(input.scalar_type()) || input.dim() < 2) {
         // Training statistics: the CPU computes them (counted), the running
         // statistics are written back to the device.
@@ -864,7 +973,9 @@ at::Tensor& k_fill_tensor_(at::Tensor& self, const at::Tensor& value) {
     return self;
 }
 
-at::Tensor& k_zero_(at::Tensor& self) { return k_fill_(self, 0); }
+at::Tensor& k_zero_(at::Tensor& self) {
+    return k_fill_(self, 0);
+}
 
 at::Tensor k_cat(const at::ITensorListRef& list, int64_t dim) {
     auto tensors = list.materialize();
@@ -898,13 +1009,15 @@ at::Tensor k_cat(const at::ITensorListRef& list, int64_t dim) {
 
 // ----------------------------------------------------------------- nll loss
 
-std::tuple<at::Tensor, at::Tensor> k_nll_loss_forward(const at::Tensor& self, const at::Tensor& target,
-                                                    const c10::optional<at::Tensor>& weight,
-                                                    int64_t reduction, int64_t ignore_index) {
+std::tuple<at::Tensor, at::Tensor> k_nll_loss_forward(const at::Tensor& self,
+                                                      const at::Tensor& target,
+                                                      const c10::optional<at::Tensor>& weight,
+                                                      int64_t reduction, int64_t ignore_index) {
     if ((weight && weight->defined()) || self.dim() != 2 || !is_float(self.scalar_type())) {
         count_fallback("npu_cpu_path::nll_loss_forward");
-        auto [o, w] = at::nll_loss_forward(self.cpu(), target.cpu(), to_cpu(weight.value_or(at::Tensor())),
-                                           reduction, ignore_index);
+        auto [o, w] =
+            at::nll_loss_forward(self.cpu(), target.cpu(), to_cpu(weight.value_or(at::Tensor())),
+                                 reduction, ignore_index);
         return {o.to(self.device()), w.to(self.device())};
     }
     c10::DeviceGuard guard(self.device());
@@ -936,8 +1049,9 @@ std::tuple<at::Tensor, at::Tensor> k_nll_loss_forward(const at::Tensor& self, co
 }
 
 at::Tensor k_nll_loss_backward(const at::Tensor& grad_output, const at::Tensor& self,
-                             const at::Tensor& target, const c10::optional<at::Tensor>& weight,
-                             int64_t reduction, int64_t ignore_index, const at::Tensor& total_weight) {
+                               const at::Tensor& target, const c10::optional<at::Tensor>& weight,
+                               int64_t reduction, int64_t ignore_index,
+                               const at::Tensor& total_weight) {
     if ((weight && weight->defined()) || self.dim() != 2 || !is_float(self.scalar_type())) {
         count_fallback("npu_cpu_path::nll_loss_backward");
         return at::nll_loss_backward(grad_output.cpu(), self.cpu(), target.cpu(),
@@ -973,14 +1087,16 @@ at::Tensor k_nll_loss_backward(const at::Tensor& grad_output, const at::Tensor& 
 // but not Tensor?[] (the indices of index and index_put_): these two run
 // on the CPU here, counted under their own names.
 
-c10::List<c10::optional<at::Tensor>> indices_on_cpu(const c10::List<c10::optional<at::Tensor>>& in) {
+c10::List<c10::optional<at::Tensor>>
+indices_on_cpu(const c10::List<c10::optional<at::Tensor>>& in) {
     c10::List<c10::optional<at::Tensor>> out;
     for (const c10::optional<at::Tensor>& t : in)
         out.push_back(t && t->defined() ? c10::optional<at::Tensor>(t->cpu()) : c10::nullopt);
     return out;
 }
 
-at::Tensor index_tensor(const at::Tensor& self, const c10::List<c10::optional<at::Tensor>>& indices) {
+at::Tensor index_tensor(const at::Tensor& self,
+                        const c10::List<c10::optional<at::Tensor>>& indices) {
     count_fallback("aten::index.Tensor");
     return at::index(self.cpu(), indices_on_cpu(indices)).to(self.device());
 }

@@ -11,18 +11,34 @@
 namespace npu_torch {
 namespace {
 
-int64_t op_device_count() { return device_count(); }
-int64_t op_current_device() { return current_device(); }
-void op_set_device(int64_t d) { set_current_device(static_cast<int>(d)); }
-void op_synchronize(int64_t d) { synchronize_device(static_cast<int>(d)); }
+int64_t op_device_count() {
+    return device_count();
+}
+int64_t op_current_device() {
+    return current_device();
+}
+void op_set_device(int64_t d) {
+    set_current_device(static_cast<int>(d));
+}
+void op_synchronize(int64_t d) {
+    synchronize_device(static_cast<int>(d));
+}
 
 int64_t op_stream_new(int64_t d, int64_t priority) {
     return new_stream(static_cast<int>(d), static_cast<int>(priority));
 }
-int64_t op_stream_current(int64_t d) { return current_stream_id(static_cast<int>(d)); }
-void op_stream_set(int64_t d, int64_t id) { set_current_stream_id(static_cast<int>(d), id); }
-void op_stream_synchronize(int64_t d, int64_t id) { stream(static_cast<int>(d), id).synchronize(); }
-bool op_stream_query(int64_t d, int64_t id) { return stream(static_cast<int>(d), id).query(); }
+int64_t op_stream_current(int64_t d) {
+    return current_stream_id(static_cast<int>(d));
+}
+void op_stream_set(int64_t d, int64_t id) {
+    set_current_stream_id(static_cast<int>(d), id);
+}
+void op_stream_synchronize(int64_t d, int64_t id) {
+    stream(static_cast<int>(d), id).synchronize();
+}
+bool op_stream_query(int64_t d, int64_t id) {
+    return stream(static_cast<int>(d), id).query();
+}
 
 // Events by handle.
 std::mutex events_lock; // protects events, next_event
@@ -37,8 +53,9 @@ std::shared_ptr<npu::Event> event(int64_t h) {
 }
 
 int64_t op_event_new(int64_t d, bool timing) {
-    auto ev = std::make_shared<npu::Event>(
-        device(static_cast<int>(d)), timing ? npu::EventFlags::none : npu::EventFlags::disable_timing);
+    auto ev = std::make_shared<npu::Event>(device(static_cast<int>(d)),
+                                           timing ? npu::EventFlags::none
+                                                  : npu::EventFlags::disable_timing);
     std::lock_guard g(events_lock);
     events[next_event] = std::move(ev);
     return next_event++;
@@ -53,8 +70,12 @@ void op_event_record(int64_t h, int64_t d, int64_t sid) {
 void op_event_wait(int64_t h, int64_t d, int64_t sid) {
     stream(static_cast<int>(d), sid).wait(*event(h));
 }
-bool op_event_query(int64_t h) { return event(h)->query(); }
-void op_event_synchronize(int64_t h) { event(h)->synchronize(); }
+bool op_event_query(int64_t h) {
+    return event(h)->query();
+}
+void op_event_synchronize(int64_t h) {
+    event(h)->synchronize();
+}
 double op_event_elapsed_ms(int64_t a, int64_t b) {
     return std::chrono::duration<double, std::milli>(npu::Event::elapsed(*event(a), *event(b)))
         .count();
@@ -71,13 +92,19 @@ std::tuple<std::vector<std::string>, std::vector<int64_t>> op_memory_stats(int64
              static_cast<int64_t>(pool.reserved_high_water), static_cast<int64_t>(pool.chunks),
              static_cast<int64_t>(pool.chunk_creations)}};
 }
-void op_reset_peak(int64_t d) { reset_peak(static_cast<int>(d)); }
-void op_empty_cache(int64_t d) { empty_cache(static_cast<int>(d)); }
+void op_reset_peak(int64_t d) {
+    reset_peak(static_cast<int>(d));
+}
+void op_empty_cache(int64_t d) {
+    empty_cache(static_cast<int>(d));
+}
 
 std::tuple<std::vector<std::string>, std::vector<int64_t>> op_fallback_counts() {
     return {fallback_names(), fallback_values()};
 }
-void op_fallback_reset() { fallback_reset(); }
+void op_fallback_reset() {
+    fallback_reset();
+}
 
 } // namespace
 } // namespace npu_torch

@@ -61,9 +61,15 @@ thread_local std::vector<int64_t> tls_streams;
 
 } // namespace
 
-int device_count() { return registry().count; }
-npu::Device& device(int index) { return *slot(index).device; }
-int current_device() { return tls_device; }
+int device_count() {
+    return registry().count;
+}
+npu::Device& device(int index) {
+    return *slot(index).device;
+}
+int current_device() {
+    return tls_device;
+}
 void set_current_device(int index) {
     TORCH_CHECK(index >= 0 && index < device_count(), "npu: no device ", index);
     tls_device = index;
@@ -171,8 +177,8 @@ public:
         try {
             p = npu::malloc_async(bytes, stream(dev, sid));
         } catch (const std::exception& e) {
-            TORCH_CHECK(false, "npu: out of memory allocating ", bytes, " bytes on device ",
-                        dev, ": ", e.what());
+            TORCH_CHECK(false, "npu: out of memory allocating ", bytes, " bytes on device ", dev,
+                        ": ", e.what());
         }
         {
             auto& s = slot(dev);
@@ -222,7 +228,8 @@ struct NpuGuardImpl final : public c10::impl::DeviceGuardImplInterface {
     }
     c10::Stream getStream(c10::Device d) const noexcept override {
         int dev = d.index() < 0 ? current_device() : d.index();
-        return c10::Stream(c10::Stream::UNSAFE, c10::Device(kNpu, static_cast<c10::DeviceIndex>(dev)),
+        return c10::Stream(c10::Stream::UNSAFE,
+                           c10::Device(kNpu, static_cast<c10::DeviceIndex>(dev)),
                            current_stream_id(dev));
     }
     c10::Stream getDefaultStream(c10::Device d) const override {

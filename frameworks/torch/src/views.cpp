@@ -13,7 +13,9 @@
 namespace npu_torch {
 namespace {
 
-at::Tensor view(const at::Tensor& self, at::IntArrayRef size) { return at::native::view(self, size); }
+at::Tensor view(const at::Tensor& self, at::IntArrayRef size) {
+    return at::native::view(self, size);
+}
 
 at::Tensor as_strided(const at::Tensor& self, at::IntArrayRef size, at::IntArrayRef stride,
                       c10::optional<int64_t> storage_offset) {
@@ -34,9 +36,9 @@ const at::Tensor& resize_(const at::Tensor& self, at::IntArrayRef size,
         impl->empty_tensor_restride(*memory_format);
     size_t needed = 0;
     if (self.numel() > 0)
-        needed = (impl->storage_offset() + at::detail::computeStorageNbytes(
-                                               size, impl->strides(), self.itemsize()) /
-                                               self.itemsize()) *
+        needed = (impl->storage_offset() +
+                  at::detail::computeStorageNbytes(size, impl->strides(), self.itemsize()) /
+                      self.itemsize()) *
                  self.itemsize();
     auto storage = impl->unsafe_storage();
     if (needed > storage.nbytes()) {
