@@ -121,6 +121,27 @@ class Runtime(unittest.TestCase):
         self.assertEqual(npu_torch.memory_allocated(), before)
         npu_torch.empty_cache()
 
+    def test_two_devices(self):
+        if npu_torch.device_count() < 2:
+            self.skipTest("one NPU")
+        d1 = torch.device("privateuseone", 1)
+        x = torch.randn(5, 7)
+        a = x.to(DEV)
+        b = a.to(d1)  # device -> device across NPUs
+        self.assertEqual(b.device, d1)
+        c = torch.relu(b) @ b.t()  # kernels run on NPU 1
+        self.assertEqual(c.device, d1)
+        close(self, c, torch.relu(x) @ x.t(), rtol=1e-4, atol=1e-4)
+        npu_torch.set_device(1)
+        try:
+            self.assertEqual(npu_torch.current_device(), 1)
+            e = torch.empty(3, device="privateuseone")
+            self.assertEqual(e.device, d1)
+            npu_torch.synchronize()
+        finally:
+            npu_torch.set_device(0)
+        close(self, b.to(DEV).t().contiguous(), x.t())
+
     def test_guard(self):
         with torch.autograd.profiler.record_function("x"):
             pass
