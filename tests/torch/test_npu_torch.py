@@ -323,6 +323,12 @@ class Kernels(unittest.TestCase):
             self.check(lambda x, y: x.clone().mul_(y), a, b)
             self.check(lambda x, y: x.clone().div_(y.abs() + 1), a, b)
             self.check(lambda x: x.clone().mul_(0.5).add_(1.0), a)
+            c = torch.randn(3, 5, 7)
+            self.check(lambda x, y, z: torch.addcmul(x, y, z, value=0.3), a, b, c)
+            self.check(lambda x, y, z: torch.addcdiv(x, y, z.abs() + 1, value=-2), a, b, c)
+            self.check(lambda x, y, z: x.clone().addcmul_(y, z, value=0.5), a, b, c)
+            self.check(lambda x, y, z: x.clone().addcdiv_(y, z.abs() + 1, value=0.5), a, b, c)
+            self.check(lambda x: x.abs().sqrt_(), a)
 
     def test_gemm(self):
         g = torch.Generator().manual_seed(5)
@@ -475,6 +481,27 @@ class Training(unittest.TestCase):
         close(self, ld.detach().cpu(), lc.detach(), rtol=1e-4, atol=1e-5)
         for g, p in zip(grads, cpu.parameters()):
             close(self, g, p.grad, rtol=1e-3, atol=1e-5)
+
+    def test_adam_steps(self):
+        torch.manual_seed(3)
+        x, y = torch.randn(32, 64), torch.randint(0, 10, (32,))
+        losses = {}
+        for where in ("cpu", "npu"):
+            d = DEV if where == "npu" else torch.device("cpu")
+            model = _mlp(4).to(d)
+            opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+            out = []
+            ctx = no_fallback(self) if where == "npu" else contextlib.nullcontext()
+            with ctx:
+                for _ in range(4):
+                    opt.zero_grad()
+                    loss = F.cross_entropy(model(x.to(d)), y.to(d))
+                    loss.backward()
+                    opt.step()
+                    out.append(loss.item())
+            losses[where] = out
+        for c, n in zip(losses["cpu"], losses["npu"]):
+            self.assertAlmostEqual(c, n, delta=1e-3 * max(1.0, abs(c)))
 
     def test_digits_mlp_training(self):
         from sklearn.datasets import load_digits

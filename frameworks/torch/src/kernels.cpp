@@ -346,6 +346,32 @@ at::Tensor compare_s(const at::Tensor& a, const at::Scalar& b) {
     return binary(Fn, Kind::compare, a, at::scalar_tensor(b));
 }
 
+// addcmul: self + value * t1 * t2; addcdiv: self + value * t1 / t2 (the
+// optimizers' updates).
+at::Tensor addc(uint32_t fn, const at::Tensor& self, const at::Tensor& t1, const at::Tensor& t2,
+                const at::Scalar& value) {
+    at::Tensor prod = binary(fn, fn == NPU_BIN_DIV ? Kind::true_div : Kind::arith, t1, t2);
+    return binary(NPU_BIN_ADD, Kind::arith, self, prod, value);
+}
+at::Tensor k_addcmul(const at::Tensor& self, const at::Tensor& t1, const at::Tensor& t2,
+                     const at::Scalar& value) {
+    return addc(NPU_BIN_MUL, self, t1, t2, value);
+}
+at::Tensor k_addcdiv(const at::Tensor& self, const at::Tensor& t1, const at::Tensor& t2,
+                     const at::Scalar& value) {
+    return addc(NPU_BIN_DIV, self, t1, t2, value);
+}
+at::Tensor& k_addcmul_(at::Tensor& self, const at::Tensor& t1, const at::Tensor& t2,
+                       const at::Scalar& value) {
+    at::Tensor prod = binary(NPU_BIN_MUL, Kind::arith, t1, t2);
+    return binary_inplace(NPU_BIN_ADD, Kind::arith, self, prod, value);
+}
+at::Tensor& k_addcdiv_(at::Tensor& self, const at::Tensor& t1, const at::Tensor& t2,
+                       const at::Scalar& value) {
+    at::Tensor quot = binary(NPU_BIN_DIV, Kind::true_div, t1, t2);
+    return binary_inplace(NPU_BIN_ADD, Kind::arith, self, quot, value);
+}
+
 // threshold_backward (relu's gradient): self <= threshold ? 0 : grad.
 at::Tensor k_threshold_backward(const at::Tensor& grad, const at::Tensor& self,
                                 const at::Scalar& threshold) {
@@ -456,6 +482,8 @@ at::Tensor un(const at::Tensor& self) {
     }
     return k_unary(self, Fn);
 }
+at::Tensor& k_sqrt_(at::Tensor& self) { return unary_(self, NPU_FN_SQRT); }
+
 template <uint32_t Fn>
 at::Tensor& un_(at::Tensor& self) {
     return unary_(self, Fn);
@@ -1140,6 +1168,11 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
     m.impl("gt.Scalar", TORCH_FN(compare_s<NPU_BIN_GREATER>));
     m.impl("ge.Scalar", TORCH_FN(compare_s<NPU_BIN_GREATER_EQUAL>));
     m.impl("threshold_backward", TORCH_FN(k_threshold_backward));
+    m.impl("addcmul", TORCH_FN(k_addcmul));
+    m.impl("addcmul_", TORCH_FN(k_addcmul_));
+    m.impl("addcdiv", TORCH_FN(k_addcdiv));
+    m.impl("addcdiv_", TORCH_FN(k_addcdiv_));
+    m.impl("sqrt_", TORCH_FN(k_sqrt_));
 
     m.impl("relu", TORCH_FN(un<NPU_FN_RELU>));
     m.impl("relu_", TORCH_FN(un_<NPU_FN_RELU>));
