@@ -366,6 +366,28 @@ class Kernels(unittest.TestCase):
                    torch.randn(1, 4, 5, 6, generator=g), torch.randn(4, 3, 3, 3, generator=g),
                    torch.randn(3, generator=g), atol=1e-4)
 
+    def test_conv_backward(self):
+        g = torch.Generator().manual_seed(11)
+        cases = [(torch.randn(2, 3, 9, 11, generator=g), torch.randn(4, 3, 3, 3, generator=g),
+                  dict(stride=2, padding=1)),
+                 (torch.randn(1, 2, 8, 7, generator=g), torch.randn(3, 2, 3, 2, generator=g),
+                  dict(padding=(2, 1), dilation=2)),
+                 (torch.randn(2, 3, 12, generator=g), torch.randn(5, 3, 4, generator=g),
+                  dict(stride=3))]
+        for x, w, kw in cases:
+            conv = F.conv1d if x.dim() == 3 else F.conv2d
+            b = torch.randn(w.size(0), generator=g)
+            xc, wc, bc = (t.clone().requires_grad_() for t in (x, w, b))
+            yc = conv(xc, wc, bc, **kw)
+            gy = torch.randn(yc.shape, generator=g)
+            yc.backward(gy)
+            xd, wd, bd = (t.to(DEV).requires_grad_() for t in (x, w, b))
+            with no_fallback(self):
+                conv(xd, wd, bd, **kw).backward(gy.to(DEV))
+                got = [t.grad.cpu() for t in (xd, wd, bd)]
+            for gd, t in zip(got, (xc, wc, bc)):
+                close(self, gd, t.grad, rtol=1e-4, atol=1e-4)
+
     def test_pools(self):
         g = torch.Generator().manual_seed(7)
         for layout, x in [("contiguous", torch.randn(2, 3, 9, 11, generator=g)),

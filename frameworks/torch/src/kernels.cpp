@@ -482,7 +482,9 @@ at::Tensor un(const at::Tensor& self) {
     }
     return k_unary(self, Fn);
 }
-at::Tensor& k_sqrt_(at::Tensor& self) { return unary_(self, NPU_FN_SQRT); }
+at::Tensor& k_sqrt_(at::Tensor& self) {
+    return unary_(self, NPU_FN_SQRT);
+}
 
 template <uint32_t Fn>
 at::Tensor& un_(at::Tensor& self) {
@@ -651,12 +653,21 @@ at::Tensor k_convolution_overrideable(const at::Tensor& input, const at::Tensor&
     return y;
 }
 
-// The gradient of a convolution is computed by the CPU (counted as a
-// fallback): the device's CONV has no backward-data/backward-weight form.
-std::tuple<at::Tensor, at::Tensor, at::Tensor> k_convolution_backward_overrideable(
-    const at::Tensor& grad_output, const at::Tensor& input, const at::Tensor& weight,
-    at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef dilation, bool transposed,
-    at::IntArrayRef output_padding, int64_t groups, std::array<bool, 3> mask) {
+// The gradient of a direct convolution on the device: the input's is the
+// transposed convolution of the output's gradient with the same weights,
+// the bias's a sum, and (groups == 1) the weights' a convolution of the
+// input with the output's gradient, batch and channels swapped (stride and
+// dilation swap too), cropped to the kernel. Transposed convolutions, the
+// weights of grouped ones, and what the device cannot plan go to the CPU
+// (counted).
+at::Tensor sum_dim(const at::Tensor& self, at::OptionalIntArrayRef dim, bool keepdim,
+                   c10::optional<at::ScalarType> dtype);
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor>
+conv_backward_on_cpu(const at::Tensor& grad_output, const at::Tensor& input,
+                     const at::Tensor& weight, at::IntArrayRef stride, at::IntArrayRef padding,
+                     at::IntArrayRef dilation, bool transposed, at::IntArrayRef output_padding,
+                     int64_t groups, std::array<bool, 3> mask) {
     count_fallback("convolution_backward_overrideable");
     auto dev = input.device();
     auto [gi, gw, gb] = at::convolution_backward(
@@ -664,6 +675,60 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> k_convolution_backward_overrideab
         stride, padding, dilation, transposed, output_padding, groups, mask);
     auto back = [&](const at::Tensor& t) { return t.defined() ? t.to(dev) : t; };
     return {back(gi), back(gw), back(gb)};
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> k_convolution_backward_overrideable(
+    const at::Tensor& grad_output, const at::Tensor& input, const at::Tensor& weight,
+    at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef dilation, bool transposed,
+    at::IntArrayRef output_padding, int64_t groups, std::array<bool, 3> mask) {
+    if (transposed || !is_float(input.scalar_type()))
+        return conv_backward_on_cpu(grad_output, input, weight, stride, padding, dilation,
+                                    transposed, output_padding, groups, mask);
+    size_t spatial = input.dim() - 2;
+    auto st = param3(stride, spatial, 1, 1), pad = param3(padding, spatial, 0, 0),
+         dil = param3(dilation, spatial, 1, 1);
+    std::vector<int64_t> s(st.begin(), st.begin() + spatial), p(pad.begin(), pad.begin() + spatial),
+        d(dil.begin(), dil.begin() + spatial);
+    c10::DeviceGuard guard(input.device());
+    at::Tensor gi, gw, gb;
+    if (mask[0]) {
+        std::vector<int64_t> extra;
+        for (size_t i = 0; i < spatial; ++i) {
+            int64_t k = weight.size(2 + i), out = grad_output.size(2 + i);
+            extra.push_back(input.size(2 + i) - ((out - 1) * s[i] - 2 * p[i] + d[i] * (k - 1) + 1));
+        }
+        gi = k_convolution_overrideable(grad_output, weight, c10::nullopt, s, p, d, true, extra,
+                                        groups);
+    }
+    if (mask[2]) {
+        std::vector<int64_t> dims{0};
+        for (size_t i = 0; i < spatial; ++i)
+            dims.push_back(2 + static_cast<int64_t>(i));
+        gb = sum_dim(grad_output, dims, false, c10::nullopt);
+    }
+    if (mask[1]) {
+        bool done = false;
+        if (groups == 1) {
+            try {
+                at::Tensor full =
+                    k_convolution_overrideable(input.transpose(0, 1), grad_output.transpose(0, 1),
+                                               c10::nullopt, d, p, s, false, {}, 1);
+                at::Tensor crop = full;
+                for (size_t i = 0; i < spatial; ++i)
+                    crop = crop.narrow(2 + i, 0, weight.size(2 + i));
+                gw = at::empty(weight.sizes(), weight.options());
+                device_copy(crop.transpose(0, 1), gw);
+                done = true;
+            } catch (const c10::Error&) {
+                // Beyond what the device plans (a very large window): the CPU.
+            }
+        }
+        if (!done)
+            gw = std::get<1>(conv_backward_on_cpu(grad_output, input, weight, stride, padding,
+                                                  dilation, false, output_padding, groups,
+                                                  {false, true, false}));
+    }
+    return {gi, gw, gb};
 }
 
 // ------------------------------------------------------------------- pools
