@@ -401,6 +401,19 @@ class Kernels(unittest.TestCase):
                 self.check(lambda t: F.avg_pool2d(t, 2, ceil_mode=True), x)
                 self.check(lambda t: F.adaptive_avg_pool2d(t, 1), x)
         self.check(lambda t: F.max_pool2d(t, 2), torch.randn(3, 6, 8, generator=g))
+        # Gradient: non-overlapping windows on the device (odd extents leave
+        # a border without a window).
+        for shape in [(2, 3, 9, 11), (3, 7, 6)]:
+            x = torch.randn(shape, generator=g)
+            xc = x.clone().requires_grad_()
+            yc = F.max_pool2d(xc, 2)
+            gy = torch.randn(yc.shape, generator=g)
+            yc.backward(gy)
+            xd = x.to(DEV).requires_grad_()
+            with no_fallback(self):
+                F.max_pool2d(xd, 2).backward(gy.to(DEV))
+                got = xd.grad.cpu()
+            close(self, got, xc.grad)
 
     def test_softmax(self):
         for layout, x in variants():
@@ -522,6 +535,39 @@ class Training(unittest.TestCase):
                     opt.step()
                     out.append(loss.item())
             losses[where] = out
+        for c, n in zip(losses["cpu"], losses["npu"]):
+            self.assertAlmostEqual(c, n, delta=1e-3 * max(1.0, abs(c)))
+
+    def test_digits_cnn_training(self):
+        from sklearn.datasets import load_digits
+        digits = load_digits()
+        x = torch.tensor(digits.images[:128], dtype=torch.float32).unsqueeze(1) / 16.0
+        y = torch.tensor(digits.target[:128], dtype=torch.int64)
+
+        def cnn():
+            torch.manual_seed(5)
+            return torch.nn.Sequential(
+                torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                torch.nn.Conv2d(8, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                torch.nn.Flatten(), torch.nn.Linear(64, 32), torch.nn.ReLU(),
+                torch.nn.Linear(32, 10))
+        losses = {}
+        for where in ("cpu", "npu"):
+            d = DEV if where == "npu" else torch.device("cpu")
+            model = cnn().to(d)
+            opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+            out = []
+            ctx = no_fallback(self) if where == "npu" else contextlib.nullcontext()
+            with ctx:
+                for _ in range(5):
+                    opt.zero_grad()
+                    loss = F.cross_entropy(model(x.to(d)), y.to(d))
+                    loss.backward()
+                    opt.step()
+                    out.append(loss.item())
+            losses[where] = out
+        print(f"\n  digits CNN losses cpu {['%.5f' % v for v in losses['cpu']]}"
+              f"\n                    npu {['%.5f' % v for v in losses['npu']]}")
         for c, n in zip(losses["cpu"], losses["npu"]):
             self.assertAlmostEqual(c, n, delta=1e-3 * max(1.0, abs(c)))
 

@@ -786,6 +786,48 @@ k_max_pool2d_with_indices(const at::Tensor& self, at::IntArrayRef kernel, at::In
     return {y, idx};
 }
 
+at::Tensor& k_fill_(at::Tensor& self, const at::Scalar& value);
+
+// Max pooling's gradient for non-overlapping windows (kernel == stride, no
+// padding or dilation: every input element lies in at most one window):
+// each element of a window receives the window's gradient where its
+// position is the window's argmax. Other windows go to the CPU (counted):
+// they need a scatter-add the device has no operation for.
+at::Tensor k_max_pool2d_with_indices_backward(const at::Tensor& grad, const at::Tensor& self,
+                                              at::IntArrayRef kernel, at::IntArrayRef stride,
+                                              at::IntArrayRef padding, at::IntArrayRef dilation,
+                                              bool ceil_mode, const at::Tensor& indices) {
+    auto g = pool_geometry(self, kernel, stride, padding, dilation, ceil_mode);
+    int64_t h = g.x.size(2), w = g.x.size(3), oh = g.out_shape[2], ow = g.out_shape[3];
+    bool simple = is_float(self.scalar_type()) && g.k[0] == g.s[0] && g.k[1] == g.s[1] &&
+                  g.p[0] == 0 && g.p[1] == 0 && g.d[0] == 1 && g.d[1] == 1 && oh * g.k[0] <= h &&
+                  ow * g.k[1] <= w;
+    if (!simple) {
+        count_fallback("aten::max_pool2d_with_indices_backward");
+        return at::max_pool2d_with_indices_backward(grad.cpu(), self.cpu(), kernel, stride, padding,
+                                                    dilation, ceil_mode, indices.cpu())
+            .to(self.device());
+    }
+    c10::DeviceGuard guard(self.device());
+    int64_t kh = g.k[0], kw = g.k[1], n = g.x.size(0), c = g.x.size(1);
+    at::Tensor gi = at::empty({n, c, h, w}, grad.options());
+    k_fill_(gi, 0);
+    at::Tensor g4 = g.batched ? grad : grad.unsqueeze(0);
+    at::Tensor i4 = g.batched ? indices : indices.unsqueeze(0);
+    // The windows' part of the gradient as [N, C, OH, kh, OW, kw].
+    at::Tensor region = gi.as_strided({n, c, oh, kh, ow, kw}, {c * h * w, h * w, kh * w, w, kw, 1},
+                                      gi.storage_offset());
+    // Each element's flat position in its plane.
+    at::Tensor pos =
+        (at::arange(oh * kh).view({oh, kh, 1, 1}) * w + at::arange(ow * kw).view({1, 1, ow, kw}))
+            .to(self.device());
+    at::Tensor hit = binary(NPU_BIN_EQUAL, Kind::compare, i4.unsqueeze(3).unsqueeze(5),
+                            pos); // [N,C,OH,kh,OW,kw]
+    select_into(hit, g4.unsqueeze(3).unsqueeze(5), scalar_on(0, grad.scalar_type(), self.device()),
+                region);
+    return g.batched ? gi : gi.squeeze(0);
+}
+
 at::Tensor k_avg_pool2d(const at::Tensor& self, at::IntArrayRef kernel, at::IntArrayRef stride,
                         at::IntArrayRef padding, bool ceil_mode, bool count_include_pad,
                         c10::optional<int64_t> divisor_override) {
@@ -1283,6 +1325,7 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
     m.impl("convolution_backward_overrideable", TORCH_FN(k_convolution_backward_overrideable));
     m.impl("max_pool2d_with_indices", TORCH_FN(k_max_pool2d_with_indices));
     m.impl("avg_pool2d", TORCH_FN(k_avg_pool2d));
+    m.impl("max_pool2d_with_indices_backward", TORCH_FN(k_max_pool2d_with_indices_backward));
 
     m.impl("sum.dim_IntList", TORCH_FN(sum_dim));
     m.impl("mean.dim", TORCH_FN(mean_dim));
