@@ -254,7 +254,10 @@ def _binary_cases():
         ("div", lambda a, b: a / (b.abs() + 0.5)), ("maximum", torch.maximum),
         ("minimum", torch.minimum), ("eq", lambda a, b: a == a.clone()),
         ("lt", lambda a, b: a < b), ("le", lambda a, b: a <= b), ("gt", lambda a, b: a > b),
-        ("ge", lambda a, b: a >= b),
+        ("ge", lambda a, b: a >= b), ("ne", lambda a, b: a != b),
+        ("ne_self", lambda a, b: a != a.clone()),
+        ("and", lambda a, b: (a > 0) & (b > 0)), ("or", lambda a, b: (a > 0) | (b < 0)),
+        ("not", lambda a, b: torch.logical_not(a > b)),
     ]
 
 
@@ -314,6 +317,9 @@ class Kernels(unittest.TestCase):
         bools = variants()[1][1] > 0
         self.check(lambda a, b: a * b, bools, bools.flip(1))
         self.check(lambda a, b: a + b, bools, bools.flip(2))
+        self.check(lambda a, b: a & b, ints, ints.flip(1))
+        self.check(lambda a, b: a | b, ints, ints.flip(2))
+        self.check(lambda a: a != 3, ints)
 
     def test_binary_inplace(self):
         for layout, a in variants():

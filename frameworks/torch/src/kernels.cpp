@@ -346,6 +346,46 @@ at::Tensor compare_s(const at::Tensor& a, const at::Scalar& b) {
     return binary(Fn, Kind::compare, a, at::scalar_tensor(b));
 }
 
+void unary_into(const at::Tensor& x, const at::Tensor& y, uint32_t fn, float alpha, float beta);
+
+// a != b: not (a == b).
+at::Tensor not_bool(const at::Tensor& t) {
+    unary_into(t, t, NPU_FN_NOT, 0, 0);
+    return t;
+}
+at::Tensor ne_t(const at::Tensor& a, const at::Tensor& b) {
+    at::Tensor eq = binary(NPU_BIN_EQUAL, Kind::compare, a, b); // bool, on the device
+    return eq.numel() > 0 ? not_bool(eq) : eq;
+}
+at::Tensor ne_s(const at::Tensor& a, const at::Scalar& b) {
+    return ne_t(a, at::scalar_tensor(b));
+}
+
+// Bitwise and/or: logical on booleans, bitwise on integers.
+template <uint32_t Logical, uint32_t Bitwise>
+at::Tensor bitwise(const at::Tensor& a, const at::Tensor& b) {
+    auto type = at::result_type(a, b);
+    if (type != at::kBool && !at::isIntegralType(type, false)) {
+        count_fallback("npu_cpu_path::bitwise");
+        at::Tensor r = Logical == NPU_BIN_AND ? at::bitwise_and(a.cpu(), b.cpu())
+                                              : at::bitwise_or(a.cpu(), b.cpu());
+        return r.to(npu_device_of(a, b));
+    }
+    auto dev = npu_device_of(a, b);
+    c10::DeviceGuard guard(dev);
+    at::Tensor out = at::empty(at::infer_size(a.sizes(), b.sizes()),
+                               at::TensorOptions().dtype(type).device(dev));
+    binary_into(type == at::kBool ? Logical : Bitwise, operand(a, type, dev), operand(b, type, dev),
+                out);
+    return out;
+}
+
+at::Tensor logical_not(const at::Tensor& self) {
+    c10::DeviceGuard guard(self.device());
+    at::Tensor b = self.scalar_type() == at::kBool ? self.clone() : self.to(at::kBool);
+    return b.numel() > 0 ? not_bool(b) : b;
+}
+
 // addcmul: self + value * t1 * t2; addcdiv: self + value * t1 / t2 (the
 // optimizers' updates).
 at::Tensor addc(uint32_t fn, const at::Tensor& self, const at::Tensor& t1, const at::Tensor& t2,
@@ -1275,6 +1315,11 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
     m.impl("gt.Scalar", TORCH_FN(compare_s<NPU_BIN_GREATER>));
     m.impl("ge.Scalar", TORCH_FN(compare_s<NPU_BIN_GREATER_EQUAL>));
     m.impl("threshold_backward", TORCH_FN(k_threshold_backward));
+    m.impl("ne.Tensor", TORCH_FN(ne_t));
+    m.impl("ne.Scalar", TORCH_FN(ne_s));
+    m.impl("logical_not", TORCH_FN(logical_not));
+    m.impl("bitwise_and.Tensor", TORCH_FN((bitwise<NPU_BIN_AND, NPU_BIN_BITWISE_AND>)));
+    m.impl("bitwise_or.Tensor", TORCH_FN((bitwise<NPU_BIN_OR, NPU_BIN_BITWISE_OR>)));
     m.impl("addcmul", TORCH_FN(k_addcmul));
     m.impl("addcmul_", TORCH_FN(k_addcmul_));
     m.impl("addcdiv", TORCH_FN(k_addcdiv));
