@@ -707,9 +707,9 @@ void Stream::copy_from_host(Buffer& dst, size_t dst_offset, const void* src, siz
         throw Error(EINVAL, "copy_from_host: null source");
     s.check_alive("copy_from_host");
     s.check_stopped();
-    if (!s.staging)
-        s.staging = Device::open_state(s.device).default_pool();
-    const auto& pool = s.staging->state_;
+    if (!s.upload)
+        s.upload = detail::upload_pool(s.device);
+    const auto& pool = s.upload;
     // An idle block: the host writes it now, not in stream order.
     Buffer stage = pool->allocate(size, nullptr, pool);
     std::memcpy(stage.host_ptr(), src, size);

@@ -80,14 +80,23 @@ void encode_fill(StreamImpl& s, uint64_t dst, const BoStorage* bo, uint32_t valu
     encode(s.reserve(sizeof(packet), std::span<const BoStorage* const>(bos, 1)), packet);
 }
 
-// An idle block of the device's default pool for staging; the caller
-// returns it with release_staging (stream-ordered) or by destroying it
-// (at once).
+// An idle block for staging the device writes (device -> host: the
+// device's default pool); the caller returns it by destroying it.
 Buffer stage(StreamImpl& s, size_t bytes) {
     if (!s.staging)
         s.staging = detail::MemoryAccess::device(s.device).default_pool();
     const auto& pool = detail::MemoryAccess::pool(*s.staging);
     return pool->allocate(bytes, nullptr, pool);
+}
+
+// An idle block for staging the CPU writes and the device reads (host ->
+// device): from the upload pool, whose chunks the driver never syncs back
+// over what the CPU writes (pool_state.hpp). The caller hands it over with
+// staged_for_device and returns it with release_staging (stream-ordered).
+Buffer stage_upload(StreamImpl& s, size_t bytes) {
+    if (!s.upload)
+        s.upload = detail::upload_pool(s.device);
+    return s.upload->allocate(bytes, nullptr, s.upload);
 }
 
 // The CPU wrote bytes at the start of block: hand them to the device
@@ -133,7 +142,7 @@ void Stream::memcpy(void* dst, const void* src, size_t bytes) {
     if (dst_bo) { // pageable host -> device: staged now, copied in order
         for (size_t done = 0; done < bytes;) {
             const size_t piece = std::min(bytes - done, kStagePiece);
-            Buffer block = stage(s, piece);
+            Buffer block = stage_upload(s, piece);
             std::memcpy(block.host_ptr(), static_cast<const std::byte*>(src) + done, piece);
             staged_for_device(s, block, piece);
             encode_copy(s, dst_bo->device_address_of(dst) + done, dst_bo.get(), block.device_addr(),
@@ -185,7 +194,7 @@ void Stream::memset(void* dst, int value, size_t bytes) {
     if (middle)
         encode_fill(s, addr + head, bo.get(), word, middle);
     if (head || tail) {
-        Buffer block = stage(s, 8);
+        Buffer block = stage_upload(s, 8);
         std::memset(block.host_ptr(), byte, 8);
         staged_for_device(s, block, 8);
         const BoStorage* block_bo = detail::MemoryAccess::bo(block).get();
@@ -254,7 +263,7 @@ void Stream::memcpy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_
     for (size_t first = 0; first < height; first += rows_per_piece) {
         const size_t rows = std::min(rows_per_piece, height - first);
         if (dst_bo) {
-            Buffer block = stage(s, rows * width);
+            Buffer block = stage_upload(s, rows * width);
             auto* packed = static_cast<std::byte*>(block.host_ptr());
             for (size_t r = 0; r < rows; ++r)
                 std::memcpy(packed + r * width, in + (first + r) * src_pitch, width);
