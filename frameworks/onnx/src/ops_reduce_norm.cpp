@@ -297,6 +297,107 @@ void lower_lrn(Builder& b) {
     emit_binary(b, NPU_BIN_DIV, xin, b.whole(t3), b.whole(y));
 }
 
+// NegativeLogLikelihoodLoss on log-probabilities lp ([N, C, d...] view of
+// value lp_id), target input ti ([N, d...]), optional weight input wi ([C]):
+// loss = -lp[n, t, d] * w[t] (0 where t == ignore_index), reduced by
+// "none", "sum" or "mean" (sum / sum of the weights used).
+void nll_common(Builder& b, int lp_id, DType dt, const std::vector<int64_t>& xshape, size_t ti,
+                size_t wi) {
+    const ValueInfo& t = need_input(b, ti);
+    if (xshape.size() < 2 || t.shape.size() + 1 != xshape.size())
+        b.unsupported("loss shapes");
+    std::string reduction = b.attr_string("reduction", "mean");
+    if (reduction != "none" && reduction != "sum" && reduction != "mean")
+        b.unsupported("reduction " + reduction);
+    const bool has_ii = b.has_attr("ignore_index");
+    const bool has_w = wi < b.input_count() && b.has_input(wi);
+    const auto& ts = t.shape;
+    Operand target = input_as(b, ti, DType::i64);
+    Operand mask; // target == ignore_index
+    if (has_ii) {
+        int m = b.temporary(DType::boolean, ts);
+        int ii = scalar_constant(b, DType::i64, static_cast<double>(b.attr_int("ignore_index", 0)));
+        emit_binary(b, NPU_BIN_EQUAL, target, broadcast_to(b.whole(ii), ts), b.whole(m));
+        mask = b.whole(m);
+        int safe = b.temporary(DType::i64, ts);
+        int zero = scalar_constant(b, DType::i64, 0);
+        b.emit(OpDesc::binary(NPU_BIN_SELECT),
+               {broadcast_to(b.whole(zero), ts), target, mask, b.whole(safe)});
+        target = b.whole(safe);
+    }
+    // g[n, d] = lp[n, t[n, d], d]
+    auto ishape = ts;
+    ishape.insert(ishape.begin() + 1, 1);
+    int g = b.temporary(dt, ts);
+    Operand tv = target;
+    tv.desc = TensorDesc::strided(DType::i64, ishape, contiguous_strides(ishape));
+    b.emit(OpDesc::gather(NPU_GATHER_ELEMENTS, 1), {b.whole(lp_id), tv, reshaped(b, g, ishape)});
+    // the weight of each position
+    Operand w;
+    if (has_w) {
+        int wt = b.temporary(dt, ts);
+        b.emit(OpDesc::gather(NPU_GATHER_TAKE, 0), {input_as(b, wi, dt), target, b.whole(wt)});
+        w = b.whole(wt);
+    }
+    if (has_ii) {
+        int wz = b.temporary(dt, ts);
+        int zero = scalar_constant(b, dt, 0);
+        Operand other = has_w ? w : broadcast_to(b.whole(scalar_constant(b, dt, 1)), ts);
+        b.emit(OpDesc::binary(NPU_BIN_SELECT),
+               {broadcast_to(b.whole(zero), ts), other, mask, b.whole(wz)});
+        w = b.whole(wz);
+    }
+    Operand gw = b.whole(g);
+    if (w.value >= 0) {
+        int p = b.temporary(dt, ts);
+        emit_binary(b, NPU_BIN_MUL, gw, w, b.whole(p));
+        gw = b.whole(p);
+    }
+    if (reduction == "none") {
+        int y = b.define_output(0, dt, ts);
+        emit_unary(b, NPU_FN_NEG, gw, b.whole(y));
+        return;
+    }
+    std::vector<int64_t> ones(ts.size(), 1);
+    uint64_t all = (uint64_t{1} << ts.size()) - 1;
+    int y = b.define_output(0, dt, {});
+    if (reduction == "mean" && w.value < 0) {
+        int m = b.temporary(dt, ones);
+        b.emit(OpDesc::reduce(NPU_RED_MEAN, all), {gw, b.whole(m)});
+        emit_unary(b, NPU_FN_NEG, b.whole(m), reshaped(b, y, ones));
+        return;
+    }
+    int s = b.temporary(dt, ones);
+    b.emit(OpDesc::reduce(NPU_RED_SUM, all), {gw, b.whole(s)});
+    Operand num = b.whole(s);
+    if (reduction == "mean") {
+        int ws = b.temporary(dt, ones);
+        b.emit(OpDesc::reduce(NPU_RED_SUM, all), {w, b.whole(ws)});
+        int q = b.temporary(dt, ones);
+        emit_binary(b, NPU_BIN_DIV, num, b.whole(ws), b.whole(q));
+        num = b.whole(q);
+    }
+    emit_unary(b, NPU_FN_NEG, num, reshaped(b, y, ones));
+}
+
+void lower_nll(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    nll_common(b, b.input_id(0), x.dtype, x.shape, 1, 2);
+}
+
+// SoftmaxCrossEntropyLoss: log-softmax over the class axis (output 1 when
+// asked for), then the NLL loss of it.
+void lower_sce(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    if (x.shape.size() < 2)
+        b.unsupported("scores of rank < 2");
+    int lp = b.output_count() > 1 && b.has_output(1) ? b.define_output(1, x.dtype, x.shape)
+                                                     : b.temporary(x.dtype, x.shape);
+    b.emit(OpDesc::norm(NPU_NORM_LOG_SOFTMAX, 2),
+           {b.whole(b.input_id(0)), Operand{}, Operand{}, Operand{}, Operand{}, b.whole(lp)});
+    nll_common(b, lp, x.dtype, x.shape, 1, 2);
+}
+
 } // namespace
 
 void register_reduce_norm_ops() {
@@ -313,6 +414,8 @@ void register_reduce_norm_ops() {
     add_lowering("MeanVarianceNormalization", lower_mvn);
     add_lowering("LpNormalization", lower_lpnorm);
     add_lowering("LRN", lower_lrn);
+    add_lowering("NegativeLogLikelihoodLoss", lower_nll);
+    add_lowering("SoftmaxCrossEntropyLoss", lower_sce);
 }
 
 } // namespace npu_onnx
