@@ -297,14 +297,33 @@ void lower_gather(Builder& b) {
            {b.whole(b.input_id(0)), index_operand(b, 1), b.whole(y)});
 }
 
+// GatherElements; above six dimensions, neighbours outside axis whose
+// inner extents agree in x and indices merge (both are contiguous).
 void lower_gather_elements(Builder& b) {
     const ValueInfo& x = need_input(b, 0);
     const ValueInfo& ind = need_input(b, 1);
     const int64_t rank = static_cast<int64_t>(x.shape.size());
-    const auto axis = static_cast<size_t>(norm_axis(b, b.attr_int("axis", 0), rank));
+    auto axis = static_cast<size_t>(norm_axis(b, b.attr_int("axis", 0), rank));
+    if (ind.shape.size() != x.shape.size())
+        b.unsupported("GatherElements indices of another rank than x");
     int y = b.define_output(0, x.dtype, ind.shape);
+    std::vector<int64_t> xs = x.shape, is = ind.shape;
+    for (size_t i = 0; xs.size() > 6 && i + 1 < xs.size();) {
+        if (i != axis && i + 1 != axis && xs[i + 1] == is[i + 1]) {
+            xs[i] *= xs[i + 1];
+            is[i] *= is[i + 1];
+            xs.erase(xs.begin() + static_cast<long>(i) + 1);
+            is.erase(is.begin() + static_cast<long>(i) + 1);
+            if (axis > i)
+                --axis;
+        } else {
+            ++i;
+        }
+    }
+    Operand io = index_operand(b, 1);
+    io.desc = TensorDesc::contiguous(io.desc.dtype, is);
     b.emit(OpDesc::gather(NPU_GATHER_ELEMENTS, static_cast<uint32_t>(axis)),
-           {b.whole(b.input_id(0)), index_operand(b, 1), b.whole(y)});
+           {reshaped(b, b.input_id(0), xs), io, reshaped(b, y, is)});
 }
 
 void lower_cast(Builder& b) {
