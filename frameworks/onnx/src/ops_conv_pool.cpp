@@ -300,6 +300,14 @@ void pool_common(Builder& b, uint32_t mode, bool global) {
             b.unsupported("MaxPool indices in column-major storage order");
         idx = b.whole(b.define_output(1, DType::i64, out_shape(x.shape[0], x.shape[1], win.out)));
     }
+    if (mode == NPU_POOL_MAX && (x.dtype == DType::i8 || x.dtype == DType::u8)) {
+        // 8-bit max pooling through f32 (exact both ways).
+        const auto yshape = out_shape(x.shape[0], x.shape[1], win.out);
+        int yf = b.temporary(DType::f32, yshape);
+        b.emit(op, {input_as(b, 0, DType::f32), b.whole(yf), idx});
+        b.emit(OpDesc::cast(), {b.whole(yf), b.whole(y)});
+        return;
+    }
     b.emit(op, {b.whole(b.input_id(0)), b.whole(y), idx});
 }
 
