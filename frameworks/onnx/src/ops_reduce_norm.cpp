@@ -165,10 +165,60 @@ Operand channel_view(Builder& b, size_t i, const std::vector<int64_t>& xshape, D
     return r;
 }
 
+// BatchNormalization in training mode (opset 14+): normalised with the
+// batch's statistics (biased variance), running_mean and running_var
+// outputs = input * momentum + batch statistic * (1 - momentum).
+void batchnorm_training(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    if (x.shape.size() < 2 || !is_float(x.dtype))
+        b.unsupported("BatchNormalization training shapes");
+    const DType f = x.dtype;
+    uint64_t mask = 0;
+    for (size_t i = 0; i < x.shape.size(); ++i)
+        if (i != 1)
+            mask |= uint64_t{1} << i;
+    const float eps = b.attr_float("epsilon", 1e-5f), mom = b.attr_float("momentum", 0.9f);
+    int y = b.define_output(0, f, x.shape);
+    b.emit(OpDesc::norm(NPU_NORM_NORMALIZE, mask, eps),
+           {b.whole(b.input_id(0)), channel_view(b, 1, x.shape, f), channel_view(b, 2, x.shape, f),
+            Operand{}, Operand{}, b.whole(y)});
+    const bool want_mean = b.output_count() > 1 && b.has_output(1);
+    const bool want_var = b.output_count() > 2 && b.has_output(2);
+    if (!want_mean && !want_var)
+        return;
+    const int64_t c = x.shape[1];
+    auto kshape = kept_shape(x.shape, mask);
+    const std::vector<int64_t> cs{c};
+    int mean = b.temporary(f, kshape);
+    Operand xin = b.whole(b.input_id(0));
+    b.emit(OpDesc::reduce(NPU_RED_MEAN, mask), {xin, b.whole(mean)});
+    auto scalar = [&](double v) { return broadcast_to(b.whole(scalar_constant(b, f, v)), cs); };
+    // running = input * momentum + stat * (1 - momentum)
+    auto running = [&](size_t in, const Operand& stat, size_t outi) {
+        int a = b.temporary(f, cs), s2 = b.temporary(f, cs);
+        emit_binary(b, NPU_BIN_MUL, input_as(b, in, f), scalar(mom), b.whole(a));
+        emit_binary(b, NPU_BIN_MUL, stat, scalar(1.0 - static_cast<double>(mom)), b.whole(s2));
+        int o = b.define_output(outi, f, cs);
+        emit_binary(b, NPU_BIN_ADD, b.whole(a), b.whole(s2), b.whole(o));
+    };
+    if (want_mean)
+        running(3, reshaped(b, mean, cs), 1);
+    if (want_var) {
+        int diff = b.temporary(f, x.shape), ss = b.temporary(f, kshape), var = b.temporary(f, cs);
+        emit_binary(b, NPU_BIN_SUB, xin, broadcast_to(b.whole(mean), x.shape), b.whole(diff));
+        b.emit(OpDesc::reduce(NPU_RED_SUM_SQUARE, mask), {b.whole(diff), b.whole(ss)});
+        emit_binary(b, NPU_BIN_DIV, reshaped(b, ss, cs),
+                    scalar(static_cast<double>(product(x.shape) / c)), b.whole(var));
+        running(4, b.whole(var), 2);
+    }
+}
+
 void lower_batchnorm(Builder& b) {
     const ValueInfo& x = need_input(b, 0);
-    if (b.attr_int("training_mode", 0) != 0)
-        b.unsupported("BatchNormalization in training mode");
+    if (b.attr_int("training_mode", 0) != 0) {
+        batchnorm_training(b);
+        return;
+    }
     for (size_t i = 1; i < b.output_count(); ++i)
         if (b.has_output(i))
             b.unsupported("BatchNormalization's running statistics outputs");
