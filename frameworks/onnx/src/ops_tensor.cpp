@@ -521,6 +521,128 @@ void lower_reverse_sequence(Builder& b) {
            {b.whole(b.input_id(0)), view(b, idx, x.shape, st), b.whole(y)});
 }
 
+// Scatter along axis without a scatter packet: one-hot matching. With
+// data [Ds], indices and updates [Is] (Is <= Ds outside axis, J = Ds[axis]):
+// E[.., i, j, ..] = (indices[.., i, ..] mod J == j) over Is with J
+// inserted after axis; per output position the matched updates are
+// summed (none, add) or multiplied (mul) over i, and where nothing matched
+// data is kept. y = data outside the block Is (axis extent J).
+void scatter_core(Builder& b, const Operand& data, const Operand& idx, const Operand& upd,
+                  size_t axis, const std::string& reduction, const Operand& yo) {
+    const DType dt = data.desc.dtype;
+    const auto& ds = data.desc.shape;
+    const auto& is = idx.desc.shape;
+    const int64_t J = ds[axis];
+    auto es = is;
+    es.insert(es.begin() + static_cast<long>(axis) + 1, J);
+    auto rs = is; // the block of y written
+    rs[axis] = J;
+    auto ks = es; // es reduced over i
+    ks[axis] = 1;
+    // wrapped indices
+    int wrapped = b.temporary(DType::i64, is);
+    int jc = scalar_constant(b, DType::i64, static_cast<double>(J));
+    emit_binary(b, NPU_BIN_MOD, idx, broadcast_to(b.whole(jc), is), b.whole(wrapped));
+    auto with_j = [&](Operand o) { // [Is] seen as [Es], stride 0 along j
+        auto st = strides_of(o);
+        st.insert(st.begin() + static_cast<long>(axis) + 1, 0);
+        o.desc = TensorDesc::strided(o.desc.dtype, es, st);
+        return o;
+    };
+    std::vector<int64_t> pos(static_cast<size_t>(J));
+    std::iota(pos.begin(), pos.end(), 0);
+    int iota = b.device_constant(HostTensor::from_int64(DType::i64, {J}, pos));
+    std::vector<int64_t> ist(es.size(), 0);
+    ist[axis + 1] = 1;
+    int e = b.temporary(DType::boolean, es);
+    emit_binary(b, NPU_BIN_EQUAL, with_j(b.whole(wrapped)), view(b, iota, es, ist), b.whole(e));
+    // y = data, then the block
+    emit_copy(b, data, yo);
+    Operand dsub = data;
+    dsub.desc = TensorDesc::strided(dt, rs, strides_of(data));
+    Operand ysub = yo;
+    ysub.desc = TensorDesc::strided(dt, rs, strides_of(yo));
+    int comb = b.temporary(dt, ks);
+    Operand comb_r = reshaped(b, comb, rs);
+    if (reduction == "mul") {
+        int one = scalar_constant(b, dt, 1);
+        int q = b.temporary(dt, es);
+        b.emit(OpDesc::binary(NPU_BIN_SELECT),
+               {with_j(upd), broadcast_to(b.whole(one), es), b.whole(e), b.whole(q)});
+        b.emit(OpDesc::reduce(NPU_RED_PROD, uint64_t{1} << axis), {b.whole(q), b.whole(comb)});
+        emit_binary(b, NPU_BIN_MUL, dsub, comb_r, ysub);
+        return;
+    }
+    int ef = b.temporary(dt, es), prod = b.temporary(dt, es);
+    b.emit(OpDesc::cast(), {b.whole(e), b.whole(ef)});
+    emit_binary(b, NPU_BIN_MUL, b.whole(ef), with_j(upd), b.whole(prod));
+    b.emit(OpDesc::reduce(NPU_RED_SUM, uint64_t{1} << axis), {b.whole(prod), b.whole(comb)});
+    if (reduction == "add") {
+        emit_binary(b, NPU_BIN_ADD, dsub, comb_r, ysub);
+        return;
+    }
+    int any = b.temporary(DType::boolean, ks);
+    b.emit(OpDesc::reduce(NPU_RED_MAX, uint64_t{1} << axis), {b.whole(e), b.whole(any)});
+    b.emit(OpDesc::binary(NPU_BIN_SELECT), {comb_r, dsub, reshaped(b, any, rs), ysub});
+}
+
+std::string scatter_reduction(const Builder& b) {
+    std::string r = b.attr_string("reduction", "none");
+    if (r != "none" && r != "add" && r != "mul")
+        b.unsupported("scatter reduction " + r);
+    return r;
+}
+
+void lower_scatter_elements(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    const ValueInfo& ind = need_input(b, 1);
+    need_input(b, 2);
+    if (x.dtype == DType::boolean || ind.shape.size() != x.shape.size())
+        b.unsupported("ScatterElements dtype or ranks");
+    const auto axis = static_cast<size_t>(
+        norm_axis(b, b.attr_int("axis", 0), static_cast<int64_t>(x.shape.size())));
+    int y = b.define_output(0, x.dtype, x.shape);
+    scatter_core(b, b.whole(b.input_id(0)), input_as(b, 1, DType::i64), input_as(b, 2, x.dtype),
+                 axis, scatter_reduction(b), b.whole(y));
+}
+
+// ScatterND: index tuples become flat positions (as in GatherND); data
+// seen as [positions, rest], the scatter runs along its axis 0.
+void lower_scatter_nd(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    const ValueInfo& ind = need_input(b, 1);
+    need_input(b, 2);
+    if (x.dtype == DType::boolean || ind.shape.empty())
+        b.unsupported("ScatterND dtype or ranks");
+    const auto k = static_cast<size_t>(ind.shape.back());
+    if (k > x.shape.size())
+        b.unsupported("ScatterND index tuples longer than data's rank");
+    const int64_t p = product(ind.shape, 0, ind.shape.size() - 1), kk = static_cast<int64_t>(k);
+    const int64_t m = product(x.shape, 0, k), r = product(x.shape, k);
+    int y = b.define_output(0, x.dtype, x.shape);
+    std::vector<int64_t> dims(x.shape.begin(), x.shape.begin() + static_cast<long>(k));
+    std::vector<int64_t> strides(k);
+    int64_t acc = 1;
+    for (size_t j = k; j-- > 0;) {
+        strides[j] = acc;
+        acc *= dims[j];
+    }
+    int dc = b.device_constant(HostTensor::from_int64(DType::i64, {kk}, dims));
+    int sc = b.device_constant(HostTensor::from_int64(DType::i64, {kk, 1}, strides));
+    Operand idx = input_as(b, 1, DType::i64);
+    idx.desc = TensorDesc::contiguous(DType::i64, {p, kk});
+    int wrapped = b.temporary(DType::i64, {p, kk});
+    emit_binary(b, NPU_BIN_MOD, idx, broadcast_to(b.whole(dc), {p, kk}), b.whole(wrapped));
+    int flat = b.temporary(DType::i64, {p, 1});
+    b.emit(OpDesc::gemm(), {b.whole(wrapped), b.whole(sc), Operand{}, b.whole(flat)});
+    Operand upd = input_as(b, 2, x.dtype);
+    upd.desc = TensorDesc::contiguous(x.dtype, {p, r});
+    Operand data = b.whole(b.input_id(0));
+    data.desc = TensorDesc::contiguous(x.dtype, {m, r});
+    scatter_core(b, data, view(b, flat, {p, r}, {1, 0}), upd, 0, scatter_reduction(b),
+                 reshaped(b, y, {m, r}));
+}
+
 } // namespace
 
 void register_tensor_ops() {
@@ -542,6 +664,9 @@ void register_tensor_ops() {
     add_lowering("EyeLike", lower_eyelike);
     add_lowering("GatherND", lower_gather_nd);
     add_lowering("ReverseSequence", lower_reverse_sequence);
+    add_lowering("ScatterElements", lower_scatter_elements);
+    add_lowering("Scatter", lower_scatter_elements);
+    add_lowering("ScatterND", lower_scatter_nd);
 }
 
 } // namespace npu_onnx
