@@ -573,9 +573,9 @@ void scatter_core(Builder& b, const Operand& data, const Operand& idx, const Ope
         emit_binary(b, NPU_BIN_MUL, dsub, comb_r, ysub);
         return;
     }
-    int ef = b.temporary(dt, es), prod = b.temporary(dt, es);
-    b.emit(OpDesc::cast(), {b.whole(e), b.whole(ef)});
-    emit_binary(b, NPU_BIN_MUL, b.whole(ef), with_j(upd), b.whole(prod));
+    int zero = scalar_constant(b, dt, 0), prod = b.temporary(dt, es);
+    b.emit(OpDesc::binary(NPU_BIN_SELECT),
+           {with_j(upd), broadcast_to(b.whole(zero), es), b.whole(e), b.whole(prod)});
     b.emit(OpDesc::reduce(NPU_RED_SUM, uint64_t{1} << axis), {b.whole(prod), b.whole(comb)});
     if (reduction == "add") {
         emit_binary(b, NPU_BIN_ADD, dsub, comb_r, ysub);
