@@ -338,8 +338,8 @@ void lower_global_lp(Builder& b) {
 // exclude_outside renormalisation).
 std::vector<double> resize_matrix(const Builder& b, int64_t in, int64_t out, double scale,
                                   const std::string& mode, const std::string& coord,
-                                  const std::string& nearest, double cubic_a,
-                                  bool exclude_outside) {
+                                  const std::string& nearest, double cubic_a, bool exclude_outside,
+                                  double roi_start, double roi_end, std::vector<bool>* outside) {
     std::vector<double> w(static_cast<size_t>(out * in), 0.0);
     const double out_w = scale * static_cast<double>(in);
     for (int64_t o = 0; o < out; ++o) {
@@ -355,8 +355,17 @@ std::vector<double> resize_matrix(const Builder& b, int64_t in, int64_t out, dou
             xo = (x + 0.5) / scale - 0.5;
         else if (coord == "tf_half_pixel_for_nn")
             xo = (x + 0.5) / scale;
+        else if (coord == "tf_crop_and_resize")
+            xo = out_w > 1
+                     ? roi_start * static_cast<double>(in - 1) +
+                           x * (roi_end - roi_start) * static_cast<double>(in - 1) / (out_w - 1)
+                     : 0.5 * (roi_start + roi_end) * static_cast<double>(in - 1);
         else
             b.unsupported("coordinate_transformation_mode " + coord);
+        if (outside && (xo < 0 || xo > static_cast<double>(in - 1))) {
+            (*outside)[static_cast<size_t>(o)] = true;
+            continue; // the extrapolation value, selected afterwards
+        }
         const double fl = std::floor(xo);
         const double ratio = xo == fl ? 1.0 : xo - fl;
         std::vector<double> c;
@@ -451,11 +460,21 @@ void lower_resize(Builder& b) {
     if (product(out) == 0)
         return;
     // axes whose matrix is not the identity
+    const bool crop = coord == "tf_crop_and_resize";
+    std::vector<double> roi;
+    if (crop) {
+        roi = const_doubles(b, 1, "roi");
+        if (roi.size() != 2 * r)
+            b.unsupported("roi's length");
+    }
+    std::vector<std::vector<bool>> outside(r);
     std::vector<size_t> axes;
     std::vector<std::vector<double>> mats(r);
     for (size_t i = 0; i < r; ++i) {
+        outside[i].assign(static_cast<size_t>(out[i]), false);
         mats[i] =
-            resize_matrix(b, x.shape[i], out[i], scales[i], mode, coord, nearest, cubic_a, excl);
+            resize_matrix(b, x.shape[i], out[i], scales[i], mode, coord, nearest, cubic_a, excl,
+                          crop ? roi[i] : 0, crop ? roi[r + i] : 1, crop ? &outside[i] : nullptr);
         bool identity = out[i] == x.shape[i];
         for (int64_t o = 0; identity && o < out[i]; ++o)
             for (int64_t j = 0; identity && j < x.shape[i]; ++j)
@@ -463,9 +482,22 @@ void lower_resize(Builder& b) {
         if (!identity)
             axes.push_back(i);
     }
+    // tf_crop_and_resize: positions outside the input on any axis take the
+    // extrapolation value (a select against a mask of the output's shape).
+    int res = y;
+    std::vector<int64_t> outmask;
+    if (crop) {
+        outmask.assign(static_cast<size_t>(product(out)), 0);
+        auto st = contiguous_strides(out);
+        for (size_t e = 0; e < outmask.size(); ++e)
+            for (size_t i = 0; i < r; ++i)
+                if (outside[i][static_cast<size_t>((static_cast<int64_t>(e) / st[i]) % out[i])])
+                    outmask[e] = 1;
+        res = b.temporary(x.dtype, out);
+    }
     Operand cur = b.whole(b.input_id(0));
     auto shape = x.shape;
-    if (axes.empty()) {
+    if (axes.empty() && !crop) {
         emit_copy(b, cur, b.whole(y));
         return;
     }
@@ -474,7 +506,7 @@ void lower_resize(Builder& b) {
         const int64_t outer = product(shape, 0, a), in = shape[a], inner = product(shape, a + 1);
         auto next = shape;
         next[a] = out[a];
-        int dst = k + 1 == axes.size() ? y : b.temporary(x.dtype, next);
+        int dst = k + 1 == axes.size() ? res : b.temporary(x.dtype, next);
         int wm = b.device_constant(HostTensor::from_double(x.dtype, {out[a], in}, mats[a]));
         Operand src = cur;
         src.desc = TensorDesc::contiguous(x.dtype, {outer, in, inner});
@@ -482,6 +514,13 @@ void lower_resize(Builder& b) {
                                 reshaped(b, dst, {outer, out[a], inner})});
         cur = b.whole(dst);
         shape = next;
+    }
+    if (crop) {
+        int mk = b.device_constant(HostTensor::from_int64(DType::boolean, out, outmask));
+        int ev = scalar_constant(b, x.dtype, b.attr_float("extrapolation_value", 0.0f));
+        b.emit(OpDesc::binary(NPU_BIN_SELECT),
+               {broadcast_to(b.whole(ev), out), axes.empty() ? cur : b.whole(res), b.whole(mk),
+                b.whole(y)});
     }
 }
 
