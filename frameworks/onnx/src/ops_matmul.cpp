@@ -401,6 +401,30 @@ void lower_recurrent(Builder& b) {
     }
 }
 
+// CumSum(x, axis): a GEMM with a triangular matrix of ones along the axis
+// (exclusive: strict; reverse: the other triangle), x seen as
+// [outer, n, inner]; exact for I32/I64.
+void lower_cumsum(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    const auto rank = static_cast<int64_t>(x.shape.size());
+    const auto axis = static_cast<size_t>(norm_axis(b, const_ints(b, 1, "axis").at(0), rank));
+    const bool excl = b.attr_int("exclusive", 0) != 0, rev = b.attr_int("reverse", 0) != 0;
+    const int64_t outer = product(x.shape, 0, axis), n = x.shape[axis],
+                  inner = product(x.shape, axis + 1);
+    int y = b.define_output(0, x.dtype, x.shape);
+    if (product(x.shape) == 0)
+        return;
+    std::vector<int64_t> t(static_cast<size_t>(n * n));
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < n; ++j)
+            t[static_cast<size_t>(i * n + j)] =
+                rev ? (excl ? j > i : j >= i) : (excl ? j < i : j <= i);
+    int tm = b.device_constant(HostTensor::from_int64(x.dtype, {n, n}, t));
+    b.emit(OpDesc::gemm(),
+           {view(b, tm, {outer, n, n}, {0, n, 1}), reshaped(b, b.input_id(0), {outer, n, inner}),
+            Operand{}, reshaped(b, y, {outer, n, inner})});
+}
+
 } // namespace
 
 void register_matmul_ops() {
@@ -408,6 +432,7 @@ void register_matmul_ops() {
     add_lowering("Gemm", lower_gemm);
     add_lowering("MatMulInteger", lower_matmul_integer);
     add_lowering("QLinearMatMul", lower_qlinear_matmul);
+    add_lowering("CumSum", lower_cumsum);
     add_lowering("RNN", lower_recurrent);
     add_lowering("GRU", lower_recurrent);
     add_lowering("LSTM", lower_recurrent);
