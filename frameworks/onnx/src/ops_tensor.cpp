@@ -297,14 +297,33 @@ void lower_gather(Builder& b) {
            {b.whole(b.input_id(0)), index_operand(b, 1), b.whole(y)});
 }
 
+// GatherElements; above six dimensions, neighbours outside axis whose
+// inner extents agree in x and indices merge (both are contiguous).
 void lower_gather_elements(Builder& b) {
     const ValueInfo& x = need_input(b, 0);
     const ValueInfo& ind = need_input(b, 1);
     const int64_t rank = static_cast<int64_t>(x.shape.size());
-    const auto axis = static_cast<size_t>(norm_axis(b, b.attr_int("axis", 0), rank));
+    auto axis = static_cast<size_t>(norm_axis(b, b.attr_int("axis", 0), rank));
+    if (ind.shape.size() != x.shape.size())
+        b.unsupported("GatherElements indices of another rank than x");
     int y = b.define_output(0, x.dtype, ind.shape);
+    std::vector<int64_t> xs = x.shape, is = ind.shape;
+    for (size_t i = 0; xs.size() > 6 && i + 1 < xs.size();) {
+        if (i != axis && i + 1 != axis && xs[i + 1] == is[i + 1]) {
+            xs[i] *= xs[i + 1];
+            is[i] *= is[i + 1];
+            xs.erase(xs.begin() + static_cast<long>(i) + 1);
+            is.erase(is.begin() + static_cast<long>(i) + 1);
+            if (axis > i)
+                --axis;
+        } else {
+            ++i;
+        }
+    }
+    Operand io = index_operand(b, 1);
+    io.desc = TensorDesc::contiguous(io.desc.dtype, is);
     b.emit(OpDesc::gather(NPU_GATHER_ELEMENTS, static_cast<uint32_t>(axis)),
-           {b.whole(b.input_id(0)), index_operand(b, 1), b.whole(y)});
+           {reshaped(b, b.input_id(0), xs), io, reshaped(b, y, is)});
 }
 
 void lower_cast(Builder& b) {
@@ -318,24 +337,37 @@ void lower_cast(Builder& b) {
     emit_cast(b, b.whole(b.input_id(0)), b.whole(y));
 }
 
-// Trilu: y = mask ? x : 0, the mask a constant of the last two extents.
+// Trilu: y = mask ? x : 0. The mask is a constant of the last two extents
+// when k is known while planning; else (j - i) compared with k on the
+// device.
 void lower_trilu(Builder& b) {
     const ValueInfo& x = need_input(b, 0);
     if (x.shape.size() < 2)
         b.unsupported("Trilu of rank < 2");
+    const bool has_k = b.input_count() > 1 && b.has_input(1);
+    const bool k_known = !has_k || b.input(1).constant;
     int64_t k = 0;
-    if (b.input_count() > 1 && b.has_input(1))
+    if (has_k && k_known)
         k = const_ints(b, 1, "k").at(0);
     bool upper = b.attr_int("upper", 1) != 0;
     const int64_t m = x.shape[x.shape.size() - 2], n = x.shape.back();
     std::vector<int64_t> mask(static_cast<size_t>(m * n));
     for (int64_t i = 0; i < m; ++i)
         for (int64_t j = 0; j < n; ++j)
-            mask[static_cast<size_t>(i * n + j)] = upper ? (j - i >= k) : (j - i <= k);
+            mask[static_cast<size_t>(i * n + j)] =
+                k_known ? (upper ? (j - i >= k) : (j - i <= k)) : j - i;
     int y = b.define_output(0, x.dtype, x.shape);
     if (product(x.shape) == 0)
         return;
-    int mk = b.device_constant(HostTensor::from_int64(DType::boolean, {m, n}, mask));
+    int mk;
+    if (k_known) {
+        mk = b.device_constant(HostTensor::from_int64(DType::boolean, {m, n}, mask));
+    } else {
+        int diff = b.device_constant(HostTensor::from_int64(DType::i64, {m, n}, mask));
+        mk = b.temporary(DType::boolean, {m, n});
+        emit_binary(b, upper ? NPU_BIN_GREATER_EQUAL : NPU_BIN_LESS_EQUAL, b.whole(diff),
+                    broadcast_to(input_as(b, 1, DType::i64), {m, n}), b.whole(mk));
+    }
     int zero = scalar_constant(b, x.dtype, 0);
     b.emit(OpDesc::binary(NPU_BIN_SELECT),
            {b.whole(b.input_id(0)), broadcast_to(b.whole(zero), x.shape),
@@ -394,6 +426,101 @@ void lower_eyelike(Builder& b) {
     b.define_output_constant(0, HostTensor::from_int64(dt, {m, n}, v));
 }
 
+// GatherND(data, indices): the index tuples (wrapped into range) become
+// flat positions through an I64 GEMM with the strides, plus each batch's
+// offset for batch_dims > 0; then one GATHER TAKE on data seen as
+// [positions, rest...].
+void lower_gather_nd(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    const ValueInfo& ind = need_input(b, 1);
+    const auto bd = static_cast<size_t>(b.attr_int("batch_dims", 0));
+    if (ind.shape.empty())
+        b.unsupported("GatherND indices of rank 0");
+    const auto k = static_cast<size_t>(ind.shape.back());
+    if (bd + k > x.shape.size() || bd >= ind.shape.size())
+        b.unsupported("GatherND shapes");
+    std::vector<int64_t> yshape(ind.shape.begin(), ind.shape.end() - 1);
+    yshape.insert(yshape.end(), x.shape.begin() + static_cast<long>(bd + k), x.shape.end());
+    int y = b.define_output(0, x.dtype, yshape);
+    if (product(yshape) == 0)
+        return;
+    const int64_t p = product(ind.shape, 0, ind.shape.size() - 1);
+    const auto kk = static_cast<int64_t>(k);
+    // wrapped[p, j] = idx[p, j] mod dim j
+    std::vector<int64_t> dims(x.shape.begin() + static_cast<long>(bd),
+                              x.shape.begin() + static_cast<long>(bd + k));
+    std::vector<int64_t> strides(k);
+    int64_t acc = 1;
+    for (size_t j = k; j-- > 0;) {
+        strides[j] = acc;
+        acc *= dims[j];
+    }
+    int dc = b.device_constant(HostTensor::from_int64(DType::i64, {kk}, dims));
+    int sc = b.device_constant(HostTensor::from_int64(DType::i64, {kk, 1}, strides));
+    Operand idx = input_as(b, 1, DType::i64);
+    idx.desc = TensorDesc::contiguous(DType::i64, {p, kk});
+    int wrapped = b.temporary(DType::i64, {p, kk});
+    emit_binary(b, NPU_BIN_MOD, idx, broadcast_to(b.whole(dc), {p, kk}), b.whole(wrapped));
+    int flat = b.temporary(DType::i64, {p, 1});
+    b.emit(OpDesc::gemm(), {b.whole(wrapped), b.whole(sc), Operand{}, b.whole(flat)});
+    Operand pos = b.whole(flat);
+    if (bd > 0) {
+        const int64_t nb = product(ind.shape, 0, bd), per = p / nb;
+        std::vector<int64_t> off(static_cast<size_t>(nb));
+        for (int64_t i = 0; i < nb; ++i)
+            off[static_cast<size_t>(i)] = i * acc;
+        int oc = b.device_constant(HostTensor::from_int64(DType::i64, {nb, 1}, off));
+        int withb = b.temporary(DType::i64, {nb, per});
+        emit_binary(b, NPU_BIN_ADD, reshaped(b, flat, {nb, per}),
+                    broadcast_to(b.whole(oc), {nb, per}), b.whole(withb));
+        pos = b.whole(withb);
+    }
+    pos.desc = TensorDesc::contiguous(DType::i64, {p});
+    std::vector<int64_t> xv{product(x.shape, 0, bd + k)};
+    xv.insert(xv.end(), x.shape.begin() + static_cast<long>(bd + k), x.shape.end());
+    std::vector<int64_t> yv{p};
+    yv.insert(yv.end(), x.shape.begin() + static_cast<long>(bd + k), x.shape.end());
+    b.emit(OpDesc::gather(NPU_GATHER_TAKE, 0),
+           {reshaped(b, b.input_id(0), xv), pos, reshaped(b, y, yv)});
+}
+
+// ReverseSequence(x, sequence_lens): along time_axis, the first len[b]
+// steps of each batch entry reversed: a GatherElements whose indices
+// (t < len ? len - 1 - t : t) are computed on the device.
+void lower_reverse_sequence(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    need_input(b, 1);
+    if (x.shape.size() < 2)
+        b.unsupported("ReverseSequence of rank < 2");
+    const auto ba = static_cast<size_t>(b.attr_int("batch_axis", 1));
+    const auto ta = static_cast<size_t>(b.attr_int("time_axis", 0));
+    if (ba > 1 || ta > 1 || ba == ta)
+        b.unsupported("batch_axis/time_axis");
+    const int64_t nb = x.shape[ba], nt = x.shape[ta];
+    // [B, T] in (batch, time) order, then seen in x's order.
+    std::vector<int64_t> bt{nb, nt};
+    std::vector<int64_t> pos(static_cast<size_t>(nt));
+    std::iota(pos.begin(), pos.end(), 0);
+    int iota = b.device_constant(HostTensor::from_int64(DType::i64, {nt}, pos));
+    Operand t = broadcast_to(b.whole(iota), bt);
+    Operand len = input_as(b, 1, DType::i64);
+    len.desc = TensorDesc::strided(DType::i64, bt, {1, 0});
+    int lm1 = b.temporary(DType::i64, bt), rev = b.temporary(DType::i64, bt),
+        cond = b.temporary(DType::boolean, bt), idx = b.temporary(DType::i64, bt);
+    int one = scalar_constant(b, DType::i64, 1);
+    emit_binary(b, NPU_BIN_SUB, len, broadcast_to(b.whole(one), bt), b.whole(lm1));
+    emit_binary(b, NPU_BIN_SUB, b.whole(lm1), t, b.whole(rev));
+    emit_binary(b, NPU_BIN_LESS, t, len, b.whole(cond));
+    b.emit(OpDesc::binary(NPU_BIN_SELECT), {b.whole(rev), t, b.whole(cond), b.whole(idx)});
+    // idx seen with x's shape: strides for (batch, time), 0 elsewhere.
+    std::vector<int64_t> st(x.shape.size(), 0);
+    st[ba] = nt;
+    st[ta] = 1;
+    int y = b.define_output(0, x.dtype, x.shape);
+    b.emit(OpDesc::gather(NPU_GATHER_ELEMENTS, static_cast<uint32_t>(ta)),
+           {b.whole(b.input_id(0)), view(b, idx, x.shape, st), b.whole(y)});
+}
+
 } // namespace
 
 void register_tensor_ops() {
@@ -413,6 +540,8 @@ void register_tensor_ops() {
     add_lowering("Trilu", lower_trilu);
     add_lowering("OneHot", lower_onehot);
     add_lowering("EyeLike", lower_eyelike);
+    add_lowering("GatherND", lower_gather_nd);
+    add_lowering("ReverseSequence", lower_reverse_sequence);
 }
 
 } // namespace npu_onnx
