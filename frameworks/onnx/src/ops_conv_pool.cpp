@@ -424,7 +424,13 @@ void lower_resize(Builder& b) {
     const size_t r = x.shape.size();
     std::vector<double> scales;
     std::vector<int64_t> sizes;
-    if (b.opset() < 11) {
+    // Upsample and Resize-10: scales (attribute before opset 9, else
+    // input 1), asymmetric coordinates, nearest rounding down.
+    const bool v10 = b.node().op_type() == "Upsample" || b.opset() < 11;
+    if (b.node().op_type() == "Upsample" && b.has_attr("scales")) {
+        for (float v : b.attr_floats("scales", {}))
+            scales.push_back(v);
+    } else if (v10) {
         scales = const_doubles(b, 1, "scales");
     } else {
         if (b.input_count() > 3 && b.has_input(3) &&
@@ -434,10 +440,10 @@ void lower_resize(Builder& b) {
             scales = const_doubles(b, 2, "scales");
     }
     const std::string mode = b.attr_string("mode", "nearest");
-    const std::string coord = b.opset() < 11
-                                  ? std::string("asymmetric")
+    const std::string coord = v10 ? std::string("asymmetric")
                                   : b.attr_string("coordinate_transformation_mode", "half_pixel");
-    const std::string nearest = b.attr_string("nearest_mode", "round_prefer_floor");
+    const std::string nearest =
+        v10 ? std::string("floor") : b.attr_string("nearest_mode", "round_prefer_floor");
     const double cubic_a = b.attr_float("cubic_coeff_a", -0.75f);
     const bool excl = b.attr_int("exclude_outside", 0) != 0;
     if (b.has_attr("axes") || b.attr_string("keep_aspect_ratio_policy", "stretch") != "stretch")
@@ -538,6 +544,7 @@ void register_conv_pool_ops() {
     add_lowering("GlobalAveragePool", lower_global_avg);
     add_lowering("GlobalLpPool", lower_global_lp);
     add_lowering("Resize", lower_resize);
+    add_lowering("Upsample", lower_resize);
 }
 
 } // namespace npu_onnx
