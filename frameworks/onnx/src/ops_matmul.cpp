@@ -2,6 +2,7 @@
 // swapped strides, C broadcast with zero strides), MatMulInteger and
 // QLinearMatMul (8-bit GEMM with zero points and requantisation). One GEMM
 // each, on views: no copies.
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -425,6 +426,66 @@ void lower_cumsum(Builder& b) {
             Operand{}, reshaped(b, y, {outer, n, inner})});
 }
 
+// DFT(input [.., n, .., 1 or 2], [dft_length]) along axis: GEMMs with the
+// cosine and sine matrices (computed from the sizes), one per output part
+// (real, imaginary) and input component, accumulated through the GEMM's
+// addend. onesided keeps frequencies 0..N/2; inverse conjugates and
+// divides by N; dft_length zero-pads or truncates.
+void lower_dft(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    if (x.dtype != DType::f32 || x.shape.size() < 2)
+        b.unsupported("DFT of a non-f32 or rank < 2 input");
+    const auto rank = static_cast<int64_t>(x.shape.size());
+    const auto axis = static_cast<size_t>(norm_axis(b, b.attr_int("axis", 1), rank - 1));
+    const int64_t comps = x.shape.back();
+    if (comps != 1 && comps != 2)
+        b.unsupported("DFT input's last dimension is not 1 or 2");
+    const bool inverse = b.attr_int("inverse", 0) != 0, onesided = b.attr_int("onesided", 0) != 0;
+    const int64_t nin = x.shape[axis];
+    int64_t n = nin;
+    if (b.input_count() > 1 && b.has_input(1))
+        n = const_ints(b, 1, "dft_length").at(0);
+    if (n < 1)
+        b.unsupported("dft_length < 1");
+    const int64_t nout = onesided ? n / 2 + 1 : n, used = std::min(nin, n);
+    auto yshape = x.shape;
+    yshape[axis] = nout;
+    yshape.back() = 2;
+    int y = b.define_output(0, DType::f32, yshape);
+    const int64_t outer = product(x.shape, 0, axis),
+                  inner = product(x.shape, axis + 1, x.shape.size() - 1);
+    // m[part][comp][k, j]: part 0 real, 1 imaginary; comp 0 real, 1 imaginary
+    const double pi = 3.14159265358979323846, sg = inverse ? 1.0 : -1.0,
+                 scale = inverse ? 1.0 / static_cast<double>(n) : 1.0;
+    auto matrix = [&](int part, int comp) {
+        std::vector<double> m(static_cast<size_t>(nout * used));
+        for (int64_t k = 0; k < nout; ++k)
+            for (int64_t j = 0; j < used; ++j) {
+                const double ang =
+                    2 * pi * static_cast<double>((k * j) % n) / static_cast<double>(n);
+                const double c = std::cos(ang) * scale, si = sg * std::sin(ang) * scale;
+                // (xr + i xi)(c + i si) = (xr c - xi si) + i (xr si + xi c)
+                double v = part == 0 ? (comp == 0 ? c : -si) : (comp == 0 ? si : c);
+                m[static_cast<size_t>(k * used + j)] = v;
+            }
+        return m;
+    };
+    for (int part = 0; part < 2; ++part) {
+        Operand yv = view(b, y, {outer, nout, inner}, {nout * inner * 2, inner * 2, 2}, part);
+        Operand acc;
+        for (int comp = 0; comp < comps; ++comp) {
+            int mc = b.device_constant(
+                HostTensor::from_double(DType::f32, {nout, used}, matrix(part, comp)));
+            Operand xv = view(b, b.input_id(0), {outer, used, inner},
+                              {nin * inner * comps, inner * comps, comps}, comp);
+            const bool last = comp + 1 == comps;
+            Operand dst = last ? yv : b.whole(b.temporary(DType::f32, {outer, nout, inner}));
+            b.emit(OpDesc::gemm(), {view(b, mc, {outer, nout, used}, {0, used, 1}), xv, acc, dst});
+            acc = dst;
+        }
+    }
+}
+
 } // namespace
 
 void register_matmul_ops() {
@@ -433,6 +494,7 @@ void register_matmul_ops() {
     add_lowering("MatMulInteger", lower_matmul_integer);
     add_lowering("QLinearMatMul", lower_qlinear_matmul);
     add_lowering("CumSum", lower_cumsum);
+    add_lowering("DFT", lower_dft);
     add_lowering("RNN", lower_recurrent);
     add_lowering("GRU", lower_recurrent);
     add_lowering("LSTM", lower_recurrent);
