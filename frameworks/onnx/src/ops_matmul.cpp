@@ -426,11 +426,52 @@ void lower_cumsum(Builder& b) {
             Operand{}, reshaped(b, y, {outer, n, inner})});
 }
 
-// DFT(input [.., n, .., 1 or 2], [dft_length]) along axis: GEMMs with the
-// cosine and sine matrices (computed from the sizes), one per output part
-// (real, imaginary) and input component, accumulated through the GEMM's
-// addend. onesided keeps frequencies 0..N/2; inverse conjugates and
-// divides by N; dft_length zero-pads or truncates.
+// The DFT of x4 ([outer, nin, inner, comps] view, comps 1 or 2) along its
+// dimension 1 into y4 ([outer, nout, inner, 2] view): GEMMs with the cosine
+// and sine matrices (computed from the sizes), one per output part (real,
+// imaginary) and input component, accumulated through the GEMM's addend.
+// onesided keeps frequencies 0..n/2; inverse conjugates and divides by n;
+// n other than nin zero-pads or truncates.
+void dft_core(Builder& b, const Operand& x4, int64_t n, bool onesided, bool inverse,
+              const Operand& y4) {
+    const int64_t outer = x4.desc.shape[0], nin = x4.desc.shape[1], inner = x4.desc.shape[2],
+                  comps = x4.desc.shape[3];
+    const auto xs = strides_of(x4), ys = strides_of(y4);
+    const int64_t nout = onesided ? n / 2 + 1 : n, used = std::min(nin, n);
+    const double pi = 3.14159265358979323846, sg = inverse ? 1.0 : -1.0,
+                 scale = inverse ? 1.0 / static_cast<double>(n) : 1.0;
+    auto matrix = [&](int part, int comp) {
+        std::vector<double> m(static_cast<size_t>(nout * used));
+        for (int64_t k = 0; k < nout; ++k)
+            for (int64_t j = 0; j < used; ++j) {
+                const double ang =
+                    2 * pi * static_cast<double>((k * j) % n) / static_cast<double>(n);
+                const double c = std::cos(ang) * scale, si = sg * std::sin(ang) * scale;
+                // (xr + i xi)(c + i si) = (xr c - xi si) + i (xr si + xi c)
+                m[static_cast<size_t>(k * used + j)] =
+                    part == 0 ? (comp == 0 ? c : -si) : (comp == 0 ? si : c);
+            }
+        return m;
+    };
+    for (int part = 0; part < 2; ++part) {
+        Operand yv = y4;
+        yv.desc = TensorDesc::strided(DType::f32, {outer, nout, inner}, {ys[0], ys[1], ys[2]});
+        yv.offset += part * ys[3];
+        Operand acc;
+        for (int comp = 0; comp < comps; ++comp) {
+            int mc = b.device_constant(
+                HostTensor::from_double(DType::f32, {nout, used}, matrix(part, comp)));
+            Operand xv = x4;
+            xv.desc = TensorDesc::strided(DType::f32, {outer, used, inner}, {xs[0], xs[1], xs[2]});
+            xv.offset += comp * xs[3];
+            const bool last = comp + 1 == comps;
+            Operand dst = last ? yv : b.whole(b.temporary(DType::f32, {outer, nout, inner}));
+            b.emit(OpDesc::gemm(), {view(b, mc, {outer, nout, used}, {0, used, 1}), xv, acc, dst});
+            acc = dst;
+        }
+    }
+}
+
 void lower_dft(Builder& b) {
     const ValueInfo& x = need_input(b, 0);
     if (x.dtype != DType::f32 || x.shape.size() < 2)
@@ -447,43 +488,59 @@ void lower_dft(Builder& b) {
         n = const_ints(b, 1, "dft_length").at(0);
     if (n < 1)
         b.unsupported("dft_length < 1");
-    const int64_t nout = onesided ? n / 2 + 1 : n, used = std::min(nin, n);
+    const int64_t nout = onesided ? n / 2 + 1 : n;
     auto yshape = x.shape;
     yshape[axis] = nout;
     yshape.back() = 2;
     int y = b.define_output(0, DType::f32, yshape);
     const int64_t outer = product(x.shape, 0, axis),
                   inner = product(x.shape, axis + 1, x.shape.size() - 1);
-    // m[part][comp][k, j]: part 0 real, 1 imaginary; comp 0 real, 1 imaginary
-    const double pi = 3.14159265358979323846, sg = inverse ? 1.0 : -1.0,
-                 scale = inverse ? 1.0 / static_cast<double>(n) : 1.0;
-    auto matrix = [&](int part, int comp) {
-        std::vector<double> m(static_cast<size_t>(nout * used));
-        for (int64_t k = 0; k < nout; ++k)
-            for (int64_t j = 0; j < used; ++j) {
-                const double ang =
-                    2 * pi * static_cast<double>((k * j) % n) / static_cast<double>(n);
-                const double c = std::cos(ang) * scale, si = sg * std::sin(ang) * scale;
-                // (xr + i xi)(c + i si) = (xr c - xi si) + i (xr si + xi c)
-                double v = part == 0 ? (comp == 0 ? c : -si) : (comp == 0 ? si : c);
-                m[static_cast<size_t>(k * used + j)] = v;
-            }
-        return m;
-    };
-    for (int part = 0; part < 2; ++part) {
-        Operand yv = view(b, y, {outer, nout, inner}, {nout * inner * 2, inner * 2, 2}, part);
-        Operand acc;
-        for (int comp = 0; comp < comps; ++comp) {
-            int mc = b.device_constant(
-                HostTensor::from_double(DType::f32, {nout, used}, matrix(part, comp)));
-            Operand xv = view(b, b.input_id(0), {outer, used, inner},
-                              {nin * inner * comps, inner * comps, comps}, comp);
-            const bool last = comp + 1 == comps;
-            Operand dst = last ? yv : b.whole(b.temporary(DType::f32, {outer, nout, inner}));
-            b.emit(OpDesc::gemm(), {view(b, mc, {outer, nout, used}, {0, used, 1}), xv, acc, dst});
-            acc = dst;
-        }
+    dft_core(b, reshaped(b, b.input_id(0), {outer, nin, inner, comps}), n, onesided, inverse,
+             reshaped(b, y, {outer, nout, inner, 2}));
+}
+
+// STFT(signal [batch, length, 1 or 2], frame_step, [window], [frame_length]):
+// the frames are an overlapping strided view of the signal, multiplied by
+// the window, then a DFT along the frame.
+void lower_stft(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    if (x.dtype != DType::f32 || x.shape.size() != 3)
+        b.unsupported("STFT of a non-f32 or rank != 3 signal");
+    const int64_t step = const_ints(b, 1, "frame_step").at(0);
+    const bool has_w = b.input_count() > 2 && b.has_input(2);
+    int64_t len = 0;
+    if (b.input_count() > 3 && b.has_input(3))
+        len = const_ints(b, 3, "frame_length").at(0);
+    else if (has_w)
+        len = need_input(b, 2).shape.at(0);
+    const int64_t batch = x.shape[0], length = x.shape[1], comps = x.shape[2];
+    if (len < 1 || step < 1 || len > length || (comps != 1 && comps != 2))
+        b.unsupported("STFT frame parameters");
+    const bool onesided = b.attr_int("onesided", 1) != 0;
+    const int64_t frames = (length - len) / step + 1, nout = onesided ? len / 2 + 1 : len;
+    int y = b.define_output(0, DType::f32, {batch, frames, nout, 2});
+    const std::vector<int64_t> fshape{batch, frames, len, comps};
+    Operand fv = view(b, b.input_id(0), fshape, {length * comps, step * comps, comps, 1});
+    if (has_w) {
+        int t = b.temporary(DType::f32, fshape);
+        Operand w = input_as(b, 2, DType::f32);
+        w.desc = TensorDesc::strided(DType::f32, fshape, {0, 0, 1, 0});
+        emit_binary(b, NPU_BIN_MUL, fv, w, b.whole(t));
+        fv = b.whole(t);
     }
+    // [batch * frames, len, 1, comps]
+    auto fs = strides_of(fv);
+    Operand x4 = fv;
+    if (has_w) {
+        x4.desc = TensorDesc::contiguous(DType::f32, {batch * frames, len, 1, comps});
+    } else if (batch == 1) {
+        x4.desc = TensorDesc::strided(DType::f32, {frames, len, 1, comps}, {fs[1], fs[2], 0, 1});
+    } else {
+        int t = b.temporary(DType::f32, fshape);
+        emit_copy(b, fv, b.whole(t));
+        x4 = reshaped(b, t, {batch * frames, len, 1, comps});
+    }
+    dft_core(b, x4, len, onesided, false, reshaped(b, y, {batch * frames, nout, 1, 2}));
 }
 
 } // namespace
@@ -495,6 +552,7 @@ void register_matmul_ops() {
     add_lowering("QLinearMatMul", lower_qlinear_matmul);
     add_lowering("CumSum", lower_cumsum);
     add_lowering("DFT", lower_dft);
+    add_lowering("STFT", lower_stft);
     add_lowering("RNN", lower_recurrent);
     add_lowering("GRU", lower_recurrent);
     add_lowering("LSTM", lower_recurrent);
