@@ -543,6 +543,50 @@ void lower_stft(Builder& b) {
     dft_core(b, x4, len, onesided, false, reshaped(b, y, {batch * frames, nout, 1, 2}));
 }
 
+// Det of [..., n, n] for n <= 3 by cofactors on strided views of the
+// elements (MUL, SUB, ADD); larger matrices are unsupported.
+void lower_det(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    if (x.shape.size() < 2 || !is_float(x.dtype))
+        b.unsupported("Det of rank < 2 or a non-float input");
+    const int64_t n = x.shape.back();
+    if (x.shape[x.shape.size() - 2] != n || n < 1 || n > 3)
+        b.unsupported("Det of matrices other than 1x1 to 3x3");
+    std::vector<int64_t> bshape(x.shape.begin(), x.shape.end() - 2);
+    const int64_t batch = product(bshape);
+    int y = b.define_output(0, x.dtype, bshape);
+    if (batch == 0)
+        return;
+    const std::vector<int64_t> vs{batch};
+    auto el = [&](int64_t i, int64_t j) { return view(b, b.input_id(0), vs, {n * n}, i * n + j); };
+    auto tmp = [&] { return b.whole(b.temporary(x.dtype, vs)); };
+    Operand out = reshaped(b, y, vs);
+    if (n == 1) {
+        emit_copy(b, el(0, 0), out);
+        return;
+    }
+    // minor(r0, r1, c0, c1) = e[r0][c0] e[r1][c1] - e[r0][c1] e[r1][c0]
+    auto minor = [&](int64_t r0, int64_t r1, int64_t c0, int64_t c1, const Operand& dst) {
+        Operand p = tmp(), q = tmp();
+        emit_binary(b, NPU_BIN_MUL, el(r0, c0), el(r1, c1), p);
+        emit_binary(b, NPU_BIN_MUL, el(r0, c1), el(r1, c0), q);
+        emit_binary(b, NPU_BIN_SUB, p, q, dst);
+    };
+    if (n == 2) {
+        minor(0, 1, 0, 1, out);
+        return;
+    }
+    Operand m0 = tmp(), m1 = tmp(), m2 = tmp(), t0 = tmp(), t1 = tmp(), t2 = tmp(), s = tmp();
+    minor(1, 2, 1, 2, m0);
+    minor(1, 2, 0, 2, m1);
+    minor(1, 2, 0, 1, m2);
+    emit_binary(b, NPU_BIN_MUL, el(0, 0), m0, t0);
+    emit_binary(b, NPU_BIN_MUL, el(0, 1), m1, t1);
+    emit_binary(b, NPU_BIN_MUL, el(0, 2), m2, t2);
+    emit_binary(b, NPU_BIN_SUB, t0, t1, s);
+    emit_binary(b, NPU_BIN_ADD, s, t2, out);
+}
+
 } // namespace
 
 void register_matmul_ops() {
@@ -552,6 +596,7 @@ void register_matmul_ops() {
     add_lowering("QLinearMatMul", lower_qlinear_matmul);
     add_lowering("CumSum", lower_cumsum);
     add_lowering("DFT", lower_dft);
+    add_lowering("Det", lower_det);
     add_lowering("STFT", lower_stft);
     add_lowering("RNN", lower_recurrent);
     add_lowering("GRU", lower_recurrent);
