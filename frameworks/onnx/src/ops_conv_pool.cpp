@@ -565,6 +565,116 @@ void lower_resize(Builder& b) {
     }
 }
 
+// GridSample (opset 16; bilinear or nearest, zeros or border padding),
+// as PyTorch defines it: the grid's coordinates are unnormalised and
+// (border) clamped on the device; each neighbour's flat position is
+// gathered with GatherElements from x seen as [N, C, H*W], weighted (0
+// outside x) and summed.
+void lower_grid_sample(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    const ValueInfo& g = need_input(b, 1);
+    if (x.shape.size() != 4 || g.shape.size() != 4 || g.shape[3] != 2 || x.dtype != DType::f32 ||
+        g.dtype != DType::f32)
+        b.unsupported("GridSample other than 2-D f32");
+    const std::string mode = b.attr_string("mode", "bilinear");
+    const std::string pad = b.attr_string("padding_mode", "zeros");
+    if ((mode != "bilinear" && mode != "nearest") || (pad != "zeros" && pad != "border"))
+        b.unsupported("GridSample mode " + mode + " / padding " + pad);
+    const bool align = b.attr_int("align_corners", 0) != 0;
+    const DType f = DType::f32;
+    const int64_t n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3],
+                  p = g.shape[1] * g.shape[2];
+    int y = b.define_output(0, f, {n, c, g.shape[1], g.shape[2]});
+    if (n * c * p == 0)
+        return;
+    const std::vector<int64_t> ps{n, p}, cs{n, c, p};
+    auto tmp = [&] { return b.whole(b.temporary(f, ps)); };
+    auto sc = [&](double v) { return broadcast_to(b.whole(scalar_constant(b, f, v)), ps); };
+    // unnormalised coordinate along one axis of extent size
+    auto coord = [&](int64_t comp, int64_t size) {
+        Operand gv = view(b, b.input_id(1), ps, {p * 2, 2}, comp);
+        Operand a = tmp(), m = tmp(), r = tmp();
+        emit_binary(b, NPU_BIN_ADD, gv, sc(1), a);
+        emit_binary(b, NPU_BIN_MUL, a,
+                    sc(align ? static_cast<double>(size - 1) / 2 : static_cast<double>(size) / 2),
+                    m);
+        emit_binary(b, NPU_BIN_ADD, m, sc(align ? 0.0 : -0.5), r);
+        if (pad == "border") {
+            Operand cl = tmp();
+            emit_unary(b, NPU_FN_CLIP, r, cl, 0.0f, static_cast<float>(size - 1));
+            r = cl;
+        }
+        return r;
+    };
+    Operand ix = coord(0, w), iy = coord(1, h);
+    struct Corner {
+        Operand xk, yk, wt; // wt absent: 1
+    };
+    std::vector<Corner> corners;
+    if (mode == "nearest") {
+        Operand xr = tmp(), yr = tmp();
+        emit_unary(b, NPU_FN_ROUND, ix, xr);
+        emit_unary(b, NPU_FN_ROUND, iy, yr);
+        corners.push_back({xr, yr, Operand{}});
+    } else {
+        Operand x0 = tmp(), x1 = tmp(), y0 = tmp(), y1 = tmp(), wx1 = tmp(), wx0 = tmp(),
+                wy1 = tmp(), wy0 = tmp();
+        emit_unary(b, NPU_FN_FLOOR, ix, x0);
+        emit_unary(b, NPU_FN_FLOOR, iy, y0);
+        emit_binary(b, NPU_BIN_ADD, x0, sc(1), x1);
+        emit_binary(b, NPU_BIN_ADD, y0, sc(1), y1);
+        emit_binary(b, NPU_BIN_SUB, ix, x0, wx1);
+        emit_binary(b, NPU_BIN_SUB, sc(1), wx1, wx0);
+        emit_binary(b, NPU_BIN_SUB, iy, y0, wy1);
+        emit_binary(b, NPU_BIN_SUB, sc(1), wy1, wy0);
+        for (int dy = 0; dy < 2; ++dy)
+            for (int dx = 0; dx < 2; ++dx) {
+                Operand wt = tmp();
+                emit_binary(b, NPU_BIN_MUL, dx ? wx1 : wx0, dy ? wy1 : wy0, wt);
+                corners.push_back({dx ? x1 : x0, dy ? y1 : y0, wt});
+            }
+    }
+    Operand acc;
+    Operand xv = reshaped(b, b.input_id(0), {n, c, h * w});
+    for (size_t k = 0; k < corners.size(); ++k) {
+        const Corner& cr = corners[k];
+        auto btmp = [&] { return b.whole(b.temporary(DType::boolean, ps)); };
+        Operand v0 = btmp(), v1 = btmp(), v2 = btmp(), v3 = btmp(), a0 = btmp(), a1 = btmp(),
+                valid = btmp();
+        emit_binary(b, NPU_BIN_GREATER_EQUAL, cr.xk, sc(0), v0);
+        emit_binary(b, NPU_BIN_LESS_EQUAL, cr.xk, sc(static_cast<double>(w - 1)), v1);
+        emit_binary(b, NPU_BIN_GREATER_EQUAL, cr.yk, sc(0), v2);
+        emit_binary(b, NPU_BIN_LESS_EQUAL, cr.yk, sc(static_cast<double>(h - 1)), v3);
+        emit_binary(b, NPU_BIN_AND, v0, v1, a0);
+        emit_binary(b, NPU_BIN_AND, v2, v3, a1);
+        emit_binary(b, NPU_BIN_AND, a0, a1, valid);
+        Operand xc = tmp(), yc = tmp(), row = tmp(), flat = tmp(), wv = tmp();
+        emit_unary(b, NPU_FN_CLIP, cr.xk, xc, 0.0f, static_cast<float>(w - 1));
+        emit_unary(b, NPU_FN_CLIP, cr.yk, yc, 0.0f, static_cast<float>(h - 1));
+        emit_binary(b, NPU_BIN_MUL, yc, sc(static_cast<double>(w)), row);
+        emit_binary(b, NPU_BIN_ADD, row, xc, flat);
+        int fi = b.temporary(DType::i64, ps);
+        b.emit(OpDesc::cast(), {flat, b.whole(fi)});
+        b.emit(OpDesc::binary(NPU_BIN_SELECT),
+               {cr.wt.value >= 0 ? cr.wt : sc(1), sc(0), valid, wv});
+        int gathered = b.temporary(f, cs);
+        b.emit(OpDesc::gather(NPU_GATHER_ELEMENTS, 2),
+               {xv, view(b, fi, cs, {p, 0, 1}), b.whole(gathered)});
+        Operand wb = wv;
+        wb.desc = TensorDesc::strided(f, cs, {p, 0, 1});
+        const bool last = k + 1 == corners.size();
+        Operand term = last && acc.value < 0 ? reshaped(b, y, cs) : b.whole(b.temporary(f, cs));
+        emit_binary(b, NPU_BIN_MUL, b.whole(gathered), wb, term);
+        if (acc.value >= 0) {
+            Operand sum = last ? reshaped(b, y, cs) : b.whole(b.temporary(f, cs));
+            emit_binary(b, NPU_BIN_ADD, acc, term, sum);
+            acc = sum;
+        } else {
+            acc = term;
+        }
+    }
+}
+
 } // namespace
 
 void register_conv_pool_ops() {
@@ -580,6 +690,7 @@ void register_conv_pool_ops() {
     add_lowering("GlobalLpPool", lower_global_lp);
     add_lowering("Resize", lower_resize);
     add_lowering("Upsample", lower_resize);
+    add_lowering("GridSample", lower_grid_sample);
 }
 
 } // namespace npu_onnx
