@@ -578,7 +578,8 @@ void lower_grid_sample(Builder& b) {
         b.unsupported("GridSample other than 2-D f32");
     const std::string mode = b.attr_string("mode", "bilinear");
     const std::string pad = b.attr_string("padding_mode", "zeros");
-    if ((mode != "bilinear" && mode != "nearest") || (pad != "zeros" && pad != "border"))
+    if ((mode != "bilinear" && mode != "nearest") ||
+        (pad != "zeros" && pad != "border" && pad != "reflection"))
         b.unsupported("GridSample mode " + mode + " / padding " + pad);
     const bool align = b.attr_int("align_corners", 0) != 0;
     const DType f = DType::f32;
@@ -599,7 +600,30 @@ void lower_grid_sample(Builder& b) {
                     sc(align ? static_cast<double>(size - 1) / 2 : static_cast<double>(size) / 2),
                     m);
         emit_binary(b, NPU_BIN_ADD, m, sc(align ? 0.0 : -0.5), r);
-        if (pad == "border") {
+        if (pad == "reflection") {
+            // PyTorch's reflect_coordinates over [lo, hi] (align: [0, size - 1],
+            // else [-0.5, size - 0.5]), then clamped into x.
+            const double lo = align ? 0.0 : -0.5;
+            const double span = align ? static_cast<double>(size - 1) : static_cast<double>(size);
+            if (span > 0) {
+                Operand d = tmp(), ad = tmp(), extra = tmp(), q = tmp(), flips = tmp(), par = tmp(),
+                        even = b.whole(b.temporary(DType::boolean, ps)), up = tmp(), down = tmp(),
+                        dn = tmp(), sel = tmp();
+                emit_binary(b, NPU_BIN_SUB, r, sc(lo), d);
+                emit_unary(b, NPU_FN_ABS, d, ad);
+                emit_binary(b, NPU_BIN_FMOD, ad, sc(span), extra);
+                emit_binary(b, NPU_BIN_DIV, ad, sc(span), q);
+                emit_unary(b, NPU_FN_FLOOR, q, flips);
+                emit_binary(b, NPU_BIN_FMOD, flips, sc(2), par);
+                emit_binary(b, NPU_BIN_EQUAL, par, sc(0), even);
+                emit_binary(b, NPU_BIN_ADD, extra, sc(lo), up);
+                emit_binary(b, NPU_BIN_SUB, sc(span), extra, down);
+                emit_binary(b, NPU_BIN_ADD, down, sc(lo), dn);
+                b.emit(OpDesc::binary(NPU_BIN_SELECT), {up, dn, even, sel});
+                r = sel;
+            }
+        }
+        if (pad == "border" || pad == "reflection") {
             Operand cl = tmp();
             emit_unary(b, NPU_FN_CLIP, r, cl, 0.0f, static_cast<float>(size - 1));
             r = cl;
