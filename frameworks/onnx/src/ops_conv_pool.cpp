@@ -699,6 +699,138 @@ void lower_grid_sample(Builder& b) {
     }
 }
 
+// RoiAlign (avg mode, fixed sampling_ratio) as onnxruntime computes it:
+// the sample coordinates of every roi are computed on the device per axis
+// (separable), each of the four bilinear neighbours is gathered from x
+// seen channel-major as [C, N*H*W], weighted and summed; the samples of a
+// bin are averaged by a REDUCE MEAN and the result transposed to
+// [R, C, oh, ow].
+void lower_roi_align(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    const ValueInfo& rois = need_input(b, 1);
+    need_input(b, 2);
+    if (x.shape.size() != 4 || x.dtype != DType::f32 || rois.dtype != DType::f32 ||
+        rois.shape.size() != 2 || rois.shape[1] != 4)
+        b.unsupported("RoiAlign other than f32 [N, C, H, W] with [R, 4] rois");
+    if (b.attr_string("mode", "avg") != "avg")
+        b.unsupported("RoiAlign max mode");
+    const int64_t sr = b.attr_int("sampling_ratio", 0);
+    if (sr < 1)
+        b.unsupported("RoiAlign adaptive sampling (sampling_ratio 0)");
+    const int64_t oh = b.attr_int("output_height", 1), ow = b.attr_int("output_width", 1);
+    const double scale = b.attr_float("spatial_scale", 1.0f);
+    const std::string ctm = b.attr_string("coordinate_transformation_mode", "half_pixel");
+    const bool aligned = ctm == "half_pixel";
+    if (!aligned && ctm != "output_half_pixel")
+        b.unsupported("RoiAlign coordinate_transformation_mode " + ctm);
+    const int64_t n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3], r = rois.shape[0];
+    int y = b.define_output(0, DType::f32, {r, c, oh, ow});
+    if (r * c * oh * ow == 0)
+        return;
+    const DType f = DType::f32;
+    auto sc = [&](double v, const std::vector<int64_t>& shape) {
+        return broadcast_to(b.whole(scalar_constant(b, f, v)), shape);
+    };
+    // Per axis: the low/high neighbour and their weights, [R, bins * sr].
+    struct Axis {
+        Operand lo, hi, wlo, whi;
+    };
+    auto axis = [&](int64_t comp, int64_t bins, int64_t size) {
+        const std::vector<int64_t> rs{r}, as{r, bins * sr};
+        auto t1 = [&] { return b.whole(b.temporary(f, rs)); };
+        auto t2 = [&] { return b.whole(b.temporary(f, as)); };
+        auto bt = [&] { return b.whole(b.temporary(DType::boolean, as)); };
+        Operand s0 = view(b, b.input_id(1), rs, {4}, comp),
+                e0 = view(b, b.input_id(1), rs, {4}, comp + 2);
+        Operand start = t1(), end = t1(), s1 = t1(), e1 = t1(), len = t1(), step = t1();
+        emit_binary(b, NPU_BIN_MUL, s0, sc(scale, rs), s1);
+        emit_binary(b, NPU_BIN_MUL, e0, sc(scale, rs), e1);
+        emit_binary(b, NPU_BIN_SUB, s1, sc(aligned ? 0.5 : 0.0, rs), start);
+        emit_binary(b, NPU_BIN_SUB, e1, sc(aligned ? 0.5 : 0.0, rs), end);
+        emit_binary(b, NPU_BIN_SUB, end, start, len);
+        if (!aligned) {
+            Operand l2 = t1();
+            emit_binary(b, NPU_BIN_MAX, len, sc(1.0, rs), l2);
+            len = l2;
+        }
+        emit_binary(b, NPU_BIN_DIV, len, sc(static_cast<double>(bins * sr), rs), step);
+        std::vector<double> u(static_cast<size_t>(bins * sr));
+        for (size_t i = 0; i < u.size(); ++i)
+            u[i] = static_cast<double>(i) + 0.5;
+        int uc = b.device_constant(HostTensor::from_double(f, {bins * sr}, u));
+        Operand stepb = view(b, step.value, as, {1, 0}), startb = view(b, start.value, as, {1, 0});
+        Operand off = t2(), pos = t2();
+        emit_binary(b, NPU_BIN_MUL, broadcast_to(b.whole(uc), as), stepb, off);
+        emit_binary(b, NPU_BIN_ADD, startb, off, pos);
+        // valid: -1 <= pos <= size
+        Operand v0 = bt(), v1 = bt(), valid = bt();
+        emit_binary(b, NPU_BIN_GREATER_EQUAL, pos, sc(-1.0, as), v0);
+        emit_binary(b, NPU_BIN_LESS_EQUAL, pos, sc(static_cast<double>(size), as), v1);
+        emit_binary(b, NPU_BIN_AND, v0, v1, valid);
+        Operand pc = t2(), low = t2(), at_end = bt(), lo = t2(), hi0 = t2(), hi = t2(), pe = t2(),
+                l = t2(), hw = t2(), lw = t2(), hw2 = t2();
+        emit_binary(b, NPU_BIN_MAX, pos, sc(0.0, as), pc);
+        emit_unary(b, NPU_FN_FLOOR, pc, low);
+        emit_binary(b, NPU_BIN_GREATER_EQUAL, low, sc(static_cast<double>(size - 1), as), at_end);
+        Operand last = sc(static_cast<double>(size - 1), as);
+        b.emit(OpDesc::binary(NPU_BIN_SELECT), {last, low, at_end, lo});
+        emit_binary(b, NPU_BIN_ADD, low, sc(1.0, as), hi0);
+        b.emit(OpDesc::binary(NPU_BIN_SELECT), {last, hi0, at_end, hi});
+        b.emit(OpDesc::binary(NPU_BIN_SELECT), {last, pc, at_end, pe});
+        emit_binary(b, NPU_BIN_SUB, pe, lo, l);
+        emit_binary(b, NPU_BIN_SUB, sc(1.0, as), l, hw);
+        b.emit(OpDesc::binary(NPU_BIN_SELECT), {l, sc(0.0, as), valid, lw});
+        b.emit(OpDesc::binary(NPU_BIN_SELECT), {hw, sc(0.0, as), valid, hw2});
+        return Axis{lo, hi, hw2, lw};
+    };
+    Axis ax = axis(0, ow, w), ay = axis(1, oh, h);
+    // sample grid [R, oh*sr, ow*sr]
+    const int64_t sy = oh * sr, sx = ow * sr, samples = r * sy * sx;
+    const std::vector<int64_t> gs{r, sy, sx};
+    auto ybc = [&](const Operand& o) { return view(b, o.value, gs, {sy, 1, 0}); };
+    auto xbc = [&](const Operand& o) { return view(b, o.value, gs, {sx, 0, 1}); };
+    // x channel-major: [C, N, H*W] -> [C, N*H*W]
+    int xt = b.temporary(f, {c, n, h * w});
+    emit_copy(b, view(b, b.input_id(0), {c, n, h * w}, {h * w, c * h * w, 1}), b.whole(xt));
+    // batch offsets b[r] * H*W as f32 [R]
+    int bf = b.temporary(f, {r}), bo = b.temporary(f, {r});
+    b.emit(OpDesc::cast(), {b.whole(b.input_id(2)), b.whole(bf)});
+    emit_binary(b, NPU_BIN_MUL, b.whole(bf), sc(static_cast<double>(h * w), {r}), b.whole(bo));
+    Operand bob = view(b, bo, gs, {1, 0, 0});
+    Operand acc;
+    const std::vector<int64_t> cs{c, samples};
+    for (int dy = 0; dy < 2; ++dy)
+        for (int dx = 0; dx < 2; ++dx) {
+            auto t3 = [&] { return b.whole(b.temporary(f, gs)); };
+            Operand rowp = t3(), rowb = t3(), flat = t3(), wt = t3();
+            emit_binary(b, NPU_BIN_MUL, ybc(dy ? ay.hi : ay.lo), sc(static_cast<double>(w), gs),
+                        rowp);
+            emit_binary(b, NPU_BIN_ADD, rowp, bob, rowb);
+            emit_binary(b, NPU_BIN_ADD, rowb, xbc(dx ? ax.hi : ax.lo), flat);
+            emit_binary(b, NPU_BIN_MUL, ybc(dy ? ay.whi : ay.wlo), xbc(dx ? ax.whi : ax.wlo), wt);
+            int fi = b.temporary(DType::i64, gs);
+            b.emit(OpDesc::cast(), {flat, b.whole(fi)});
+            int g = b.temporary(f, cs);
+            b.emit(OpDesc::gather(NPU_GATHER_ELEMENTS, 1),
+                   {reshaped(b, xt, {c, n * h * w}), view(b, fi, cs, {0, 1}), b.whole(g)});
+            Operand term = b.whole(b.temporary(f, cs));
+            emit_binary(b, NPU_BIN_MUL, b.whole(g), view(b, wt.value, cs, {0, 1}), term);
+            if (acc.value >= 0) {
+                Operand sum = b.whole(b.temporary(f, cs));
+                emit_binary(b, NPU_BIN_ADD, acc, term, sum);
+                acc = sum;
+            } else {
+                acc = term;
+            }
+        }
+    // [C, R, oh, sr, ow, sr] averaged over the samples of each bin
+    const std::vector<int64_t> bins{c, r, oh, sr, ow, sr};
+    int avg = b.temporary(f, {c, r, oh, 1, ow, 1});
+    b.emit(OpDesc::reduce(NPU_RED_MEAN, (uint64_t{1} << 3) | (uint64_t{1} << 5)),
+           {reshaped(b, acc.value, bins), b.whole(avg)});
+    emit_copy(b, view(b, avg, {r, c, oh, ow}, {oh * ow, r * oh * ow, ow, 1}), b.whole(y));
+}
+
 } // namespace
 
 void register_conv_pool_ops() {
@@ -715,6 +847,7 @@ void register_conv_pool_ops() {
     add_lowering("Resize", lower_resize);
     add_lowering("Upsample", lower_resize);
     add_lowering("GridSample", lower_grid_sample);
+    add_lowering("RoiAlign", lower_roi_align);
 }
 
 } // namespace npu_onnx
