@@ -565,9 +565,9 @@ void lower_resize(Builder& b) {
     }
 }
 
-// GridSample (opset 16; bilinear or nearest, zeros or border padding),
-// as PyTorch defines it: the grid's coordinates are unnormalised and
-// (border) clamped on the device; each neighbour's flat position is
+// GridSample (opset 16; bilinear, nearest or bicubic; zeros, border or
+// reflection padding), as PyTorch defines it: the grid's coordinates are
+// unnormalised and padded on the device; each neighbour's flat position is
 // gathered with GatherElements from x seen as [N, C, H*W], weighted (0
 // outside x) and summed.
 void lower_grid_sample(Builder& b) {
@@ -578,7 +578,7 @@ void lower_grid_sample(Builder& b) {
         b.unsupported("GridSample other than 2-D f32");
     const std::string mode = b.attr_string("mode", "bilinear");
     const std::string pad = b.attr_string("padding_mode", "zeros");
-    if ((mode != "bilinear" && mode != "nearest") ||
+    if ((mode != "bilinear" && mode != "nearest" && mode != "bicubic") ||
         (pad != "zeros" && pad != "border" && pad != "reflection"))
         b.unsupported("GridSample mode " + mode + " / padding " + pad);
     const bool align = b.attr_int("align_corners", 0) != 0;
@@ -592,7 +592,7 @@ void lower_grid_sample(Builder& b) {
     auto tmp = [&] { return b.whole(b.temporary(f, ps)); };
     auto sc = [&](double v) { return broadcast_to(b.whole(scalar_constant(b, f, v)), ps); };
     // unnormalised coordinate along one axis of extent size
-    auto coord = [&](int64_t comp, int64_t size) {
+    auto unnorm = [&](int64_t comp, int64_t size) {
         Operand gv = view(b, b.input_id(1), ps, {p * 2, 2}, comp);
         Operand a = tmp(), m = tmp(), r = tmp();
         emit_binary(b, NPU_BIN_ADD, gv, sc(1), a);
@@ -600,6 +600,10 @@ void lower_grid_sample(Builder& b) {
                     sc(align ? static_cast<double>(size - 1) / 2 : static_cast<double>(size) / 2),
                     m);
         emit_binary(b, NPU_BIN_ADD, m, sc(align ? 0.0 : -0.5), r);
+        return r;
+    };
+    // border and reflection padding of a coordinate
+    auto apply_pad = [&](Operand r, int64_t size) {
         if (pad == "reflection") {
             // PyTorch's reflect_coordinates over [lo, hi] (align: [0, size - 1],
             // else [-0.5, size - 0.5]), then clamped into x.
@@ -630,17 +634,73 @@ void lower_grid_sample(Builder& b) {
         }
         return r;
     };
-    Operand ix = coord(0, w), iy = coord(1, h);
+    auto coord = [&](int64_t comp, int64_t size) { return apply_pad(unnorm(comp, size), size); };
     struct Corner {
         Operand xk, yk, wt; // wt absent: 1
     };
     std::vector<Corner> corners;
+    if (mode == "bicubic") {
+        // PyTorch: taps floor(i) - 1 .. floor(i) + 2, each padded on its own,
+        // with the cubic convolution weights (A = -0.75) of t = i - floor(i).
+        const double A = -0.75;
+        auto taps = [&](int64_t comp, int64_t size, std::vector<Operand>& pos,
+                        std::vector<Operand>& wts) {
+            Operand i = unnorm(comp, size), fl = tmp(), t = tmp();
+            emit_unary(b, NPU_FN_FLOOR, i, fl);
+            emit_binary(b, NPU_BIN_SUB, i, fl, t);
+            // cc1(x) = ((A + 2) x - (A + 3)) x^2 + 1; cc2(x) = ((A x - 5A) x + 8A) x - 4A
+            auto cc1 = [&](const Operand& x) {
+                Operand a = tmp(), s1 = tmp(), m1 = tmp(), m2 = tmp(), r = tmp();
+                emit_binary(b, NPU_BIN_MUL, x, sc(A + 2), a);
+                emit_binary(b, NPU_BIN_SUB, a, sc(A + 3), s1);
+                emit_binary(b, NPU_BIN_MUL, s1, x, m1);
+                emit_binary(b, NPU_BIN_MUL, m1, x, m2);
+                emit_binary(b, NPU_BIN_ADD, m2, sc(1), r);
+                return r;
+            };
+            auto cc2 = [&](const Operand& x) {
+                Operand a = tmp(), s1 = tmp(), m1 = tmp(), a2 = tmp(), m2 = tmp(), r = tmp();
+                emit_binary(b, NPU_BIN_MUL, x, sc(A), a);
+                emit_binary(b, NPU_BIN_SUB, a, sc(5 * A), s1);
+                emit_binary(b, NPU_BIN_MUL, s1, x, m1);
+                emit_binary(b, NPU_BIN_ADD, m1, sc(8 * A), a2);
+                emit_binary(b, NPU_BIN_MUL, a2, x, m2);
+                emit_binary(b, NPU_BIN_SUB, m2, sc(4 * A), r);
+                return r;
+            };
+            Operand tp1 = tmp(), om = tmp(), tw = tmp();
+            emit_binary(b, NPU_BIN_ADD, t, sc(1), tp1);
+            emit_binary(b, NPU_BIN_SUB, sc(1), t, om);
+            emit_binary(b, NPU_BIN_SUB, sc(2), t, tw);
+            wts = {cc2(tp1), cc1(t), cc1(om), cc2(tw)};
+            for (int k = 0; k < 4; ++k) {
+                Operand q = tmp();
+                emit_binary(b, NPU_BIN_ADD, fl, sc(k - 1), q);
+                pos.push_back(apply_pad(q, size));
+            }
+        };
+        std::vector<Operand> xs, wxs, ys, wys;
+        taps(0, w, xs, wxs);
+        taps(1, h, ys, wys);
+        for (int j = 0; j < 4; ++j)
+            for (int i = 0; i < 4; ++i) {
+                Operand wt = tmp();
+                emit_binary(b, NPU_BIN_MUL, wxs[static_cast<size_t>(i)],
+                            wys[static_cast<size_t>(j)], wt);
+                corners.push_back({xs[static_cast<size_t>(i)], ys[static_cast<size_t>(j)], wt});
+            }
+    }
+    Operand ix, iy;
+    if (mode != "bicubic") {
+        ix = coord(0, w);
+        iy = coord(1, h);
+    }
     if (mode == "nearest") {
         Operand xr = tmp(), yr = tmp();
         emit_unary(b, NPU_FN_ROUND, ix, xr);
         emit_unary(b, NPU_FN_ROUND, iy, yr);
         corners.push_back({xr, yr, Operand{}});
-    } else {
+    } else if (mode == "bilinear") {
         Operand x0 = tmp(), x1 = tmp(), y0 = tmp(), y1 = tmp(), wx1 = tmp(), wx0 = tmp(),
                 wy1 = tmp(), wy0 = tmp();
         emit_unary(b, NPU_FN_FLOOR, ix, x0);
