@@ -1,7 +1,9 @@
 // Lowerings: unary and binary element-wise operators, variadic Sum/Mean/
 // Max/Min, Clip and Where. Broadcasting is zero strides on the inputs'
 // views; an input of another dtype than the operation takes (Pow's
-// exponent, BitShift, ...) is cast into a temporary first.
+// exponent, BitShift, ...) is cast into a temporary first. Also the
+// quantisation ops (Quantize/Dequantize/DynamicQuantizeLinear) and the
+// signal windows, which are short chains of element-wise operations.
 #include <cfloat>
 #include <cmath>
 

@@ -1,7 +1,9 @@
 // Lowerings: MatMul (batched, broadcast, 1-D operands), Gemm (transposes as
 // swapped strides, C broadcast with zero strides), MatMulInteger and
 // QLinearMatMul (8-bit GEMM with zero points and requantisation). One GEMM
-// each, on views: no copies.
+// each, on views: no copies. Also what else is best a GEMM: CumSum
+// (triangular ones), DFT and STFT (cosine/sine matrices), the recurrent
+// layers RNN/GRU/LSTM (unrolled per step), and Det up to 3x3.
 #include <algorithm>
 #include <cmath>
 #include <optional>

@@ -3,7 +3,9 @@
 // (negative strides for reversed slices, zero strides for broadcasts);
 // Concat and Split one copy per part into or out of an offset view; Pad the
 // copy's padding modes; Gather/GatherElements the GATHER packet; Cast and
-// CastLike CAST; Trilu and OneHot a select against masks or positions
+// CastLike CAST; GatherND a GEMM of index tuples then GATHER; scatters
+// (ScatterElements, ScatterND, MaxUnpool) one-hot matching; Compress a
+// GATHER; Trilu and OneHot a select against masks or positions
 // computed from shapes alone.
 #include <cstring>
 #include <numeric>
