@@ -7,6 +7,7 @@
 // (ScatterElements, ScatterND, MaxUnpool) one-hot matching; Compress a
 // GATHER; Trilu and OneHot a select against masks or positions
 // computed from shapes alone.
+#include <algorithm>
 #include <cstring>
 #include <numeric>
 
@@ -718,6 +719,83 @@ void lower_max_unpool(Builder& b) {
     }
 }
 
+// TfIdfVectorizer on integer tokens, TF mode: for every pool n-gram whose
+// length is within [min_gram_length, max_gram_length], and every skip
+// 0..max_skip_count (unigrams once), the matches at each start position
+// are EQUALs of shifted views with the n-gram's tokens, ANDed, counted by
+// a REDUCE SUM; each count lands in its ngram_indexes column of y.
+void lower_tfidf(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    if (!is_int(x.dtype) || x.shape.empty() || x.shape.size() > 2)
+        b.unsupported("TfIdfVectorizer of non-integer or rank > 2 tokens");
+    if (b.attr_string("mode", "TF") != "TF")
+        b.unsupported("TfIdfVectorizer modes other than TF");
+    const int64_t minn = b.attr_int("min_gram_length", 1), maxn = b.attr_int("max_gram_length", 1),
+                  maxskip = b.attr_int("max_skip_count", 0);
+    const auto counts = b.attr_ints("ngram_counts", {});
+    const auto indexes = b.attr_ints("ngram_indexes", {});
+    const auto pool = b.attr_ints("pool_int64s", {});
+    if (pool.empty() || counts.empty())
+        b.unsupported("TfIdfVectorizer without an integer pool");
+    int64_t size = 0;
+    for (int64_t i : indexes)
+        size = std::max(size, i + 1);
+    const bool batched = x.shape.size() == 2;
+    const int64_t rows = batched ? x.shape[0] : 1, t = x.shape.back();
+    int y = b.define_output(
+        0, DType::f32, batched ? std::vector<int64_t>{rows, size} : std::vector<int64_t>{size});
+    if (rows * size == 0)
+        return;
+    int zero = scalar_constant(b, DType::f32, 0);
+    emit_copy(b, view(b, zero, {rows, size}, {0, 0}), reshaped(b, y, {rows, size}));
+    const DType dt = x.dtype;
+    size_t q = 0; // n-gram number in pool order
+    for (size_t g = 0; g < counts.size(); ++g) {
+        const auto n = static_cast<int64_t>(g + 1);
+        const auto begin = static_cast<size_t>(counts[g]);
+        const size_t end = g + 1 < counts.size() ? static_cast<size_t>(counts[g + 1]) : pool.size();
+        for (size_t at = begin; at + static_cast<size_t>(n) <= end;
+             at += static_cast<size_t>(n), ++q) {
+            if (n < minn || n > maxn || q >= indexes.size())
+                continue;
+            Operand total;
+            for (int64_t skip = 0; skip <= (n == 1 ? 0 : maxskip); ++skip) {
+                const int64_t d = skip + 1, len = t - (n - 1) * d;
+                if (len <= 0)
+                    break;
+                const std::vector<int64_t> ms{rows, len};
+                Operand match;
+                for (int64_t k = 0; k < n; ++k) {
+                    int tok = scalar_constant(
+                        b, dt, static_cast<double>(pool[at + static_cast<size_t>(k)]));
+                    Operand eq = b.whole(b.temporary(DType::boolean, ms));
+                    emit_binary(b, NPU_BIN_EQUAL, view(b, b.input_id(0), ms, {t, 1}, k * d),
+                                broadcast_to(b.whole(tok), ms), eq);
+                    if (match.value >= 0) {
+                        Operand both = b.whole(b.temporary(DType::boolean, ms));
+                        emit_binary(b, NPU_BIN_AND, match, eq, both);
+                        match = both;
+                    } else {
+                        match = eq;
+                    }
+                }
+                int mi = b.temporary(DType::i32, ms), cnt = b.temporary(DType::i32, {rows, 1});
+                b.emit(OpDesc::cast(), {match, b.whole(mi)});
+                b.emit(OpDesc::reduce(NPU_RED_SUM, 2), {b.whole(mi), b.whole(cnt)});
+                if (total.value >= 0) {
+                    Operand sum = b.whole(b.temporary(DType::i32, {rows, 1}));
+                    emit_binary(b, NPU_BIN_ADD, total, b.whole(cnt), sum);
+                    total = sum;
+                } else {
+                    total = b.whole(cnt);
+                }
+            }
+            if (total.value >= 0)
+                b.emit(OpDesc::cast(), {total, view(b, y, {rows, 1}, {size, 1}, indexes[q])});
+        }
+    }
+}
+
 } // namespace
 
 void register_tensor_ops() {
@@ -744,6 +822,7 @@ void register_tensor_ops() {
     add_lowering("ScatterND", lower_scatter_nd);
     add_lowering("Compress", lower_compress);
     add_lowering("MaxUnpool", lower_max_unpool);
+    add_lowering("TfIdfVectorizer", lower_tfidf);
 }
 
 } // namespace npu_onnx
