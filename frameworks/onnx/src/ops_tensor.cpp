@@ -6,7 +6,8 @@
 // CastLike CAST; GatherND a GEMM of index tuples then GATHER; scatters
 // (ScatterElements, ScatterND, MaxUnpool) one-hot matching; Compress a
 // GATHER; Trilu and OneHot a select against masks or positions
-// computed from shapes alone.
+// computed from shapes alone; TfIdfVectorizer counts n-grams with shifted
+// views.
 #include <algorithm>
 #include <cstring>
 #include <numeric>
