@@ -2,7 +2,9 @@
 // Softmax/LogSoftmax/Hardmax (opset < 13: the flattened trailing axes;
 // >= 13: one axis), BatchNormalization (inference), InstanceNormalization,
 // LayerNormalization (with its Mean and InvStdDev outputs),
-// MeanVarianceNormalization, LpNormalization and LRN.
+// MeanVarianceNormalization, LpNormalization, LRN, BatchNormalization in
+// training mode, the NegativeLogLikelihood and SoftmaxCrossEntropy losses
+// and TopK (by ranks).
 #include <cmath>
 #include <numeric>
 

@@ -3,8 +3,12 @@
 // (negative strides for reversed slices, zero strides for broadcasts);
 // Concat and Split one copy per part into or out of an offset view; Pad the
 // copy's padding modes; Gather/GatherElements the GATHER packet; Cast and
-// CastLike CAST; Trilu and OneHot a select against masks or positions
-// computed from shapes alone.
+// CastLike CAST; GatherND a GEMM of index tuples then GATHER; scatters
+// (ScatterElements, ScatterND, MaxUnpool) one-hot matching; Compress a
+// GATHER; Trilu and OneHot a select against masks or positions
+// computed from shapes alone; TfIdfVectorizer counts n-grams with shifted
+// views.
+#include <algorithm>
 #include <cstring>
 #include <numeric>
 
@@ -643,6 +647,156 @@ void lower_scatter_nd(Builder& b) {
                  reshaped(b, y, {m, r}));
 }
 
+// Compress(input, condition) with the condition known while planning: a
+// GATHER of the selected positions (input flattened when axis is absent).
+void lower_compress(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    auto cond = const_ints(b, 1, "condition");
+    std::vector<int64_t> xs = x.shape;
+    size_t axis = 0;
+    if (b.has_attr("axis"))
+        axis = static_cast<size_t>(
+            norm_axis(b, b.attr_int("axis", 0), static_cast<int64_t>(xs.size())));
+    else
+        xs = {product(x.shape)};
+    std::vector<int64_t> idx;
+    for (size_t i = 0; i < cond.size() && static_cast<int64_t>(i) < xs[axis]; ++i)
+        if (cond[i])
+            idx.push_back(static_cast<int64_t>(i));
+    auto yshape = xs;
+    yshape[axis] = static_cast<int64_t>(idx.size());
+    int y = b.define_output(0, x.dtype, yshape);
+    if (product(yshape) == 0)
+        return;
+    int ic = b.device_constant(
+        HostTensor::from_int64(DType::i64, {static_cast<int64_t>(idx.size())}, idx));
+    b.emit(OpDesc::gather(NPU_GATHER_TAKE, static_cast<uint32_t>(axis)),
+           {reshaped(b, b.input_id(0), xs), b.whole(ic), b.whole(y)});
+}
+
+// MaxUnpool(x, indices, [output_shape]): zeros with x scattered to the
+// flat positions in indices (MaxPool's, over the whole output).
+void lower_max_unpool(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    need_input(b, 1);
+    if (x.shape.size() < 3)
+        b.unsupported("MaxUnpool of rank < 3");
+    const size_t s = x.shape.size() - 2;
+    // The indices address the inferred shape; a given output_shape is
+    // that, zero-padded at the end.
+    auto k = b.attr_ints("kernel_shape", {}), st = b.attr_ints("strides", {}),
+         pads = b.attr_ints("pads", {});
+    if (k.size() != s)
+        b.unsupported("kernel_shape");
+    st.resize(s, 1);
+    pads.resize(2 * s, 0);
+    std::vector<int64_t> inferred{x.shape[0], x.shape[1]};
+    for (size_t i = 0; i < s; ++i)
+        inferred.push_back((x.shape[2 + i] - 1) * st[i] + k[i] - pads[i] - pads[s + i]);
+    std::vector<int64_t> out = inferred;
+    if (b.input_count() > 2 && b.has_input(2))
+        out = const_ints(b, 2, "output_shape");
+    if (out.size() != inferred.size())
+        b.unsupported("output_shape's length");
+    for (size_t i = 0; i < out.size(); ++i)
+        if (out[i] < inferred[i])
+            b.unsupported("output_shape smaller than the unpooled shape");
+    int y = b.define_output(0, x.dtype, out);
+    const int64_t total = product(inferred), p = product(x.shape);
+    if (product(out) == 0)
+        return;
+    const bool padded = out != inferred;
+    int dst = padded ? b.temporary(x.dtype, inferred) : y;
+    int zeros = b.device_constant(HostTensor::from_double(
+        x.dtype, {total}, std::vector<double>(static_cast<size_t>(total), 0.0)));
+    Operand idx = input_as(b, 1, DType::i64);
+    idx.desc = TensorDesc::contiguous(DType::i64, {p});
+    scatter_core(b, b.whole(zeros), idx, reshaped(b, b.input_id(0), {p}), 0, "none",
+                 reshaped(b, dst, {total}));
+    if (padded) {
+        OpDesc op = OpDesc::tensor_copy(NPU_COPY_PAD_CONSTANT);
+        op.copy_offset.assign(out.size(), 0);
+        b.emit(op, {b.whole(dst), b.whole(y)});
+    }
+}
+
+// TfIdfVectorizer on integer tokens, TF mode: for every pool n-gram whose
+// length is within [min_gram_length, max_gram_length], and every skip
+// 0..max_skip_count (unigrams once), the matches at each start position
+// are EQUALs of shifted views with the n-gram's tokens, ANDed, counted by
+// a REDUCE SUM; each count lands in its ngram_indexes column of y.
+void lower_tfidf(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    if (!is_int(x.dtype) || x.shape.empty() || x.shape.size() > 2)
+        b.unsupported("TfIdfVectorizer of non-integer or rank > 2 tokens");
+    if (b.attr_string("mode", "TF") != "TF")
+        b.unsupported("TfIdfVectorizer modes other than TF");
+    const int64_t minn = b.attr_int("min_gram_length", 1), maxn = b.attr_int("max_gram_length", 1),
+                  maxskip = b.attr_int("max_skip_count", 0);
+    const auto counts = b.attr_ints("ngram_counts", {});
+    const auto indexes = b.attr_ints("ngram_indexes", {});
+    const auto pool = b.attr_ints("pool_int64s", {});
+    if (pool.empty() || counts.empty())
+        b.unsupported("TfIdfVectorizer without an integer pool");
+    int64_t size = 0;
+    for (int64_t i : indexes)
+        size = std::max(size, i + 1);
+    const bool batched = x.shape.size() == 2;
+    const int64_t rows = batched ? x.shape[0] : 1, t = x.shape.back();
+    int y = b.define_output(
+        0, DType::f32, batched ? std::vector<int64_t>{rows, size} : std::vector<int64_t>{size});
+    if (rows * size == 0)
+        return;
+    int zero = scalar_constant(b, DType::f32, 0);
+    emit_copy(b, view(b, zero, {rows, size}, {0, 0}), reshaped(b, y, {rows, size}));
+    const DType dt = x.dtype;
+    size_t q = 0; // n-gram number in pool order
+    for (size_t g = 0; g < counts.size(); ++g) {
+        const auto n = static_cast<int64_t>(g + 1);
+        const auto begin = static_cast<size_t>(counts[g]);
+        const size_t end = g + 1 < counts.size() ? static_cast<size_t>(counts[g + 1]) : pool.size();
+        for (size_t at = begin; at + static_cast<size_t>(n) <= end;
+             at += static_cast<size_t>(n), ++q) {
+            if (n < minn || n > maxn || q >= indexes.size())
+                continue;
+            Operand total;
+            for (int64_t skip = 0; skip <= (n == 1 ? 0 : maxskip); ++skip) {
+                const int64_t d = skip + 1, len = t - (n - 1) * d;
+                if (len <= 0)
+                    break;
+                const std::vector<int64_t> ms{rows, len};
+                Operand match;
+                for (int64_t k = 0; k < n; ++k) {
+                    int tok = scalar_constant(
+                        b, dt, static_cast<double>(pool[at + static_cast<size_t>(k)]));
+                    Operand eq = b.whole(b.temporary(DType::boolean, ms));
+                    emit_binary(b, NPU_BIN_EQUAL, view(b, b.input_id(0), ms, {t, 1}, k * d),
+                                broadcast_to(b.whole(tok), ms), eq);
+                    if (match.value >= 0) {
+                        Operand both = b.whole(b.temporary(DType::boolean, ms));
+                        emit_binary(b, NPU_BIN_AND, match, eq, both);
+                        match = both;
+                    } else {
+                        match = eq;
+                    }
+                }
+                int mi = b.temporary(DType::i32, ms), cnt = b.temporary(DType::i32, {rows, 1});
+                b.emit(OpDesc::cast(), {match, b.whole(mi)});
+                b.emit(OpDesc::reduce(NPU_RED_SUM, 2), {b.whole(mi), b.whole(cnt)});
+                if (total.value >= 0) {
+                    Operand sum = b.whole(b.temporary(DType::i32, {rows, 1}));
+                    emit_binary(b, NPU_BIN_ADD, total, b.whole(cnt), sum);
+                    total = sum;
+                } else {
+                    total = b.whole(cnt);
+                }
+            }
+            if (total.value >= 0)
+                b.emit(OpDesc::cast(), {total, view(b, y, {rows, 1}, {size, 1}, indexes[q])});
+        }
+    }
+}
+
 } // namespace
 
 void register_tensor_ops() {
@@ -667,6 +821,9 @@ void register_tensor_ops() {
     add_lowering("ScatterElements", lower_scatter_elements);
     add_lowering("Scatter", lower_scatter_elements);
     add_lowering("ScatterND", lower_scatter_nd);
+    add_lowering("Compress", lower_compress);
+    add_lowering("MaxUnpool", lower_max_unpool);
+    add_lowering("TfIdfVectorizer", lower_tfidf);
 }
 
 } // namespace npu_onnx
