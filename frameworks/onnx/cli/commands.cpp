@@ -194,14 +194,16 @@ std::vector<TestCase> collect(const std::vector<std::string>& dirs) {
 }
 
 std::vector<HostTensor> read_numbered(const fs::path& dir, const char* prefix,
-                                      std::vector<std::string>* names) {
+                                      std::vector<std::string>* names,
+                                      const std::vector<ValueSpec>& declared) {
     std::vector<HostTensor> ts;
     for (size_t i = 0;; i++) {
         fs::path f = dir / fmt::format("{}_{}.pb", prefix, i);
         if (!fs::exists(f))
             break;
         std::string name;
-        ts.push_back(read_tensor_file(f.string(), &name));
+        ts.push_back(
+            read_tensor_file(f.string(), &name, i < declared.size() ? declared[i].elem_type : 0));
         if (names)
             names->push_back(name);
     }
@@ -225,7 +227,7 @@ TestResult run_test(const npu::Device& device, const TestCase& tc) {
         bool all_ok = true;
         for (const auto& set : sets) {
             std::vector<std::string> names;
-            std::vector<HostTensor> ins = read_numbered(set, "input", &names);
+            std::vector<HostTensor> ins = read_numbered(set, "input", &names, model.inputs());
             std::vector<std::pair<std::string, HostTensor>> given;
             for (size_t i = 0; i < ins.size(); i++)
                 given.emplace_back(names[i], std::move(ins[i]));
@@ -238,7 +240,9 @@ TestResult run_test(const npu::Device& device, const TestCase& tc) {
                 fs::path f = set / fmt::format("output_{}.pb", i);
                 if (!fs::exists(f))
                     break;
-                expected.push_back(read_tensor_file(f.string()));
+                expected.push_back(read_tensor_file(
+                    f.string(), nullptr,
+                    i < model.outputs().size() ? model.outputs()[i].elem_type : 0));
             }
             if (expected.size() != got.size())
                 throw ModelError(

@@ -468,7 +468,7 @@ void write_npy(const std::string& path, const HostTensor& t) {
 
 } // namespace
 
-HostTensor read_tensor_file(const std::string& path, std::string* name) {
+HostTensor read_tensor_file(const std::string& path, std::string* name, int32_t declared_type) {
     std::string data = read_all(path);
     if (ends_with(path, ".npy"))
         return read_npy(path, data);
@@ -477,6 +477,9 @@ HostTensor read_tensor_file(const std::string& path, std::string* name) {
         throw ModelError(path + ": not a TensorProto");
     if (name)
         *name = proto.name();
+    if (proto.data_type() == onnx::TensorProto_DataType_UINT16 &&
+        declared_type == onnx::TensorProto_DataType_BFLOAT16)
+        proto.set_data_type(onnx::TensorProto_DataType_BFLOAT16); // same 16 bits
     try {
         return HostTensor::from_proto(proto);
     } catch (const Unsupported& e) {

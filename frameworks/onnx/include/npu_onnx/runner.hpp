@@ -174,7 +174,11 @@ private:
                                 const std::map<std::string, HostTensor>& inputs);
 
 // The TensorProto file (.pb) or NumPy file (.npy) at path.
-[[nodiscard]] HostTensor read_tensor_file(const std::string& path, std::string* name = nullptr);
+// declared_type: the element type the model declares for this tensor
+// (0: none); a bfloat16 tensor stored as uint16 (as ONNX 1.12's test data
+// stores them) is then read as bfloat16.
+[[nodiscard]] HostTensor read_tensor_file(const std::string& path, std::string* name = nullptr,
+                                          int32_t declared_type = 0);
 // Writes a TensorProto (.pb, raw_data) or, for a path ending in .npy, NumPy.
 void write_tensor_file(const std::string& path, const HostTensor& tensor, const std::string& name);
 
