@@ -36,8 +36,9 @@ struct DeviceState {
     std::once_flag sva_checked;
     std::atomic<size_t> bo_bytes{0};
 
-    std::mutex pool_mutex;                 // protects default_pool
+    std::mutex pool_mutex;                 // protects default_pool, upload_pool
     std::weak_ptr<PoolState> default_pool; // weak: the pool holds the device
+    std::weak_ptr<PoolState> upload_pool;  // host -> device staging (pool_state.hpp)
 
     // Whether SUBMIT takes DRM_NPU_SUBMIT_EXPLICIT_SYNC; cleared the first
     // time a driver without it refuses the flag (EINVAL).

@@ -12,6 +12,7 @@
 #include <npu/uapi/drm/npu_accel.h>
 #include <npu/uapi/drm/npu_packet.h>
 
+#include "address_map.hpp"
 #include "graph_state.hpp"
 #include "npu/error.hpp"
 #include "npu/graph.hpp"
@@ -81,7 +82,9 @@ struct GraphExecState {
     // The checked new value of pointer p, and the buffer object holding the
     // range it reaches (null for an empty range). peer_value: the value the
     // COPY's other address will have.
-    std::shared_ptr<BoStorage> check(size_t p, uint64_t addr, uint64_t peer_value) const {
+    // A host address the device reaches at another one (registered memory
+    // above 2^39) becomes that device address (addr is updated).
+    std::shared_ptr<BoStorage> check(size_t p, uint64_t& addr, uint64_t peer_value) const {
         const GraphPointer& ptr = graph->pointers[p];
         const std::string what = "graph exec: node " + std::to_string(ptr.node) + " pointer 0x";
         auto hex = [](uint64_t v) {
@@ -97,8 +100,16 @@ struct GraphExecState {
         const int64_t lo = static_cast<int64_t>(addr) + ptr.lo;
         if (lo < 0)
             throw Error(EINVAL, what + hex(addr) + ": the node reaches below address 0");
-        const auto hit =
+        auto hit =
             device->addresses.find(static_cast<uint64_t>(lo), static_cast<size_t>(ptr.hi - ptr.lo));
+        if (!hit.bo) {
+            if (auto host = process_addresses().find(static_cast<uint64_t>(lo),
+                                                     static_cast<size_t>(ptr.hi - ptr.lo));
+                host.bo && host.bo->device == device) {
+                addr += host.bo->device_addr + host.offset - static_cast<uint64_t>(lo);
+                hit.bo = host.bo;
+            }
+        }
         if (!hit.bo)
             throw Error(EINVAL, what + hex(addr) + ": the " + std::to_string(ptr.hi - ptr.lo) +
                                     " bytes the node reaches are not inside one live buffer "
@@ -112,14 +123,14 @@ struct GraphExecState {
     }
 
     // Applies checked values (pointer index -> value) all at once.
-    void apply(const std::vector<std::pair<size_t, uint64_t>>& values) {
+    void apply(std::vector<std::pair<size_t, uint64_t>> values) {
         std::unordered_map<size_t, uint64_t> next(values.begin(), values.end());
         auto after = [&](size_t p) {
             auto it = next.find(p);
             return it != next.end() ? it->second : value(p);
         };
         std::vector<std::shared_ptr<BoStorage>> bos;
-        for (const auto& [p, addr] : values) {
+        for (auto& [p, addr] : values) {
             const GraphPointer& ptr = graph->pointers[p];
             uint64_t peer = 0;
             if (ptr.copy_peer) {
@@ -283,8 +294,16 @@ void GraphExec::set_pointer(size_t node, size_t index, void* ptr) {
 
 size_t GraphExec::rebind(const void* old_base, size_t bytes, void* new_base) {
     detail::GraphExecState& g = checked(state_);
-    const auto from = reinterpret_cast<uint64_t>(old_base);
-    const auto to = reinterpret_cast<uint64_t>(new_base);
+    // Registered host memory above 2^39: the graph holds device addresses.
+    auto device_address = [&g](const void* p) {
+        const auto addr = reinterpret_cast<uint64_t>(p);
+        if (g.device->addresses.find(addr, 1).bo)
+            return addr;
+        const auto host = detail::process_addresses().find(addr, 1);
+        return host.bo && host.bo->device == g.device ? host.bo->device_addr + host.offset : addr;
+    };
+    const uint64_t from = device_address(old_base);
+    const uint64_t to = device_address(new_base);
     std::vector<std::pair<size_t, uint64_t>> values;
     for (size_t p = 0; p < g.graph->pointers.size(); p++) {
         const uint64_t addr = g.value(p);

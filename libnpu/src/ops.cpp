@@ -9,6 +9,7 @@
 
 #include <npu/uapi/drm/npu_accel.h>
 
+#include "address_map.hpp"
 #include "bo_storage.hpp"
 #include "npu/error.hpp"
 #include "ops_plan.hpp"
@@ -251,8 +252,8 @@ void Plan::launch(Stream& stream, std::span<const void* const> operands) const {
         if (addr[i] % o.esize)
             throw Error(EINVAL, "launch: operand " + std::to_string(i) +
                                     " is not aligned to its element size");
-        const uint64_t first = addr[i] + static_cast<uint64_t>(o.lo);
         const auto bytes = static_cast<size_t>(o.hi - o.lo);
+        uint64_t first = addr[i] + static_cast<uint64_t>(o.lo);
         // Operands often share a buffer object (a pool chunk): one already
         // found (and kept alive) answers without a lookup.
         const auto inside = [&](const npu::detail::BoStorage* bo) {
@@ -262,6 +263,17 @@ void Plan::launch(Stream& stream, std::span<const void* const> operands) const {
         if (std::any_of(bos.begin(), bos.begin() + nbos, inside))
             continue;
         auto hit = impl.device->addresses.find(first, bytes);
+        if (!hit.bo) {
+            // A host address the device reaches at another one (memory
+            // registered above 2^39, bo_storage.hpp), or another device's
+            // memory (bound here at its own address): the packets get the
+            // device address.
+            if (auto host = npu::detail::process_addresses().find(first, bytes); host.bo) {
+                const uint64_t device_first = host.bo->device_addr + host.offset;
+                addr[i] += device_first - first;
+                hit.bo = host.bo->peer(impl.device);
+            }
+        }
         if (!hit.bo)
             throw Error(EINVAL, "launch: operand " + std::to_string(i) + "'s " +
                                     std::to_string(bytes) +

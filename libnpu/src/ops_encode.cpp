@@ -467,11 +467,28 @@ void build_gemm(PlanData& plan, const Ctx& c, const OpDesc& op, std::span<const 
     for (uint64_t e : {m, n, k})
         if (e > extent_max)
             unsupported(c, "M, N or K above 2^32 - 1");
+    // K beyond an engine's local memory (a 1 x 1 tile stages (2K + 2)
+    // elements): several packets, each a slice of K, accumulating into y.
+    // The first takes beta and c as given, the others c = y with beta = 1
+    // (an exact alias, which the engines support: each tile reads its c
+    // block before it writes the same y block); the activation runs on the
+    // last one only. The partial sums pass through y, so y must hold them
+    // exactly: F32 (float or 8-bit inputs) or I32/I64 (integer inputs).
     const uint64_t elem = a.dtype == DType::i64 ? 8 : 4;
-    if ((2 * k + 2) * elem > c.caps.engine_mem_size)
-        unsupported(c, "K = " + std::to_string(k) + " does not fit an engine's local memory (" +
-                           std::to_string(c.caps.engine_mem_size) +
-                           " bytes); split the product along K");
+    const uint64_t k_fit = c.caps.engine_mem_size / elem / 2;
+    const uint64_t k_step = k_fit > 1 ? k_fit - 1 : 0;
+    if ((2 * k + 2) * elem > c.caps.engine_mem_size) {
+        const std::string why = "K = " + std::to_string(k) + " does not fit an engine's local " +
+                                "memory (" + std::to_string(c.caps.engine_mem_size) + " bytes)";
+        if (!k_step)
+            unsupported(c, why);
+        if (y.dtype != DType::f32 && y.dtype != DType::i32 && y.dtype != DType::i64)
+            unsupported(c, why + " and y (" + std::string(dtype_name(y.dtype)) +
+                               ") cannot carry the partial sums of a split along K: use an "
+                               "F32 or I32 y");
+        if (y.dtype != DType::f32 && is_float(a.dtype))
+            unsupported(c, why); // cannot happen: float inputs give a float y
+    }
     // Batch dimensions broadcast to y's.
     std::vector<uint64_t> batch(y.ext.begin(), y.ext.end() - 2);
     auto batch_of = [&](const Tensor& t, bool whole) {
@@ -518,16 +535,49 @@ void build_gemm(PlanData& plan, const Ctx& c, const OpDesc& op, std::span<const 
             d.rank += 2;
             return d;
         };
-        pkt.a = tail(a.dtype, 0, m, a_m, k, a_k);
-        pkt.b = tail(b.dtype, 1, k, b_k, n, b_n);
-        pkt.c = tail(cc.dtype, 2, m, c_m, n, c_n);
         pkt.y = tail(y.dtype, 3, m, y.str[r - 2], n, y.str[r - 1]);
-        emit(plan, pkt,
-             {{&pkt.a, 0, delta[0]},
-              {&pkt.b, 1, delta[1]},
-              {&pkt.c, 2, delta[2]},
-              {&pkt.y, 3, delta[3]}});
+        if ((2 * k + 2) * elem <= c.caps.engine_mem_size) {
+            pkt.a = tail(a.dtype, 0, m, a_m, k, a_k);
+            pkt.b = tail(b.dtype, 1, k, b_k, n, b_n);
+            pkt.c = tail(cc.dtype, 2, m, c_m, n, c_n);
+            emit(plan, pkt,
+                 {{&pkt.a, 0, delta[0]},
+                  {&pkt.b, 1, delta[1]},
+                  {&pkt.c, 2, delta[2]},
+                  {&pkt.y, 3, delta[3]}});
+            return;
+        }
+        for (uint64_t k0 = 0; k0 < k; k0 += k_step) {
+            const uint64_t kn = std::min(k_step, k - k0);
+            const bool first = k0 == 0, last = k0 + kn == k;
+            npu_pkt_gemm part = pkt;
+            part.a = tail(a.dtype, 0, m, a_m, kn, a_k);
+            part.b = tail(b.dtype, 1, kn, b_k, n, b_n);
+            if (!last)
+                part.act = {NPU_FN_IDENTITY, 0, 0, 0};
+            const int64_t a_at = delta[0] + static_cast<int64_t>(k0) * a_k;
+            const int64_t b_at = delta[1] + static_cast<int64_t>(k0) * b_k;
+            if (first) {
+                part.c = tail(cc.dtype, 2, m, c_m, n, c_n);
+                emit(plan, part,
+                     {{&part.a, 0, a_at},
+                      {&part.b, 1, b_at},
+                      {&part.c, 2, delta[2]},
+                      {&part.y, 3, delta[3]}});
+            } else { // y += alpha * (a x b) over this slice
+                part.beta = bits(1.0f);
+                part.c = part.y;
+                emit(plan, part,
+                     {{&part.a, 0, a_at},
+                      {&part.b, 1, b_at},
+                      {&part.c, 3, delta[3]},
+                      {&part.y, 3, delta[3]}});
+            }
+        }
     });
+    if (plan.packet_ends.size() > max_packets)
+        unsupported(c, "needs more than " + std::to_string(max_packets) +
+                           " packets (K split into slices of " + std::to_string(k_step) + ")");
 }
 
 uint64_t window_out(uint64_t in, uint32_t k, uint32_t s, uint32_t d, uint32_t pb, uint32_t pe,

@@ -6,6 +6,8 @@
 #include <string>
 #include <utility>
 
+#include <npu/uapi/drm/npu_accel.h>
+
 #include "npu/error.hpp"
 #include "npu/stream.hpp"
 #include "pool_state.hpp"
@@ -194,7 +196,7 @@ bool PoolState::refresh_pending() {
 void PoolState::add_chunk(size_t bytes) {
     Chunk chunk;
     chunk.bo = std::make_shared<BoStorage>(
-        device, bytes, 0,
+        device, bytes, bo_flags,
         options.kind == BufferKind::host_pinned ? MemoryKind::host_pinned : MemoryKind::device);
     chunk.free.push_back({0, chunk.bo->size, nullptr, 0, {}});
     stats.reserved_bytes += chunk.bo->size;
@@ -386,6 +388,21 @@ void MemoryPool::reset_high_water() {
     state_->stats.reserved_high_water = state_->stats.reserved_bytes;
     state_->stats.used_high_water = state_->stats.used_bytes;
 }
+
+namespace detail {
+
+std::shared_ptr<PoolState> upload_pool(const std::shared_ptr<DeviceState>& device) {
+    std::lock_guard lock(device->pool_mutex);
+    auto pool = device->upload_pool.lock();
+    if (!pool) {
+        pool = std::make_shared<PoolState>(device, PoolOptions{});
+        pool->bo_flags = DRM_NPU_BO_DEVICE_READ_ONLY;
+        device->upload_pool = pool;
+    }
+    return pool;
+}
+
+} // namespace detail
 
 MemoryPool Device::default_pool() const {
     std::lock_guard lock(state_->pool_mutex);

@@ -70,6 +70,9 @@ struct PoolState {
 
     std::shared_ptr<DeviceState> device;
     const PoolOptions options;
+    // BO_CREATE flags of its chunks: DRM_NPU_BO_DEVICE_READ_ONLY for the
+    // upload pool (upload_pool()); set before the first allocation.
+    uint32_t bo_flags = 0;
 
     mutable std::mutex mutex; // protects everything below
     std::vector<Chunk> chunks;
@@ -92,5 +95,13 @@ private:
     bool refresh_pending();
     void add_chunk(size_t bytes);
 };
+
+// The device's pool of staging blocks for host -> device copies: chunks
+// the device only reads (DRM_NPU_BO_DEVICE_READ_ONLY). The driver never
+// syncs such a BO back for the CPU, so a job that lists a chunk and
+// completes while the CPU fills another block of it cannot copy the
+// bounce buffer's old bytes over the block (docs/driver.md, "DMA"): the
+// block reaches the device with the BO_SYNC after its memcpy.
+std::shared_ptr<PoolState> upload_pool(const std::shared_ptr<DeviceState>& device);
 
 } // namespace npu::detail

@@ -707,9 +707,9 @@ void Stream::copy_from_host(Buffer& dst, size_t dst_offset, const void* src, siz
         throw Error(EINVAL, "copy_from_host: null source");
     s.check_alive("copy_from_host");
     s.check_stopped();
-    if (!s.staging)
-        s.staging = Device::open_state(s.device).default_pool();
-    const auto& pool = s.staging->state_;
+    if (!s.upload)
+        s.upload = detail::upload_pool(s.device);
+    const auto& pool = s.upload;
     // An idle block: the host writes it now, not in stream order.
     Buffer stage = pool->allocate(size, nullptr, pool);
     std::memcpy(stage.host_ptr(), src, size);
@@ -726,17 +726,19 @@ void Stream::copy_from_host(Buffer& dst, size_t dst_offset, const void* src, siz
 
 void Stream::copy_to_host(void* dst, const Buffer& src, size_t src_offset, size_t size) {
     StreamImpl& s = StreamImpl::of(*this);
-    std::lock_guard lock(s.mutex);
-    detail::capture_reject(s, "copy_to_host");
-    s.check_range(src, src_offset, size, "copy_to_host");
-    if (size == 0)
-        return;
-    if (!dst)
-        throw Error(EINVAL, "copy_to_host: null destination");
-    // The callback reads src's mapping: keep its buffer object alive.
-    std::shared_ptr<const detail::BoStorage> bo = src.bo_;
-    const void* from = static_cast<const std::byte*>(src.host_ptr()) + src_offset;
-    detail::launch_host_locked(s, [dst, from, size, bo] { std::memcpy(dst, from, size); });
+    {
+        std::lock_guard lock(s.mutex);
+        detail::capture_reject(s, "copy_to_host");
+        s.check_range(src, src_offset, size, "copy_to_host");
+        if (size == 0)
+            return;
+        if (!dst)
+            throw Error(EINVAL, "copy_to_host: null destination");
+    }
+    // A device -> pageable host memcpy (stream_memory.cpp): a COPY into
+    // staging, and this thread copies out once the stream reached it.
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): src's address (shared virtual addressing)
+    memcpy(dst, reinterpret_cast<const void*>(src.device_addr() + src_offset), size);
 }
 
 void Stream::launch_host_func(std::function<void()> fn) {

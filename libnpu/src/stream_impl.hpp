@@ -143,7 +143,8 @@ struct StreamImpl {
     std::deque<Batch> sealed; // complete, not yet submitted, in order
     std::deque<Batch> in_flight;
     std::vector<Batch> free;
-    std::optional<MemoryPool> staging; // the device's default pool, for copy_from_host
+    std::optional<MemoryPool> staging; // the device's default pool: device -> host staging
+    std::shared_ptr<PoolState> upload; // upload_pool(): host -> device staging
     std::exception_ptr stopped;        // stop_on_error: the failure that stopped it
 
     // Host callbacks. gate: a word the device polls (WAIT_MEM) before work

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "npu/stream.hpp"
 #include "pool_state.hpp"
 #include "stream_impl.hpp"
+#include "time.hpp"
 
 namespace npu {
 
@@ -80,14 +82,23 @@ void encode_fill(StreamImpl& s, uint64_t dst, const BoStorage* bo, uint32_t valu
     encode(s.reserve(sizeof(packet), std::span<const BoStorage* const>(bos, 1)), packet);
 }
 
-// An idle block of the device's default pool for staging; the caller
-// returns it with release_staging (stream-ordered) or by destroying it
-// (at once).
+// An idle block for staging the device writes (device -> host: the
+// device's default pool); the caller returns it by destroying it.
 Buffer stage(StreamImpl& s, size_t bytes) {
     if (!s.staging)
         s.staging = detail::MemoryAccess::device(s.device).default_pool();
     const auto& pool = detail::MemoryAccess::pool(*s.staging);
     return pool->allocate(bytes, nullptr, pool);
+}
+
+// An idle block for staging the CPU writes and the device reads (host ->
+// device): from the upload pool, whose chunks the driver never syncs back
+// over what the CPU writes (pool_state.hpp). The caller hands it over with
+// staged_for_device and returns it with release_staging (stream-ordered).
+Buffer stage_upload(StreamImpl& s, size_t bytes) {
+    if (!s.upload)
+        s.upload = detail::upload_pool(s.device);
+    return s.upload->allocate(bytes, nullptr, s.upload);
 }
 
 // The CPU wrote bytes at the start of block: hand them to the device
@@ -114,11 +125,78 @@ void host_function(StreamImpl& s, std::function<void()> fn) {
     detail::launch_host_locked(s, std::move(fn));
 }
 
+// A device -> pageable host copy: the device COPYs into staging blocks,
+// then the calling thread waits until the stream reached them and copies
+// out (synchronous for pageable memory, as in CUDA; no host callback).
+struct Download {
+    struct Piece {
+        Buffer block;    // staging the device writes
+        size_t from = 0; // offset in block
+        std::byte* to = nullptr;
+        size_t bytes = 0;
+        size_t rows = 1, to_pitch = 0; // memcpy_2d: rows of `bytes`, packed in block
+    };
+    std::vector<Piece> pieces;
+    uint64_t point = 0; // the job holding the last COPY
+};
+
+// With the stream's mutex held, after the COPYs: submits them now.
+void download_submit(StreamImpl& s, Download& d) {
+    if (d.pieces.empty())
+        return;
+    s.flush();
+    d.point = s.timeline->submitted.load();
+}
+
+// Without the stream's mutex: waits for the COPYs (no deadline: the
+// driver's job timeout ends a hung job), reports a failed job, copies out.
+void download_finish(StreamImpl& s, Download& d) {
+    if (d.pieces.empty())
+        return;
+    try {
+        while (!s.timeline->known_complete(d.point)) {
+            if (s.device->api.syncobj_wait({s.timeline->syncobj, d.point},
+                                           detail::deadline_after(std::chrono::milliseconds(100))))
+                s.timeline->mark_complete(d.point);
+        }
+    } catch (...) { // device lost: the blocks go back once the job is done
+        for (auto& piece : d.pieces)
+            detail::MemoryAccess::release_after(piece.block, s.timeline, d.point);
+        throw;
+    }
+    {
+        std::lock_guard lock(s.mutex);
+        s.reap(d.point, 0);
+        s.rethrow_failure(); // the COPYs' job, or earlier work, failed
+    }
+    // The job's completion synced the blocks for the CPU (docs/driver.md,
+    // "DMA"); nothing writes them any more.
+    for (auto& piece : d.pieces) {
+        const auto* in = static_cast<const std::byte*>(piece.block.host_ptr()) + piece.from;
+        for (size_t r = 0; r < piece.rows; ++r)
+            std::memcpy(piece.to + r * piece.to_pitch, in + r * piece.bytes, piece.bytes);
+    }
+}
+
+void memcpy_locked(StreamImpl& s, void* dst, const void* src, size_t bytes, Download& download);
+void memcpy_2d_locked(StreamImpl& s, void* dst, size_t dst_pitch, const void* src, size_t src_pitch,
+                      size_t width, size_t height, Download& download);
+
 } // namespace
 
 void Stream::memcpy(void* dst, const void* src, size_t bytes) {
     StreamImpl& s = detail::MemoryAccess::impl(*this);
-    const StreamImpl::Enqueue guard(s); // the flusher never sees a half-written packet
+    Download download;
+    {
+        const StreamImpl::Enqueue guard(s); // the flusher never sees a half-written packet
+        memcpy_locked(s, dst, src, bytes, download);
+    }
+    download_finish(s, download);
+}
+
+namespace {
+
+void memcpy_locked(StreamImpl& s, void* dst, const void* src, size_t bytes, Download& download) {
     if (bytes == 0)
         return;
     s.check_alive("memcpy");
@@ -133,7 +211,7 @@ void Stream::memcpy(void* dst, const void* src, size_t bytes) {
     if (dst_bo) { // pageable host -> device: staged now, copied in order
         for (size_t done = 0; done < bytes;) {
             const size_t piece = std::min(bytes - done, kStagePiece);
-            Buffer block = stage(s, piece);
+            Buffer block = stage_upload(s, piece);
             std::memcpy(block.host_ptr(), static_cast<const std::byte*>(src) + done, piece);
             staged_for_device(s, block, piece);
             encode_copy(s, dst_bo->device_address_of(dst) + done, dst_bo.get(), block.device_addr(),
@@ -143,26 +221,26 @@ void Stream::memcpy(void* dst, const void* src, size_t bytes) {
         }
         return;
     }
-    if (src_bo) { // device -> pageable host: COPY into staging, host copies out
+    if (src_bo) { // device -> pageable host: COPY into staging, the caller copies out
+        detail::capture_reject(s, "a copy to pageable host memory");
+        s.check_stopped();
         for (size_t done = 0; done < bytes;) {
             const size_t piece = std::min(bytes - done, kStagePiece);
-            auto block = std::make_shared<Buffer>(stage(s, piece));
-            encode_copy(s, block->device_addr(), detail::MemoryAccess::bo(*block).get(),
+            Buffer block = stage(s, piece);
+            encode_copy(s, block.device_addr(), detail::MemoryAccess::bo(block).get(),
                         src_bo->device_address_of(src) + done, src_bo.get(), piece);
-            void* out = static_cast<std::byte*>(dst) + done;
-            // The callback runs after the COPY finished: the block is idle
-            // once it copied out, and goes back to the pool at once.
-            host_function(s, [block, out, piece]() mutable {
-                std::memcpy(out, block->host_ptr(), piece);
-                block.reset();
-            });
+            download.pieces.push_back(
+                {std::move(block), 0, static_cast<std::byte*>(dst) + done, piece, 1, 0});
             done += piece;
         }
+        download_submit(s, download);
         return;
     }
     // Host to host, in stream order.
     host_function(s, [dst, src, bytes] { std::memcpy(dst, src, bytes); });
 }
+
+} // namespace
 
 void Stream::memset(void* dst, int value, size_t bytes) {
     StreamImpl& s = detail::MemoryAccess::impl(*this);
@@ -185,7 +263,7 @@ void Stream::memset(void* dst, int value, size_t bytes) {
     if (middle)
         encode_fill(s, addr + head, bo.get(), word, middle);
     if (head || tail) {
-        Buffer block = stage(s, 8);
+        Buffer block = stage_upload(s, 8);
         std::memset(block.host_ptr(), byte, 8);
         staged_for_device(s, block, 8);
         const BoStorage* block_bo = detail::MemoryAccess::bo(block).get();
@@ -216,17 +294,28 @@ void Stream::memset32(void* dst, uint32_t value, size_t count) {
 void Stream::memcpy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width,
                        size_t height) {
     StreamImpl& s = detail::MemoryAccess::impl(*this);
-    const StreamImpl::Enqueue guard(s); // the flusher never sees a half-written packet
+    if (dst_pitch == width && src_pitch == width && width && height && height <= SIZE_MAX / width) {
+        memcpy(dst, src, width * height);
+        return;
+    }
+    Download download;
+    {
+        const StreamImpl::Enqueue guard(s); // the flusher never sees a half-written packet
+        memcpy_2d_locked(s, dst, dst_pitch, src, src_pitch, width, height, download);
+    }
+    download_finish(s, download);
+}
+
+namespace {
+
+void memcpy_2d_locked(StreamImpl& s, void* dst, size_t dst_pitch, const void* src, size_t src_pitch,
+                      size_t width, size_t height, Download& download) {
     if (width == 0 || height == 0)
         return;
     if (dst_pitch < width || src_pitch < width)
         throw Error(EINVAL, "memcpy_2d: pitch smaller than width");
     if (height - 1 > (SIZE_MAX - width) / std::max(dst_pitch, src_pitch))
         throw Error(EINVAL, "memcpy_2d: extent overflows");
-    if (dst_pitch == width && src_pitch == width) {
-        memcpy(dst, src, width * height);
-        return;
-    }
     s.check_alive("memcpy_2d");
     const size_t dst_span = dst_pitch * (height - 1) + width;
     const size_t src_span = src_pitch * (height - 1) + width;
@@ -254,7 +343,7 @@ void Stream::memcpy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_
     for (size_t first = 0; first < height; first += rows_per_piece) {
         const size_t rows = std::min(rows_per_piece, height - first);
         if (dst_bo) {
-            Buffer block = stage(s, rows * width);
+            Buffer block = stage_upload(s, rows * width);
             auto* packed = static_cast<std::byte*>(block.host_ptr());
             for (size_t r = 0; r < rows; ++r)
                 std::memcpy(packed + r * width, in + (first + r) * src_pitch, width);
@@ -265,20 +354,22 @@ void Stream::memcpy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_
                             detail::MemoryAccess::bo(block).get(), width);
             release_staging(s, block);
         } else {
-            auto block = std::make_shared<Buffer>(stage(s, rows * width));
+            if (first == 0) {
+                detail::capture_reject(s, "a copy to pageable host memory");
+                s.check_stopped();
+            }
+            Buffer block = stage(s, rows * width);
             for (size_t r = 0; r < rows; ++r)
                 encode_copy(
-                    s, block->device_addr() + r * width, detail::MemoryAccess::bo(*block).get(),
+                    s, block.device_addr() + r * width, detail::MemoryAccess::bo(block).get(),
                     src_bo->device_address_of(in + (first + r) * src_pitch), src_bo.get(), width);
-            std::byte* rows_out = out + first * dst_pitch;
-            host_function(s, [block, rows_out, rows, width, dst_pitch]() mutable {
-                const auto* packed = static_cast<const std::byte*>(block->host_ptr());
-                for (size_t r = 0; r < rows; ++r)
-                    std::memcpy(rows_out + r * dst_pitch, packed + r * width, width);
-                block.reset();
-            });
+            download.pieces.push_back(
+                {std::move(block), 0, out + first * dst_pitch, width, rows, dst_pitch});
         }
     }
+    download_submit(s, download);
 }
+
+} // namespace
 
 } // namespace npu

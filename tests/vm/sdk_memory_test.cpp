@@ -16,6 +16,7 @@
 
 #include "npu/npu.h"
 #include "npu/npu.hpp"
+#include "npu/ops.hpp"
 
 namespace
 {
@@ -183,6 +184,81 @@ TEST(SdkMemory, RegisteredHostMemory)
 	EXPECT_EQ(host[10003], 0);
 	EXPECT_EQ(0, std::memcmp(host + 12000, data.data(), 100));
 	npu::host_unregister(host);
+	npu::free(dev);
+}
+
+// A device -> pageable host copy is synchronous (no host callback): when
+// memcpy returns, the bytes are there, without a synchronize, also after
+// work still running on the stream and under bounce buffers.
+TEST(SdkMemory, DeviceToPageableHostCopyIsSynchronous)
+{
+	npu::Device device(0);
+	npu::Stream stream(device);
+	constexpr size_t n = 3 << 20; // 12 MiB: several staging pieces
+	auto *dev = static_cast<uint32_t *>(npu::malloc(device, n * 4));
+	std::vector<uint32_t> out(n, 0);
+	for (uint32_t round = 1; round <= 3; round++) {
+		stream.memset32(dev, 0x5a5a0000 + round, n);
+		stream.memcpy(out.data(), dev, n * 4);
+		for (size_t i = 0; i < n; i += 4093)
+			ASSERT_EQ(out[i], 0x5a5a0000 + round) << i;
+		ASSERT_EQ(out[n - 1], 0x5a5a0000 + round);
+		// The same through the Buffer API and the 2-D copy.
+		stream.memset32(dev, 0x77000000 + round, 4096);
+		stream.memcpy_2d(out.data(), 8, dev, 16, 4, 1024); // every 4th word
+		for (size_t r = 0; r < 1024; r++)
+			ASSERT_EQ(out[2 * r], 0x77000000 + round) << r;
+	}
+	npu::free(dev);
+}
+
+// The pointer host_register hands back (ordinary heap memory, above 2^39,
+// which the device reaches at another address) works in ops and graphs:
+// libnpu puts the device alias into the packets.
+TEST(SdkMemory, RegisteredHostMemoryInOpsAndGraphs)
+{
+	npu::Device device(0);
+	npu::Stream stream(device);
+	constexpr size_t n = 1024;
+	std::vector<float> storage(4 * n);
+	float *x = storage.data() + 3, *x2 = x + n, *out = x + 2 * n;
+	npu::host_register(device, x, 3 * n * sizeof(float));
+	for (size_t i = 0; i < n; i++) {
+		x[i] = float(i);
+		x2[i] = -float(i) - 0.5f;
+	}
+	auto *dev = static_cast<float *>(npu::malloc(device, n * sizeof(float)));
+	// registered -> op -> registered
+	const auto desc = npu::ops::TensorDesc::contiguous(npu::ops::DType::f32, {int64_t(n)});
+	npu::ops::Plan neg(device, npu::ops::OpDesc::unary(NPU_FN_NEG), {desc, desc});
+	neg.launch(stream, {x, out});
+	stream.synchronize(seconds(10));
+	for (size_t i = 0; i < n; i++)
+		ASSERT_EQ(out[i], -float(i)) << i;
+	// A graph copying from registered memory, then rebound to another
+	// registered range.
+	npu::Graph::begin_capture(stream);
+	stream.memcpy(dev, x, n * sizeof(float));
+	npu::Graph graph = npu::Graph::end_capture(stream);
+	npu::GraphExec exec(graph);
+	exec.launch(stream);
+	stream.synchronize(seconds(10));
+	for (size_t i = 0; i < n; i++)
+		ASSERT_EQ(dev[i], float(i)) << i;
+	EXPECT_EQ(exec.rebind(x, n * sizeof(float), x2), 1u);
+	exec.launch(stream);
+	stream.synchronize(seconds(10));
+	for (size_t i = 0; i < n; i++)
+		ASSERT_EQ(dev[i], -float(i) - 0.5f) << i;
+	exec.set_pointer(0, 0, x); // the copy's source (1 is its destination)
+	neg.launch(stream, {x2, out});
+	exec.launch(stream);
+	stream.synchronize(seconds(10));
+	for (size_t i = 0; i < n; i++) {
+		ASSERT_EQ(dev[i], float(i)) << i;
+		ASSERT_EQ(out[i], float(i) + 0.5f) << i;
+	}
+	npu::host_unregister(x);
 	npu::free(dev);
 }
 

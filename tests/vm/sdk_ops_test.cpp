@@ -625,3 +625,48 @@ TEST_F(SdkOps, CApiPlanLaunch)
 }
 
 } // namespace
+
+namespace
+{
+
+// A GEMM whose K does not fit an engine's local memory: the plan splits K
+// into packets accumulating into y, the activation on the last one only.
+// Integer-valued floats keep every sum exact: the first slice sums to
+// -(K - extra), which a RELU there would turn into 0; the whole product is
+// positive. The plan is made for 1 MiB of engine memory (K = 131071 per
+// packet): with the emulator's 64 MiB a K beyond it takes each engine
+// longer than the driver's job timeout to stage; the device runs the
+// packets all the same.
+TEST(SdkOpsSplit, GemmSplitsKBeyondEngineMemory)
+{
+	npu::Device device(0);
+	npu::Stream stream(device);
+	npu::ops::DeviceOps caps = npu::ops::DeviceOps::from_device(device);
+	caps.engine_mem_size = 1 << 20;
+	const uint64_t step = caps.engine_mem_size / 4 / 2 - 1; // K per packet, F32
+	const uint64_t extra = 1000, K = step + extra;
+	Plan plan(caps, OpDesc::gemm(1.0f, 0.0f, {NPU_FN_RELU, 0, 0}),
+		  {TensorDesc::contiguous(DType::f32, {1, int64_t(K)}),
+		   TensorDesc::contiguous(DType::f32, {int64_t(K), 1}), TensorDesc{},
+		   TensorDesc::contiguous(DType::f32, {1, 1})});
+	EXPECT_EQ(plan.packet_count(), 2u);
+	auto *a = static_cast<float *>(npu::malloc(device, K * 4));
+	auto *b = static_cast<float *>(npu::malloc(device, K * 4));
+	auto *y = static_cast<float *>(npu::malloc(device, 4));
+	double want = 0;
+	for (uint64_t k = 0; k < K; k++) {
+		a[k] = k < step ? float(int(k % 3) - 1) : 1.0f;
+		b[k] = k < step ? (a[k] == 0 ? 1.0f : -a[k]) : 9000.0f;
+		want += double(a[k]) * double(b[k]);
+	}
+	y[0] = 12345.0f;
+	ASSERT_GT(want, 0.0);
+	plan.launch(stream, {a, b, nullptr, y});
+	stream.synchronize(seconds(120));
+	EXPECT_EQ(y[0], float(want));
+	npu::free(y);
+	npu::free(b);
+	npu::free(a);
+}
+
+} // namespace

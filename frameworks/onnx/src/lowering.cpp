@@ -13,6 +13,7 @@ void register_matmul_ops();      // ops_matmul.cpp: MatMul, Gemm
 void register_conv_pool_ops();   // ops_conv_pool.cpp: Conv, ConvTranspose, pools
 void register_reduce_norm_ops(); // ops_reduce_norm.cpp: reductions, softmax, norms
 void register_tensor_ops();      // ops_tensor.cpp: layout, copy, gather, cast
+void register_sampling_ops();    // ops_sampling.cpp: Resize, GridSample, RoiAlign
 
 namespace {
 
@@ -28,6 +29,7 @@ void register_all() {
     register_conv_pool_ops();
     register_reduce_norm_ops();
     register_tensor_ops();
+    register_sampling_ops();
 }
 
 } // namespace

@@ -155,7 +155,8 @@ NPU_C_API npu_status_t npu_stream_copy(npu_stream_t stream, npu_buffer_t src, si
 /* Host -> device (src staged at once, reusable on return). */
 NPU_C_API npu_status_t npu_stream_copy_from_host(npu_stream_t stream, npu_buffer_t dst,
                                                  size_t dst_offset, const void* src, size_t size);
-/* Device -> host in stream order; dst must stay valid until done. */
+/* Device -> host in stream order, synchronous: returns once the bytes are in
+ * dst (or with the stream's job error). */
 NPU_C_API npu_status_t npu_stream_copy_to_host(npu_stream_t stream, void* dst, npu_buffer_t src,
                                                size_t src_offset, size_t size);
 /* Runs fn(user_data) on the stream's callback thread in stream order. */

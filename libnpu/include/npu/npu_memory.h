@@ -91,7 +91,9 @@ NPU_C_API npu_status_t npu_host_unregister(void* ptr);
 NPU_C_API npu_status_t npu_pointer_get_info(const void* ptr, npu_pointer_info_t* info);
 NPU_C_API npu_status_t npu_memory_get_info(npu_device_t device, npu_memory_info_t* info);
 
-/* Stream-ordered copies and fills of any addresses (npu::Stream::memcpy...). */
+/* Stream-ordered copies and fills of any addresses (npu::Stream::memcpy...).
+ * A copy into pageable host memory is synchronous: it returns once the
+ * stream reached it and the bytes are in dst. */
 NPU_C_API npu_status_t npu_memcpy_async(void* dst, const void* src, size_t bytes,
                                         npu_stream_t stream);
 NPU_C_API npu_status_t npu_memset_async(void* dst, int value, size_t bytes, npu_stream_t stream);

@@ -22,8 +22,11 @@
 // host loop of packets, each with its own address offsets. Non-contiguous
 // operands need no copy: packets take strides directly. What cannot be
 // split throws Error(ENOTSUP, reason) (an extent above 2^32 - 1 outside
-// element-wise work, a GEMM whose K does not fit an engine's local memory,
-// more than max_packets packets); what is malformed throws Error(EINVAL,
+// element-wise work, more than max_packets packets). A GEMM whose K does
+// not fit an engine's local memory is split along K into packets that
+// accumulate into y (the first adds beta * c, the others y itself with
+// beta = 1, the activation on the last only); y must then be F32, I32 or
+// I64 to carry the partial sums. What is malformed throws Error(EINVAL,
 // reason). Plan::check() returns the reason without throwing.
 //
 // Operand order per kind (optional ones in brackets; pass an absent

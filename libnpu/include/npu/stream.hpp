@@ -31,7 +31,7 @@
 // max_jobs_in_flight jobs are outstanding, beyond that an enqueue first
 // waits for the oldest one.
 //
-// Host callbacks (launch_host_func, copy_to_host): a callback thread per
+// Host callbacks (launch_host_func, host -> host copies): a callback thread per
 // stream waits for the stream's work enqueued before the callback, runs it,
 // then releases later work: the first job enqueued after a callback starts
 // with a WAIT_MEM packet on a stream-owned word the callback thread writes.
@@ -150,9 +150,10 @@ public:
     // once into a block of the device's default pool (so src may be reused
     // when this returns) and copied by the device in stream order.
     void copy_from_host(Buffer& dst, size_t dst_offset, const void* src, size_t size);
-    // Device -> host, ordered with the stream: a host callback copies out of
-    // src's mapping once the preceding work is done. dst and src must stay
-    // valid until then (synchronize(), or an event recorded after it).
+    // Device -> host, ordered with the stream and synchronous for the
+    // caller: the device COPYs src into a staging block, this call waits
+    // until the stream reached it and copies out (as memcpy() to pageable
+    // memory). Throws a JobError of the stream's work up to it.
     void copy_to_host(void* dst, const Buffer& src, size_t src_offset, size_t size);
 
     // Runs fn on the stream's callback thread after all work enqueued
@@ -197,9 +198,11 @@ public:
     // address works: device memory of this or another device (bound into
     // this device's address space on first use), host pinned or registered
     // memory (one device COPY), or pageable host memory (staged through
-    // pinned memory; a device -> pageable host copy ends with a host
-    // callback copying out of the staging block, src is read at once for
-    // pageable host -> device). Ranges must not overlap; EINVAL for ranges
+    // pinned memory: src is read at once for pageable host -> device; a
+    // device -> pageable host copy is synchronous: the device COPYs into a
+    // staging block, the call waits until the stream reached it, copies
+    // out on the calling thread and throws a JobError of the stream's work
+    // up to it; no host callback). Ranges must not overlap; EINVAL for ranges
     // crossing the end of an allocation. Implemented in stream_memory.cpp.
     void memcpy(void* dst, const void* src, size_t bytes);
     // Sets bytes bytes at dst to (unsigned char)value; any alignment.

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -159,6 +160,51 @@ TEST_F(OpsTest, GemmEncodesDescriptorsAndPatchesPointers) {
     for (uint32_t h : {a.handle(), b.handle(), y.handle()})
         EXPECT_NE(std::find(submits[0].bo_handles.begin(), submits[0].bo_handles.end(), h),
                   submits[0].bo_handles.end());
+}
+
+TEST_F(OpsTest, GemmSplitsKBeyondEngineMemory) {
+    // 1024 bytes of engine memory: a 1 x 1 tile holds (2K + 2) * 4 bytes,
+    // so K = 127 per packet; K = 300 takes three, accumulating into y.
+    DeviceOps small = full_caps();
+    small.engine_mem_size = 1024;
+    const OpDesc op = OpDesc::gemm(2.0f, 0.5f, {NPU_FN_RELU, 0, 0});
+    Plan plan(small, op, {f32({3, 300}), f32({300, 4}), f32({3, 4}), f32({3, 4})});
+    ASSERT_EQ(plan.packet_count(), 3u);
+    Device device = open();
+    Buffer buf(device, 1 << 16);
+    Stream stream(device, batching());
+    plan.launch(stream, {at(buf), at(buf, 8192), at(buf, 16384), at(buf, 24576)});
+    stream.flush();
+    const auto submits = os->submits();
+    ASSERT_EQ(submits.size(), 1u);
+    const uint64_t a = buf.device_addr(), b = a + 8192, c = a + 16384, y = a + 24576;
+    const uint32_t k[3] = {127, 127, 46};
+    for (size_t i = 0; i < 3; ++i) {
+        SCOPED_TRACE(i);
+        const auto p = packet_at<npu_pkt_gemm>(submits[0], i * sizeof(npu_pkt_gemm));
+        EXPECT_EQ(p.a.addr, a + 127 * 4 * i);     // columns k0.. of a
+        EXPECT_EQ(p.b.addr, b + 127 * 4 * 4 * i); // rows k0.. of b
+        EXPECT_EQ(p.a.shape[1], k[i]);
+        EXPECT_EQ(p.b.shape[0], k[i]);
+        EXPECT_EQ(p.a.stride[0], 300);
+        EXPECT_EQ(p.y.addr, y);
+        EXPECT_EQ(p.alpha, std::bit_cast<uint32_t>(2.0f));
+        // The first adds beta * c, the others y itself; RELU on the last.
+        EXPECT_EQ(p.c.addr, i == 0 ? c : y);
+        EXPECT_EQ(p.c.dtype, static_cast<uint32_t>(NPU_DTYPE_F32));
+        EXPECT_EQ(p.beta, std::bit_cast<uint32_t>(i == 0 ? 0.5f : 1.0f));
+        EXPECT_EQ(p.act.fn, i == 2 ? uint32_t{NPU_FN_RELU} : uint32_t{NPU_FN_IDENTITY});
+    }
+    // Without c, the first packet has none.
+    Plan plain(small, OpDesc::gemm(), {f32({3, 300}), f32({300, 4}), {}, f32({3, 4})});
+    ASSERT_EQ(plain.packet_count(), 3u);
+    plain.launch(stream, {at(buf), at(buf, 8192), nullptr, at(buf, 24576)});
+    stream.flush();
+    const auto p0 = packet_at<npu_pkt_gemm>(os->submits().at(1), 0);
+    const auto p1 = packet_at<npu_pkt_gemm>(os->submits().at(1), sizeof(npu_pkt_gemm));
+    EXPECT_EQ(p0.c.dtype, 0u);
+    EXPECT_EQ(p0.c.addr, 0u);
+    EXPECT_EQ(p1.c.addr, y);
 }
 
 TEST_F(OpsTest, GemmBroadcastsBatchesAndCoalescesThem) {
@@ -489,8 +535,15 @@ TEST_F(OpsTest, SplittingLimits) {
     // Engine memory.
     DeviceOps small = full_caps();
     small.engine_mem_size = 1024;
-    EXPECT_REFUSED(ENOTSUP, "split the product along K", OpDesc::gemm(),
-                   {f32({2, 200}), f32({200, 2}), {}, f32({2, 2})}, small);
+    // A GEMM beyond it is split along K (GemmSplitsKBeyondEngineMemory),
+    // unless y cannot carry the partial sums or not even K = 1 fits.
+    EXPECT_REFUSED(ENOTSUP, "cannot carry the partial sums", OpDesc::gemm(),
+                   {f32({2, 200}), f32({200, 2}), {}, TensorDesc::contiguous(DType::f16, {2, 2})},
+                   small);
+    DeviceOps tiny = full_caps();
+    tiny.engine_mem_size = 8;
+    EXPECT_REFUSED(ENOTSUP, "does not fit an engine's local memory", OpDesc::gemm(),
+                   {f32({2, 2}), f32({2, 2}), {}, f32({2, 2})}, tiny);
     EXPECT_REFUSED(ENOTSUP, "split it spatially", OpDesc::conv(),
                    {f32({1, 1, 300}), f32({1, 1, 3}), {}, f32({1, 1, 298})}, small);
 }

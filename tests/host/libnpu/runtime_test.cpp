@@ -338,7 +338,8 @@ TEST_F(RuntimeTest, HostCallbackAfterWaitWaitsForTheEvent) {
     os->hold_jobs(false);
     consumer.wait(ready); // no job on the consumer after this
     uint32_t seen = 0;
-    consumer.copy_to_host(&seen, buffer, 0, 4);
+    // (copy_to_host would wait here: a device -> host copy is synchronous)
+    consumer.launch_host_func([&] { std::memcpy(&seen, buffer.host_ptr(), 4); });
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     EXPECT_FALSE(consumer.query()) << "the callback ran before the awaited event";
     os->release_jobs();
