@@ -73,8 +73,8 @@ models: deps
 	@$(TOP)/frameworks/models/build-models $(BUILD)/models
 
 demo: all models
-	@$(TOP)/tools/npu-vm --quiet --kernel 6.12 --devices 2 -- \
-		$(TOP)/examples/run-demo $(BUILD)/release
+	@$(TOP)/tools/npu-vm --quiet --kernel 6.12 --devices 2 --memory 2048 -- \
+		$(TOP)/examples/run-demo $(BUILD)/release $(BUILD)/models
 
 test: deps
 	@$(MAKE) --no-print-directory firmware userspace modules

@@ -12,6 +12,7 @@ of the same torch build) and writes into OUTDIR:
                                [450,1,8,8] f32, output "logits" [450,10]
     digits_cnn.pt              its state_dict, for the PyTorch device
     digits_input.pb            the 450 held-out images (TensorProto "input")
+    digits_images.npy          the same images (f32 [450,1,8,8])
     digits_labels.npy          their labels (int64)
     digits_cpu_logits.npy      PyTorch's CPU logits (f32 [450,10])
     digits_cpu_pred.npy        PyTorch's CPU predictions (int64)
@@ -102,6 +103,7 @@ def main(outdir):
     out = numpy_helper.from_array(logits, "logits")
     with open(path("digits_input.pb"), "wb") as f:
         f.write(inp.SerializeToString())
+    np.save(path("digits_images.npy"), test_x)
     np.save(path("digits_labels.npy"), test_y)
     np.save(path("digits_cpu_logits.npy"), logits)
     np.save(path("digits_cpu_pred.npy"), pred)
