@@ -21,6 +21,8 @@
 
 #include <npu/ops.hpp>
 
+#include "npu_onnx/tensor.hpp"
+
 namespace onnx {
 class NodeProto;
 class TensorProto;
@@ -37,29 +39,8 @@ struct Unsupported : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// Elements known while planning, row-major contiguous, little-endian.
-struct HostTensor {
-    DType dtype = DType::none;
-    std::vector<int64_t> shape;
-    std::vector<uint8_t> bytes;
-
-    [[nodiscard]] int64_t elements() const;
-    // Every element converted (integers, bool and floats alike).
-    [[nodiscard]] std::vector<int64_t> to_int64() const;
-    [[nodiscard]] std::vector<double> to_double() const;
-    // Built from values, stored as dtype.
-    [[nodiscard]] static HostTensor from_int64(DType dtype, std::vector<int64_t> shape,
-                                               std::span<const int64_t> values);
-    [[nodiscard]] static HostTensor from_double(DType dtype, std::vector<int64_t> shape,
-                                                std::span<const double> values);
-    // An ONNX TensorProto (raw_data or typed fields); throws Unsupported
-    // for element types the device has no dtype for.
-    [[nodiscard]] static HostTensor from_proto(const onnx::TensorProto& proto);
-};
-
-// ONNX TensorProto element type to the device's dtype (DType::none when
-// there is none: double, strings, ...).
-[[nodiscard]] DType dtype_from_onnx(int32_t elem_type);
+// HostTensor (elements known while planning) and dtype_from_onnx() are in
+// the public npu_onnx/tensor.hpp.
 
 // A value as a lowering sees it.
 struct ValueInfo {
@@ -137,6 +118,13 @@ using Lowering = void (*)(Builder&);
 
 // The lowering of an op type of the default domain, or nullptr.
 [[nodiscard]] Lowering find_lowering(const std::string& op_type);
+
+// Host folding (ops_shape.cpp): when every input of the node is a constant
+// and the op is small shape arithmetic (Add, Mul, Gather, Concat, Cast,
+// Slice, ... on integer tensors), defines its outputs as constants and
+// returns true; else leaves the node alone and returns false. The planner
+// tries it before the op type's lowering.
+bool fold_on_host(Builder& b);
 
 // Registration: each ops_*.cpp has one register_*_ops() that calls add();
 // lowering.cpp's registry calls them all.

@@ -1,8 +1,286 @@
-// Lowerings: Conv, ConvTranspose and the pools.
-#include "lowering.hpp"
+// Lowerings: Conv and ConvTranspose (1-3 spatial dimensions, groups,
+// dilations, explicit and automatic padding, output_padding and
+// output_shape), ConvInteger and QLinearConv, MaxPool (with Indices),
+// AveragePool (count_include_pad, ceil_mode), LpPool and the global pools.
+// Each is one CONV or POOL packet on the node's tensors.
+#include <cmath>
+
+#include "ops_common.hpp"
 
 namespace npu_onnx {
 
-void register_conv_pool_ops() {}
+using namespace lower;
+
+namespace {
+
+struct Window {
+    size_t spatial = 0;
+    std::vector<int64_t> kernel, stride, dilation, pad_begin, pad_end, out;
+};
+
+std::vector<int64_t> ints_or(const Builder& b, const char* name, size_t n, int64_t def) {
+    auto v = b.attr_ints(name, {});
+    if (v.empty())
+        v.assign(n, def);
+    if (v.size() != n)
+        b.unsupported(std::string(name) + " has " + std::to_string(v.size()) + " entries for " +
+                      std::to_string(n) + " spatial dimensions");
+    return v;
+}
+
+// Shared by Conv and the pools: kernel, strides, dilations, pads (after
+// auto_pad) and the output extents (floor or ceil mode).
+Window direct_window(const Builder& b, const std::vector<int64_t>& xshape,
+                     std::vector<int64_t> kernel, bool ceil_mode) {
+    Window w;
+    if (xshape.size() < 3 || xshape.size() > 5)
+        b.unsupported("x's rank " + std::to_string(xshape.size()) + " is not 3 to 5");
+    w.spatial = xshape.size() - 2;
+    const size_t s = w.spatial;
+    if (kernel.size() != s)
+        b.unsupported("kernel_shape does not match the spatial rank");
+    w.kernel = kernel;
+    w.stride = ints_or(b, "strides", s, 1);
+    w.dilation = ints_or(b, "dilations", s, 1);
+    auto pads = b.attr_ints("pads", {});
+    if (pads.empty())
+        pads.assign(2 * s, 0);
+    if (pads.size() != 2 * s)
+        b.unsupported("pads has the wrong length");
+    std::string autopad = b.attr_string("auto_pad", "NOTSET");
+    w.pad_begin.assign(pads.begin(), pads.begin() + static_cast<long>(s));
+    w.pad_end.assign(pads.begin() + static_cast<long>(s), pads.end());
+    w.out.resize(s);
+    for (size_t i = 0; i < s; ++i) {
+        int64_t in = xshape[2 + i], span = w.dilation[i] * (w.kernel[i] - 1) + 1;
+        if (autopad == "SAME_UPPER" || autopad == "SAME_LOWER") {
+            int64_t out = (in + w.stride[i] - 1) / w.stride[i];
+            int64_t total = std::max<int64_t>(0, (out - 1) * w.stride[i] + span - in);
+            int64_t small = total / 2, big = total - small;
+            w.pad_begin[i] = autopad == "SAME_UPPER" ? small : big;
+            w.pad_end[i] = autopad == "SAME_UPPER" ? big : small;
+        } else if (autopad == "VALID") {
+            w.pad_begin[i] = w.pad_end[i] = 0;
+        } else if (autopad != "NOTSET") {
+            b.unsupported("auto_pad " + autopad);
+        }
+        int64_t num = in + w.pad_begin[i] + w.pad_end[i] - span;
+        if (num < 0)
+            b.unsupported("the window is larger than the padded input");
+        w.out[i] = (ceil_mode ? (num + w.stride[i] - 1) / w.stride[i] : num / w.stride[i]) + 1;
+        // ONNX (like PyTorch) drops a ceil-mode window that starts in the
+        // end padding.
+        if (ceil_mode && (w.out[i] - 1) * w.stride[i] >= in + w.pad_begin[i])
+            --w.out[i];
+    }
+    return w;
+}
+
+uint32_t u32(const Builder& b, int64_t v, const char* what) {
+    if (v < 0 || v > 0xffffffffll)
+        b.unsupported(std::string(what) + " out of range");
+    return static_cast<uint32_t>(v);
+}
+
+void set_window(const Builder& b, OpDesc& op, const Window& w, bool with_kernel) {
+    for (size_t i = 0; i < w.spatial; ++i) {
+        if (with_kernel)
+            op.kernel[i] = u32(b, w.kernel[i], "kernel");
+        op.stride[i] = u32(b, w.stride[i], "stride");
+        op.dilation[i] = u32(b, w.dilation[i], "dilation");
+        op.pad_begin[i] = u32(b, w.pad_begin[i], "pad");
+        op.pad_end[i] = u32(b, w.pad_end[i], "pad");
+    }
+}
+
+std::vector<int64_t> out_shape(int64_t n, int64_t c, const std::vector<int64_t>& sp) {
+    std::vector<int64_t> s{n, c};
+    s.insert(s.end(), sp.begin(), sp.end());
+    return s;
+}
+
+// Conv-like ops: x input 0, w input wi, bias input bi (or none).
+void conv_common(Builder& b, size_t wi, size_t bi, DType ydt, OpDesc op) {
+    const ValueInfo& x = need_input(b, 0);
+    const ValueInfo& w = need_input(b, wi);
+    if (w.shape.size() != x.shape.size())
+        b.unsupported("weight rank differs from x's");
+    std::vector<int64_t> kernel = b.attr_ints("kernel_shape", {});
+    if (kernel.empty())
+        kernel.assign(w.shape.begin() + 2, w.shape.end());
+    Window win = direct_window(b, x.shape, kernel, false);
+    int64_t group = b.attr_int("group", 1);
+    op.groups = u32(b, group, "group");
+    set_window(b, op, win, false);
+    int y = b.define_output(0, ydt, out_shape(x.shape[0], w.shape[0], win.out));
+    Operand bias;
+    if (bi < b.input_count() && b.has_input(bi)) {
+        need_input(b, bi);
+        bias = b.whole(b.input_id(bi));
+    }
+    Operand wo = wi == 1 && is_float(x.dtype) ? input_as(b, wi, x.dtype) : b.whole(b.input_id(wi));
+    b.emit(op, {b.whole(b.input_id(0)), wo, bias, b.whole(y)});
+}
+
+void lower_conv(Builder& b) {
+    conv_common(b, 1, 2, need_input(b, 0).dtype, OpDesc::conv());
+}
+
+double scalar_input(Builder& b, size_t i, double def, const char* what) {
+    if (i >= b.input_count() || !b.has_input(i))
+        return def;
+    auto v = const_doubles(b, i, what);
+    if (v.empty())
+        return def;
+    for (double e : v)
+        if (e != v[0])
+            b.unsupported(std::string("per-channel ") + what);
+    return v[0];
+}
+
+void lower_conv_integer(Builder& b) {
+    OpDesc op = OpDesc::conv();
+    op.quant.a_zero = static_cast<int32_t>(scalar_input(b, 2, 0, "x_zero_point"));
+    op.quant.b_zero = static_cast<int32_t>(scalar_input(b, 3, 0, "w_zero_point"));
+    conv_common(b, 1, SIZE_MAX, DType::i32, op);
+}
+
+// QLinearConv(x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, [B]).
+void lower_qlinear_conv(Builder& b) {
+    OpDesc op = OpDesc::conv();
+    double xs = scalar_input(b, 1, 1, "x_scale"), ws = scalar_input(b, 4, 1, "w_scale"),
+           ys = scalar_input(b, 6, 1, "y_scale");
+    op.quant.a_zero = static_cast<int32_t>(scalar_input(b, 2, 0, "x_zero_point"));
+    op.quant.b_zero = static_cast<int32_t>(scalar_input(b, 5, 0, "w_zero_point"));
+    op.quant.y_zero = static_cast<int32_t>(scalar_input(b, 7, 0, "y_zero_point"));
+    op.quant.y_scale = static_cast<float>(xs * ws / ys);
+    conv_common(b, 3, 8, need_input(b, 7).dtype, op);
+}
+
+void lower_conv_transpose(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    const ValueInfo& w = need_input(b, 1);
+    if (x.shape.size() < 3 || x.shape.size() > 5 || w.shape.size() != x.shape.size())
+        b.unsupported("ConvTranspose rank");
+    const size_t s = x.shape.size() - 2;
+    std::vector<int64_t> kernel = b.attr_ints("kernel_shape", {});
+    if (kernel.empty())
+        kernel.assign(w.shape.begin() + 2, w.shape.end());
+    auto stride = ints_or(b, "strides", s, 1), dil = ints_or(b, "dilations", s, 1),
+         opad = ints_or(b, "output_padding", s, 0);
+    auto pads = b.attr_ints("pads", {});
+    if (pads.empty())
+        pads.assign(2 * s, 0);
+    if (pads.size() != 2 * s)
+        b.unsupported("pads has the wrong length");
+    std::string autopad = b.attr_string("auto_pad", "NOTSET");
+    auto oshape = b.attr_ints("output_shape", {});
+    if (!oshape.empty() && oshape.size() > s)
+        oshape.erase(oshape.begin(), oshape.end() - static_cast<long>(s));
+    int64_t group = b.attr_int("group", 1);
+    OpDesc op = OpDesc::conv(u32(b, group, "group"));
+    op.flags = NPU_CONV_TRANSPOSED;
+    std::vector<int64_t> out(s);
+    for (size_t i = 0; i < s; ++i) {
+        int64_t in = x.shape[2 + i], span = dil[i] * (kernel[i] - 1) + 1;
+        int64_t natural = stride[i] * (in - 1) + opad[i] + span; // before pads
+        int64_t pb = pads[i], pe = pads[s + i];
+        if (!oshape.empty() || autopad == "SAME_UPPER" || autopad == "SAME_LOWER") {
+            int64_t target = !oshape.empty() ? oshape[i] : in * stride[i];
+            int64_t total = natural - target;
+            if (total >= 0) {
+                int64_t small = total / 2, big = total - small;
+                pb = autopad == "SAME_UPPER" ? small : big;
+                pe = autopad == "SAME_UPPER" ? big : small;
+            } else {
+                pb = pe = 0; // the difference becomes output padding
+            }
+            out[i] = target;
+        } else {
+            if (autopad == "VALID")
+                pb = pe = 0;
+            out[i] = natural - pb - pe;
+        }
+        op.stride[i] = u32(b, stride[i], "stride");
+        op.dilation[i] = u32(b, dil[i], "dilation");
+        op.pad_begin[i] = u32(b, pb, "pad");
+        op.pad_end[i] = u32(b, pe, "pad");
+    }
+    int y = b.define_output(0, x.dtype, out_shape(x.shape[0], w.shape[1] * group, out));
+    Operand bias;
+    if (b.input_count() > 2 && b.has_input(2))
+        bias = b.whole(b.input_id(2));
+    b.emit(op, {b.whole(b.input_id(0)), input_as(b, 1, x.dtype), bias, b.whole(y)});
+}
+
+void pool_common(Builder& b, uint32_t mode, bool global) {
+    const ValueInfo& x = need_input(b, 0);
+    if (x.shape.size() < 3 || x.shape.size() > 5)
+        b.unsupported("pool over rank " + std::to_string(x.shape.size()));
+    std::vector<int64_t> kernel;
+    Window win;
+    if (global) {
+        win.spatial = x.shape.size() - 2;
+        win.kernel.assign(x.shape.begin() + 2, x.shape.end());
+        win.stride.assign(win.spatial, 1);
+        win.dilation.assign(win.spatial, 1);
+        win.pad_begin.assign(win.spatial, 0);
+        win.pad_end.assign(win.spatial, 0);
+        win.out.assign(win.spatial, 1);
+    } else {
+        kernel = b.attr_ints("kernel_shape", {});
+        win = direct_window(b, x.shape, kernel, b.attr_int("ceil_mode", 0) != 0);
+    }
+    std::array<uint32_t, 3> k{};
+    OpDesc op = OpDesc::pool(mode, k);
+    set_window(b, op, win, true);
+    const std::string& type = b.node().op_type();
+    if (mode == NPU_POOL_LP)
+        op.p = u32(b, b.attr_int("p", 2), "p");
+    if (mode == NPU_POOL_AVG && b.attr_int("count_include_pad", 0) != 0)
+        op.fn = NPU_POOL_AVG_PAD;
+    int y = b.define_output(0, x.dtype, out_shape(x.shape[0], x.shape[1], win.out));
+    Operand idx;
+    if (type == "MaxPool" && b.output_count() > 1 && b.has_output(1)) {
+        if (b.attr_int("storage_order", 0) != 0)
+            b.unsupported("MaxPool indices in column-major storage order");
+        idx = b.whole(b.define_output(1, DType::i64, out_shape(x.shape[0], x.shape[1], win.out)));
+    }
+    b.emit(op, {b.whole(b.input_id(0)), b.whole(y), idx});
+}
+
+void lower_maxpool(Builder& b) {
+    pool_common(b, NPU_POOL_MAX, false);
+}
+void lower_avgpool(Builder& b) {
+    pool_common(b, NPU_POOL_AVG, false);
+}
+void lower_lppool(Builder& b) {
+    pool_common(b, NPU_POOL_LP, false);
+}
+void lower_global_max(Builder& b) {
+    pool_common(b, NPU_POOL_MAX, true);
+}
+void lower_global_avg(Builder& b) {
+    pool_common(b, NPU_POOL_AVG, true);
+}
+void lower_global_lp(Builder& b) {
+    pool_common(b, NPU_POOL_LP, true);
+}
+
+} // namespace
+
+void register_conv_pool_ops() {
+    add_lowering("Conv", lower_conv);
+    add_lowering("ConvInteger", lower_conv_integer);
+    add_lowering("QLinearConv", lower_qlinear_conv);
+    add_lowering("ConvTranspose", lower_conv_transpose);
+    add_lowering("MaxPool", lower_maxpool);
+    add_lowering("AveragePool", lower_avgpool);
+    add_lowering("LpPool", lower_lppool);
+    add_lowering("GlobalMaxPool", lower_global_max);
+    add_lowering("GlobalAveragePool", lower_global_avg);
+    add_lowering("GlobalLpPool", lower_global_lp);
+}
 
 } // namespace npu_onnx

@@ -1,8 +1,418 @@
-// Lowerings: layout, copies, gathers and casts.
-#include "lowering.hpp"
+// Lowerings: layout and data movement. Transpose, Slice, Expand, Tile,
+// DepthToSpace and SpaceToDepth are one TENSOR_COPY from a strided view
+// (negative strides for reversed slices, zero strides for broadcasts);
+// Concat and Split one copy per part into or out of an offset view; Pad the
+// copy's padding modes; Gather/GatherElements the GATHER packet; Cast and
+// CastLike CAST; Trilu and OneHot a select against masks or positions
+// computed from shapes alone.
+#include <cstring>
+#include <numeric>
+
+#include "ops_common.hpp"
 
 namespace npu_onnx {
 
-void register_tensor_ops() {}
+using namespace lower;
+
+namespace {
+
+void lower_transpose(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    const size_t r = x.shape.size();
+    std::vector<int64_t> perm = b.attr_ints("perm", {});
+    if (perm.empty()) {
+        perm.resize(r);
+        std::iota(perm.rbegin(), perm.rend(), 0);
+    }
+    if (perm.size() != r)
+        b.unsupported("perm's length differs from the rank");
+    auto xs = contiguous_strides(x.shape);
+    std::vector<int64_t> shape(r), strides(r);
+    for (size_t i = 0; i < r; ++i) {
+        int64_t p = norm_axis(b, perm[i], static_cast<int64_t>(r));
+        shape[i] = x.shape[static_cast<size_t>(p)];
+        strides[i] = xs[static_cast<size_t>(p)];
+    }
+    int y = b.define_output(0, x.dtype, shape);
+    emit_copy(b, view(b, b.input_id(0), shape, strides), b.whole(y));
+}
+
+void lower_concat(Builder& b) {
+    const ValueInfo& x0 = need_input(b, 0);
+    const int64_t rank = static_cast<int64_t>(x0.shape.size());
+    const auto axis = static_cast<size_t>(norm_axis(b, b.attr_int("axis", 0), rank));
+    std::vector<int64_t> shape = x0.shape;
+    shape[axis] = 0;
+    for (size_t i = 0; i < b.input_count(); ++i) {
+        const ValueInfo& v = need_input(b, i);
+        if (v.shape.size() != x0.shape.size())
+            b.unsupported("Concat inputs of different ranks");
+        shape[axis] += v.shape[axis];
+    }
+    int y = b.define_output(0, x0.dtype, shape);
+    auto ys = contiguous_strides(shape);
+    int64_t at = 0;
+    for (size_t i = 0; i < b.input_count(); ++i) {
+        const ValueInfo& v = b.input(i);
+        if (product(v.shape) != 0)
+            emit_copy(b, input_as(b, i, x0.dtype), view(b, y, v.shape, ys, at * ys[axis]));
+        at += v.shape[axis];
+    }
+}
+
+void lower_split(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    const int64_t rank = static_cast<int64_t>(x.shape.size());
+    const auto axis = static_cast<size_t>(norm_axis(b, b.attr_int("axis", 0), rank));
+    const size_t n = b.output_count();
+    std::vector<int64_t> split = ints_attr_or_input(b, "split", 1, {});
+    int64_t len = x.shape[axis];
+    if (split.empty()) {
+        int64_t parts = b.attr_int("num_outputs", static_cast<int64_t>(n));
+        int64_t each = (len + parts - 1) / parts;
+        for (int64_t i = 0; i < parts; ++i)
+            split.push_back(std::min(each, len - i * each));
+    }
+    if (split.size() != n)
+        b.unsupported("split has " + std::to_string(split.size()) + " parts for " +
+                      std::to_string(n) + " outputs");
+    auto xs = contiguous_strides(x.shape);
+    int64_t at = 0;
+    for (size_t i = 0; i < n; ++i) {
+        auto shape = x.shape;
+        shape[axis] = split[i];
+        if (b.has_output(i)) {
+            int y = b.define_output(i, x.dtype, shape);
+            if (product(shape) != 0)
+                emit_copy(b, view(b, b.input_id(0), shape, xs, at * xs[axis]), b.whole(y));
+        }
+        at += split[i];
+    }
+}
+
+void lower_slice(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    const int64_t rank = static_cast<int64_t>(x.shape.size());
+    std::vector<int64_t> starts, ends, axes, steps;
+    if (b.opset() < 10) {
+        starts = b.attr_ints("starts", {});
+        ends = b.attr_ints("ends", {});
+        axes = b.attr_ints("axes", {});
+    } else {
+        starts = const_ints(b, 1, "starts");
+        ends = const_ints(b, 2, "ends");
+        if (b.input_count() > 3 && b.has_input(3))
+            axes = const_ints(b, 3, "axes");
+        if (b.input_count() > 4 && b.has_input(4))
+            steps = const_ints(b, 4, "steps");
+    }
+    if (axes.empty()) {
+        axes.resize(starts.size());
+        std::iota(axes.begin(), axes.end(), 0);
+    }
+    if (steps.empty())
+        steps.assign(starts.size(), 1);
+    if (ends.size() != starts.size() || axes.size() != starts.size() ||
+        steps.size() != starts.size())
+        b.unsupported("Slice parameters of different lengths");
+    auto shape = x.shape;
+    auto strides = contiguous_strides(x.shape);
+    int64_t offset = 0;
+    for (size_t i = 0; i < starts.size(); ++i) {
+        const auto a = static_cast<size_t>(norm_axis(b, axes[i], rank));
+        const int64_t dim = x.shape[a], step = steps[i];
+        if (step == 0)
+            b.unsupported("Slice step 0");
+        int64_t s = starts[i], e = ends[i];
+        if (s < 0)
+            s += dim;
+        if (e < 0)
+            e += dim;
+        int64_t n;
+        if (step > 0) {
+            s = std::clamp<int64_t>(s, 0, dim);
+            e = std::clamp<int64_t>(e, 0, dim);
+            n = e > s ? (e - s + step - 1) / step : 0;
+        } else {
+            s = std::clamp<int64_t>(s, 0, dim - 1);
+            e = std::clamp<int64_t>(e, -1, dim - 1);
+            n = s > e ? (s - e + (-step) - 1) / (-step) : 0;
+        }
+        shape[a] = n;
+        if (n > 0)
+            offset += s * strides[a];
+        strides[a] *= step;
+    }
+    int y = b.define_output(0, x.dtype, shape);
+    if (product(shape) != 0)
+        emit_copy(b, view(b, b.input_id(0), shape, strides, offset), b.whole(y));
+}
+
+void lower_expand(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    auto target = const_ints(b, 1, "shape");
+    auto shape = broadcast_shapes(b, x.shape, target);
+    int y = b.define_output(0, x.dtype, shape);
+    emit_copy(b, broadcast_to(b.whole(b.input_id(0)), shape), b.whole(y));
+}
+
+// y seen as [r0, d0, r1, d1, ...]; x repeats with stride 0 along each r.
+void lower_tile(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    auto reps = const_ints(b, 1, "repeats");
+    const size_t r = x.shape.size();
+    if (reps.size() != r)
+        b.unsupported("repeats' length differs from the rank");
+    std::vector<int64_t> shape(r);
+    for (size_t i = 0; i < r; ++i)
+        shape[i] = x.shape[i] * reps[i];
+    int y = b.define_output(0, x.dtype, shape);
+    auto ys = contiguous_strides(shape), xs = contiguous_strides(x.shape);
+    std::vector<int64_t> vshape, ystr, xstr;
+    for (size_t i = 0; i < r; ++i) {
+        vshape.push_back(reps[i]);
+        vshape.push_back(x.shape[i]);
+        ystr.push_back(x.shape[i] * ys[i]);
+        ystr.push_back(ys[i]);
+        xstr.push_back(0);
+        xstr.push_back(xs[i]);
+    }
+    if (product(shape) != 0)
+        emit_copy(b, view(b, b.input_id(0), vshape, xstr), view(b, y, vshape, ystr));
+}
+
+void lower_depth_to_space(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    if (x.shape.size() != 4)
+        b.unsupported("DepthToSpace of rank != 4");
+    const int64_t bs = b.attr_int("blocksize", 0);
+    const int64_t n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
+    if (bs < 1 || c % (bs * bs))
+        b.unsupported("bad blocksize");
+    const int64_t cc = c / (bs * bs);
+    bool crd = b.attr_string("mode", "DCR") == "CRD";
+    int y = b.define_output(0, x.dtype, {n, cc, h * bs, w * bs});
+    std::vector<int64_t> vshape{n, cc, h, bs, w, bs}, xstr;
+    if (crd) {
+        auto s = contiguous_strides({n, cc, bs, bs, h, w});
+        xstr = {s[0], s[1], s[4], s[2], s[5], s[3]};
+    } else {
+        auto s = contiguous_strides({n, bs, bs, cc, h, w});
+        xstr = {s[0], s[3], s[4], s[1], s[5], s[2]};
+    }
+    emit_copy(b, view(b, b.input_id(0), vshape, xstr), reshaped(b, y, vshape));
+}
+
+void lower_space_to_depth(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    if (x.shape.size() != 4)
+        b.unsupported("SpaceToDepth of rank != 4");
+    const int64_t bs = b.attr_int("blocksize", 0);
+    const int64_t n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
+    if (bs < 1 || h % bs || w % bs)
+        b.unsupported("bad blocksize");
+    int y = b.define_output(0, x.dtype, {n, c * bs * bs, h / bs, w / bs});
+    auto s = contiguous_strides({n, c, h / bs, bs, w / bs, bs});
+    std::vector<int64_t> vshape{n, bs, bs, c, h / bs, w / bs},
+        xstr{s[0], s[3], s[5], s[1], s[2], s[4]};
+    emit_copy(b, view(b, b.input_id(0), vshape, xstr), reshaped(b, y, vshape));
+}
+
+uint64_t element_bits(DType dt, double v) {
+    double vv[1] = {v};
+    HostTensor t = HostTensor::from_double(dt, {}, vv);
+    uint64_t bits = 0;
+    std::memcpy(&bits, t.bytes.data(), std::min<size_t>(t.bytes.size(), sizeof bits));
+    return bits;
+}
+
+void lower_pad(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    const int64_t rank = static_cast<int64_t>(x.shape.size());
+    std::string mode = b.attr_string("mode", "constant");
+    std::vector<int64_t> pads;
+    double value = 0;
+    if (b.opset() < 11) {
+        pads = b.attr_ints(b.has_attr("pads") ? "pads" : "paddings", {});
+        value = b.attr_float("value", 0.0f);
+    } else {
+        pads = const_ints(b, 1, "pads");
+        if (b.input_count() > 2 && b.has_input(2)) {
+            auto v = const_doubles(b, 2, "constant_value");
+            if (!v.empty())
+                value = v[0];
+        }
+    }
+    std::vector<int64_t> axes;
+    if (b.input_count() > 3 && b.has_input(3))
+        axes = const_ints(b, 3, "axes");
+    if (axes.empty()) {
+        axes.resize(static_cast<size_t>(rank));
+        std::iota(axes.begin(), axes.end(), 0);
+    }
+    if (pads.size() != 2 * axes.size())
+        b.unsupported("pads has the wrong length");
+    std::vector<int64_t> begin(static_cast<size_t>(rank), 0), end(static_cast<size_t>(rank), 0);
+    for (size_t i = 0; i < axes.size(); ++i) {
+        auto a = static_cast<size_t>(norm_axis(b, axes[i], rank));
+        begin[a] = pads[i];
+        end[a] = pads[axes.size() + i];
+    }
+    auto shape = x.shape;
+    for (size_t i = 0; i < shape.size(); ++i)
+        shape[i] += begin[i] + end[i];
+    OpDesc op;
+    if (mode == "constant") {
+        op = OpDesc::tensor_copy(NPU_COPY_PAD_CONSTANT);
+        op.pad_value = element_bits(x.dtype, value);
+    } else if (mode == "reflect") {
+        op = OpDesc::tensor_copy(NPU_COPY_PAD_REFLECT);
+    } else if (mode == "edge") {
+        op = OpDesc::tensor_copy(NPU_COPY_PAD_EDGE);
+    } else {
+        b.unsupported("Pad mode " + mode);
+    }
+    op.copy_offset = begin;
+    int y = b.define_output(0, x.dtype, shape);
+    b.emit(op, {b.whole(b.input_id(0)), b.whole(y)});
+}
+
+Operand index_operand(Builder& b, size_t i) {
+    const ValueInfo& v = need_input(b, i);
+    if (v.dtype == DType::i32 || v.dtype == DType::i64)
+        return b.whole(b.input_id(i));
+    return input_as(b, i, DType::i64);
+}
+
+void lower_gather(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    const ValueInfo& ind = need_input(b, 1);
+    const int64_t rank = static_cast<int64_t>(x.shape.size());
+    const auto axis = static_cast<size_t>(norm_axis(b, b.attr_int("axis", 0), rank));
+    std::vector<int64_t> shape(x.shape.begin(), x.shape.begin() + static_cast<long>(axis));
+    shape.insert(shape.end(), ind.shape.begin(), ind.shape.end());
+    shape.insert(shape.end(), x.shape.begin() + static_cast<long>(axis) + 1, x.shape.end());
+    int y = b.define_output(0, x.dtype, shape);
+    b.emit(OpDesc::gather(NPU_GATHER_TAKE, static_cast<uint32_t>(axis)),
+           {b.whole(b.input_id(0)), index_operand(b, 1), b.whole(y)});
+}
+
+void lower_gather_elements(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    const ValueInfo& ind = need_input(b, 1);
+    const int64_t rank = static_cast<int64_t>(x.shape.size());
+    const auto axis = static_cast<size_t>(norm_axis(b, b.attr_int("axis", 0), rank));
+    int y = b.define_output(0, x.dtype, ind.shape);
+    b.emit(OpDesc::gather(NPU_GATHER_ELEMENTS, static_cast<uint32_t>(axis)),
+           {b.whole(b.input_id(0)), index_operand(b, 1), b.whole(y)});
+}
+
+void lower_cast(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    DType to = b.node().op_type() == "CastLike"
+                   ? need_input(b, 1).dtype
+                   : dtype_from_onnx(static_cast<int32_t>(b.attr_int("to", 0)));
+    if (to == DType::none)
+        b.unsupported("Cast to a type the device has no dtype for");
+    int y = b.define_output(0, to, x.shape);
+    emit_cast(b, b.whole(b.input_id(0)), b.whole(y));
+}
+
+// Trilu: y = mask ? x : 0, the mask a constant of the last two extents.
+void lower_trilu(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    if (x.shape.size() < 2)
+        b.unsupported("Trilu of rank < 2");
+    int64_t k = 0;
+    if (b.input_count() > 1 && b.has_input(1))
+        k = const_ints(b, 1, "k").at(0);
+    bool upper = b.attr_int("upper", 1) != 0;
+    const int64_t m = x.shape[x.shape.size() - 2], n = x.shape.back();
+    std::vector<int64_t> mask(static_cast<size_t>(m * n));
+    for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j)
+            mask[static_cast<size_t>(i * n + j)] = upper ? (j - i >= k) : (j - i <= k);
+    int y = b.define_output(0, x.dtype, x.shape);
+    if (product(x.shape) == 0)
+        return;
+    int mk = b.device_constant(HostTensor::from_int64(DType::boolean, {m, n}, mask));
+    int zero = scalar_constant(b, x.dtype, 0);
+    b.emit(OpDesc::binary(NPU_BIN_SELECT),
+           {b.whole(b.input_id(0)), broadcast_to(b.whole(zero), x.shape),
+            broadcast_to(b.whole(mk), x.shape), b.whole(y)});
+}
+
+// OneHot(indices, depth, values[off, on]): y = (indices mod depth ==
+// position along axis) ? on : off.
+void lower_onehot(Builder& b) {
+    const ValueInfo& ind = need_input(b, 0);
+    const ValueInfo& vals = need_input(b, 2);
+    auto depth_v = const_doubles(b, 1, "depth");
+    if (depth_v.empty())
+        b.unsupported("depth empty");
+    const auto depth = static_cast<int64_t>(depth_v[0]);
+    const int64_t rank = static_cast<int64_t>(ind.shape.size()) + 1;
+    const auto axis = static_cast<size_t>(norm_axis(b, b.attr_int("axis", -1), rank));
+    auto shape = ind.shape;
+    shape.insert(shape.begin() + static_cast<long>(axis), depth);
+    int y = b.define_output(0, vals.dtype, shape);
+    // indices as i64, wrapped into [0, depth) (negative ones count from the end).
+    Operand i64 = input_as(b, 0, DType::i64);
+    int wrapped = b.temporary(DType::i64, ind.shape);
+    int dep = scalar_constant(b, DType::i64, static_cast<double>(depth));
+    emit_binary(b, NPU_BIN_MOD, i64, broadcast_to(b.whole(dep), ind.shape), b.whole(wrapped));
+    // indices seen with extent 1 at axis, broadcast along it.
+    auto ishape = ind.shape;
+    ishape.insert(ishape.begin() + static_cast<long>(axis), 1);
+    Operand iv = broadcast_to(reshaped(b, wrapped, ishape), shape);
+    std::vector<int64_t> pos(static_cast<size_t>(depth));
+    std::iota(pos.begin(), pos.end(), 0);
+    std::vector<int64_t> pshape(shape.size() - axis, 1);
+    pshape[0] = depth;
+    int iota = b.device_constant(HostTensor::from_int64(DType::i64, pshape, pos));
+    int eq = b.temporary(DType::boolean, shape);
+    emit_binary(b, NPU_BIN_EQUAL, iv, broadcast_to(b.whole(iota), shape), b.whole(eq));
+    Operand on = view(b, b.input_id(2), {}, {}, 1), off = view(b, b.input_id(2), {}, {}, 0);
+    b.emit(OpDesc::binary(NPU_BIN_SELECT),
+           {broadcast_to(on, shape), broadcast_to(off, shape), b.whole(eq), b.whole(y)});
+}
+
+void lower_eyelike(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    if (x.shape.size() != 2)
+        b.unsupported("EyeLike of rank != 2");
+    DType dt = b.has_attr("dtype") ? dtype_from_onnx(static_cast<int32_t>(b.attr_int("dtype", 1)))
+                                   : x.dtype;
+    if (dt == DType::none)
+        b.unsupported("EyeLike dtype");
+    int64_t k = b.attr_int("k", 0);
+    const int64_t m = x.shape[0], n = x.shape[1];
+    std::vector<int64_t> v(static_cast<size_t>(m * n));
+    for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j)
+            v[static_cast<size_t>(i * n + j)] = j - i == k;
+    b.define_output_constant(0, HostTensor::from_int64(dt, {m, n}, v));
+}
+
+} // namespace
+
+void register_tensor_ops() {
+    add_lowering("Transpose", lower_transpose);
+    add_lowering("Concat", lower_concat);
+    add_lowering("Split", lower_split);
+    add_lowering("Slice", lower_slice);
+    add_lowering("Expand", lower_expand);
+    add_lowering("Tile", lower_tile);
+    add_lowering("DepthToSpace", lower_depth_to_space);
+    add_lowering("SpaceToDepth", lower_space_to_depth);
+    add_lowering("Pad", lower_pad);
+    add_lowering("Gather", lower_gather);
+    add_lowering("GatherElements", lower_gather_elements);
+    add_lowering("Cast", lower_cast);
+    add_lowering("CastLike", lower_cast);
+    add_lowering("Trilu", lower_trilu);
+    add_lowering("OneHot", lower_onehot);
+    add_lowering("EyeLike", lower_eyelike);
+}
 
 } // namespace npu_onnx
