@@ -178,4 +178,48 @@ inline std::vector<int64_t> ints_attr_or_input(const Builder& b, const char* att
     return def;
 }
 
+// A scalar or 1-D tensor (quantisation scales and zero points) seen with
+// shape: its one element everywhere, or its elements along axis.
+inline Operand per_axis(const Builder& b, Operand o, const std::vector<int64_t>& shape,
+                        int64_t axis) {
+    const auto n = static_cast<int64_t>(o.desc.elements());
+    std::vector<int64_t> st(shape.size(), 0);
+    if (n != 1) {
+        const int64_t a = norm_axis(b, axis, static_cast<int64_t>(shape.size()));
+        if (o.desc.shape.size() != 1 || shape[static_cast<size_t>(a)] != n)
+            b.unsupported("scale or zero point of shape " + shape_str(o.desc.shape));
+        st[static_cast<size_t>(a)] = 1;
+    }
+    o.desc = TensorDesc::strided(o.desc.dtype, shape, st);
+    return o;
+}
+
+// (dt(x) - dt(zero_point)) in a temporary of dtype dt; the zero point input
+// zi (absent: 0) is a scalar or per-axis.
+inline Operand minus_zero_point(Builder& b, size_t xi, size_t zi, int64_t axis, DType dt) {
+    const ValueInfo& x = need_input(b, xi);
+    Operand xf = input_as(b, xi, dt);
+    if (zi >= b.input_count() || !b.has_input(zi))
+        return xf;
+    int t = b.temporary(dt, x.shape);
+    emit_binary(b, NPU_BIN_SUB, xf, per_axis(b, input_as(b, zi, dt), x.shape, axis), b.whole(t));
+    return b.whole(t);
+}
+
+// y = saturate(round(v) + zero_point) into y's integer dtype: ROUND, ADD
+// the zero point (input zi, per axis, or none), CAST (saturating).
+inline void requantize(Builder& b, Operand v, size_t zi, int64_t axis, const Operand& y) {
+    const auto& shape = v.desc.shape;
+    const DType dt = v.desc.dtype;
+    int r = b.temporary(dt, shape);
+    emit_unary(b, NPU_FN_ROUND, v, b.whole(r));
+    Operand cur = b.whole(r);
+    if (zi < b.input_count() && b.has_input(zi)) {
+        int z = b.temporary(dt, shape);
+        emit_binary(b, NPU_BIN_ADD, cur, per_axis(b, input_as(b, zi, dt), shape, axis), b.whole(z));
+        cur = b.whole(z);
+    }
+    b.emit(OpDesc::cast(), {cur, y});
+}
+
 } // namespace npu_onnx::lower

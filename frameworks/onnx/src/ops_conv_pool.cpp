@@ -4,6 +4,7 @@
 // AveragePool (count_include_pad, ceil_mode), LpPool and the global pools.
 // Each is one CONV or POOL packet on the node's tensors.
 #include <cmath>
+#include <optional>
 
 #include "ops_common.hpp"
 
@@ -99,8 +100,9 @@ std::vector<int64_t> out_shape(int64_t n, int64_t c, const std::vector<int64_t>&
     return s;
 }
 
-// Conv-like ops: x input 0, w input wi, bias input bi (or none).
-void conv_common(Builder& b, size_t wi, size_t bi, DType ydt, OpDesc op) {
+// Conv-like ops: x input 0, w input wi. Sets op's window and groups;
+// returns y's shape.
+std::vector<int64_t> conv_setup(Builder& b, size_t wi, OpDesc& op) {
     const ValueInfo& x = need_input(b, 0);
     const ValueInfo& w = need_input(b, wi);
     if (w.shape.size() != x.shape.size())
@@ -109,52 +111,104 @@ void conv_common(Builder& b, size_t wi, size_t bi, DType ydt, OpDesc op) {
     if (kernel.empty())
         kernel.assign(w.shape.begin() + 2, w.shape.end());
     Window win = direct_window(b, x.shape, kernel, false);
-    int64_t group = b.attr_int("group", 1);
-    op.groups = u32(b, group, "group");
+    op.groups = u32(b, b.attr_int("group", 1), "group");
     set_window(b, op, win, false);
-    int y = b.define_output(0, ydt, out_shape(x.shape[0], w.shape[0], win.out));
-    Operand bias;
-    if (bi < b.input_count() && b.has_input(bi)) {
-        need_input(b, bi);
-        bias = b.whole(b.input_id(bi));
-    }
-    Operand wo = wi == 1 && is_float(x.dtype) ? input_as(b, wi, x.dtype) : b.whole(b.input_id(wi));
-    b.emit(op, {b.whole(b.input_id(0)), wo, bias, b.whole(y)});
+    return out_shape(x.shape[0], w.shape[0], win.out);
+}
+
+Operand optional_input(Builder& b, size_t i) {
+    if (i >= b.input_count() || !b.has_input(i))
+        return Operand{};
+    need_input(b, i);
+    return b.whole(b.input_id(i));
 }
 
 void lower_conv(Builder& b) {
-    conv_common(b, 1, 2, need_input(b, 0).dtype, OpDesc::conv());
+    const ValueInfo& x = need_input(b, 0);
+    OpDesc op = OpDesc::conv();
+    auto yshape = conv_setup(b, 1, op);
+    int y = b.define_output(0, x.dtype, yshape);
+    Operand bias = optional_input(b, 2);
+    b.emit(op, {b.whole(b.input_id(0)), input_as(b, 1, x.dtype), bias, b.whole(y)});
 }
 
-double scalar_input(Builder& b, size_t i, double def, const char* what) {
+// A zero point or scale known while planning as one value (nullopt when
+// it is computed at run time or differs per channel).
+std::optional<double> known_scalar(Builder& b, size_t i, double def) {
     if (i >= b.input_count() || !b.has_input(i))
         return def;
-    auto v = const_doubles(b, i, what);
+    if (!b.input(i).constant)
+        return std::nullopt;
+    auto v = b.input(i).constant->to_double();
     if (v.empty())
         return def;
     for (double e : v)
         if (e != v[0])
-            b.unsupported(std::string("per-channel ") + what);
+            return std::nullopt;
     return v[0];
 }
 
+// ConvInteger(x, w, [x_zero_point], [w_zero_point]) -> i32. Known scalar
+// zero points: one 8-bit CONV with them in its quant block. Otherwise the
+// zero points are subtracted on the device in f32 (exact for 8-bit
+// operands), the convolution runs in f32 and is cast back.
 void lower_conv_integer(Builder& b) {
     OpDesc op = OpDesc::conv();
-    op.quant.a_zero = static_cast<int32_t>(scalar_input(b, 2, 0, "x_zero_point"));
-    op.quant.b_zero = static_cast<int32_t>(scalar_input(b, 3, 0, "w_zero_point"));
-    conv_common(b, 1, SIZE_MAX, DType::i32, op);
+    auto yshape = conv_setup(b, 1, op);
+    auto xz = known_scalar(b, 2, 0), wz = known_scalar(b, 3, 0);
+    int y = b.define_output(0, DType::i32, yshape);
+    if (xz && wz) {
+        op.quant.a_zero = static_cast<int32_t>(*xz);
+        op.quant.b_zero = static_cast<int32_t>(*wz);
+        b.emit(op, {b.whole(b.input_id(0)), b.whole(b.input_id(1)), Operand{}, b.whole(y)});
+        return;
+    }
+    Operand xf = minus_zero_point(b, 0, 2, 1, DType::f32);
+    Operand wf = minus_zero_point(b, 1, 3, 0, DType::f32);
+    int acc = b.temporary(DType::f32, yshape);
+    b.emit(op, {xf, wf, Operand{}, b.whole(acc)});
+    b.emit(OpDesc::cast(), {b.whole(acc), b.whole(y)});
 }
 
 // QLinearConv(x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, [B]).
+// Known scalar parameters: one requantising 8-bit CONV. Otherwise f32
+// arithmetic on the device: (x - x_zp) conv (w - w_zp) + B, times
+// x_scale * w_scale / y_scale (w_scale per output channel), rounded, plus
+// y_zp, saturated.
 void lower_qlinear_conv(Builder& b) {
     OpDesc op = OpDesc::conv();
-    double xs = scalar_input(b, 1, 1, "x_scale"), ws = scalar_input(b, 4, 1, "w_scale"),
-           ys = scalar_input(b, 6, 1, "y_scale");
-    op.quant.a_zero = static_cast<int32_t>(scalar_input(b, 2, 0, "x_zero_point"));
-    op.quant.b_zero = static_cast<int32_t>(scalar_input(b, 5, 0, "w_zero_point"));
-    op.quant.y_zero = static_cast<int32_t>(scalar_input(b, 7, 0, "y_zero_point"));
-    op.quant.y_scale = static_cast<float>(xs * ws / ys);
-    conv_common(b, 3, 8, need_input(b, 7).dtype, op);
+    auto yshape = conv_setup(b, 3, op);
+    const DType ydt = need_input(b, 7).dtype;
+    int y = b.define_output(0, ydt, yshape);
+    auto xs = known_scalar(b, 1, 1), xz = known_scalar(b, 2, 0), ws = known_scalar(b, 4, 1),
+         wz = known_scalar(b, 5, 0), ys = known_scalar(b, 6, 1), yz = known_scalar(b, 7, 0);
+    if (xs && xz && ws && wz && ys && yz) {
+        op.quant.a_zero = static_cast<int32_t>(*xz);
+        op.quant.b_zero = static_cast<int32_t>(*wz);
+        op.quant.y_zero = static_cast<int32_t>(*yz);
+        op.quant.y_scale = static_cast<float>(*xs * *ws / *ys);
+        b.emit(op,
+               {b.whole(b.input_id(0)), b.whole(b.input_id(3)), optional_input(b, 8), b.whole(y)});
+        return;
+    }
+    const DType f = DType::f32;
+    Operand xf = minus_zero_point(b, 0, 2, 1, f);
+    Operand wf = minus_zero_point(b, 3, 5, 0, f);
+    Operand bias;
+    if (b.input_count() > 8 && b.has_input(8))
+        bias = input_as(b, 8, f);
+    int acc = b.temporary(f, yshape);
+    b.emit(op, {xf, wf, bias, b.whole(acc)});
+    // factor = x_scale * w_scale / y_scale, per output channel
+    const int64_t oc = yshape[1];
+    std::vector<int64_t> cs{oc};
+    int f1 = b.temporary(f, cs), f2 = b.temporary(f, cs);
+    emit_binary(b, NPU_BIN_MUL, per_axis(b, input_as(b, 1, f), cs, 0),
+                per_axis(b, input_as(b, 4, f), cs, 0), b.whole(f1));
+    emit_binary(b, NPU_BIN_DIV, b.whole(f1), per_axis(b, input_as(b, 6, f), cs, 0), b.whole(f2));
+    int v = b.temporary(f, yshape);
+    emit_binary(b, NPU_BIN_MUL, b.whole(acc), per_axis(b, b.whole(f2), yshape, 1), b.whole(v));
+    requantize(b, b.whole(v), 7, 1, b.whole(y));
 }
 
 void lower_conv_transpose(Builder& b) {

@@ -277,6 +277,71 @@ void lower_variadic(Builder& b) {
     }
 }
 
+// ---- quantisation ---------------------------------------------------------
+
+// QuantizeLinear(x, y_scale, [y_zero_point]): y = saturate(round(x / scale)
+// + zero_point), scale and zero point scalar or along axis.
+void lower_quantize(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    if (!is_float(x.dtype))
+        b.unsupported("QuantizeLinear of a non-float x");
+    int64_t axis = b.attr_int("axis", 1);
+    DType ydt = b.input_count() > 2 && b.has_input(2) ? need_input(b, 2).dtype : DType::u8;
+    int y = b.define_output(0, ydt, x.shape);
+    int q = b.temporary(x.dtype, x.shape);
+    emit_binary(b, NPU_BIN_DIV, b.whole(b.input_id(0)),
+                per_axis(b, input_as(b, 1, x.dtype), x.shape, axis), b.whole(q));
+    requantize(b, b.whole(q), 2, axis, b.whole(y));
+}
+
+// DequantizeLinear(x, x_scale, [x_zero_point]): y = (x - zero_point) * scale.
+void lower_dequantize(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    const ValueInfo& s = need_input(b, 1);
+    int64_t axis = b.attr_int("axis", 1);
+    int y = b.define_output(0, s.dtype, x.shape);
+    Operand d = minus_zero_point(b, 0, 2, axis, s.dtype);
+    emit_binary(b, NPU_BIN_MUL, d, per_axis(b, b.whole(b.input_id(1)), x.shape, axis), b.whole(y));
+}
+
+// DynamicQuantizeLinear(x) -> y (u8), y_scale, y_zero_point: the range
+// [min(0, min x), max(0, max x)] mapped onto [0, 255].
+void lower_dynamic_quantize(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    if (x.dtype != DType::f32)
+        b.unsupported("DynamicQuantizeLinear of a non-f32 x");
+    const DType f = DType::f32;
+    const std::vector<int64_t> ones(x.shape.size(), 1);
+    const uint64_t all = (uint64_t{1} << x.shape.size()) - 1;
+    Operand xin = b.whole(b.input_id(0));
+    auto scalar = [&](double v) { return broadcast_to(b.whole(scalar_constant(b, f, v)), ones); };
+    auto tmp = [&] { return b.whole(b.temporary(f, ones)); };
+    Operand mx = tmp(), mn = tmp(), mx0 = tmp(), mn0 = tmp(), range = tmp();
+    b.emit(OpDesc::reduce(NPU_RED_MAX, all), {xin, mx});
+    b.emit(OpDesc::reduce(NPU_RED_MIN, all), {xin, mn});
+    emit_binary(b, NPU_BIN_MAX, mx, scalar(0), mx0);
+    emit_binary(b, NPU_BIN_MIN, mn, scalar(0), mn0);
+    emit_binary(b, NPU_BIN_SUB, mx0, mn0, range);
+    int ys = b.define_output(1, f, {});
+    Operand scale = reshaped(b, ys, ones);
+    emit_binary(b, NPU_BIN_DIV, range, scalar(255), scale);
+    // zero point = saturate(round(-min0 / scale))
+    Operand q = tmp(), nq = tmp(), rq = tmp(), cq = tmp();
+    emit_binary(b, NPU_BIN_DIV, mn0, scale, q);
+    emit_unary(b, NPU_FN_NEG, q, nq);
+    emit_unary(b, NPU_FN_ROUND, nq, rq);
+    emit_unary(b, NPU_FN_CLIP, rq, cq, 0.0f, 255.0f);
+    int yz = b.define_output(2, DType::u8, {});
+    b.emit(OpDesc::cast(), {cq, reshaped(b, yz, ones)});
+    // y = saturate(round(x / scale) + zero point)
+    int d = b.temporary(f, x.shape), r = b.temporary(f, x.shape), a = b.temporary(f, x.shape);
+    emit_binary(b, NPU_BIN_DIV, xin, broadcast_to(scale, x.shape), b.whole(d));
+    emit_unary(b, NPU_FN_ROUND, b.whole(d), b.whole(r));
+    emit_binary(b, NPU_BIN_ADD, b.whole(r), broadcast_to(cq, x.shape), b.whole(a));
+    int y = b.define_output(0, DType::u8, x.shape);
+    b.emit(OpDesc::cast(), {b.whole(a), b.whole(y)});
+}
+
 } // namespace
 
 void register_elementwise_ops() {
@@ -293,6 +358,9 @@ void register_elementwise_ops() {
     add_lowering("Where", lower_where);
     for (const char* op : {"Sum", "Mean", "Max", "Min"})
         add_lowering(op, lower_variadic);
+    add_lowering("QuantizeLinear", lower_quantize);
+    add_lowering("DequantizeLinear", lower_dequantize);
+    add_lowering("DynamicQuantizeLinear", lower_dynamic_quantize);
 }
 
 } // namespace npu_onnx

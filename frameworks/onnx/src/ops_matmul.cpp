@@ -3,6 +3,7 @@
 // QLinearMatMul (8-bit GEMM with zero points and requantisation). One GEMM
 // each, on views: no copies.
 #include <cmath>
+#include <optional>
 
 #include "ops_common.hpp"
 
@@ -19,7 +20,8 @@ struct MatMulShapes {
     Operand a, b, yv;       // device views (rank batch + 2)
 };
 
-// numpy matmul semantics on inputs ia and ib.
+// numpy matmul semantics on inputs ia and ib (their shapes; the operands
+// ao and bo hold their elements); defines no output when ydt is none.
 MatMulShapes matmul_views(Builder& b, size_t ia, size_t ib, DType ydt, Operand ao, Operand bo) {
     const ValueInfo& A = need_input(b, ia);
     const ValueInfo& B = need_input(b, ib);
@@ -54,9 +56,17 @@ MatMulShapes matmul_views(Builder& b, size_t ia, size_t ib, DType ydt, Operand a
     bo.desc = TensorDesc::strided(bo.desc.dtype, bs, contiguous_strides(bs));
     s.a = broadcast_to(ao, full(s.m, s.k));
     s.b = broadcast_to(bo, full(s.k, s.n));
-    int y = b.define_output(0, ydt, s.y);
-    s.yv = reshaped(b, y, full(s.m, s.n));
+    if (ydt != DType::none) {
+        int y = b.define_output(0, ydt, s.y);
+        s.yv = reshaped(b, y, full(s.m, s.n));
+    } else {
+        s.yv.desc = TensorDesc::contiguous(DType::none, full(s.m, s.n));
+    }
     return s;
+}
+
+MatMulShapes matmul_views_into(Builder& b, size_t ia, size_t ib, Operand ao, Operand bo) {
+    return matmul_views(b, ia, ib, DType::none, std::move(ao), std::move(bo));
 }
 
 void lower_matmul(Builder& b) {
@@ -66,46 +76,91 @@ void lower_matmul(Builder& b) {
     b.emit(OpDesc::gemm(), {s.a, s.b, Operand{}, s.yv});
 }
 
-// A zero point (or scale) input: a scalar known while planning, or a 1-D
-// tensor whose elements are all equal.
-double scalar_input(Builder& b, size_t i, double def, const char* what) {
+// A zero point or scale known while planning as one value (nullopt when
+// it is computed at run time or differs per row/column).
+std::optional<double> known_scalar(Builder& b, size_t i, double def) {
     if (i >= b.input_count() || !b.has_input(i))
         return def;
-    auto v = const_doubles(b, i, what);
+    if (!b.input(i).constant)
+        return std::nullopt;
+    auto v = b.input(i).constant->to_double();
     if (v.empty())
         return def;
     for (double e : v)
         if (e != v[0])
-            b.unsupported(std::string("per-channel ") + what);
+            return std::nullopt;
     return v[0];
 }
 
+// (input xi - zero point zi) in dtype dt; a's zero point runs along rows
+// (axis -2 of a 2-D or wider a), b's along columns (axis -1).
+Operand minus_zp(Builder& b, size_t xi, size_t zi, bool rows, DType dt) {
+    const auto rank = static_cast<int64_t>(need_input(b, xi).shape.size());
+    return minus_zero_point(b, xi, zi, rows && rank >= 2 ? -2 : -1, dt);
+}
+
+// MatMulInteger(a, b, [a_zero_point], [b_zero_point]) -> i32. Known scalar
+// zero points: one 8-bit GEMM with them in its quant block; otherwise the
+// zero points are subtracted on the device and an exact I32 GEMM runs.
 void lower_matmul_integer(Builder& b) {
     need_input(b, 0);
     need_input(b, 1);
-    MatMulShapes s =
-        matmul_views(b, 0, 1, DType::i32, b.whole(b.input_id(0)), b.whole(b.input_id(1)));
-    OpDesc op = OpDesc::gemm();
-    op.quant.a_zero = static_cast<int32_t>(scalar_input(b, 2, 0, "a_zero_point"));
-    op.quant.b_zero = static_cast<int32_t>(scalar_input(b, 3, 0, "b_zero_point"));
-    b.emit(op, {s.a, s.b, Operand{}, s.yv});
+    auto az = known_scalar(b, 2, 0), bz = known_scalar(b, 3, 0);
+    if (az && bz) {
+        MatMulShapes s =
+            matmul_views(b, 0, 1, DType::i32, b.whole(b.input_id(0)), b.whole(b.input_id(1)));
+        OpDesc op = OpDesc::gemm();
+        op.quant.a_zero = static_cast<int32_t>(*az);
+        op.quant.b_zero = static_cast<int32_t>(*bz);
+        b.emit(op, {s.a, s.b, Operand{}, s.yv});
+        return;
+    }
+    Operand ai = minus_zp(b, 0, 2, true, DType::i32);
+    Operand bi = minus_zp(b, 1, 3, false, DType::i32);
+    MatMulShapes s = matmul_views(b, 0, 1, DType::i32, ai, bi);
+    b.emit(OpDesc::gemm(), {s.a, s.b, Operand{}, s.yv});
 }
 
-// QLinearMatMul(a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp).
+// QLinearMatMul(a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp). Known
+// scalar parameters: one requantising 8-bit GEMM. Otherwise f32 on the
+// device: (a - a_zp) x (b - b_zp) (exact), times a_scale * b_scale /
+// y_scale, rounded, plus y_zp, saturated.
 void lower_qlinear_matmul(Builder& b) {
     need_input(b, 0);
     need_input(b, 3);
     const ValueInfo& yzp = need_input(b, 7);
-    MatMulShapes s =
-        matmul_views(b, 0, 3, yzp.dtype, b.whole(b.input_id(0)), b.whole(b.input_id(3)));
-    OpDesc op = OpDesc::gemm();
-    double as = scalar_input(b, 1, 1, "a_scale"), bs = scalar_input(b, 4, 1, "b_scale"),
-           ys = scalar_input(b, 6, 1, "y_scale");
-    op.quant.a_zero = static_cast<int32_t>(scalar_input(b, 2, 0, "a_zero_point"));
-    op.quant.b_zero = static_cast<int32_t>(scalar_input(b, 5, 0, "b_zero_point"));
-    op.quant.y_zero = static_cast<int32_t>(scalar_input(b, 7, 0, "y_zero_point"));
-    op.quant.y_scale = static_cast<float>(as * bs / ys);
-    b.emit(op, {s.a, s.b, Operand{}, s.yv});
+    auto as = known_scalar(b, 1, 1), az = known_scalar(b, 2, 0), bs = known_scalar(b, 4, 1),
+         bz = known_scalar(b, 5, 0), ys = known_scalar(b, 6, 1), yz = known_scalar(b, 7, 0);
+    if (as && az && bs && bz && ys && yz) {
+        MatMulShapes s =
+            matmul_views(b, 0, 3, yzp.dtype, b.whole(b.input_id(0)), b.whole(b.input_id(3)));
+        OpDesc op = OpDesc::gemm();
+        op.quant.a_zero = static_cast<int32_t>(*az);
+        op.quant.b_zero = static_cast<int32_t>(*bz);
+        op.quant.y_zero = static_cast<int32_t>(*yz);
+        op.quant.y_scale = static_cast<float>(*as * *bs / *ys);
+        b.emit(op, {s.a, s.b, Operand{}, s.yv});
+        return;
+    }
+    const DType f = DType::f32;
+    if (!(b.input(1).shape.empty() || product(b.input(1).shape) == 1) ||
+        !(b.input(4).shape.empty() || product(b.input(4).shape) == 1))
+        b.unsupported("per-row or per-column scales");
+    Operand af = minus_zp(b, 0, 2, true, f);
+    Operand bf = minus_zp(b, 3, 5, false, f);
+    // The product into an f32 temporary shaped like y.
+    MatMulShapes s = matmul_views_into(b, 0, 3, af, bf);
+    int acc = b.temporary(f, s.y);
+    b.emit(OpDesc::gemm(), {s.a, s.b, Operand{}, reshaped(b, acc, s.yv.desc.shape)});
+    const std::vector<int64_t> one{1};
+    int f1 = b.temporary(f, one), f2 = b.temporary(f, one);
+    emit_binary(b, NPU_BIN_MUL, per_axis(b, input_as(b, 1, f), one, 0),
+                per_axis(b, input_as(b, 4, f), one, 0), b.whole(f1));
+    emit_binary(b, NPU_BIN_DIV, b.whole(f1), per_axis(b, input_as(b, 6, f), one, 0), b.whole(f2));
+    int v = b.temporary(f, s.y);
+    emit_binary(b, NPU_BIN_MUL, b.whole(acc), broadcast_to(b.whole(f2), s.y), b.whole(v));
+    int y = b.define_output(0, yzp.dtype, s.y);
+    requantize(b, b.whole(v), 7, -1, b.whole(y));
 }
 
 // Gemm: y = alpha * A' x B' + beta * C.

@@ -311,8 +311,12 @@ void nll_common(Builder& b, int lp_id, DType dt, const std::vector<int64_t>& xsh
         b.unsupported("reduction " + reduction);
     const bool has_ii = b.has_attr("ignore_index");
     const bool has_w = wi < b.input_count() && b.has_input(wi);
-    const auto& ts = t.shape;
+    // Positions [N, d...] flattened to [N, D], classes [N, C, D]: the
+    // packets take at most six dimensions and the values are contiguous.
+    const std::vector<int64_t> ts{t.shape[0], product(t.shape, 1)};
+    const std::vector<int64_t> xs{xshape[0], xshape[1], product(xshape, 2)};
     Operand target = input_as(b, ti, DType::i64);
+    target.desc = TensorDesc::contiguous(DType::i64, ts);
     Operand mask; // target == ignore_index
     if (has_ii) {
         int m = b.temporary(DType::boolean, ts);
@@ -331,7 +335,8 @@ void nll_common(Builder& b, int lp_id, DType dt, const std::vector<int64_t>& xsh
     int g = b.temporary(dt, ts);
     Operand tv = target;
     tv.desc = TensorDesc::strided(DType::i64, ishape, contiguous_strides(ishape));
-    b.emit(OpDesc::gather(NPU_GATHER_ELEMENTS, 1), {b.whole(lp_id), tv, reshaped(b, g, ishape)});
+    b.emit(OpDesc::gather(NPU_GATHER_ELEMENTS, 1),
+           {reshaped(b, lp_id, xs), tv, reshaped(b, g, ishape)});
     // the weight of each position
     Operand w;
     if (has_w) {
@@ -354,8 +359,8 @@ void nll_common(Builder& b, int lp_id, DType dt, const std::vector<int64_t>& xsh
         gw = b.whole(p);
     }
     if (reduction == "none") {
-        int y = b.define_output(0, dt, ts);
-        emit_unary(b, NPU_FN_NEG, gw, b.whole(y));
+        int y = b.define_output(0, dt, t.shape);
+        emit_unary(b, NPU_FN_NEG, gw, reshaped(b, y, ts));
         return;
     }
     std::vector<int64_t> ones(ts.size(), 1);

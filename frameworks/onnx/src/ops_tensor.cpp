@@ -297,14 +297,33 @@ void lower_gather(Builder& b) {
            {b.whole(b.input_id(0)), index_operand(b, 1), b.whole(y)});
 }
 
+// GatherElements; above six dimensions, neighbours outside axis whose
+// inner extents agree in x and indices merge (both are contiguous).
 void lower_gather_elements(Builder& b) {
     const ValueInfo& x = need_input(b, 0);
     const ValueInfo& ind = need_input(b, 1);
     const int64_t rank = static_cast<int64_t>(x.shape.size());
-    const auto axis = static_cast<size_t>(norm_axis(b, b.attr_int("axis", 0), rank));
+    auto axis = static_cast<size_t>(norm_axis(b, b.attr_int("axis", 0), rank));
+    if (ind.shape.size() != x.shape.size())
+        b.unsupported("GatherElements indices of another rank than x");
     int y = b.define_output(0, x.dtype, ind.shape);
+    std::vector<int64_t> xs = x.shape, is = ind.shape;
+    for (size_t i = 0; xs.size() > 6 && i + 1 < xs.size();) {
+        if (i != axis && i + 1 != axis && xs[i + 1] == is[i + 1]) {
+            xs[i] *= xs[i + 1];
+            is[i] *= is[i + 1];
+            xs.erase(xs.begin() + static_cast<long>(i) + 1);
+            is.erase(is.begin() + static_cast<long>(i) + 1);
+            if (axis > i)
+                --axis;
+        } else {
+            ++i;
+        }
+    }
+    Operand io = index_operand(b, 1);
+    io.desc = TensorDesc::contiguous(io.desc.dtype, is);
     b.emit(OpDesc::gather(NPU_GATHER_ELEMENTS, static_cast<uint32_t>(axis)),
-           {b.whole(b.input_id(0)), index_operand(b, 1), b.whole(y)});
+           {reshaped(b, b.input_id(0), xs), io, reshaped(b, y, is)});
 }
 
 void lower_cast(Builder& b) {
@@ -318,24 +337,37 @@ void lower_cast(Builder& b) {
     emit_cast(b, b.whole(b.input_id(0)), b.whole(y));
 }
 
-// Trilu: y = mask ? x : 0, the mask a constant of the last two extents.
+// Trilu: y = mask ? x : 0. The mask is a constant of the last two extents
+// when k is known while planning; else (j - i) compared with k on the
+// device.
 void lower_trilu(Builder& b) {
     const ValueInfo& x = need_input(b, 0);
     if (x.shape.size() < 2)
         b.unsupported("Trilu of rank < 2");
+    const bool has_k = b.input_count() > 1 && b.has_input(1);
+    const bool k_known = !has_k || b.input(1).constant;
     int64_t k = 0;
-    if (b.input_count() > 1 && b.has_input(1))
+    if (has_k && k_known)
         k = const_ints(b, 1, "k").at(0);
     bool upper = b.attr_int("upper", 1) != 0;
     const int64_t m = x.shape[x.shape.size() - 2], n = x.shape.back();
     std::vector<int64_t> mask(static_cast<size_t>(m * n));
     for (int64_t i = 0; i < m; ++i)
         for (int64_t j = 0; j < n; ++j)
-            mask[static_cast<size_t>(i * n + j)] = upper ? (j - i >= k) : (j - i <= k);
+            mask[static_cast<size_t>(i * n + j)] =
+                k_known ? (upper ? (j - i >= k) : (j - i <= k)) : j - i;
     int y = b.define_output(0, x.dtype, x.shape);
     if (product(x.shape) == 0)
         return;
-    int mk = b.device_constant(HostTensor::from_int64(DType::boolean, {m, n}, mask));
+    int mk;
+    if (k_known) {
+        mk = b.device_constant(HostTensor::from_int64(DType::boolean, {m, n}, mask));
+    } else {
+        int diff = b.device_constant(HostTensor::from_int64(DType::i64, {m, n}, mask));
+        mk = b.temporary(DType::boolean, {m, n});
+        emit_binary(b, upper ? NPU_BIN_GREATER_EQUAL : NPU_BIN_LESS_EQUAL, b.whole(diff),
+                    broadcast_to(input_as(b, 1, DType::i64), {m, n}), b.whole(mk));
+    }
     int zero = scalar_constant(b, x.dtype, 0);
     b.emit(OpDesc::binary(NPU_BIN_SELECT),
            {b.whole(b.input_id(0)), broadcast_to(b.whole(zero), x.shape),
