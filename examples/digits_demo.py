@@ -44,17 +44,22 @@ def engines_busy_ns(build, device):
     return [e.get("busy_ns") for e in engines]
 
 
-def utilisation_line(before, after, wall_s, samples):
-    """Per engine: busy time over the run's wall time, and the peak sample."""
+def utilisation_line(before, after, wall_s, run_ms, samples):
+    """Per engine: busy time during the process, as a share of the inference
+    (the graph's replay, run_ms: the only time engines compute) and of the
+    whole process (wall_s), and the peak of npu-smi's samples."""
     cells = []
     for i, (b, a) in enumerate(zip(before, after)):
         if b is None or a is None:
             cells.append(f"e{i} N/A")
             continue
+        busy_ms = (a - b) / 1e6
         peak = max((s[i] for s in samples if i < len(s) and s[i] is not None), default=None)
-        cells.append(f"e{i} {100 * (a - b) / (wall_s * 1e9):.1f} %" +
-                     (f" (peak {peak:.0f} %)" if peak is not None else ""))
-    return ", ".join(cells) if cells else "no engines published"
+        cells.append(f"e{i} {busy_ms:.0f} ms busy" +
+                     (f" = {100 * busy_ms / run_ms:.0f} % of the inference" if run_ms else "") +
+                     f", {100 * busy_ms / (wall_s * 1e3):.1f} % of the process" +
+                     (f", sampled peak {peak:.0f} %" if peak is not None else ""))
+    return "; ".join(cells) if cells else "no engines published"
 
 
 def read_samples(path):
@@ -127,15 +132,16 @@ def run_onnx(args, labels, cpu_pred):
     print(f"  largest logit difference from the CPU: "
           f"{float(np.abs(logits.reshape(cpu_logits.shape) - cpu_logits).max()):.2e}"
           + f"; compute nodes not on the NPU: {fallback}")
-    print(f"  engine utilisation over the run ({wall:.1f} s, model loading and planning "
-          f"included): {utilisation_line(before, after, wall, read_samples(samples_file))}")
+    print(f"  engine utilisation (npu-smi; the process took {wall:.1f} s with loading and "
+          f"planning):")
+    print("    " + utilisation_line(before, after, wall, summary.get("run_ms"),
+                                    read_samples(samples_file)).replace("; ", "\n    "))
     return agree, fallback
 
 
 def run_torch(args, labels, cpu_pred):
-    for path in (os.path.join(args.build, "frameworks/torch"), os.path.join(TOP, "frameworks/torch")):
-        if os.path.isdir(path) and path not in sys.path:
-            sys.path.insert(0, path)
+    # the npu_torch package beside its library in the build tree
+    sys.path.insert(0, os.path.join(args.build, "frameworks/torch"))
     sys.path.insert(0, os.path.join(TOP, "frameworks/models"))
     print("PyTorch device: the same network, trained weights loaded on \"privateuseone\"")
     start = time.monotonic()
@@ -222,6 +228,7 @@ def main():
         cases.append(("npu_torch_agreement", msg))
         failed |= msg is not None
     if args.junit:
+        os.makedirs(os.path.dirname(os.path.abspath(args.junit)), exist_ok=True)
         write_junit(args.junit, cases)
     return 1 if failed else 0
 
