@@ -149,6 +149,13 @@ at::Tensor operand(const at::Tensor& t, at::ScalarType type, const at::Device& d
 void binary_into(uint32_t fn, const at::Tensor& a, const at::Tensor& b, const at::Tensor& out) {
     if (out.numel() == 0)
         return;
+    if (a.scalar_type() == at::kBool) {
+        // Booleans: + and max are "or", * and min are "and".
+        if (fn == NPU_BIN_ADD || fn == NPU_BIN_MAX)
+            fn = NPU_BIN_OR;
+        else if (fn == NPU_BIN_MUL || fn == NPU_BIN_MIN)
+            fn = NPU_BIN_AND;
+    }
     auto shape = out.sizes();
     launch(index_of(out), OpDesc::binary(fn),
            {desc_broadcast(a, shape), desc_broadcast(b, shape), TensorDesc{}, desc(out)},
@@ -306,9 +313,39 @@ void unary_into(const at::Tensor& x, const at::Tensor& y, uint32_t fn, float alp
            {x.data_ptr(), y.data_ptr()});
 }
 
+// The CPU's version of the functions without parameters, for dtypes the
+// device does not compute them in (double, integers).
+at::Tensor unary_on_cpu(const at::Tensor& self, uint32_t fn) {
+    count_fallback("npu_cpu_path::unary");
+    at::Tensor c = self.cpu(), r;
+    switch (fn) {
+    case NPU_FN_RELU: r = at::relu(c); break;
+    case NPU_FN_SIGMOID: r = at::sigmoid(c); break;
+    case NPU_FN_TANH: r = at::tanh(c); break;
+    case NPU_FN_EXP: r = at::exp(c); break;
+    case NPU_FN_LOG: r = at::log(c); break;
+    case NPU_FN_SQRT: r = at::sqrt(c); break;
+    case NPU_FN_RSQRT: r = at::rsqrt(c); break;
+    case NPU_FN_RECIPROCAL: r = at::reciprocal(c); break;
+    case NPU_FN_NEG: r = at::neg(c); break;
+    case NPU_FN_ABS: r = at::abs(c); break;
+    case NPU_FN_SIN: r = at::sin(c); break;
+    case NPU_FN_COS: r = at::cos(c); break;
+    case NPU_FN_ERF: r = at::erf(c); break;
+    case NPU_FN_FLOOR: r = at::floor(c); break;
+    case NPU_FN_CEIL: r = at::ceil(c); break;
+    case NPU_FN_SILU: r = at::silu(c); break;
+    case NPU_FN_HARD_SWISH: r = at::hardswish(c); break;
+    default:
+        TORCH_CHECK(false, "npu: unary function ", fn, " on ", self.scalar_type(),
+                    " has no device kernel");
+    }
+    return r.to(self.device());
+}
+
 at::Tensor k_unary(const at::Tensor& self, uint32_t fn, float alpha = 0, float beta = 0) {
-    TORCH_CHECK(is_float(self.scalar_type()), "npu: unary function ", fn, " on ",
-                self.scalar_type(), " has no device kernel");
+    if (!is_float(self.scalar_type()))
+        return unary_on_cpu(self, fn);
     c10::DeviceGuard guard(self.device());
     at::Tensor out = at::empty(self.sizes(), self.options());
     unary_into(self, out, fn, alpha, beta);
@@ -316,8 +353,8 @@ at::Tensor k_unary(const at::Tensor& self, uint32_t fn, float alpha = 0, float b
 }
 
 at::Tensor& unary_(at::Tensor& self, uint32_t fn, float alpha = 0, float beta = 0) {
-    TORCH_CHECK(is_float(self.scalar_type()), "npu: unary function ", fn, " on ",
-                self.scalar_type(), " has no device kernel");
+    if (!is_float(self.scalar_type()))
+        return self.copy_(unary_on_cpu(self, fn));
     c10::DeviceGuard guard(self.device());
     unary_into(self, self, fn, alpha, beta);
     return self;
@@ -448,8 +485,10 @@ at::Tensor k_bmm(const at::Tensor& a, const at::Tensor& b) {
 
 // -------------------------------------------------------------------- conv
 
-std::array<uint32_t, 3> param3(at::IntArrayRef v, size_t spatial, int64_t fill) {
-    std::array<uint32_t, 3> out{};
+// Per spatial dimension; entries beyond spatial keep the OpDesc default
+// (rest: 1 for stride and dilation, 0 for pads and pool kernels).
+std::array<uint32_t, 3> param3(at::IntArrayRef v, size_t spatial, int64_t fill, uint32_t rest) {
+    std::array<uint32_t, 3> out{rest, rest, rest};
     for (size_t i = 0; i < spatial; ++i)
         out[i] = static_cast<uint32_t>(v.empty() ? fill : v.size() == 1 ? v[0] : v[i]);
     return out;
@@ -464,8 +503,8 @@ at::Tensor k_convolution_overrideable(const at::Tensor& input, const at::Tensor&
     size_t spatial = input.dim() - 2;
     TORCH_CHECK(spatial >= 1 && spatial <= 3, "npu: convolution of rank ", input.dim());
     c10::DeviceGuard guard(input.device());
-    auto st = param3(stride, spatial, 1), pad = param3(padding, spatial, 0),
-         dil = param3(dilation, spatial, 1), opad = param3(output_padding, spatial, 0);
+    auto st = param3(stride, spatial, 1, 1), pad = param3(padding, spatial, 0, 0),
+         dil = param3(dilation, spatial, 1, 1), opad = param3(output_padding, spatial, 0, 0);
     std::vector<int64_t> shape{input.size(0), transposed ? weight.size(1) * groups : weight.size(0)};
     for (size_t i = 0; i < spatial; ++i) {
         int64_t in = input.size(2 + i), k = weight.size(2 + i);
@@ -521,10 +560,10 @@ PoolGeom pool_geometry(const at::Tensor& self, at::IntArrayRef kernel, at::IntAr
     PoolGeom g;
     g.batched = self.dim() == 4;
     g.x = g.batched ? self : self.unsqueeze(0);
-    g.k = param3(kernel, 2, 1);
-    g.s = stride.empty() ? g.k : param3(stride, 2, 1);
-    g.p = param3(padding, 2, 0);
-    g.d = param3(dilation, 2, 1);
+    g.k = param3(kernel, 2, 1, 0);
+    g.s = stride.empty() ? param3(kernel, 2, 1, 1) : param3(stride, 2, 1, 1);
+    g.p = param3(padding, 2, 0, 0);
+    g.d = param3(dilation, 2, 1, 1);
     g.out_shape = {g.x.size(0), g.x.size(1)};
     for (int i = 0; i < 2; ++i)
         g.out_shape.push_back(at::native::pooling_output_shape<int64_t>(
@@ -611,8 +650,33 @@ std::vector<int64_t> dropped_shape(const at::Tensor& self, uint64_t axes) {
     return s;
 }
 
+// The CPU's version of a reduction over dtypes the device lacks (double, ...).
+at::Tensor reduce_on_cpu(uint32_t fn, const at::Tensor& x, uint64_t axes, bool keepdim,
+                         at::ScalarType out_type) {
+    count_fallback("npu_cpu_path::reduce");
+    at::Tensor c = x.cpu();
+    std::vector<int64_t> dims;
+    for (int64_t i = 0; i < x.dim(); ++i)
+        if (axes >> i & 1)
+            dims.push_back(i);
+    at::Tensor r;
+    switch (fn) {
+    case NPU_RED_SUM: r = at::sum(c, dims, true, out_type); break;
+    case NPU_RED_MEAN: r = at::mean(c, dims, true, out_type); break;
+    case NPU_RED_MAX: r = at::amax(c, dims, true); break;
+    case NPU_RED_MIN: r = at::amin(c, dims, true); break;
+    case NPU_RED_ARGMAX: r = dims.empty() ? at::zeros({}, c.options().dtype(at::kLong)) : at::argmax(c, dims[0], true); break;
+    case NPU_RED_ARGMIN: r = dims.empty() ? at::zeros({}, c.options().dtype(at::kLong)) : at::argmin(c, dims[0], true); break;
+    default: TORCH_CHECK(false, "npu: reduction ", fn, " of ", x.scalar_type());
+    }
+    r = r.to(x.device());
+    return keepdim || x.dim() == 0 ? r : r.view(dropped_shape(x, axes));
+}
+
 at::Tensor reduce(uint32_t fn, const at::Tensor& x, uint64_t axes, bool keepdim,
                   at::ScalarType out_type) {
+    if (!device_dtype(x.scalar_type()) || !device_dtype(out_type))
+        return reduce_on_cpu(fn, x, axes, keepdim, out_type);
     c10::DeviceGuard guard(x.device());
     at::Tensor y = at::empty(kept_shape(x, axes), x.options().dtype(out_type));
     if (x.dim() == 0) {
@@ -903,9 +967,38 @@ at::Tensor k_nll_loss_backward(const at::Tensor& grad_output, const at::Tensor& 
     return out;
 }
 
+// ------------------------------------------------------------- indexing
+//
+// at::native::cpu_fallback moves Tensor and Tensor[] arguments to the CPU
+// but not Tensor?[] (the indices of index and index_put_): these two run
+// on the CPU here, counted under their own names.
+
+c10::List<c10::optional<at::Tensor>> indices_on_cpu(const c10::List<c10::optional<at::Tensor>>& in) {
+    c10::List<c10::optional<at::Tensor>> out;
+    for (const c10::optional<at::Tensor>& t : in)
+        out.push_back(t && t->defined() ? c10::optional<at::Tensor>(t->cpu()) : c10::nullopt);
+    return out;
+}
+
+at::Tensor index_tensor(const at::Tensor& self, const c10::List<c10::optional<at::Tensor>>& indices) {
+    count_fallback("aten::index.Tensor");
+    return at::index(self.cpu(), indices_on_cpu(indices)).to(self.device());
+}
+
+at::Tensor& index_put_(at::Tensor& self, const c10::List<c10::optional<at::Tensor>>& indices,
+                       const at::Tensor& values, bool accumulate) {
+    count_fallback("aten::index_put_");
+    at::Tensor c = self.cpu();
+    c.index_put_(indices_on_cpu(indices), values.cpu(), accumulate);
+    self.copy_(c);
+    return self;
+}
+
 } // namespace
 
 TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
+    m.impl("index.Tensor", TORCH_FN(index_tensor));
+    m.impl("index_put_", TORCH_FN(index_put_));
     m.impl("add.Tensor", TORCH_FN(k_add));
     m.impl("add_.Tensor", TORCH_FN(k_add_));
     m.impl("add.out", TORCH_FN(k_add_out));
