@@ -54,13 +54,6 @@ bind_inputs(const Model& model, std::vector<std::pair<std::string, HostTensor>> 
     return bound;
 }
 
-std::map<std::string, std::vector<int64_t>> shapes_of(const std::map<std::string, HostTensor>& in) {
-    std::map<std::string, std::vector<int64_t>> s;
-    for (const auto& [name, t] : in)
-        s[name] = t.shape;
-    return s;
-}
-
 // ---- run ----------------------------------------------------------------
 
 struct RunArgs {
@@ -90,7 +83,7 @@ int do_run(const RunArgs& a, std::ostream& out, std::ostream& err) {
             throw ModelError("input " + in.name + " not given (--input " + in.name + "=FILE)");
     npu::Device device(a.device);
     auto t0 = std::chrono::steady_clock::now();
-    Session session(device, model, shapes_of(inputs));
+    Session session = make_session(device, model, inputs);
     auto t1 = std::chrono::steady_clock::now();
     std::vector<HostTensor> outputs = session.run(inputs);
     auto t2 = std::chrono::steady_clock::now();
@@ -237,9 +230,8 @@ TestResult run_test(const npu::Device& device, const TestCase& tc) {
             for (size_t i = 0; i < ins.size(); i++)
                 given.emplace_back(names[i], std::move(ins[i]));
             auto inputs = bind_inputs(model, std::move(given));
-            auto shapes = shapes_of(inputs);
-            if (!session || session->input_shapes() != shapes)
-                session.emplace(device, model, shapes);
+            if (!session || !session_fits(*session, inputs))
+                session.emplace(make_session(device, model, inputs));
             std::vector<HostTensor> got = session->run(inputs);
             std::vector<HostTensor> expected;
             for (size_t i = 0;; i++) {

@@ -3,6 +3,7 @@
 // output_shape), ConvInteger and QLinearConv, MaxPool (with Indices),
 // AveragePool (count_include_pad, ceil_mode), LpPool and the global pools.
 // Each is one CONV or POOL packet on the node's tensors.
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -300,6 +301,14 @@ void pool_common(Builder& b, uint32_t mode, bool global) {
             b.unsupported("MaxPool indices in column-major storage order");
         idx = b.whole(b.define_output(1, DType::i64, out_shape(x.shape[0], x.shape[1], win.out)));
     }
+    if (mode == NPU_POOL_MAX && (x.dtype == DType::i8 || x.dtype == DType::u8)) {
+        // 8-bit max pooling through f32 (exact both ways).
+        const auto yshape = out_shape(x.shape[0], x.shape[1], win.out);
+        int yf = b.temporary(DType::f32, yshape);
+        b.emit(op, {input_as(b, 0, DType::f32), b.whole(yf), idx});
+        b.emit(OpDesc::cast(), {b.whole(yf), b.whole(y)});
+        return;
+    }
     b.emit(op, {b.whole(b.input_id(0)), b.whole(y), idx});
 }
 
@@ -322,6 +331,199 @@ void lower_global_lp(Builder& b) {
     pool_common(b, NPU_POOL_LP, true);
 }
 
+// ---- Resize ---------------------------------------------------------------
+
+// The [out, in] interpolation matrix of one axis, following the ONNX
+// reference (coordinate transformation, neighbours clamped to the edge,
+// exclude_outside renormalisation).
+std::vector<double> resize_matrix(const Builder& b, int64_t in, int64_t out, double scale,
+                                  const std::string& mode, const std::string& coord,
+                                  const std::string& nearest, double cubic_a, bool exclude_outside,
+                                  double roi_start, double roi_end, std::vector<bool>* outside) {
+    std::vector<double> w(static_cast<size_t>(out * in), 0.0);
+    const double out_w = scale * static_cast<double>(in);
+    for (int64_t o = 0; o < out; ++o) {
+        const auto x = static_cast<double>(o);
+        double xo;
+        if (coord == "align_corners")
+            xo = out_w == 1 ? 0.0 : x * static_cast<double>(in - 1) / (out_w - 1);
+        else if (coord == "asymmetric")
+            xo = x / scale;
+        else if (coord == "pytorch_half_pixel")
+            xo = out_w == 1 ? -0.5 : (x + 0.5) / scale - 0.5;
+        else if (coord == "half_pixel")
+            xo = (x + 0.5) / scale - 0.5;
+        else if (coord == "tf_half_pixel_for_nn")
+            xo = (x + 0.5) / scale;
+        else if (coord == "tf_crop_and_resize")
+            xo = out_w > 1
+                     ? roi_start * static_cast<double>(in - 1) +
+                           x * (roi_end - roi_start) * static_cast<double>(in - 1) / (out_w - 1)
+                     : 0.5 * (roi_start + roi_end) * static_cast<double>(in - 1);
+        else
+            b.unsupported("coordinate_transformation_mode " + coord);
+        if (outside && (xo < 0 || xo > static_cast<double>(in - 1))) {
+            (*outside)[static_cast<size_t>(o)] = true;
+            continue; // the extrapolation value, selected afterwards
+        }
+        const double fl = std::floor(xo);
+        const double ratio = xo == fl ? 1.0 : xo - fl;
+        std::vector<double> c;
+        if (mode == "nearest") {
+            if (ratio == 1.0)
+                c = {0, 1};
+            else if (nearest == "round_prefer_floor")
+                c = {ratio <= 0.5 ? 1.0 : 0.0, ratio > 0.5 ? 1.0 : 0.0};
+            else if (nearest == "round_prefer_ceil")
+                c = {ratio < 0.5 ? 1.0 : 0.0, ratio >= 0.5 ? 1.0 : 0.0};
+            else if (nearest == "floor")
+                c = {1, 0};
+            else if (nearest == "ceil")
+                c = {0, 1};
+            else
+                b.unsupported("nearest_mode " + nearest);
+        } else if (mode == "linear") {
+            c = {1 - ratio, ratio};
+        } else if (mode == "cubic") {
+            const double A = cubic_a, r = ratio;
+            c = {((A * (r + 1) - 5 * A) * (r + 1) + 8 * A) * (r + 1) - 4 * A,
+                 ((A + 2) * r - (A + 3)) * r * r + 1,
+                 ((A + 2) * (1 - r) - (A + 3)) * (1 - r) * (1 - r) + 1,
+                 ((A * ((1 - r) + 1) - 5 * A) * ((1 - r) + 1) + 8 * A) * ((1 - r) + 1) - 4 * A};
+        } else {
+            b.unsupported("Resize mode " + mode);
+        }
+        const auto n = static_cast<int64_t>(c.size());
+        const int64_t base = static_cast<int64_t>(std::ceil(xo)) - n / 2;
+        if (exclude_outside) {
+            double sum = 0;
+            for (int64_t m = 0; m < n; ++m) {
+                if (base + m < 0 || base + m >= in)
+                    c[static_cast<size_t>(m)] = 0;
+                sum += c[static_cast<size_t>(m)];
+            }
+            if (sum != 0)
+                for (auto& v : c)
+                    v /= sum;
+        }
+        for (int64_t m = 0; m < n; ++m) {
+            const int64_t i = std::clamp<int64_t>(base + m, 0, in - 1);
+            w[static_cast<size_t>(o * in + i)] += c[static_cast<size_t>(m)];
+        }
+    }
+    return w;
+}
+
+// Resize with scales or sizes known while planning: each resized axis is a
+// GEMM with its interpolation matrix (computed from the shapes alone),
+// broadcast over the axes before it.
+void lower_resize(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    if (!is_float(x.dtype))
+        b.unsupported("Resize of a non-float x");
+    const size_t r = x.shape.size();
+    std::vector<double> scales;
+    std::vector<int64_t> sizes;
+    if (b.opset() < 11) {
+        scales = const_doubles(b, 1, "scales");
+    } else {
+        if (b.input_count() > 3 && b.has_input(3) &&
+            (!b.input(3).constant || b.input(3).constant->elements() > 0))
+            sizes = const_ints(b, 3, "sizes");
+        else
+            scales = const_doubles(b, 2, "scales");
+    }
+    const std::string mode = b.attr_string("mode", "nearest");
+    const std::string coord = b.opset() < 11
+                                  ? std::string("asymmetric")
+                                  : b.attr_string("coordinate_transformation_mode", "half_pixel");
+    const std::string nearest = b.attr_string("nearest_mode", "round_prefer_floor");
+    const double cubic_a = b.attr_float("cubic_coeff_a", -0.75f);
+    const bool excl = b.attr_int("exclude_outside", 0) != 0;
+    if (b.has_attr("axes") || b.attr_string("keep_aspect_ratio_policy", "stretch") != "stretch")
+        b.unsupported("Resize axes / keep_aspect_ratio_policy");
+    std::vector<int64_t> out(r);
+    if (!sizes.empty()) {
+        if (sizes.size() != r)
+            b.unsupported("sizes' length differs from the rank");
+        out = sizes;
+        scales.resize(r);
+        for (size_t i = 0; i < r; ++i)
+            scales[i] = static_cast<double>(out[i]) / static_cast<double>(x.shape[i]);
+    } else {
+        if (scales.size() != r)
+            b.unsupported("scales' length differs from the rank");
+        for (size_t i = 0; i < r; ++i)
+            out[i] = static_cast<int64_t>(std::floor(static_cast<double>(x.shape[i]) * scales[i]));
+    }
+    int y = b.define_output(0, x.dtype, out);
+    if (product(out) == 0)
+        return;
+    // axes whose matrix is not the identity
+    const bool crop = coord == "tf_crop_and_resize";
+    std::vector<double> roi;
+    if (crop) {
+        roi = const_doubles(b, 1, "roi");
+        if (roi.size() != 2 * r)
+            b.unsupported("roi's length");
+    }
+    std::vector<std::vector<bool>> outside(r);
+    std::vector<size_t> axes;
+    std::vector<std::vector<double>> mats(r);
+    for (size_t i = 0; i < r; ++i) {
+        outside[i].assign(static_cast<size_t>(out[i]), false);
+        mats[i] =
+            resize_matrix(b, x.shape[i], out[i], scales[i], mode, coord, nearest, cubic_a, excl,
+                          crop ? roi[i] : 0, crop ? roi[r + i] : 1, crop ? &outside[i] : nullptr);
+        bool identity = out[i] == x.shape[i];
+        for (int64_t o = 0; identity && o < out[i]; ++o)
+            for (int64_t j = 0; identity && j < x.shape[i]; ++j)
+                identity = mats[i][static_cast<size_t>(o * x.shape[i] + j)] == (o == j ? 1.0 : 0.0);
+        if (!identity)
+            axes.push_back(i);
+    }
+    // tf_crop_and_resize: positions outside the input on any axis take the
+    // extrapolation value (a select against a mask of the output's shape).
+    int res = y;
+    std::vector<int64_t> outmask;
+    if (crop) {
+        outmask.assign(static_cast<size_t>(product(out)), 0);
+        auto st = contiguous_strides(out);
+        for (size_t e = 0; e < outmask.size(); ++e)
+            for (size_t i = 0; i < r; ++i)
+                if (outside[i][static_cast<size_t>((static_cast<int64_t>(e) / st[i]) % out[i])])
+                    outmask[e] = 1;
+        res = b.temporary(x.dtype, out);
+    }
+    Operand cur = b.whole(b.input_id(0));
+    auto shape = x.shape;
+    if (axes.empty() && !crop) {
+        emit_copy(b, cur, b.whole(y));
+        return;
+    }
+    for (size_t k = 0; k < axes.size(); ++k) {
+        const size_t a = axes[k];
+        const int64_t outer = product(shape, 0, a), in = shape[a], inner = product(shape, a + 1);
+        auto next = shape;
+        next[a] = out[a];
+        int dst = k + 1 == axes.size() ? res : b.temporary(x.dtype, next);
+        int wm = b.device_constant(HostTensor::from_double(x.dtype, {out[a], in}, mats[a]));
+        Operand src = cur;
+        src.desc = TensorDesc::contiguous(x.dtype, {outer, in, inner});
+        b.emit(OpDesc::gemm(), {view(b, wm, {outer, out[a], in}, {0, in, 1}), src, Operand{},
+                                reshaped(b, dst, {outer, out[a], inner})});
+        cur = b.whole(dst);
+        shape = next;
+    }
+    if (crop) {
+        int mk = b.device_constant(HostTensor::from_int64(DType::boolean, out, outmask));
+        int ev = scalar_constant(b, x.dtype, b.attr_float("extrapolation_value", 0.0f));
+        b.emit(OpDesc::binary(NPU_BIN_SELECT),
+               {broadcast_to(b.whole(ev), out), axes.empty() ? cur : b.whole(res), b.whole(mk),
+                b.whole(y)});
+    }
+}
+
 } // namespace
 
 void register_conv_pool_ops() {
@@ -335,6 +537,7 @@ void register_conv_pool_ops() {
     add_lowering("GlobalMaxPool", lower_global_max);
     add_lowering("GlobalAveragePool", lower_global_avg);
     add_lowering("GlobalLpPool", lower_global_lp);
+    add_lowering("Resize", lower_resize);
 }
 
 } // namespace npu_onnx

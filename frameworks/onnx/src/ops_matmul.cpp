@@ -198,6 +198,233 @@ void lower_gemm(Builder& b) {
     b.emit(op, {ao, bo, co, b.whole(y)});
 }
 
+// ---- recurrent layers ---------------------------------------------------
+
+// RNN, GRU (linear_before_reset 0) and LSTM (with peepholes), forward,
+// reverse or bidirectional, layout 0 or 1, default activations. The input
+// projection of every step is one batched GEMM (both biases folded into
+// its addend); each step is then a GEMM on the previous hidden state with
+// the gate activation fused where the gate allows, and a few element-wise
+// operations. Steps past a batch entry's sequence_lens keep its state and
+// write zeros to Y.
+void lower_recurrent(Builder& b) {
+    const std::string& type = b.node().op_type();
+    const int gates = type == "LSTM" ? 4 : type == "GRU" ? 3 : 1;
+    const ValueInfo& X = need_input(b, 0);
+    const ValueInfo& W = need_input(b, 1);
+    need_input(b, 2);
+    const DType f = X.dtype;
+    if (!is_float(f) || X.shape.size() != 3 || W.shape.size() != 3)
+        b.unsupported("recurrent layer shapes or dtype");
+    if (b.has_attr("activations") || b.has_attr("clip"))
+        b.unsupported("non-default activations or clip");
+    if (type == "GRU" && b.attr_int("linear_before_reset", 0) != 0)
+        b.unsupported("GRU with linear_before_reset");
+    if (type == "LSTM" && b.attr_int("input_forget", 0) != 0)
+        b.unsupported("LSTM with input_forget");
+    const bool batchwise = b.attr_int("layout", 0) != 0;
+    const int64_t T = batchwise ? X.shape[1] : X.shape[0], B = batchwise ? X.shape[0] : X.shape[1],
+                  I = X.shape[2];
+    const int64_t H = b.attr_int("hidden_size", W.shape[1] / gates);
+    const int64_t D = W.shape[0], G = gates * H;
+    const std::string dir = b.attr_string("direction", "forward");
+    if (W.shape[1] != G || W.shape[2] != I || (D == 2) != (dir == "bidirectional"))
+        b.unsupported("recurrent weight shapes");
+    auto has = [&](size_t i) { return i < b.input_count() && b.has_input(i); };
+    auto out = [&](size_t i) { return i < b.output_count() && b.has_output(i); };
+
+    // Sequence lengths: a [B] mask per step when given.
+    Operand lens;
+    if (has(4))
+        lens = input_as(b, 4, DType::i64);
+
+    // Y [T, D, B, H] (layout 1: [B, T, D, H]), Y_h and Y_c [D, B, H]
+    // (layout 1: [B, D, H]).
+    int y = out(0) ? b.define_output(0, f,
+                                     batchwise ? std::vector<int64_t>{B, T, D, H}
+                                               : std::vector<int64_t>{T, D, B, H})
+                   : -1;
+    auto state_shape = batchwise ? std::vector<int64_t>{B, D, H} : std::vector<int64_t>{D, B, H};
+    int yh = out(1) ? b.define_output(1, f, state_shape) : -1;
+    int yc = gates == 4 && out(2) ? b.define_output(2, f, state_shape) : -1;
+    // element offset and strides of [B, H] at (t, d) in Y, and at d in Y_h
+    auto y_view = [&](int64_t t, int64_t d) {
+        return batchwise ? view(b, y, {B, H}, {T * D * H, 1}, t * D * H + d * H)
+                         : view(b, y, {B, H}, {H, 1}, (t * D + d) * B * H);
+    };
+    auto state_view = [&](int v, int64_t d) {
+        return batchwise ? view(b, v, {B, H}, {D * H, 1}, d * H)
+                         : view(b, v, {B, H}, {H, 1}, d * B * H);
+    };
+    int zeros = b.device_constant(
+        HostTensor::from_double(f, {B, H}, std::vector<double>(static_cast<size_t>(B * H), 0.0)));
+
+    for (int64_t d = 0; d < D; ++d) {
+        const bool reverse = dir == "reverse" || d == 1;
+        // XW[t] = X[t] W^T + Wb + Rb: [T, B, G]
+        int xw = b.temporary(f, {T, B, G});
+        Operand xv = b.whole(b.input_id(0));
+        xv.desc = TensorDesc::strided(f, {T, B, I},
+                                      batchwise ? std::vector<int64_t>{I, T * I, 1}
+                                                : std::vector<int64_t>{B * I, I, 1});
+        Operand wt = input_as(b, 1, f);
+        wt.desc = TensorDesc::strided(f, {T, I, G}, {0, 1, I});
+        wt.offset += d * G * I;
+        Operand bias;
+        if (has(3)) {
+            int bs = b.temporary(f, {G});
+            Operand bb = input_as(b, 3, f);
+            Operand wb = bb, rb = bb;
+            wb.desc = TensorDesc::contiguous(f, {G});
+            rb.desc = TensorDesc::contiguous(f, {G});
+            wb.offset += d * 2 * G;
+            rb.offset += d * 2 * G + G;
+            emit_binary(b, NPU_BIN_ADD, wb, rb, b.whole(bs));
+            bias = view(b, bs, {T, B, G}, {0, 0, 1});
+        }
+        b.emit(OpDesc::gemm(), {xv, wt, bias, b.whole(xw)});
+        // R^T columns [g0, g1) as [H, g1 - g0]
+        Operand r = input_as(b, 2, f);
+        auto r_t = [&](int64_t g0, int64_t g1) {
+            Operand o = r;
+            o.desc = TensorDesc::strided(f, {H, g1 - g0}, {1, H});
+            o.offset += d * G * H + g0 * H;
+            return o;
+        };
+        auto xw_at = [&](int64_t t, int64_t g0, int64_t g1) {
+            return view(b, xw, {B, g1 - g0}, {G, 1}, t * B * G + g0);
+        };
+        Operand h = has(5) ? [&] {
+            Operand o = input_as(b, 5, f);
+            o.desc = TensorDesc::contiguous(f, {B, H});
+            o.offset += d * B * H;
+            return o;
+        }()
+                           : b.whole(zeros);
+        Operand c = b.whole(zeros);
+        if (gates == 4 && has(6)) {
+            c = input_as(b, 6, f);
+            c.desc = TensorDesc::contiguous(f, {B, H});
+            c.offset += d * B * H;
+        }
+        auto tmp = [&](int64_t cols) { return b.whole(b.temporary(f, {B, cols})); };
+        for (int64_t s = 0; s < T; ++s) {
+            const int64_t t = reverse ? T - 1 - s : s;
+            Operand hn = tmp(H), cn;
+            if (gates == 1) {
+                b.emit(OpDesc::gemm(1, 1, {NPU_FN_TANH, 0, 0}), {h, r_t(0, H), xw_at(t, 0, H), hn});
+            } else if (gates == 3) {
+                Operand zr = tmp(2 * H), rh = tmp(H), hh = tmp(H), df = tmp(H), e = tmp(H);
+                b.emit(OpDesc::gemm(1, 1, {NPU_FN_SIGMOID, 0, 0}),
+                       {h, r_t(0, 2 * H), xw_at(t, 0, 2 * H), zr});
+                Operand z = zr, rg = zr;
+                z.desc = TensorDesc::strided(f, {B, H}, {2 * H, 1});
+                rg.desc = TensorDesc::strided(f, {B, H}, {2 * H, 1});
+                rg.offset += H;
+                emit_binary(b, NPU_BIN_MUL, rg, h, rh);
+                b.emit(OpDesc::gemm(1, 1, {NPU_FN_TANH, 0, 0}),
+                       {rh, r_t(2 * H, 3 * H), xw_at(t, 2 * H, 3 * H), hh});
+                // h' = hh + z * (h - hh)
+                emit_binary(b, NPU_BIN_SUB, h, hh, df);
+                emit_binary(b, NPU_BIN_MUL, z, df, e);
+                emit_binary(b, NPU_BIN_ADD, hh, e, hn);
+            } else {
+                Operand g = tmp(G), sg = tmp(3 * H), cc = tmp(H), m1 = tmp(H), m2 = tmp(H),
+                        tc = tmp(H);
+                cn = tmp(H);
+                b.emit(OpDesc::gemm(), {h, r_t(0, G), xw_at(t, 0, G), g});
+                auto part = [&](const Operand& o, int64_t k, int64_t cols) {
+                    Operand v = o;
+                    v.desc = TensorDesc::strided(f, {B, H}, {cols, 1});
+                    v.offset += k * H;
+                    return v;
+                };
+                auto peep = [&](int64_t k, const Operand& cell) {
+                    // g[:, k] += P[k] * cell
+                    Operand p = input_as(b, 7, f);
+                    p.desc = TensorDesc::strided(f, {B, H}, {0, 1});
+                    p.offset += d * 3 * H + (k == 0 ? 0 : k == 1 ? H : 2 * H);
+                    Operand m = tmp(H), a = tmp(H);
+                    emit_binary(b, NPU_BIN_MUL, p, cell, m);
+                    emit_binary(b, NPU_BIN_ADD, part(g, k, G), m, a);
+                    emit_copy(b, a, part(g, k, G));
+                };
+                const bool peepholes = has(7);
+                if (peepholes) {
+                    peep(0, c); // i
+                    peep(2, c); // f
+                }
+                Operand gi = part(g, 0, G), go = part(g, 1, G), gf = part(g, 2, G),
+                        gc = part(g, 3, G);
+                Operand si = part(sg, 0, 3 * H), so = part(sg, 1, 3 * H), sf = part(sg, 2, 3 * H);
+                emit_unary(b, NPU_FN_SIGMOID, gi, si);
+                emit_unary(b, NPU_FN_SIGMOID, gf, sf);
+                emit_unary(b, NPU_FN_TANH, gc, cc);
+                emit_binary(b, NPU_BIN_MUL, sf, c, m1);
+                emit_binary(b, NPU_BIN_MUL, si, cc, m2);
+                emit_binary(b, NPU_BIN_ADD, m1, m2, cn);
+                if (peepholes)
+                    peep(1, cn); // o sees the new cell
+                emit_unary(b, NPU_FN_SIGMOID, go, so);
+                emit_unary(b, NPU_FN_TANH, cn, tc);
+                emit_binary(b, NPU_BIN_MUL, so, tc, hn);
+            }
+            if (lens.value >= 0) {
+                // valid[b] = t < len[b]: new state where valid, else the old one
+                Operand valid = b.whole(b.temporary(DType::boolean, {B, H}));
+                int tc = scalar_constant(b, DType::i64, static_cast<double>(t));
+                Operand lv = lens;
+                lv.desc = TensorDesc::strided(DType::i64, {B, H}, {1, 0});
+                emit_binary(b, NPU_BIN_LESS, broadcast_to(b.whole(tc), {B, H}), lv, valid);
+                if (y >= 0)
+                    b.emit(OpDesc::binary(NPU_BIN_SELECT),
+                           {hn, b.whole(zeros), valid, y_view(t, d)});
+                Operand hk = tmp(H);
+                b.emit(OpDesc::binary(NPU_BIN_SELECT), {hn, h, valid, hk});
+                hn = hk;
+                if (gates == 4) {
+                    Operand ck = tmp(H);
+                    b.emit(OpDesc::binary(NPU_BIN_SELECT), {cn, c, valid, ck});
+                    cn = ck;
+                }
+            } else if (y >= 0) {
+                emit_copy(b, hn, y_view(t, d));
+            }
+            h = hn;
+            if (gates == 4)
+                c = cn;
+        }
+        if (yh >= 0)
+            emit_copy(b, h, state_view(yh, d));
+        if (yc >= 0)
+            emit_copy(b, c, state_view(yc, d));
+    }
+}
+
+// CumSum(x, axis): a GEMM with a triangular matrix of ones along the axis
+// (exclusive: strict; reverse: the other triangle), x seen as
+// [outer, n, inner]; exact for I32/I64.
+void lower_cumsum(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    const auto rank = static_cast<int64_t>(x.shape.size());
+    const auto axis = static_cast<size_t>(norm_axis(b, const_ints(b, 1, "axis").at(0), rank));
+    const bool excl = b.attr_int("exclusive", 0) != 0, rev = b.attr_int("reverse", 0) != 0;
+    const int64_t outer = product(x.shape, 0, axis), n = x.shape[axis],
+                  inner = product(x.shape, axis + 1);
+    int y = b.define_output(0, x.dtype, x.shape);
+    if (product(x.shape) == 0)
+        return;
+    std::vector<int64_t> t(static_cast<size_t>(n * n));
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < n; ++j)
+            t[static_cast<size_t>(i * n + j)] =
+                rev ? (excl ? j > i : j >= i) : (excl ? j < i : j <= i);
+    int tm = b.device_constant(HostTensor::from_int64(x.dtype, {n, n}, t));
+    b.emit(OpDesc::gemm(),
+           {view(b, tm, {outer, n, n}, {0, n, 1}), reshaped(b, b.input_id(0), {outer, n, inner}),
+            Operand{}, reshaped(b, y, {outer, n, inner})});
+}
+
 } // namespace
 
 void register_matmul_ops() {
@@ -205,6 +432,10 @@ void register_matmul_ops() {
     add_lowering("Gemm", lower_gemm);
     add_lowering("MatMulInteger", lower_matmul_integer);
     add_lowering("QLinearMatMul", lower_qlinear_matmul);
+    add_lowering("CumSum", lower_cumsum);
+    add_lowering("RNN", lower_recurrent);
+    add_lowering("GRU", lower_recurrent);
+    add_lowering("LSTM", lower_recurrent);
 }
 
 } // namespace npu_onnx

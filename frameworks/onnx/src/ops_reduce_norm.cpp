@@ -165,10 +165,60 @@ Operand channel_view(Builder& b, size_t i, const std::vector<int64_t>& xshape, D
     return r;
 }
 
+// BatchNormalization in training mode (opset 14+): normalised with the
+// batch's statistics (biased variance), running_mean and running_var
+// outputs = input * momentum + batch statistic * (1 - momentum).
+void batchnorm_training(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    if (x.shape.size() < 2 || !is_float(x.dtype))
+        b.unsupported("BatchNormalization training shapes");
+    const DType f = x.dtype;
+    uint64_t mask = 0;
+    for (size_t i = 0; i < x.shape.size(); ++i)
+        if (i != 1)
+            mask |= uint64_t{1} << i;
+    const float eps = b.attr_float("epsilon", 1e-5f), mom = b.attr_float("momentum", 0.9f);
+    int y = b.define_output(0, f, x.shape);
+    b.emit(OpDesc::norm(NPU_NORM_NORMALIZE, mask, eps),
+           {b.whole(b.input_id(0)), channel_view(b, 1, x.shape, f), channel_view(b, 2, x.shape, f),
+            Operand{}, Operand{}, b.whole(y)});
+    const bool want_mean = b.output_count() > 1 && b.has_output(1);
+    const bool want_var = b.output_count() > 2 && b.has_output(2);
+    if (!want_mean && !want_var)
+        return;
+    const int64_t c = x.shape[1];
+    auto kshape = kept_shape(x.shape, mask);
+    const std::vector<int64_t> cs{c};
+    int mean = b.temporary(f, kshape);
+    Operand xin = b.whole(b.input_id(0));
+    b.emit(OpDesc::reduce(NPU_RED_MEAN, mask), {xin, b.whole(mean)});
+    auto scalar = [&](double v) { return broadcast_to(b.whole(scalar_constant(b, f, v)), cs); };
+    // running = input * momentum + stat * (1 - momentum)
+    auto running = [&](size_t in, const Operand& stat, size_t outi) {
+        int a = b.temporary(f, cs), s2 = b.temporary(f, cs);
+        emit_binary(b, NPU_BIN_MUL, input_as(b, in, f), scalar(mom), b.whole(a));
+        emit_binary(b, NPU_BIN_MUL, stat, scalar(1.0 - static_cast<double>(mom)), b.whole(s2));
+        int o = b.define_output(outi, f, cs);
+        emit_binary(b, NPU_BIN_ADD, b.whole(a), b.whole(s2), b.whole(o));
+    };
+    if (want_mean)
+        running(3, reshaped(b, mean, cs), 1);
+    if (want_var) {
+        int diff = b.temporary(f, x.shape), ss = b.temporary(f, kshape), var = b.temporary(f, cs);
+        emit_binary(b, NPU_BIN_SUB, xin, broadcast_to(b.whole(mean), x.shape), b.whole(diff));
+        b.emit(OpDesc::reduce(NPU_RED_SUM_SQUARE, mask), {b.whole(diff), b.whole(ss)});
+        emit_binary(b, NPU_BIN_DIV, reshaped(b, ss, cs),
+                    scalar(static_cast<double>(product(x.shape) / c)), b.whole(var));
+        running(4, b.whole(var), 2);
+    }
+}
+
 void lower_batchnorm(Builder& b) {
     const ValueInfo& x = need_input(b, 0);
-    if (b.attr_int("training_mode", 0) != 0)
-        b.unsupported("BatchNormalization in training mode");
+    if (b.attr_int("training_mode", 0) != 0) {
+        batchnorm_training(b);
+        return;
+    }
     for (size_t i = 1; i < b.output_count(); ++i)
         if (b.has_output(i))
             b.unsupported("BatchNormalization's running statistics outputs");
@@ -403,6 +453,67 @@ void lower_sce(Builder& b) {
     nll_common(b, lp, x.dtype, x.shape, 1, 2);
 }
 
+// TopK(x, k) with k known while planning, by ranks: with x seen as
+// [outer, n, inner], rank[i] = #{j: x[j] beats x[i], or ties it with
+// j < i}; output r takes the element of rank r (values and indices by a
+// select and a sum over i, which has one term). O(n^2) work per row.
+void lower_topk(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    const auto rank = static_cast<int64_t>(x.shape.size());
+    const auto axis = static_cast<size_t>(norm_axis(b, b.attr_int("axis", -1), rank));
+    const int64_t k = b.opset() < 10 ? b.attr_int("k", 0) : const_ints(b, 1, "k").at(0);
+    const bool largest = b.attr_int("largest", 1) != 0;
+    const int64_t outer = product(x.shape, 0, axis), n = x.shape[axis],
+                  inner = product(x.shape, axis + 1);
+    if (k < 0 || k > n)
+        b.unsupported("k out of range");
+    auto yshape = x.shape;
+    yshape[axis] = k;
+    int yv = b.define_output(0, x.dtype, yshape);
+    int yi = b.define_output(1, DType::i64, yshape);
+    if (product(yshape) == 0)
+        return;
+    const std::vector<int64_t> nn{outer, n, n, inner}; // [o, i, j, in]
+    Operand xi = view(b, b.input_id(0), nn, {n * inner, inner, 0, 1});
+    Operand xj = view(b, b.input_id(0), nn, {n * inner, 0, inner, 1});
+    int beats = b.temporary(DType::boolean, nn), ties = b.temporary(DType::boolean, nn),
+        tie_before = b.temporary(DType::boolean, nn), ahead = b.temporary(DType::boolean, nn);
+    emit_binary(b, largest ? NPU_BIN_GREATER : NPU_BIN_LESS, xj, xi, b.whole(beats));
+    emit_binary(b, NPU_BIN_EQUAL, xj, xi, b.whole(ties));
+    std::vector<int64_t> before(static_cast<size_t>(n * n));
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < n; ++j)
+            before[static_cast<size_t>(i * n + j)] = j < i;
+    int bm = b.device_constant(HostTensor::from_int64(DType::boolean, {n, n}, before));
+    emit_binary(b, NPU_BIN_AND, b.whole(ties), view(b, bm, nn, {0, n, 1, 0}), b.whole(tie_before));
+    emit_binary(b, NPU_BIN_OR, b.whole(beats), b.whole(tie_before), b.whole(ahead));
+    int ahead_i = b.temporary(DType::i32, nn);
+    b.emit(OpDesc::cast(), {b.whole(ahead), b.whole(ahead_i)});
+    int rk = b.temporary(DType::i32, {outer, n, 1, inner});
+    b.emit(OpDesc::reduce(NPU_RED_SUM, uint64_t{1} << 2), {b.whole(ahead_i), b.whole(rk)});
+    // M[o, r, i, in] = rank[o, i, in] == r
+    const std::vector<int64_t> ks{outer, k, n, inner};
+    std::vector<int64_t> rs(static_cast<size_t>(k));
+    std::iota(rs.begin(), rs.end(), 0);
+    int rc = b.device_constant(HostTensor::from_int64(DType::i32, {k}, rs));
+    int m = b.temporary(DType::boolean, ks);
+    emit_binary(b, NPU_BIN_EQUAL, view(b, rk, ks, {n * inner, 0, inner, 1}),
+                view(b, rc, ks, {0, 1, 0, 0}), b.whole(m));
+    const std::vector<int64_t> kept{outer, k, 1, inner};
+    int sv = b.temporary(x.dtype, ks), zv = scalar_constant(b, x.dtype, 0);
+    b.emit(OpDesc::binary(NPU_BIN_SELECT),
+           {view(b, b.input_id(0), ks, {n * inner, 0, inner, 1}), broadcast_to(b.whole(zv), ks),
+            b.whole(m), b.whole(sv)});
+    b.emit(OpDesc::reduce(NPU_RED_SUM, uint64_t{1} << 2), {b.whole(sv), reshaped(b, yv, kept)});
+    std::vector<int64_t> is(static_cast<size_t>(n));
+    std::iota(is.begin(), is.end(), 0);
+    int ic = b.device_constant(HostTensor::from_int64(DType::i64, {n}, is));
+    int si = b.temporary(DType::i64, ks), zi = scalar_constant(b, DType::i64, 0);
+    b.emit(OpDesc::binary(NPU_BIN_SELECT),
+           {view(b, ic, ks, {0, 0, 1, 0}), broadcast_to(b.whole(zi), ks), b.whole(m), b.whole(si)});
+    b.emit(OpDesc::reduce(NPU_RED_SUM, uint64_t{1} << 2), {b.whole(si), reshaped(b, yi, kept)});
+}
+
 } // namespace
 
 void register_reduce_norm_ops() {
@@ -419,6 +530,7 @@ void register_reduce_norm_ops() {
     add_lowering("MeanVarianceNormalization", lower_mvn);
     add_lowering("LpNormalization", lower_lpnorm);
     add_lowering("LRN", lower_lrn);
+    add_lowering("TopK", lower_topk);
     add_lowering("NegativeLogLikelihoodLoss", lower_nll);
     add_lowering("SoftmaxCrossEntropyLoss", lower_sce);
 }

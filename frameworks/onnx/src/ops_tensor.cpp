@@ -426,6 +426,223 @@ void lower_eyelike(Builder& b) {
     b.define_output_constant(0, HostTensor::from_int64(dt, {m, n}, v));
 }
 
+// GatherND(data, indices): the index tuples (wrapped into range) become
+// flat positions through an I64 GEMM with the strides, plus each batch's
+// offset for batch_dims > 0; then one GATHER TAKE on data seen as
+// [positions, rest...].
+void lower_gather_nd(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    const ValueInfo& ind = need_input(b, 1);
+    const auto bd = static_cast<size_t>(b.attr_int("batch_dims", 0));
+    if (ind.shape.empty())
+        b.unsupported("GatherND indices of rank 0");
+    const auto k = static_cast<size_t>(ind.shape.back());
+    if (bd + k > x.shape.size() || bd >= ind.shape.size())
+        b.unsupported("GatherND shapes");
+    std::vector<int64_t> yshape(ind.shape.begin(), ind.shape.end() - 1);
+    yshape.insert(yshape.end(), x.shape.begin() + static_cast<long>(bd + k), x.shape.end());
+    int y = b.define_output(0, x.dtype, yshape);
+    if (product(yshape) == 0)
+        return;
+    const int64_t p = product(ind.shape, 0, ind.shape.size() - 1);
+    const auto kk = static_cast<int64_t>(k);
+    // wrapped[p, j] = idx[p, j] mod dim j
+    std::vector<int64_t> dims(x.shape.begin() + static_cast<long>(bd),
+                              x.shape.begin() + static_cast<long>(bd + k));
+    std::vector<int64_t> strides(k);
+    int64_t acc = 1;
+    for (size_t j = k; j-- > 0;) {
+        strides[j] = acc;
+        acc *= dims[j];
+    }
+    int dc = b.device_constant(HostTensor::from_int64(DType::i64, {kk}, dims));
+    int sc = b.device_constant(HostTensor::from_int64(DType::i64, {kk, 1}, strides));
+    Operand idx = input_as(b, 1, DType::i64);
+    idx.desc = TensorDesc::contiguous(DType::i64, {p, kk});
+    int wrapped = b.temporary(DType::i64, {p, kk});
+    emit_binary(b, NPU_BIN_MOD, idx, broadcast_to(b.whole(dc), {p, kk}), b.whole(wrapped));
+    int flat = b.temporary(DType::i64, {p, 1});
+    b.emit(OpDesc::gemm(), {b.whole(wrapped), b.whole(sc), Operand{}, b.whole(flat)});
+    Operand pos = b.whole(flat);
+    if (bd > 0) {
+        const int64_t nb = product(ind.shape, 0, bd), per = p / nb;
+        std::vector<int64_t> off(static_cast<size_t>(nb));
+        for (int64_t i = 0; i < nb; ++i)
+            off[static_cast<size_t>(i)] = i * acc;
+        int oc = b.device_constant(HostTensor::from_int64(DType::i64, {nb, 1}, off));
+        int withb = b.temporary(DType::i64, {nb, per});
+        emit_binary(b, NPU_BIN_ADD, reshaped(b, flat, {nb, per}),
+                    broadcast_to(b.whole(oc), {nb, per}), b.whole(withb));
+        pos = b.whole(withb);
+    }
+    pos.desc = TensorDesc::contiguous(DType::i64, {p});
+    std::vector<int64_t> xv{product(x.shape, 0, bd + k)};
+    xv.insert(xv.end(), x.shape.begin() + static_cast<long>(bd + k), x.shape.end());
+    std::vector<int64_t> yv{p};
+    yv.insert(yv.end(), x.shape.begin() + static_cast<long>(bd + k), x.shape.end());
+    b.emit(OpDesc::gather(NPU_GATHER_TAKE, 0),
+           {reshaped(b, b.input_id(0), xv), pos, reshaped(b, y, yv)});
+}
+
+// ReverseSequence(x, sequence_lens): along time_axis, the first len[b]
+// steps of each batch entry reversed: a GatherElements whose indices
+// (t < len ? len - 1 - t : t) are computed on the device.
+void lower_reverse_sequence(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    need_input(b, 1);
+    if (x.shape.size() < 2)
+        b.unsupported("ReverseSequence of rank < 2");
+    const auto ba = static_cast<size_t>(b.attr_int("batch_axis", 1));
+    const auto ta = static_cast<size_t>(b.attr_int("time_axis", 0));
+    if (ba > 1 || ta > 1 || ba == ta)
+        b.unsupported("batch_axis/time_axis");
+    const int64_t nb = x.shape[ba], nt = x.shape[ta];
+    // [B, T] in (batch, time) order, then seen in x's order.
+    std::vector<int64_t> bt{nb, nt};
+    std::vector<int64_t> pos(static_cast<size_t>(nt));
+    std::iota(pos.begin(), pos.end(), 0);
+    int iota = b.device_constant(HostTensor::from_int64(DType::i64, {nt}, pos));
+    Operand t = broadcast_to(b.whole(iota), bt);
+    Operand len = input_as(b, 1, DType::i64);
+    len.desc = TensorDesc::strided(DType::i64, bt, {1, 0});
+    int lm1 = b.temporary(DType::i64, bt), rev = b.temporary(DType::i64, bt),
+        cond = b.temporary(DType::boolean, bt), idx = b.temporary(DType::i64, bt);
+    int one = scalar_constant(b, DType::i64, 1);
+    emit_binary(b, NPU_BIN_SUB, len, broadcast_to(b.whole(one), bt), b.whole(lm1));
+    emit_binary(b, NPU_BIN_SUB, b.whole(lm1), t, b.whole(rev));
+    emit_binary(b, NPU_BIN_LESS, t, len, b.whole(cond));
+    b.emit(OpDesc::binary(NPU_BIN_SELECT), {b.whole(rev), t, b.whole(cond), b.whole(idx)});
+    // idx seen with x's shape: strides for (batch, time), 0 elsewhere.
+    std::vector<int64_t> st(x.shape.size(), 0);
+    st[ba] = nt;
+    st[ta] = 1;
+    int y = b.define_output(0, x.dtype, x.shape);
+    b.emit(OpDesc::gather(NPU_GATHER_ELEMENTS, static_cast<uint32_t>(ta)),
+           {b.whole(b.input_id(0)), view(b, idx, x.shape, st), b.whole(y)});
+}
+
+// Scatter along axis without a scatter packet: one-hot matching. With
+// data [Ds], indices and updates [Is] (Is <= Ds outside axis, J = Ds[axis]):
+// E[.., i, j, ..] = (indices[.., i, ..] mod J == j) over Is with J
+// inserted after axis; per output position the matched updates are
+// summed (none, add) or multiplied (mul) over i, and where nothing matched
+// data is kept. y = data outside the block Is (axis extent J).
+void scatter_core(Builder& b, const Operand& data, const Operand& idx, const Operand& upd,
+                  size_t axis, const std::string& reduction, const Operand& yo) {
+    const DType dt = data.desc.dtype;
+    const auto& ds = data.desc.shape;
+    const auto& is = idx.desc.shape;
+    const int64_t J = ds[axis];
+    auto es = is;
+    es.insert(es.begin() + static_cast<long>(axis) + 1, J);
+    auto rs = is; // the block of y written
+    rs[axis] = J;
+    auto ks = es; // es reduced over i
+    ks[axis] = 1;
+    // wrapped indices
+    int wrapped = b.temporary(DType::i64, is);
+    int jc = scalar_constant(b, DType::i64, static_cast<double>(J));
+    emit_binary(b, NPU_BIN_MOD, idx, broadcast_to(b.whole(jc), is), b.whole(wrapped));
+    auto with_j = [&](Operand o) { // [Is] seen as [Es], stride 0 along j
+        auto st = strides_of(o);
+        st.insert(st.begin() + static_cast<long>(axis) + 1, 0);
+        o.desc = TensorDesc::strided(o.desc.dtype, es, st);
+        return o;
+    };
+    std::vector<int64_t> pos(static_cast<size_t>(J));
+    std::iota(pos.begin(), pos.end(), 0);
+    int iota = b.device_constant(HostTensor::from_int64(DType::i64, {J}, pos));
+    std::vector<int64_t> ist(es.size(), 0);
+    ist[axis + 1] = 1;
+    int e = b.temporary(DType::boolean, es);
+    emit_binary(b, NPU_BIN_EQUAL, with_j(b.whole(wrapped)), view(b, iota, es, ist), b.whole(e));
+    // y = data, then the block
+    emit_copy(b, data, yo);
+    Operand dsub = data;
+    dsub.desc = TensorDesc::strided(dt, rs, strides_of(data));
+    Operand ysub = yo;
+    ysub.desc = TensorDesc::strided(dt, rs, strides_of(yo));
+    int comb = b.temporary(dt, ks);
+    Operand comb_r = reshaped(b, comb, rs);
+    if (reduction == "mul") {
+        int one = scalar_constant(b, dt, 1);
+        int q = b.temporary(dt, es);
+        b.emit(OpDesc::binary(NPU_BIN_SELECT),
+               {with_j(upd), broadcast_to(b.whole(one), es), b.whole(e), b.whole(q)});
+        b.emit(OpDesc::reduce(NPU_RED_PROD, uint64_t{1} << axis), {b.whole(q), b.whole(comb)});
+        emit_binary(b, NPU_BIN_MUL, dsub, comb_r, ysub);
+        return;
+    }
+    int zero = scalar_constant(b, dt, 0), prod = b.temporary(dt, es);
+    b.emit(OpDesc::binary(NPU_BIN_SELECT),
+           {with_j(upd), broadcast_to(b.whole(zero), es), b.whole(e), b.whole(prod)});
+    b.emit(OpDesc::reduce(NPU_RED_SUM, uint64_t{1} << axis), {b.whole(prod), b.whole(comb)});
+    if (reduction == "add") {
+        emit_binary(b, NPU_BIN_ADD, dsub, comb_r, ysub);
+        return;
+    }
+    int any = b.temporary(DType::boolean, ks);
+    b.emit(OpDesc::reduce(NPU_RED_MAX, uint64_t{1} << axis), {b.whole(e), b.whole(any)});
+    b.emit(OpDesc::binary(NPU_BIN_SELECT), {comb_r, dsub, reshaped(b, any, rs), ysub});
+}
+
+std::string scatter_reduction(const Builder& b) {
+    std::string r = b.attr_string("reduction", "none");
+    if (r != "none" && r != "add" && r != "mul")
+        b.unsupported("scatter reduction " + r);
+    return r;
+}
+
+void lower_scatter_elements(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    const ValueInfo& ind = need_input(b, 1);
+    need_input(b, 2);
+    if (x.dtype == DType::boolean || ind.shape.size() != x.shape.size())
+        b.unsupported("ScatterElements dtype or ranks");
+    const auto axis = static_cast<size_t>(
+        norm_axis(b, b.attr_int("axis", 0), static_cast<int64_t>(x.shape.size())));
+    int y = b.define_output(0, x.dtype, x.shape);
+    scatter_core(b, b.whole(b.input_id(0)), input_as(b, 1, DType::i64), input_as(b, 2, x.dtype),
+                 axis, scatter_reduction(b), b.whole(y));
+}
+
+// ScatterND: index tuples become flat positions (as in GatherND); data
+// seen as [positions, rest], the scatter runs along its axis 0.
+void lower_scatter_nd(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    const ValueInfo& ind = need_input(b, 1);
+    need_input(b, 2);
+    if (x.dtype == DType::boolean || ind.shape.empty())
+        b.unsupported("ScatterND dtype or ranks");
+    const auto k = static_cast<size_t>(ind.shape.back());
+    if (k > x.shape.size())
+        b.unsupported("ScatterND index tuples longer than data's rank");
+    const int64_t p = product(ind.shape, 0, ind.shape.size() - 1), kk = static_cast<int64_t>(k);
+    const int64_t m = product(x.shape, 0, k), r = product(x.shape, k);
+    int y = b.define_output(0, x.dtype, x.shape);
+    std::vector<int64_t> dims(x.shape.begin(), x.shape.begin() + static_cast<long>(k));
+    std::vector<int64_t> strides(k);
+    int64_t acc = 1;
+    for (size_t j = k; j-- > 0;) {
+        strides[j] = acc;
+        acc *= dims[j];
+    }
+    int dc = b.device_constant(HostTensor::from_int64(DType::i64, {kk}, dims));
+    int sc = b.device_constant(HostTensor::from_int64(DType::i64, {kk, 1}, strides));
+    Operand idx = input_as(b, 1, DType::i64);
+    idx.desc = TensorDesc::contiguous(DType::i64, {p, kk});
+    int wrapped = b.temporary(DType::i64, {p, kk});
+    emit_binary(b, NPU_BIN_MOD, idx, broadcast_to(b.whole(dc), {p, kk}), b.whole(wrapped));
+    int flat = b.temporary(DType::i64, {p, 1});
+    b.emit(OpDesc::gemm(), {b.whole(wrapped), b.whole(sc), Operand{}, b.whole(flat)});
+    Operand upd = input_as(b, 2, x.dtype);
+    upd.desc = TensorDesc::contiguous(x.dtype, {p, r});
+    Operand data = b.whole(b.input_id(0));
+    data.desc = TensorDesc::contiguous(x.dtype, {m, r});
+    scatter_core(b, data, view(b, flat, {p, r}, {1, 0}), upd, 0, scatter_reduction(b),
+                 reshaped(b, y, {m, r}));
+}
+
 } // namespace
 
 void register_tensor_ops() {
@@ -445,6 +662,11 @@ void register_tensor_ops() {
     add_lowering("Trilu", lower_trilu);
     add_lowering("OneHot", lower_onehot);
     add_lowering("EyeLike", lower_eyelike);
+    add_lowering("GatherND", lower_gather_nd);
+    add_lowering("ReverseSequence", lower_reverse_sequence);
+    add_lowering("ScatterElements", lower_scatter_elements);
+    add_lowering("Scatter", lower_scatter_elements);
+    add_lowering("ScatterND", lower_scatter_nd);
 }
 
 } // namespace npu_onnx

@@ -54,6 +54,7 @@ struct Value {
     std::unique_ptr<HostTensor> host; // constants
     int root = -1;                    // device values and aliases: the value owning the memory
     bool upload = false;              // a constant some operation reads
+    bool specialized = false;         // a graph input fixed while planning
     // Liveness (device roots): operation indices.
     int64_t first = std::numeric_limits<int64_t>::max();
     int64_t last = std::numeric_limits<int64_t>::min();
@@ -97,6 +98,7 @@ struct Session::Impl {
     std::vector<int> output_ids;
     std::vector<std::pair<std::string, int>> input_ids; // fed inputs
     std::map<std::string, std::vector<int64_t>> shapes;
+    std::map<std::string, HostTensor> baked; // constant inputs
     int64_t opset = 0;
     MemoryReport mem;
     void* arena = nullptr;
@@ -149,7 +151,8 @@ struct Session::Impl {
         r.last = std::max(r.last, op);
     }
 
-    void build(const Model& model, const std::map<std::string, std::vector<int64_t>>& input_shapes);
+    void build(const Model& model, const std::map<std::string, std::vector<int64_t>>& input_shapes,
+               const std::map<std::string, HostTensor>& constant_inputs);
     void lower_node(const onnx::NodeProto& node, int index);
     void allocate();
     void capture();
@@ -364,7 +367,11 @@ void Session::Impl::lower_node(const onnx::NodeProto& node, int index) {
     try {
         if (!node.domain().empty() && node.domain() != "ai.onnx")
             throw Unsupported("domain '" + node.domain() + "' is not supported");
-        if (!fold_on_host(b)) {
+        bool specialized = false;
+        for (size_t i = 0; i < b.input_count(); i++)
+            if (b.has_input(i) && values[static_cast<size_t>(b.input_id(i))].specialized)
+                specialized = true;
+        if (specialized || !fold_on_host(b)) {
             Lowering fn = find_lowering(node.op_type());
             if (!fn)
                 throw Unsupported("no lowering for " + node.op_type());
@@ -387,7 +394,8 @@ void Session::Impl::lower_node(const onnx::NodeProto& node, int index) {
 }
 
 void Session::Impl::build(const Model& model,
-                          const std::map<std::string, std::vector<int64_t>>& input_shapes) {
+                          const std::map<std::string, std::vector<int64_t>>& input_shapes,
+                          const std::map<std::string, HostTensor>& constant_inputs) {
     const onnx::GraphProto& g = model.proto().graph();
     opset = model.opset();
     std::vector<UnsupportedNode> failures;
@@ -405,6 +413,14 @@ void Session::Impl::build(const Model& model,
     std::set<std::string> graph_inputs;
     for (const auto& in : g.input()) {
         graph_inputs.insert(in.name());
+        if (auto c = constant_inputs.find(in.name()); c != constant_inputs.end()) {
+            int id = add_constant(in.name(), c->second);
+            values.back().specialized = true;
+            by_name[in.name()] = id;
+            baked[in.name()] = c->second;
+            shapes[in.name()] = c->second.shape;
+            continue;
+        }
         auto init = inits.find(in.name());
         auto given = input_shapes.find(in.name());
         if (init != inits.end() && given == input_shapes.end()) {
@@ -413,7 +429,7 @@ void Session::Impl::build(const Model& model,
         }
         if (!in.type().has_tensor_type()) {
             unavailable[in.name()] = "input " + in.name() + " is not a tensor";
-            failures.push_back({in.name(), "(input)", "not a tensor (sequence, map, ...)"});
+            failures.push_back({in.name(), "(input)", "not a tensor (sequence, map, ...)", {}});
             continue;
         }
         const auto& tt = in.type().tensor_type();
@@ -422,7 +438,7 @@ void Session::Impl::build(const Model& model,
             std::string why = std::string("element type ") + onnx_type_name(tt.elem_type()) +
                               " has no device dtype";
             unavailable[in.name()] = "input " + in.name() + ": " + why;
-            failures.push_back({in.name(), "(input)", why});
+            failures.push_back({in.name(), "(input)", why, {}});
             continue;
         }
         std::vector<int64_t> shape;
@@ -472,7 +488,10 @@ void Session::Impl::build(const Model& model,
             // the reason is the input itself (a double initializer, ...).
             bool root_cause = blocked.rfind("after ", 0) != 0;
             if (root_cause)
-                failures.push_back({node_label(node, index), node.op_type(), blocked});
+                failures.push_back({node_label(node, index),
+                                    node.op_type(),
+                                    blocked,
+                                    {node.input().begin(), node.input().end()}});
             for (const auto& out : node.output())
                 unavailable[out] = "after " + node_label(node, index);
             index++;
@@ -481,7 +500,10 @@ void Session::Impl::build(const Model& model,
         try {
             lower_node(node, index);
         } catch (const Unsupported& e) {
-            failures.push_back({node_label(node, index), node.op_type(), e.what()});
+            failures.push_back({node_label(node, index),
+                                node.op_type(),
+                                e.what(),
+                                {node.input().begin(), node.input().end()}});
             for (const auto& out : node.output())
                 unavailable[out] = "after " + node_label(node, index);
         }
@@ -491,7 +513,7 @@ void Session::Impl::build(const Model& model,
         auto it = by_name.find(out.name());
         if (it == by_name.end()) {
             if (!unavailable.count(out.name()))
-                failures.push_back({out.name(), "(output)", "never defined"});
+                failures.push_back({out.name(), "(output)", "never defined", {}});
             continue;
         }
         output_ids.push_back(it->second);
@@ -620,6 +642,15 @@ void Session::Impl::capture() {
 void Session::Impl::feed(const std::map<std::string, HostTensor>& inputs) {
     if (!device)
         throw std::logic_error("npu_onnx::Session: planned without a device; cannot run");
+    for (const auto& [name, t] : baked) {
+        auto it = inputs.find(name);
+        if (it == inputs.end())
+            throw ModelError("input " + name + " not given");
+        if (it->second.dtype != t.dtype || it->second.shape != t.shape ||
+            it->second.bytes != t.bytes)
+            throw ModelError("input " + name +
+                             " differs from the value the session was planned with");
+    }
     for (const auto& [name, id] : input_ids) {
         auto it = inputs.find(name);
         if (it == inputs.end())
@@ -658,21 +689,23 @@ std::vector<HostTensor> Session::Impl::fetch() {
 }
 
 Session::Session(const npu::Device& device, const Model& model,
-                 const std::map<std::string, std::vector<int64_t>>& input_shapes)
+                 const std::map<std::string, std::vector<int64_t>>& input_shapes,
+                 const std::map<std::string, HostTensor>& constant_inputs)
     : impl_(std::make_unique<Impl>()) {
     impl_->caps = npu::ops::DeviceOps::from_device(device);
     impl_->device.emplace(device);
-    impl_->build(model, input_shapes);
+    impl_->build(model, input_shapes, constant_inputs);
     impl_->stream.emplace(device);
     impl_->allocate();
     impl_->capture();
 }
 
 Session::Session(const npu::ops::DeviceOps& caps, const Model& model,
-                 const std::map<std::string, std::vector<int64_t>>& input_shapes)
+                 const std::map<std::string, std::vector<int64_t>>& input_shapes,
+                 const std::map<std::string, HostTensor>& constant_inputs)
     : impl_(std::make_unique<Impl>()) {
     impl_->caps = caps;
-    impl_->build(model, input_shapes);
+    impl_->build(model, input_shapes, constant_inputs);
 }
 
 Session::~Session() = default;
@@ -705,6 +738,83 @@ std::vector<NodeTime> Session::profile(const std::map<std::string, HostTensor>& 
         e++;
     }
     return times;
+}
+
+std::vector<std::string> Session::constant_inputs() const {
+    std::vector<std::string> names;
+    for (const auto& [name, t] : impl_->baked)
+        names.push_back(name);
+    return names;
+}
+
+namespace {
+
+template <typename Target>
+Session make_session_on(const Target& target, const Model& model,
+                        const std::map<std::string, HostTensor>& inputs) {
+    std::map<std::string, HostTensor> constants;
+    for (;;) {
+        std::map<std::string, std::vector<int64_t>> shapes;
+        for (const auto& [name, t] : inputs)
+            if (!constants.count(name))
+                shapes[name] = t.shape;
+        try {
+            return Session(target, model, shapes, constants);
+        } catch (const UnsupportedError& e) {
+            size_t before = constants.size();
+            // One input per attempt, the smallest first (integers before
+            // floats of the same size): shapes, axes and scales, never
+            // the data a node computes on when something smaller explains
+            // the failure.
+            const HostTensor* best = nullptr;
+            std::string best_name;
+            auto rank = [](const HostTensor& t) {
+                bool is_float =
+                    t.dtype == DType::f32 || t.dtype == DType::f16 || t.dtype == DType::bf16;
+                return std::pair(t.elements(), is_float);
+            };
+            for (const auto& n : e.nodes)
+                for (const auto& in : n.inputs) {
+                    auto it = inputs.find(in);
+                    if (it == inputs.end() || constants.count(in) || it->second.elements() > 64)
+                        continue;
+                    if (!best || rank(it->second) < rank(*best)) {
+                        best = &it->second;
+                        best_name = in;
+                    }
+                }
+            if (best)
+                constants[best_name] = *best;
+            if (constants.size() == before)
+                throw;
+        }
+    }
+}
+
+} // namespace
+
+Session make_session(const npu::Device& device, const Model& model,
+                     const std::map<std::string, HostTensor>& inputs) {
+    return make_session_on(device, model, inputs);
+}
+
+Session make_session(const npu::ops::DeviceOps& caps, const Model& model,
+                     const std::map<std::string, HostTensor>& inputs) {
+    return make_session_on(caps, model, inputs);
+}
+
+bool session_fits(const Session& session, const std::map<std::string, HostTensor>& inputs) {
+    for (const auto& [name, shape] : session.input_shapes()) {
+        auto it = inputs.find(name);
+        if (it == inputs.end() || it->second.shape != shape)
+            return false;
+    }
+    for (const auto& [name, t] : session.impl_->baked) {
+        auto it = inputs.find(name);
+        if (it == inputs.end() || it->second.bytes != t.bytes || it->second.dtype != t.dtype)
+            return false;
+    }
+    return true;
 }
 
 const std::vector<NodeReport>& Session::nodes() const {

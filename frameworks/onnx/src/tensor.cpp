@@ -295,6 +295,15 @@ HostTensor HostTensor::from_proto(const onnx::TensorProto& proto) {
             throw Unsupported("tensor '" + proto.name() + "' has a negative dimension");
     size_t n = static_cast<size_t>(t.elements());
     size_t es = npu::ops::dtype_size(dtype);
+    // The stored elements must account for the shape before anything is
+    // allocated (a file of another message parses as a nonsense tensor).
+    size_t stored = proto.has_raw_data()  ? proto.raw_data().size() / es
+                    : dtype == DType::f32 ? static_cast<size_t>(proto.float_data_size())
+                    : dtype == DType::i64 ? static_cast<size_t>(proto.int64_data_size())
+                                          : static_cast<size_t>(proto.int32_data_size());
+    if (stored != n && !(n == 0 && stored == 0))
+        throw Unsupported("tensor '" + proto.name() + "': " + std::to_string(stored) +
+                          " elements stored, shape needs " + std::to_string(n));
     t.bytes.resize(n * es);
     if (proto.has_raw_data()) {
         if (proto.raw_data().size() != n * es)

@@ -41,6 +41,7 @@ struct UnsupportedNode {
     std::string name; // the node's name, or "#index" when it has none
     std::string op_type;
     std::string reason;
+    std::vector<std::string> inputs; // the node's input names
 };
 
 // The model has nodes the NPU cannot run (every one found is listed).
@@ -115,12 +116,20 @@ public:
     // Lowers and plans model for these input shapes (by input name; inputs
     // left out keep their declared shape, which must then be concrete).
     // Throws UnsupportedError, ModelError, npu::Error.
+    //
+    // constant_inputs: inputs whose values are fixed while planning
+    // (shape-carrying inputs such as Reshape's shape): they become
+    // constants, their shape is the tensor's, and run() checks that it is
+    // given the same values (ModelError otherwise). Nodes whose inputs
+    // are such values are never folded on the host.
     Session(const npu::Device& device, const Model& model,
-            const std::map<std::string, std::vector<int64_t>>& input_shapes);
+            const std::map<std::string, std::vector<int64_t>>& input_shapes,
+            const std::map<std::string, HostTensor>& constant_inputs = {});
     // Planning only, against given capabilities (no device, no memory, no
     // graph): shapes, placement and the memory layout; run() throws.
     Session(const npu::ops::DeviceOps& caps, const Model& model,
-            const std::map<std::string, std::vector<int64_t>>& input_shapes);
+            const std::map<std::string, std::vector<int64_t>>& input_shapes,
+            const std::map<std::string, HostTensor>& constant_inputs = {});
     ~Session();
     Session(Session&&) noexcept;
     Session& operator=(Session&&) noexcept;
@@ -138,12 +147,31 @@ public:
     [[nodiscard]] size_t operation_count() const;
     // The input shapes the session was planned for.
     [[nodiscard]] const std::map<std::string, std::vector<int64_t>>& input_shapes() const;
+    // The inputs planned as constants (names).
+    [[nodiscard]] std::vector<std::string> constant_inputs() const;
 
     struct Impl; // opaque (session.cpp)
+    friend bool session_fits(const Session& session,
+                             const std::map<std::string, HostTensor>& inputs);
 
 private:
     std::unique_ptr<Impl> impl_;
 };
+
+// A session for these inputs: planned with every input on the device
+// first; if nodes are unsupported and some of their direct inputs are small
+// graph inputs (at most 64 elements: shapes, axes, pads, scales, clip
+// bounds, ...), planned again with those as constant inputs, until no such
+// input is left. True to the run-time semantics as long as run() is given
+// the same values for them (it checks).
+[[nodiscard]] Session make_session(const npu::Device& device, const Model& model,
+                                   const std::map<std::string, HostTensor>& inputs);
+// The same against capabilities only (planning, no device).
+[[nodiscard]] Session make_session(const npu::ops::DeviceOps& caps, const Model& model,
+                                   const std::map<std::string, HostTensor>& inputs);
+// Whether session can run these inputs (shapes and constant input values match).
+[[nodiscard]] bool session_fits(const Session& session,
+                                const std::map<std::string, HostTensor>& inputs);
 
 // The TensorProto file (.pb) or NumPy file (.npy) at path.
 [[nodiscard]] HostTensor read_tensor_file(const std::string& path, std::string* name = nullptr);
