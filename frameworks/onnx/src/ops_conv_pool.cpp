@@ -268,6 +268,33 @@ void lower_conv_transpose(Builder& b) {
     b.emit(op, {b.whole(b.input_id(0)), input_as(b, 1, x.dtype), bias, b.whole(y)});
 }
 
+// Row-major flat indices r (over [N, C, spatial...]) to ONNX's column-major
+// storage order: (r - r mod plane) + sum over spatial dimension i of its
+// coordinate times the product of the extents before it.
+void column_major_indices(Builder& b, const Operand& r, const std::vector<int64_t>& sp, int y) {
+    const auto& shape = r.desc.shape;
+    auto sc = [&](int64_t v) {
+        return broadcast_to(b.whole(scalar_constant(b, DType::i64, static_cast<double>(v))), shape);
+    };
+    auto tmp = [&] { return b.whole(b.temporary(DType::i64, shape)); };
+    const int64_t plane = product(sp);
+    Operand rem = tmp(), acc = tmp();
+    emit_binary(b, NPU_BIN_MOD, r, sc(plane), rem);
+    emit_binary(b, NPU_BIN_SUB, r, rem, acc);
+    int64_t row = plane, col = 1;
+    for (size_t i = 0; i < sp.size(); ++i) {
+        row /= sp[i];
+        Operand q = tmp(), c = tmp(), t = tmp();
+        Operand next = i + 1 == sp.size() ? b.whole(y) : tmp();
+        emit_binary(b, NPU_BIN_DIV, rem, sc(row), q);
+        emit_binary(b, NPU_BIN_MOD, q, sc(sp[i]), c);
+        emit_binary(b, NPU_BIN_MUL, c, sc(col), t);
+        emit_binary(b, NPU_BIN_ADD, acc, t, next);
+        acc = next;
+        col *= sp[i];
+    }
+}
+
 void pool_common(Builder& b, uint32_t mode, bool global) {
     const ValueInfo& x = need_input(b, 0);
     if (x.shape.size() < 3 || x.shape.size() > 5)
@@ -296,10 +323,15 @@ void pool_common(Builder& b, uint32_t mode, bool global) {
         op.fn = NPU_POOL_AVG_PAD;
     int y = b.define_output(0, x.dtype, out_shape(x.shape[0], x.shape[1], win.out));
     Operand idx;
+    int colmajor = -1; // storage_order 1: indices converted after the pool
     if (type == "MaxPool" && b.output_count() > 1 && b.has_output(1)) {
-        if (b.attr_int("storage_order", 0) != 0)
-            b.unsupported("MaxPool indices in column-major storage order");
-        idx = b.whole(b.define_output(1, DType::i64, out_shape(x.shape[0], x.shape[1], win.out)));
+        const auto ishape = out_shape(x.shape[0], x.shape[1], win.out);
+        if (b.attr_int("storage_order", 0) != 0) {
+            colmajor = b.define_output(1, DType::i64, ishape);
+            idx = b.whole(b.temporary(DType::i64, ishape));
+        } else {
+            idx = b.whole(b.define_output(1, DType::i64, ishape));
+        }
     }
     if (mode == NPU_POOL_MAX && (x.dtype == DType::i8 || x.dtype == DType::u8)) {
         // 8-bit max pooling through f32 (exact both ways).
@@ -310,6 +342,9 @@ void pool_common(Builder& b, uint32_t mode, bool global) {
         return;
     }
     b.emit(op, {b.whole(b.input_id(0)), b.whole(y), idx});
+    if (colmajor >= 0)
+        column_major_indices(b, idx, std::vector<int64_t>(x.shape.begin() + 2, x.shape.end()),
+                             colmajor);
 }
 
 void lower_maxpool(Builder& b) {
@@ -424,7 +459,13 @@ void lower_resize(Builder& b) {
     const size_t r = x.shape.size();
     std::vector<double> scales;
     std::vector<int64_t> sizes;
-    if (b.opset() < 11) {
+    // Upsample and Resize-10: scales (attribute before opset 9, else
+    // input 1), asymmetric coordinates, nearest rounding down.
+    const bool v10 = b.node().op_type() == "Upsample" || b.opset() < 11;
+    if (b.node().op_type() == "Upsample" && b.has_attr("scales")) {
+        for (float v : b.attr_floats("scales", {}))
+            scales.push_back(v);
+    } else if (v10) {
         scales = const_doubles(b, 1, "scales");
     } else {
         if (b.input_count() > 3 && b.has_input(3) &&
@@ -434,10 +475,10 @@ void lower_resize(Builder& b) {
             scales = const_doubles(b, 2, "scales");
     }
     const std::string mode = b.attr_string("mode", "nearest");
-    const std::string coord = b.opset() < 11
-                                  ? std::string("asymmetric")
+    const std::string coord = v10 ? std::string("asymmetric")
                                   : b.attr_string("coordinate_transformation_mode", "half_pixel");
-    const std::string nearest = b.attr_string("nearest_mode", "round_prefer_floor");
+    const std::string nearest =
+        v10 ? std::string("floor") : b.attr_string("nearest_mode", "round_prefer_floor");
     const double cubic_a = b.attr_float("cubic_coeff_a", -0.75f);
     const bool excl = b.attr_int("exclude_outside", 0) != 0;
     if (b.has_attr("axes") || b.attr_string("keep_aspect_ratio_policy", "stretch") != "stretch")
@@ -538,6 +579,7 @@ void register_conv_pool_ops() {
     add_lowering("GlobalAveragePool", lower_global_avg);
     add_lowering("GlobalLpPool", lower_global_lp);
     add_lowering("Resize", lower_resize);
+    add_lowering("Upsample", lower_resize);
 }
 
 } // namespace npu_onnx

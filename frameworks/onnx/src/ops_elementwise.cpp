@@ -342,6 +342,56 @@ void lower_dynamic_quantize(Builder& b) {
     b.emit(OpDesc::cast(), {b.whole(a), b.whole(y)});
 }
 
+// ---- signal windows -------------------------------------------------------
+
+// Hann, Hamming and Blackman windows of a size known while planning,
+// computed on the device from the positions n: a0 - a1 cos(2 pi n / N) +
+// a2 cos(4 pi n / N), N = size (periodic) or size - 1 (symmetric).
+void lower_window(Builder& b) {
+    const std::string& type = b.node().op_type();
+    const int64_t size = const_ints(b, 0, "size").at(0);
+    DType dt = dtype_from_onnx(static_cast<int32_t>(b.attr_int("output_datatype", 1)));
+    if (!is_float(dt))
+        b.unsupported("window of a non-float output_datatype");
+    double a0 = 0.5, a1 = 0.5, a2 = 0;
+    if (type == "HammingWindow") {
+        a0 = 25.0 / 46;
+        a1 = 21.0 / 46;
+    } else if (type == "BlackmanWindow") {
+        a0 = 0.42;
+        a1 = 0.5;
+        a2 = 0.08;
+    }
+    const bool periodic = b.attr_int("periodic", 1) != 0;
+    const double n = static_cast<double>(periodic ? size : size - 1);
+    const std::vector<int64_t> shape{size};
+    int y = b.define_output(0, dt, shape);
+    if (size == 0)
+        return;
+    const DType f = DType::f32;
+    std::vector<double> pos(static_cast<size_t>(size));
+    for (int64_t i = 0; i < size; ++i)
+        pos[static_cast<size_t>(i)] = static_cast<double>(i);
+    int p = b.device_constant(HostTensor::from_double(f, shape, pos));
+    auto sc = [&](double v) { return broadcast_to(b.whole(scalar_constant(b, f, v)), shape); };
+    auto tmp = [&] { return b.whole(b.temporary(f, shape)); };
+    const double pi = 3.14159265358979323846;
+    Operand t1 = tmp(), c1 = tmp(), m1 = tmp(), w = tmp();
+    emit_binary(b, NPU_BIN_MUL, b.whole(p), sc(n > 0 ? 2 * pi / n : 0), t1);
+    emit_unary(b, NPU_FN_COS, t1, c1);
+    emit_binary(b, NPU_BIN_MUL, c1, sc(a1), m1);
+    emit_binary(b, NPU_BIN_SUB, sc(a0), m1, w);
+    if (a2 != 0) {
+        Operand t2 = tmp(), c2 = tmp(), m2 = tmp(), w2 = tmp();
+        emit_binary(b, NPU_BIN_MUL, b.whole(p), sc(n > 0 ? 4 * pi / n : 0), t2);
+        emit_unary(b, NPU_FN_COS, t2, c2);
+        emit_binary(b, NPU_BIN_MUL, c2, sc(a2), m2);
+        emit_binary(b, NPU_BIN_ADD, w, m2, w2);
+        w = w2;
+    }
+    emit_cast(b, w, b.whole(y));
+}
+
 } // namespace
 
 void register_elementwise_ops() {
@@ -359,6 +409,8 @@ void register_elementwise_ops() {
     for (const char* op : {"Sum", "Mean", "Max", "Min"})
         add_lowering(op, lower_variadic);
     add_lowering("QuantizeLinear", lower_quantize);
+    for (const char* op : {"HannWindow", "HammingWindow", "BlackmanWindow"})
+        add_lowering(op, lower_window);
     add_lowering("DequantizeLinear", lower_dequantize);
     add_lowering("DynamicQuantizeLinear", lower_dynamic_quantize);
 }

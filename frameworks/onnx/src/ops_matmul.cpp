@@ -2,6 +2,7 @@
 // swapped strides, C broadcast with zero strides), MatMulInteger and
 // QLinearMatMul (8-bit GEMM with zero points and requantisation). One GEMM
 // each, on views: no copies.
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -425,6 +426,167 @@ void lower_cumsum(Builder& b) {
             Operand{}, reshaped(b, y, {outer, n, inner})});
 }
 
+// The DFT of x4 ([outer, nin, inner, comps] view, comps 1 or 2) along its
+// dimension 1 into y4 ([outer, nout, inner, 2] view): GEMMs with the cosine
+// and sine matrices (computed from the sizes), one per output part (real,
+// imaginary) and input component, accumulated through the GEMM's addend.
+// onesided keeps frequencies 0..n/2; inverse conjugates and divides by n;
+// n other than nin zero-pads or truncates.
+void dft_core(Builder& b, const Operand& x4, int64_t n, bool onesided, bool inverse,
+              const Operand& y4) {
+    const int64_t outer = x4.desc.shape[0], nin = x4.desc.shape[1], inner = x4.desc.shape[2],
+                  comps = x4.desc.shape[3];
+    const auto xs = strides_of(x4), ys = strides_of(y4);
+    const int64_t nout = onesided ? n / 2 + 1 : n, used = std::min(nin, n);
+    const double pi = 3.14159265358979323846, sg = inverse ? 1.0 : -1.0,
+                 scale = inverse ? 1.0 / static_cast<double>(n) : 1.0;
+    auto matrix = [&](int part, int comp) {
+        std::vector<double> m(static_cast<size_t>(nout * used));
+        for (int64_t k = 0; k < nout; ++k)
+            for (int64_t j = 0; j < used; ++j) {
+                const double ang =
+                    2 * pi * static_cast<double>((k * j) % n) / static_cast<double>(n);
+                const double c = std::cos(ang) * scale, si = sg * std::sin(ang) * scale;
+                // (xr + i xi)(c + i si) = (xr c - xi si) + i (xr si + xi c)
+                m[static_cast<size_t>(k * used + j)] =
+                    part == 0 ? (comp == 0 ? c : -si) : (comp == 0 ? si : c);
+            }
+        return m;
+    };
+    for (int part = 0; part < 2; ++part) {
+        Operand yv = y4;
+        yv.desc = TensorDesc::strided(DType::f32, {outer, nout, inner}, {ys[0], ys[1], ys[2]});
+        yv.offset += part * ys[3];
+        Operand acc;
+        for (int comp = 0; comp < comps; ++comp) {
+            int mc = b.device_constant(
+                HostTensor::from_double(DType::f32, {nout, used}, matrix(part, comp)));
+            Operand xv = x4;
+            xv.desc = TensorDesc::strided(DType::f32, {outer, used, inner}, {xs[0], xs[1], xs[2]});
+            xv.offset += comp * xs[3];
+            const bool last = comp + 1 == comps;
+            Operand dst = last ? yv : b.whole(b.temporary(DType::f32, {outer, nout, inner}));
+            b.emit(OpDesc::gemm(), {view(b, mc, {outer, nout, used}, {0, used, 1}), xv, acc, dst});
+            acc = dst;
+        }
+    }
+}
+
+void lower_dft(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    if (x.dtype != DType::f32 || x.shape.size() < 2)
+        b.unsupported("DFT of a non-f32 or rank < 2 input");
+    const auto rank = static_cast<int64_t>(x.shape.size());
+    const auto axis = static_cast<size_t>(norm_axis(b, b.attr_int("axis", 1), rank - 1));
+    const int64_t comps = x.shape.back();
+    if (comps != 1 && comps != 2)
+        b.unsupported("DFT input's last dimension is not 1 or 2");
+    const bool inverse = b.attr_int("inverse", 0) != 0, onesided = b.attr_int("onesided", 0) != 0;
+    const int64_t nin = x.shape[axis];
+    int64_t n = nin;
+    if (b.input_count() > 1 && b.has_input(1))
+        n = const_ints(b, 1, "dft_length").at(0);
+    if (n < 1)
+        b.unsupported("dft_length < 1");
+    const int64_t nout = onesided ? n / 2 + 1 : n;
+    auto yshape = x.shape;
+    yshape[axis] = nout;
+    yshape.back() = 2;
+    int y = b.define_output(0, DType::f32, yshape);
+    const int64_t outer = product(x.shape, 0, axis),
+                  inner = product(x.shape, axis + 1, x.shape.size() - 1);
+    dft_core(b, reshaped(b, b.input_id(0), {outer, nin, inner, comps}), n, onesided, inverse,
+             reshaped(b, y, {outer, nout, inner, 2}));
+}
+
+// STFT(signal [batch, length, 1 or 2], frame_step, [window], [frame_length]):
+// the frames are an overlapping strided view of the signal, multiplied by
+// the window, then a DFT along the frame.
+void lower_stft(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    if (x.dtype != DType::f32 || x.shape.size() != 3)
+        b.unsupported("STFT of a non-f32 or rank != 3 signal");
+    const int64_t step = const_ints(b, 1, "frame_step").at(0);
+    const bool has_w = b.input_count() > 2 && b.has_input(2);
+    int64_t len = 0;
+    if (b.input_count() > 3 && b.has_input(3))
+        len = const_ints(b, 3, "frame_length").at(0);
+    else if (has_w)
+        len = need_input(b, 2).shape.at(0);
+    const int64_t batch = x.shape[0], length = x.shape[1], comps = x.shape[2];
+    if (len < 1 || step < 1 || len > length || (comps != 1 && comps != 2))
+        b.unsupported("STFT frame parameters");
+    const bool onesided = b.attr_int("onesided", 1) != 0;
+    const int64_t frames = (length - len) / step + 1, nout = onesided ? len / 2 + 1 : len;
+    int y = b.define_output(0, DType::f32, {batch, frames, nout, 2});
+    const std::vector<int64_t> fshape{batch, frames, len, comps};
+    Operand fv = view(b, b.input_id(0), fshape, {length * comps, step * comps, comps, 1});
+    if (has_w) {
+        int t = b.temporary(DType::f32, fshape);
+        Operand w = input_as(b, 2, DType::f32);
+        w.desc = TensorDesc::strided(DType::f32, fshape, {0, 0, 1, 0});
+        emit_binary(b, NPU_BIN_MUL, fv, w, b.whole(t));
+        fv = b.whole(t);
+    }
+    // [batch * frames, len, 1, comps]
+    auto fs = strides_of(fv);
+    Operand x4 = fv;
+    if (has_w) {
+        x4.desc = TensorDesc::contiguous(DType::f32, {batch * frames, len, 1, comps});
+    } else if (batch == 1) {
+        x4.desc = TensorDesc::strided(DType::f32, {frames, len, 1, comps}, {fs[1], fs[2], 0, 1});
+    } else {
+        int t = b.temporary(DType::f32, fshape);
+        emit_copy(b, fv, b.whole(t));
+        x4 = reshaped(b, t, {batch * frames, len, 1, comps});
+    }
+    dft_core(b, x4, len, onesided, false, reshaped(b, y, {batch * frames, nout, 1, 2}));
+}
+
+// Det of [..., n, n] for n <= 3 by cofactors on strided views of the
+// elements (MUL, SUB, ADD); larger matrices are unsupported.
+void lower_det(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    if (x.shape.size() < 2 || !is_float(x.dtype))
+        b.unsupported("Det of rank < 2 or a non-float input");
+    const int64_t n = x.shape.back();
+    if (x.shape[x.shape.size() - 2] != n || n < 1 || n > 3)
+        b.unsupported("Det of matrices other than 1x1 to 3x3");
+    std::vector<int64_t> bshape(x.shape.begin(), x.shape.end() - 2);
+    const int64_t batch = product(bshape);
+    int y = b.define_output(0, x.dtype, bshape);
+    if (batch == 0)
+        return;
+    const std::vector<int64_t> vs{batch};
+    auto el = [&](int64_t i, int64_t j) { return view(b, b.input_id(0), vs, {n * n}, i * n + j); };
+    auto tmp = [&] { return b.whole(b.temporary(x.dtype, vs)); };
+    Operand out = reshaped(b, y, vs);
+    if (n == 1) {
+        emit_copy(b, el(0, 0), out);
+        return;
+    }
+    // minor(r0, r1, c0, c1) = e[r0][c0] e[r1][c1] - e[r0][c1] e[r1][c0]
+    auto minor = [&](int64_t r0, int64_t r1, int64_t c0, int64_t c1, const Operand& dst) {
+        Operand p = tmp(), q = tmp();
+        emit_binary(b, NPU_BIN_MUL, el(r0, c0), el(r1, c1), p);
+        emit_binary(b, NPU_BIN_MUL, el(r0, c1), el(r1, c0), q);
+        emit_binary(b, NPU_BIN_SUB, p, q, dst);
+    };
+    if (n == 2) {
+        minor(0, 1, 0, 1, out);
+        return;
+    }
+    Operand m0 = tmp(), m1 = tmp(), m2 = tmp(), t0 = tmp(), t1 = tmp(), t2 = tmp(), s = tmp();
+    minor(1, 2, 1, 2, m0);
+    minor(1, 2, 0, 2, m1);
+    minor(1, 2, 0, 1, m2);
+    emit_binary(b, NPU_BIN_MUL, el(0, 0), m0, t0);
+    emit_binary(b, NPU_BIN_MUL, el(0, 1), m1, t1);
+    emit_binary(b, NPU_BIN_MUL, el(0, 2), m2, t2);
+    emit_binary(b, NPU_BIN_SUB, t0, t1, s);
+    emit_binary(b, NPU_BIN_ADD, s, t2, out);
+}
+
 } // namespace
 
 void register_matmul_ops() {
@@ -433,6 +595,9 @@ void register_matmul_ops() {
     add_lowering("MatMulInteger", lower_matmul_integer);
     add_lowering("QLinearMatMul", lower_qlinear_matmul);
     add_lowering("CumSum", lower_cumsum);
+    add_lowering("DFT", lower_dft);
+    add_lowering("Det", lower_det);
+    add_lowering("STFT", lower_stft);
     add_lowering("RNN", lower_recurrent);
     add_lowering("GRU", lower_recurrent);
     add_lowering("LSTM", lower_recurrent);

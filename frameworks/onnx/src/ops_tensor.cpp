@@ -643,6 +643,79 @@ void lower_scatter_nd(Builder& b) {
                  reshaped(b, y, {m, r}));
 }
 
+// Compress(input, condition) with the condition known while planning: a
+// GATHER of the selected positions (input flattened when axis is absent).
+void lower_compress(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    auto cond = const_ints(b, 1, "condition");
+    std::vector<int64_t> xs = x.shape;
+    size_t axis = 0;
+    if (b.has_attr("axis"))
+        axis = static_cast<size_t>(
+            norm_axis(b, b.attr_int("axis", 0), static_cast<int64_t>(xs.size())));
+    else
+        xs = {product(x.shape)};
+    std::vector<int64_t> idx;
+    for (size_t i = 0; i < cond.size() && static_cast<int64_t>(i) < xs[axis]; ++i)
+        if (cond[i])
+            idx.push_back(static_cast<int64_t>(i));
+    auto yshape = xs;
+    yshape[axis] = static_cast<int64_t>(idx.size());
+    int y = b.define_output(0, x.dtype, yshape);
+    if (product(yshape) == 0)
+        return;
+    int ic = b.device_constant(
+        HostTensor::from_int64(DType::i64, {static_cast<int64_t>(idx.size())}, idx));
+    b.emit(OpDesc::gather(NPU_GATHER_TAKE, static_cast<uint32_t>(axis)),
+           {reshaped(b, b.input_id(0), xs), b.whole(ic), b.whole(y)});
+}
+
+// MaxUnpool(x, indices, [output_shape]): zeros with x scattered to the
+// flat positions in indices (MaxPool's, over the whole output).
+void lower_max_unpool(Builder& b) {
+    const ValueInfo& x = need_input(b, 0);
+    need_input(b, 1);
+    if (x.shape.size() < 3)
+        b.unsupported("MaxUnpool of rank < 3");
+    const size_t s = x.shape.size() - 2;
+    // The indices address the inferred shape; a given output_shape is
+    // that, zero-padded at the end.
+    auto k = b.attr_ints("kernel_shape", {}), st = b.attr_ints("strides", {}),
+         pads = b.attr_ints("pads", {});
+    if (k.size() != s)
+        b.unsupported("kernel_shape");
+    st.resize(s, 1);
+    pads.resize(2 * s, 0);
+    std::vector<int64_t> inferred{x.shape[0], x.shape[1]};
+    for (size_t i = 0; i < s; ++i)
+        inferred.push_back((x.shape[2 + i] - 1) * st[i] + k[i] - pads[i] - pads[s + i]);
+    std::vector<int64_t> out = inferred;
+    if (b.input_count() > 2 && b.has_input(2))
+        out = const_ints(b, 2, "output_shape");
+    if (out.size() != inferred.size())
+        b.unsupported("output_shape's length");
+    for (size_t i = 0; i < out.size(); ++i)
+        if (out[i] < inferred[i])
+            b.unsupported("output_shape smaller than the unpooled shape");
+    int y = b.define_output(0, x.dtype, out);
+    const int64_t total = product(inferred), p = product(x.shape);
+    if (product(out) == 0)
+        return;
+    const bool padded = out != inferred;
+    int dst = padded ? b.temporary(x.dtype, inferred) : y;
+    int zeros = b.device_constant(HostTensor::from_double(
+        x.dtype, {total}, std::vector<double>(static_cast<size_t>(total), 0.0)));
+    Operand idx = input_as(b, 1, DType::i64);
+    idx.desc = TensorDesc::contiguous(DType::i64, {p});
+    scatter_core(b, b.whole(zeros), idx, reshaped(b, b.input_id(0), {p}), 0, "none",
+                 reshaped(b, dst, {total}));
+    if (padded) {
+        OpDesc op = OpDesc::tensor_copy(NPU_COPY_PAD_CONSTANT);
+        op.copy_offset.assign(out.size(), 0);
+        b.emit(op, {b.whole(dst), b.whole(y)});
+    }
+}
+
 } // namespace
 
 void register_tensor_ops() {
@@ -667,6 +740,8 @@ void register_tensor_ops() {
     add_lowering("ScatterElements", lower_scatter_elements);
     add_lowering("Scatter", lower_scatter_elements);
     add_lowering("ScatterND", lower_scatter_nd);
+    add_lowering("Compress", lower_compress);
+    add_lowering("MaxUnpool", lower_max_unpool);
 }
 
 } // namespace npu_onnx
