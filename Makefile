@@ -77,7 +77,7 @@ demo: all models
 		$(TOP)/examples/run-demo $(BUILD)/release $(BUILD)/models
 
 test: deps
-	@$(MAKE) --no-print-directory firmware userspace modules
+	@$(MAKE) --no-print-directory firmware userspace modules models
 	@$(TOP)/tests/run-all $(TEST_KERNELS)
 
 test-host: all
