@@ -15,8 +15,10 @@ time) classifies the 450 held-out digits on the NPU:
     digits_demo.py --build BUILD --models MODELS [--out DIR] [--device N]
                    [--onnx-only] [--min-agreement PERCENT] [--junit FILE]
 
-With --min-agreement the exit status is 1 when an agreement is below it or
-when a node did not run on the NPU (tests/onnx/digits-demo-test uses it).
+The exit status is 1 when an agreement is below --min-agreement (99.5 %,
+issue 14's floor; the goal is 100 %), when a compute node of the ONNX model
+did not run on the NPU, or when a part failed.
+tests/frameworks/digits-agreement runs the npu-onnx part as a test.
 """
 import argparse
 import glob
@@ -29,6 +31,7 @@ import xml.sax.saxutils
 
 import numpy as np
 
+sys.dont_write_bytecode = True  # it imports from the source tree (frameworks/models)
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -155,16 +158,13 @@ def run_torch(args, labels, cpu_pred):
     images = torch.from_numpy(np.load(os.path.join(args.models, "digits_images.npy")))
     device = torch.device("privateuseone", args.device)
     model.to(device)
-    if hasattr(npu_torch, "reset_fallback_counts"):
-        npu_torch.reset_fallback_counts()
+    npu_torch.fallback_reset()
     with torch.no_grad():
         pred = model(images.to(device)).argmax(1).cpu().numpy()
     agree = report("npu_torch", pred, labels, cpu_pred)
-    counts = npu_torch.fallback_counts() if hasattr(npu_torch, "fallback_counts") else None
-    if counts is not None:
-        fell = {k: v for k, v in dict(counts).items() if v}
-        print("  ops that fell back to the CPU: " +
-              (", ".join(f"{k} x{v}" for k, v in sorted(fell.items())) if fell else "none"))
+    fell = {k: v for k, v in npu_torch.fallback_counts().items() if v}
+    print("  ops that fell back to the CPU: " +
+          (", ".join(f"{k} x{v}" for k, v in sorted(fell.items())) if fell else "none"))
     print(f"  ({time.monotonic() - start:.0f} s with `import torch`, slow under the VM's TCG)")
     return agree
 
@@ -191,7 +191,8 @@ def main():
     parser.add_argument("--out", help="scratch directory (default BUILD/out/digits-demo)")
     parser.add_argument("--device", type=int, default=0)
     parser.add_argument("--onnx-only", action="store_true")
-    parser.add_argument("--min-agreement", type=float)
+    parser.add_argument("--min-agreement", type=float, default=99.5,
+                        help="least agreement with PyTorch on the CPU, in percent (99.5)")
     parser.add_argument("--junit")
     args = parser.parse_args()
     args.out = args.out or os.path.join(args.build, "out/digits-demo")
@@ -206,9 +207,9 @@ def main():
     try:
         agree, fallback = run_onnx(args, labels, cpu_pred)
         msg = None
-        if args.min_agreement is not None and agree < args.min_agreement:
+        if agree < args.min_agreement:
             msg = f"agreement {agree:.2f} % < {args.min_agreement} %"
-        elif args.min_agreement is not None and fallback:
+        elif fallback:
             msg = f"{fallback} nodes fell back to the host"
     except Exception as e:  # report, then go on to the torch part
         print(f"  npu-onnx: FAILED: {e}")
@@ -220,7 +221,7 @@ def main():
         try:
             agree = run_torch(args, labels, cpu_pred)
             msg = None
-            if args.min_agreement is not None and agree < args.min_agreement:
+            if agree < args.min_agreement:
                 msg = f"agreement {agree:.2f} % < {args.min_agreement} %"
         except Exception as e:
             print(f"  npu_torch: FAILED: {type(e).__name__}: {e}")
