@@ -17,6 +17,7 @@ import os
 import sys
 import time
 
+sys.dont_write_bytecode = True  # imports torchvision_models from the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
