@@ -7,7 +7,10 @@
 #   make module [KVER=release | KDIR=dir]   one npu.ko in build/driver/KVER
 #   make modules      npu.ko for every lane kernel
 #   make demo         two virtual NPUs: npu-smi, fill/copy on each, a
-#                     multi-stream pipeline with events and pools
+#                     multi-stream pipeline with events and pools; the
+#                     digits CNN through npu-onnx and the PyTorch device
+#   make models       build/models: the demo's and npu-bench's networks
+#                     (generated once, cached in $(NPU_CACHE)/models)
 #   make test         style, host suites (release, ASan+UBSan, TSan), the
 #                     in-VM suites on 6.12, 6.1 and the debug kernel, DKMS
 #   make debug-kernel the KASAN/lockdep kernel (cached per machine)
@@ -32,7 +35,7 @@ LANE_KERNELS ?= 6.12 6.1
 # make test adds the debug-kernel lane (KASAN, lockdep, kmemleak, ...).
 TEST_KERNELS ?= $(LANE_KERNELS) debug
 
-.PHONY: all deps firmware userspace module modules demo test test-host \
+.PHONY: all deps firmware userspace module modules models demo test test-host \
 	test-vm check-style clean debug-kernel dkms-install dkms-remove deb
 
 all: deps
@@ -63,12 +66,18 @@ modules:
 	@for k in $(LANE_KERNELS); do \
 		$(MAKE) --no-print-directory module KVER=$$k || exit 1; done
 
-demo: all
-	@$(TOP)/tools/npu-vm --quiet --kernel 6.12 --devices 2 -- \
-		$(TOP)/examples/run-demo $(BUILD)/release
+# The networks of the demo and the framework benchmarks: build products,
+# never committed; regenerated only when their scripts or the Debian
+# packages that make them change (frameworks/models/build-models).
+models: deps
+	@$(TOP)/frameworks/models/build-models $(BUILD)/models
+
+demo: all models
+	@$(TOP)/tools/npu-vm --quiet --kernel 6.12 --devices 2 --memory 2048 -- \
+		$(TOP)/examples/run-demo $(BUILD)/release $(BUILD)/models
 
 test: deps
-	@$(MAKE) --no-print-directory firmware userspace modules
+	@$(MAKE) --no-print-directory firmware userspace modules models
 	@$(TOP)/tests/run-all $(TEST_KERNELS)
 
 test-host: all

@@ -83,7 +83,8 @@ std::string control_command(const std::vector<NpuDevice *> &devices, std::string
 		return "inject DEVICE hang-engine|crash-firmware|corrupt-completion [status|seqno]"
 		       "|drop-interrupt|stop-heartbeat|hang-tensor-engine|corrupt-engine\nstatus "
 		       "[DEVICE]\nbench gemm M N K DTYPE THREADS [RUNS]\n"
-		       "bench conv N C OC H W KSIZE STRIDE PAD DTYPE THREADS [RUNS]\nok\n";
+		       "bench conv N C OC H W KSIZE STRIDE PAD DTYPE THREADS [RUNS]\n"
+		       "bench torch MODEL THREADS [RUNS]\nok\n";
 	if (w[0] == "status") {
 		if (w.size() > 2)
 			return "error usage: status [DEVICE]\n";

@@ -2,8 +2,10 @@
 #include "npu_reference_bench.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <optional>
@@ -11,6 +13,7 @@
 #include <fmt/format.h>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <omp.h>
+#include <sys/wait.h>
 
 #include "npu_log.h"
 
@@ -250,20 +253,59 @@ std::string bench_conv(const std::vector<std::string> &w)
 		*threads, *runs, t.median_ns, t.min_ns, flops, pd.impl_info_str());
 }
 
+// PyTorch on the CPU: frameworks/models/torch_cpu_bench.py, run with the
+// system python (whose torch builds the model), prints the reply line.
+// MODEL comes from a fixed list, so the guest names nothing on the host.
+std::string bench_torch(const std::vector<std::string> &w)
+{
+	if (w.size() < 4 || w.size() > 5)
+		return "error usage: bench torch MODEL THREADS [RUNS]\n";
+	const auto threads = parse_uint(w[3], 1, kMaxThreads);
+	const auto runs = w.size() == 5 ? parse_uint(w[4], 1, kMaxRuns) : kDefaultRuns;
+	if (w[2] != "resnet18" && w[2] != "mobilenet_v2")
+		return "error bench torch: MODEL must be resnet18 or mobilenet_v2\n";
+	if (!threads || !runs)
+		return "error bench torch: THREADS 1-256, RUNS 1-100\n";
+	const std::string script = NPU_TORCH_BENCH_SCRIPT;
+	if (script.find('\'') != std::string::npos)
+		return "error bench torch: unusable script path\n";
+	const std::string command =
+		fmt::format("/usr/bin/python3 '{}' {} {} {} 2>&1", script, w[2], *threads, *runs);
+	FILE *pipe = popen(command.c_str(), "r");
+	if (!pipe)
+		return fmt::format("error bench torch: popen: {}\n", std::strerror(errno));
+	std::string out;
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0)
+		out.append(buf, n);
+	const int status = pclose(pipe);
+	const size_t line = out.rfind("bench torch ");
+	if (status != 0 || line == std::string::npos) {
+		std::replace(out.begin(), out.end(), '\n', ' ');
+		return fmt::format("error bench torch: {} failed (status {}): {}\n", script, status,
+				   out.substr(out.size() > 300 ? out.size() - 300 : 0));
+	}
+	return out.substr(line, out.find('\n', line) - line) + "\nok\n";
+}
+
 } // namespace
 
 std::string reference_bench_command(const std::vector<std::string> &words)
 {
 	if (words.size() < 2)
-		return "error usage: bench gemm|conv ...\n";
+		return "error usage: bench gemm|conv|torch ...\n";
 	try {
 		std::string reply;
 		if (words[1] == "gemm")
 			reply = bench_gemm(words);
 		else if (words[1] == "conv")
 			reply = bench_conv(words);
+		else if (words[1] == "torch")
+			reply = bench_torch(words);
 		else
-			return "error bench: unknown operation '" + words[1] + "' (gemm or conv)\n";
+			return "error bench: unknown operation '" + words[1] +
+			       "' (gemm, conv or torch)\n";
 		if (reply.rfind("bench ", 0) == 0)
 			log("control", "{}", reply.substr(0, reply.find('\n')));
 		return reply;

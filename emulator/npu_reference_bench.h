@@ -12,6 +12,11 @@
 //	and OIHW memory as a packet's dense tensors; oneDNN computes in the
 //	layouts it prefers and the timed run includes the reorders to and from
 //	them. DTYPE f32 or bf16 (x, w and y alike).
+//   bench torch MODEL THREADS [RUNS]
+//	PyTorch inference on the CPU of torchvision's MODEL (resnet18 or
+//	mobilenet_v2, random weights, batch 1, 3x224x224), THREADS intra-op
+//	threads, by frameworks/models/torch_cpu_bench.py under /usr/bin/python3
+//	(the reply has no flops; impl=pytorch-VERSION-cpu).
 //
 // Reply: one line "bench OP ... threads=T runs=R median_ns=A min_ns=B
 // flops=F impl=NAME" and "ok", or "error REASON". RUNS (default 5, at most

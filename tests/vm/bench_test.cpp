@@ -207,10 +207,25 @@ TEST(BenchVmTest, RefusesAnUnknownDeviceAndOutOfRangeOptions)
 						     {"--gemm-size", "4"},
 						     {"--conv-hw", "2"},
 						     {"--op-runs", "0"},
+						     {"--model-runs", "0"},
 						     {"matmul"}}) {
 		const auto r = bench(args);
 		EXPECT_NE(r.status, 0) << args[0];
 		EXPECT_TRUE(r.out.empty()) << args[0] << ": ran anyway: " << r.out;
+	}
+}
+
+// The network benchmarks (framework_bench.hpp) run only when named, and
+// without `make models`' networks they fail saying how to make them
+// instead of producing a figure.
+TEST(BenchVmTest, NetworkBenchmarksNeedTheModels)
+{
+	for (const char *which : {"onnx", "torch"}) {
+		const auto r = bench({"-d", "0", which, "--models-dir", "/nonexistent"});
+		EXPECT_EQ(r.status, 1) << which;
+		EXPECT_NE(r.err.find("/nonexistent/"), std::string::npos) << which << ": " << r.err;
+		EXPECT_NE(r.err.find("make models"), std::string::npos) << which << ": " << r.err;
+		EXPECT_TRUE(r.out.empty()) << which << ": ran anyway: " << r.out;
 	}
 }
 

@@ -14,6 +14,9 @@
 //                   (ops_bench.hpp)
 //   gemm, conv      operation packets on the device       / oneDNN on the host
 //                   (compute_bench.hpp)
+//   onnx, torch     resnet18, mobilenet_v2 images/s through npu-onnx and the
+//                   PyTorch device / PyTorch on the host CPU (framework_bench.hpp;
+//                   only when named)
 //
 // Timings are benchmarks, not tests: tests/vm only checks that the report is
 // complete and consistent.
@@ -35,6 +38,7 @@
 #include <drm/npu_accel.h>
 
 #include "compute_bench.hpp"
+#include "framework_bench.hpp"
 #include "graph_bench.hpp"
 #include "host_baseline.hpp"
 #include "npu/npu.hpp"
@@ -181,15 +185,25 @@ std::vector<std::pair<std::string, Benchmark>> all_benchmarks() {
         return [bench](const npu::Device& device, npu::Stream&, const Options& opt,
                        HostBaseline& host) { return bench(device, opt, host); };
     };
-    return {{"job_round_trip", single(job_round_trip)},
-            {"copy_bandwidth", single(copy_bandwidth)},
-            {"pipelined_jobs", single(pipelined_jobs)},
-            {"pool_alloc", sdk(npu::bench::pool_benchmarks)},
-            {"event_round_trip", sdk(npu::bench::event_benchmarks)},
-            {"graph_launch", single(npu::bench::graph_launch)},
-            {"op_launch", single(npu::bench::op_launch)},
-            {"gemm", compute(npu::bench::gemm_benchmarks)},
-            {"conv", compute(npu::bench::conv_benchmarks)}};
+    std::vector<std::pair<std::string, Benchmark>> list = {
+        {"job_round_trip", single(job_round_trip)},
+        {"copy_bandwidth", single(copy_bandwidth)},
+        {"pipelined_jobs", single(pipelined_jobs)},
+        {"pool_alloc", sdk(npu::bench::pool_benchmarks)},
+        {"event_round_trip", sdk(npu::bench::event_benchmarks)},
+        {"graph_launch", single(npu::bench::graph_launch)},
+        {"op_launch", single(npu::bench::op_launch)},
+        {"gemm", compute(npu::bench::gemm_benchmarks)},
+        {"conv", compute(npu::bench::conv_benchmarks)}};
+    if (npu::bench::onnx_available())
+        list.emplace_back("onnx", compute(npu::bench::onnx_benchmarks));
+    list.emplace_back("torch", compute(npu::bench::torch_benchmarks));
+    return list;
+}
+
+// Run only when named: minutes under TCG, and they need `make models`.
+bool named_only(const std::string& name) {
+    return name == "onnx" || name == "torch";
 }
 
 void print_table(const npu::DeviceInfo& info, const std::string& uuid, const Options& opt,
@@ -216,6 +230,18 @@ void print_table(const npu::DeviceInfo& info, const std::string& uuid, const Opt
                                          r.details["host_threads"].get<unsigned>(),
                                          r.details["host_impl"].get<std::string>())
                            : std::string());
+        if (r.details.contains("fallback_free_share")) // a network (framework_bench.hpp)
+            fmt::print("  {:<16} {}: NPU {:.1f} ms per image{}; fallback-free share of the ops "
+                       "{:.1f} %\n",
+                       "", r.details["model"].get<std::string>(),
+                       r.details["device_ms"].get<double>(),
+                       r.details.contains("host_ms")
+                           ? fmt::format(", CPU {:.1f} ms on {} threads ({})",
+                                         r.details["host_ms"].get<double>(),
+                                         r.details["host_threads"].get<unsigned>(),
+                                         r.details["host_impl"].get<std::string>())
+                           : std::string(),
+                       100 * r.details["fallback_free_share"].get<double>());
     }
 }
 
@@ -232,7 +258,8 @@ int run(int argc, char** argv) {
     for (const auto& [name, bench] : benchmarks)
         names.push_back(name);
     app.add_option("benchmarks", chosen,
-                   fmt::format("Benchmarks to run (default: all): {}", fmt::join(names, ", ")))
+                   fmt::format("Benchmarks to run (default: all but onnx and torch): {}",
+                               fmt::join(names, ", ")))
         ->check(CLI::IsMember(names));
     app.add_option("-d,--device", selector, "Device: index, PCI address or UUID (default: all)");
     app.add_option("-n,--iterations", opt.iterations, "Samples per measurement")
@@ -250,6 +277,17 @@ int run(int argc, char** argv) {
         ->check(CLI::Range(1u, 2048u));
     app.add_option("--op-runs", opt.op_runs,
                    "Timed runs of each gemm and conv, on the device and the host alike")
+        ->check(CLI::Range(1u, 100u));
+    opt.models_dir = NPU_BENCH_MODELS_DIR;
+    opt.torch_path = NPU_BENCH_TORCH_PATH;
+    app.add_option("--models-dir", opt.models_dir,
+                   "Networks of the onnx and torch benchmarks (make models)")
+        ->capture_default_str();
+    app.add_option("--torch-path", opt.torch_path,
+                   "Directory holding the npu_torch package (torch benchmarks)")
+        ->capture_default_str();
+    app.add_option("--model-runs", opt.model_runs,
+                   "Timed inferences of each network, on the NPU and the CPU alike")
         ->check(CLI::Range(1u, 100u));
     app.add_flag("--json", as_json, "JSON output (schema_version 2)");
     CLI11_PARSE(app, argc, argv);
@@ -275,7 +313,8 @@ int run(int argc, char** argv) {
         npu::Stream stream(device);
         std::vector<Result> results;
         for (const auto& [name, bench] : benchmarks) {
-            if (!chosen.empty() && std::find(chosen.begin(), chosen.end(), name) == chosen.end())
+            if (chosen.empty() ? named_only(name)
+                               : std::find(chosen.begin(), chosen.end(), name) == chosen.end())
                 continue;
             try {
                 for (auto& r : bench(device, stream, opt, host))

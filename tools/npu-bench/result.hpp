@@ -21,6 +21,10 @@ struct Options {
     unsigned conv_hw = 28;        // input height = width
     unsigned conv_channels = 256; // input = output channels
     unsigned op_runs = 5;         // timed runs of each operation, device and host alike
+    // Framework benchmarks (framework_bench.hpp)
+    std::string models_dir;  // `make models` output: build/models
+    std::string torch_path;  // the directory holding the npu_torch package
+    unsigned model_runs = 5; // timed inferences per network, NPU and CPU alike
 };
 
 struct Result {
