@@ -45,6 +45,7 @@ Result launch_floor(const Device& device, Stream& stream, const Options& opt) {
     Result result{.name = "launch_floor",
                   .unit = "us",
                   .measured = {"empty_launch", us[us.size() / 2]},
+                  .baseline = std::nullopt,
                   .meaning = "an eager empty launch over the raw device round trip (goal <= 1.5)"};
     std::string why;
     if (auto raw = raw_round_trip_us(device, &why))
