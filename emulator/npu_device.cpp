@@ -211,10 +211,6 @@ void NpuDevice::doorbell(unsigned vector)
 		if (core_)
 			core_->post_event(NPU_WFE_QUEUE);
 		break;
-	case NPU_DB_PING:
-		if (core_)
-			core_->post_event(NPU_WFE_PING);
-		break;
 	default:
 		log(config_.name, "doorbell on unused vector {} ignored", vector);
 		break;

@@ -37,15 +37,12 @@ typedef uint64_t npu_u64;
 #define NPU_DB_CTRL			0	/* look at regs.ctrl */
 #define NPU_DB_QUEUE			1	/* a queue tail moved */
 #define NPU_DB_MMU			2	/* look at regs.mmu_inval_req */
-/* answer regs.ping_req with NPU_IRQ_PING and nothing else (firmware ABI 1.4) */
-#define NPU_DB_PING			3
-#define NPU_DB_COUNT			4
+#define NPU_DB_COUNT			3
 
 /* Device -> host MSI-X vectors (the guest's eventfds). */
 #define NPU_IRQ_CTRL			0	/* regs.state changed */
 #define NPU_IRQ_JOB			1	/* a queue's done_seqno moved */
-#define NPU_IRQ_PING			2	/* regs.ping_ack moved */
-#define NPU_IRQ_COUNT			3
+#define NPU_IRQ_COUNT			2
 
 /* Both sides of the ivshmem link use this many vectors. */
 #define NPU_IVSHMEM_VECTORS		4
@@ -131,12 +128,6 @@ typedef uint64_t npu_u64;
  *	translation cached before the request is gone and no access that
  *	used one is still in progress in any engine or the DMA engine, so
  *	the pages the cleared PTEs named may be reused. Kept across resets.
- * @ping_req: number of the latest round trip the host asks for (host;
- *	added in firmware ABI 1.4, after @mmu_inval_done): written before
- *	ringing NPU_DB_PING
- * @ping_ack: the latest @ping_req the firmware answered (firmware): it
- *	copies @ping_req here and raises NPU_IRQ_PING, doing nothing else,
- *	so the host can time the bare doorbell -> firmware -> MSI-X trip
  */
 struct npu_regs {
 	npu_u32 id;
@@ -167,8 +158,6 @@ struct npu_regs {
 	npu_u64 ops_done;
 	npu_u64 mmu_inval_req;
 	npu_u64 mmu_inval_done;
-	npu_u64 ping_req;
-	npu_u64 ping_ack;
 };
 
 /* engine_regs.state */
@@ -355,9 +344,9 @@ struct npu_log_ring {
 #define NPU_FW_ABI_MAJOR		1
 /*
  * 1: tensor engines, operations; 2: job busy_ns, per-queue job kill;
- * 3: WRITE_MEM, CALL and WAIT_MEM >= (packet version 3); 4: NPU_DB_PING
+ * 3: WRITE_MEM, CALL and WAIT_MEM >= (packet version 3)
  */
-#define NPU_FW_ABI_MINOR		4
+#define NPU_FW_ABI_MINOR		3
 #define NPU_FW_HEADER_SIZE		256
 
 /**
@@ -417,7 +406,6 @@ struct npu_fw_header {
 #define NPU_WFE_CTRL			(1u << 0)
 #define NPU_WFE_QUEUE			(1u << 1)
 #define NPU_WFE_ENGINE			(1u << 2)	/* an engine finished */
-#define NPU_WFE_PING			(1u << 3)	/* NPU_DB_PING rang */
 
 /* DMA_OP: operation | source space << 4 | destination space << 6 */
 #define NPU_DMA_COPY			1
@@ -440,7 +428,7 @@ struct npu_fw_header {
 #else
 #define NPU_STATIC_ASSERT _Static_assert
 #endif
-NPU_STATIC_ASSERT(sizeof(struct npu_regs) == 168, "npu_regs layout");
+NPU_STATIC_ASSERT(sizeof(struct npu_regs) == 152, "npu_regs layout");
 NPU_STATIC_ASSERT(sizeof(struct npu_engine_regs) == NPU_ENGINE_STRIDE,
 		  "engine regs");
 NPU_STATIC_ASSERT(sizeof(struct npu_engine_task) ==

@@ -66,21 +66,6 @@ static void boot(void)
 	irq_raise(NPU_IRQ_CTRL);
 }
 
-/*
- * NPU_DB_PING: answer the latest request with an interrupt and nothing
- * else, so the host can time the bare round trip (docs/performance.md).
- */
-static bool ping_serve(void)
-{
-	uint64_t req = REGS->ping_req;
-
-	if (req == REGS->ping_ack)
-		return false;
-	REGS->ping_ack = req;
-	irq_raise(NPU_IRQ_PING);
-	return true;
-}
-
 int main(void)
 {
 	uint64_t last_progress = 0;
@@ -89,7 +74,6 @@ int main(void)
 	for (;;) {
 		bool waiting;
 
-		ping_serve();
 		heartbeat_poll();
 		if (sched_run_one(&waiting)) {
 			last_progress = time_ns();
