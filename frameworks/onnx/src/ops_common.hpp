@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -123,6 +124,23 @@ inline std::vector<double> const_doubles(const Builder& b, size_t i, const char*
     if (i >= b.input_count() || !b.has_input(i) || !b.input(i).constant)
         b.unsupported(std::string(what) + " not known while planning");
     return b.input(i).constant->to_double();
+}
+
+// A zero point or scale known while planning as one value: def when input i
+// is absent, nullopt when it is computed at run time or differs per
+// channel (row, column).
+inline std::optional<double> known_scalar(const Builder& b, size_t i, double def) {
+    if (i >= b.input_count() || !b.has_input(i))
+        return def;
+    if (!b.input(i).constant)
+        return std::nullopt;
+    auto v = b.input(i).constant->to_double();
+    if (v.empty())
+        return def;
+    for (double e : v)
+        if (e != v[0])
+            return std::nullopt;
+    return v[0];
 }
 
 // A device scalar constant of dtype (rank 0).

@@ -133,22 +133,6 @@ void lower_conv(Builder& b) {
     b.emit(op, {b.whole(b.input_id(0)), input_as(b, 1, x.dtype), bias, b.whole(y)});
 }
 
-// A zero point or scale known while planning as one value (nullopt when
-// it is computed at run time or differs per channel).
-std::optional<double> known_scalar(Builder& b, size_t i, double def) {
-    if (i >= b.input_count() || !b.has_input(i))
-        return def;
-    if (!b.input(i).constant)
-        return std::nullopt;
-    auto v = b.input(i).constant->to_double();
-    if (v.empty())
-        return def;
-    for (double e : v)
-        if (e != v[0])
-            return std::nullopt;
-    return v[0];
-}
-
 // ConvInteger(x, w, [x_zero_point], [w_zero_point]) -> i32. Known scalar
 // zero points: one 8-bit CONV with them in its quant block. Otherwise the
 // zero points are subtracted on the device in f32 (exact for 8-bit

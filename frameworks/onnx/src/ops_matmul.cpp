@@ -79,22 +79,6 @@ void lower_matmul(Builder& b) {
     b.emit(OpDesc::gemm(), {s.a, s.b, Operand{}, s.yv});
 }
 
-// A zero point or scale known while planning as one value (nullopt when
-// it is computed at run time or differs per row/column).
-std::optional<double> known_scalar(Builder& b, size_t i, double def) {
-    if (i >= b.input_count() || !b.has_input(i))
-        return def;
-    if (!b.input(i).constant)
-        return std::nullopt;
-    auto v = b.input(i).constant->to_double();
-    if (v.empty())
-        return def;
-    for (double e : v)
-        if (e != v[0])
-            return std::nullopt;
-    return v[0];
-}
-
 // (input xi - zero point zi) in dtype dt; a's zero point runs along rows
 // (axis -2 of a 2-D or wider a), b's along columns (axis -1).
 Operand minus_zp(Builder& b, size_t xi, size_t zi, bool rows, DType dt) {
