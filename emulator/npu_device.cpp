@@ -175,6 +175,7 @@ void NpuDevice::init_registers(bool power_on)
 		mmu_epoch_++;
 	}
 	shared_fill(bar2_.base + NPU_QUEUE_OFFSET, 0, 0, NPU_MAX_QUEUES * NPU_QUEUE_STRIDE);
+	shared_fill(bar2_.base + NPU_UDB_OFFSET, 0, 0, NPU_MAX_QUEUES * NPU_UDB_STRIDE);
 	shared_set(r->id, std::uint32_t{NPU_ID_MAGIC});
 	shared_set(r->hw_version, std::uint32_t{NPU_HW_VERSION});
 	shared_set(r->engine_count, config_.engine_count);
@@ -210,6 +211,10 @@ void NpuDevice::doorbell(unsigned vector)
 	case NPU_DB_QUEUE:
 		if (core_)
 			core_->post_event(NPU_WFE_QUEUE);
+		break;
+	case NPU_DB_PING:
+		if (core_)
+			core_->post_event(NPU_WFE_PING);
 		break;
 	default:
 		log(config_.name, "doorbell on unused vector {} ignored", vector);

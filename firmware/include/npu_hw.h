@@ -37,12 +37,15 @@ typedef uint64_t npu_u64;
 #define NPU_DB_CTRL			0	/* look at regs.ctrl */
 #define NPU_DB_QUEUE			1	/* a queue tail moved */
 #define NPU_DB_MMU			2	/* look at regs.mmu_inval_req */
-#define NPU_DB_COUNT			3
+/* answer regs.ping_req with NPU_IRQ_PING and nothing else (firmware ABI 1.4) */
+#define NPU_DB_PING			3
+#define NPU_DB_COUNT			4
 
 /* Device -> host MSI-X vectors (the guest's eventfds). */
 #define NPU_IRQ_CTRL			0	/* regs.state changed */
-#define NPU_IRQ_JOB			1	/* a queue's done_seqno moved */
-#define NPU_IRQ_COUNT			2
+#define NPU_IRQ_JOB			1	/* a queue's done_seqno or error moved */
+#define NPU_IRQ_PING			2	/* regs.ping_ack moved */
+#define NPU_IRQ_COUNT			3
 
 /* Both sides of the ivshmem link use this many vectors. */
 #define NPU_IVSHMEM_VECTORS		4
@@ -58,6 +61,8 @@ typedef uint64_t npu_u64;
 #define NPU_MAX_ENGINES			16
 #define NPU_LOG_OFFSET			0x008000	/* struct npu_log_ring */
 #define NPU_LOG_SIZE			0x008000
+#define NPU_UDB_OFFSET			0x010000	/* struct npu_user_doorbell[] */
+#define NPU_UDB_STRIDE			0x1000		/* a page per queue */
 #define NPU_FW_OFFSET			0x100000	/* firmware region */
 #define NPU_FW_REGION_SIZE		0x100000
 #define NPU_DEVMEM_OFFSET		0x200000	/* device memory to BAR end */
@@ -128,6 +133,16 @@ typedef uint64_t npu_u64;
  *	translation cached before the request is gone and no access that
  *	used one is still in progress in any engine or the DMA engine, so
  *	the pages the cleared PTEs named may be reused. Kept across resets.
+ * @ping_req: number of the latest round trip the host asks for (host;
+ *	added in firmware ABI 1.4, after @mmu_inval_done): written before
+ *	ringing NPU_DB_PING
+ * @ping_ack: the latest @ping_req the firmware answered (firmware): it
+ *	writes @ping_ns, copies @ping_req here and raises NPU_IRQ_PING,
+ *	doing nothing else, so the host can time the bare doorbell ->
+ *	firmware -> MSI-X trip
+ * @ping_ns: device clock (NPU_PERIPH_TIME_NS) when the firmware answered
+ *	@ping_ack, so the host can relate device timestamps (such as
+ *	npu_queue_regs.pickup_ns) to its own clock (firmware)
  */
 struct npu_regs {
 	npu_u32 id;
@@ -158,6 +173,9 @@ struct npu_regs {
 	npu_u64 ops_done;
 	npu_u64 mmu_inval_req;
 	npu_u64 mmu_inval_done;
+	npu_u64 ping_req;
+	npu_u64 ping_ack;
+	npu_u64 ping_ns;
 };
 
 /* engine_regs.state */
@@ -261,6 +279,21 @@ struct npu_boot_params {
  * @killed_seqno: the last @kill_seqno the firmware carried out: the job is
  *	written back (with status TIMEOUT, 3, unless it had completed
  *	already) and done_seqno covers it (firmware; ABI 1.2)
+ * @mode: NPU_QUEUE_KERNEL or NPU_QUEUE_USER, set while the queue is
+ *	disabled (host; fields from here on added in firmware ABI 1.4)
+ * @context_id: NPU_QUEUE_USER: the context every job of the queue runs as,
+ *	whatever its descriptor says (host)
+ * @pt_root: NPU_QUEUE_USER: the level-0 page table every job of the queue
+ *	uses, whatever its descriptor says (host)
+ * @error: NPU_QUEUE_ERR_*: why the firmware stopped serving the queue,
+ *	0 while it serves it (firmware; raised with NPU_IRQ_JOB). The host
+ *	clears it, with head, done_seqno and the user doorbell page, before
+ *	it enables the queue again.
+ * @reserved2: MBZ
+ * @pickup_ns: device clock when the firmware took the queue's latest job
+ *	from the ring (firmware)
+ * @complete_ns: device clock just before it published that job's
+ *	completion (firmware)
  */
 struct npu_queue_regs {
 	npu_u64 ring_base;
@@ -273,6 +306,54 @@ struct npu_queue_regs {
 	npu_u32 reserved;
 	npu_u64 kill_seqno;
 	npu_u64 killed_seqno;
+	npu_u32 mode;
+	npu_u32 context_id;
+	npu_u64 pt_root;
+	npu_u32 error;
+	npu_u32 reserved2;
+	npu_u64 pickup_ns;
+	npu_u64 complete_ns;
+};
+
+/* npu_queue_regs.mode */
+#define NPU_QUEUE_KERNEL		0	/* the host kernel fills the ring */
+#define NPU_QUEUE_USER			1	/* a process does; see below */
+
+/* npu_queue_regs.error */
+#define NPU_QUEUE_ERR_NONE		0
+#define NPU_QUEUE_ERR_RING		1	/* ring_entries not a power of 2 */
+#define NPU_QUEUE_ERR_READ		2	/* descriptor unreadable */
+#define NPU_QUEUE_ERR_WRITE		3	/* descriptor write-back failed */
+#define NPU_QUEUE_ERR_TAIL		4	/* user tail beyond the ring */
+
+/**
+ * struct npu_user_doorbell - the page of a user-mode queue that its
+ * process maps, at BAR2 + NPU_UDB_OFFSET + n * NPU_UDB_STRIDE for
+ * hardware queue n (firmware ABI 1.4)
+ * @tail: producer index, free running (the process); the firmware reads
+ *	it instead of npu_queue_regs.tail for an NPU_QUEUE_USER queue. More
+ *	than ring_entries ahead of head stops the queue (NPU_QUEUE_ERR_TAIL).
+ * @head: consumer index, free running (firmware, a copy of the queue's)
+ * @done_seqno: jobs of the queue completed since the host enabled it
+ *	(firmware, a copy of the queue's). The job taken at ring index i
+ *	(counting from enable) has seqno i + 1.
+ * @error: copy of npu_queue_regs.error (firmware)
+ * @reserved: MBZ
+ *
+ * The process writes descriptors into the ring (host memory the kernel
+ * mapped for it), then @tail, then rings NPU_DB_QUEUE. The firmware never
+ * trusts this page beyond @tail: the copies exist so the process can poll
+ * completion without a system call; the host kernel uses the queue's own
+ * registers. For a user-mode queue the firmware overwrites each
+ * descriptor's @seqno, @context_id and @pt_root with the queue's before it
+ * runs the job and writes them back that way.
+ */
+struct npu_user_doorbell {
+	npu_u32 tail;
+	npu_u32 head;
+	npu_u64 done_seqno;
+	npu_u32 error;
+	npu_u32 reserved;
 };
 
 /* npu_queue_regs.priority */
@@ -344,9 +425,10 @@ struct npu_log_ring {
 #define NPU_FW_ABI_MAJOR		1
 /*
  * 1: tensor engines, operations; 2: job busy_ns, per-queue job kill;
- * 3: WRITE_MEM, CALL and WAIT_MEM >= (packet version 3)
+ * 3: WRITE_MEM, CALL and WAIT_MEM >= (packet version 3); 4: NPU_DB_PING,
+ * user-mode queues, queue errors and timestamps
  */
-#define NPU_FW_ABI_MINOR		3
+#define NPU_FW_ABI_MINOR		4
 #define NPU_FW_HEADER_SIZE		256
 
 /**
@@ -406,6 +488,7 @@ struct npu_fw_header {
 #define NPU_WFE_CTRL			(1u << 0)
 #define NPU_WFE_QUEUE			(1u << 1)
 #define NPU_WFE_ENGINE			(1u << 2)	/* an engine finished */
+#define NPU_WFE_PING			(1u << 3)	/* NPU_DB_PING rang */
 
 /* DMA_OP: operation | source space << 4 | destination space << 6 */
 #define NPU_DMA_COPY			1
@@ -428,13 +511,14 @@ struct npu_fw_header {
 #else
 #define NPU_STATIC_ASSERT _Static_assert
 #endif
-NPU_STATIC_ASSERT(sizeof(struct npu_regs) == 152, "npu_regs layout");
+NPU_STATIC_ASSERT(sizeof(struct npu_regs) == 176, "npu_regs layout");
 NPU_STATIC_ASSERT(sizeof(struct npu_engine_regs) == NPU_ENGINE_STRIDE,
 		  "engine regs");
 NPU_STATIC_ASSERT(sizeof(struct npu_engine_task) ==
 		  72 + NPU_ENGINE_PACKET_MAX, "engine task");
 NPU_STATIC_ASSERT(sizeof(struct npu_boot_params) == 16, "boot params");
-NPU_STATIC_ASSERT(sizeof(struct npu_queue_regs) == 56, "queue regs");
+NPU_STATIC_ASSERT(sizeof(struct npu_queue_regs) == 96, "queue regs");
+NPU_STATIC_ASSERT(sizeof(struct npu_user_doorbell) == 24, "user doorbell");
 NPU_STATIC_ASSERT(sizeof(struct npu_job_desc) == 64, "job desc");
 NPU_STATIC_ASSERT(sizeof(struct npu_fw_header) == NPU_FW_HEADER_SIZE,
 		  "fw header");

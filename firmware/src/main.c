@@ -66,6 +66,23 @@ static void boot(void)
 	irq_raise(NPU_IRQ_CTRL);
 }
 
+/*
+ * NPU_DB_PING: answer the latest request with an interrupt and nothing
+ * else, so the host can time the bare round trip (docs/performance.md).
+ */
+static void ping_serve(void)
+{
+	uint64_t req = REGS->ping_req;
+
+	if (req == REGS->ping_ack)
+		return;
+	REGS->ping_ns = time_ns();
+	/* the host reads ping_ns once it sees the answer */
+	mem_fence();
+	REGS->ping_ack = req;
+	irq_raise(NPU_IRQ_PING);
+}
+
 int main(void)
 {
 	uint64_t last_progress = 0;
@@ -74,6 +91,7 @@ int main(void)
 	for (;;) {
 		bool waiting;
 
+		ping_serve();
 		heartbeat_poll();
 		if (sched_run_one(&waiting)) {
 			last_progress = time_ns();

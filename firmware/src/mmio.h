@@ -19,6 +19,8 @@
 #define BOOT_PARAMS	((volatile struct npu_boot_params *)BAR2_PTR(NPU_MBOX_OFFSET))
 #define QUEUE_REGS(n)	((volatile struct npu_queue_regs *) \
 			 BAR2_PTR(NPU_QUEUE_OFFSET + (n) * NPU_QUEUE_STRIDE))
+#define USER_DOORBELL(n)	((volatile struct npu_user_doorbell *) \
+			 BAR2_PTR(NPU_UDB_OFFSET + (n) * NPU_UDB_STRIDE))
 #define LOG_RING	((volatile struct npu_log_ring *)BAR2_PTR(NPU_LOG_OFFSET))
 
 static inline uint32_t periph_read32(uint32_t off)

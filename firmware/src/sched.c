@@ -119,11 +119,47 @@ static void busy_account(void)
 	busy_mark = now;
 }
 
-static void stall_queue(uint32_t q, const char *why, uint64_t addr)
+/*
+ * Stops serving queue q until the host disables it, and tells the host
+ * why: for a user-mode queue this is how a bad tail or ring shows.
+ */
+static void stall_queue(uint32_t q, uint32_t error, const char *why,
+			uint64_t addr)
 {
 	stalled[q] = true;
 	log_printf("queue %u: %s (0x%llx); stalled until disabled", q, why,
 		   (unsigned long long)addr);
+	QUEUE_REGS(q)->error = error;
+	USER_DOORBELL(q)->error = error;
+	mem_fence();
+	irq_raise(NPU_IRQ_JOB);
+}
+
+static bool queue_is_user(uint32_t q)
+{
+	return QUEUE_REGS(q)->mode == NPU_QUEUE_USER;
+}
+
+/*
+ * The producer index of queue q: its own register, or for a user-mode
+ * queue the tail the process wrote in its doorbell page. False (and the
+ * queue stalled) if a user tail claims more than the ring holds.
+ */
+static bool queue_tail(uint32_t q, uint32_t *tail)
+{
+	volatile struct npu_queue_regs *qr = QUEUE_REGS(q);
+
+	if (!queue_is_user(q)) {
+		*tail = qr->tail;
+		return true;
+	}
+	*tail = USER_DOORBELL(q)->tail;
+	if (*tail - qr->head > qr->ring_entries) {
+		stall_queue(q, NPU_QUEUE_ERR_TAIL, "user tail beyond the ring",
+			    *tail);
+		return false;
+	}
+	return true;
 }
 
 static void job_forget(struct job *job)
@@ -142,14 +178,22 @@ static void job_complete(struct job *job)
 	if (dma_copy(NPU_DMA_SPACE_CORE, core_addr(&job->desc),
 		     NPU_DMA_SPACE_HOST, job->desc_addr, sizeof(job->desc), 0,
 		     &f)) {
-		stall_queue(job->queue, "descriptor write-back failed",
-			    f.addr);
+		stall_queue(job->queue, NPU_QUEUE_ERR_WRITE,
+			    "descriptor write-back failed", f.addr);
 		return;
 	}
+	qr->complete_ns = time_ns();
 	/* the descriptor is final before head and done_seqno say so */
 	mem_fence();
 	qr->head = qr->head + 1;
 	qr->done_seqno = job->desc.seqno;
+	if (queue_is_user(job->queue)) {
+		volatile struct npu_user_doorbell *udb =
+			USER_DOORBELL(job->queue);
+
+		udb->head = qr->head;
+		udb->done_seqno = job->desc.seqno;
+	}
 	REGS->jobs_done = REGS->jobs_done + 1;
 	irq_raise(NPU_IRQ_JOB);
 }
@@ -198,6 +242,8 @@ static bool desc_valid(struct job *job)
 		why = "command buffer too large";
 	else if (d->flags)
 		why = "non-zero descriptor flags";
+	else if (d->reserved)
+		why = "non-zero descriptor reserved field";
 	if (why)
 		job_fail(job, JOB_STATUS_BAD_PACKET, 0, 0, why);
 	return !why;
@@ -211,7 +257,8 @@ static void job_start(uint32_t q)
 	struct dma_fault f;
 
 	if (!entries || (entries & (entries - 1))) {
-		stall_queue(q, "ring_entries not a power of two", entries);
+		stall_queue(q, NPU_QUEUE_ERR_RING,
+			    "ring_entries not a power of two", entries);
 		return;
 	}
 	/* the descriptor was written before the tail we read moved */
@@ -221,8 +268,19 @@ static void job_start(uint32_t q)
 			 (uint64_t)(qr->head & (entries - 1)) * sizeof(job->desc);
 	if (dma_copy(NPU_DMA_SPACE_HOST, job->desc_addr, NPU_DMA_SPACE_CORE,
 		     core_addr(&job->desc), sizeof(job->desc), 0, &f)) {
-		stall_queue(q, "descriptor unreadable", f.addr);
+		stall_queue(q, NPU_QUEUE_ERR_READ, "descriptor unreadable",
+			    f.addr);
 		return;
+	}
+	qr->pickup_ns = time_ns();
+	if (queue_is_user(q)) {
+		/*
+		 * The process wrote the descriptor: identity and address space
+		 * come from the registers only the host kernel writes.
+		 */
+		job->desc.seqno = qr->done_seqno + 1;
+		job->desc.context_id = qr->context_id;
+		job->desc.pt_root = qr->pt_root;
 	}
 	busy_account();
 	job->state = JOB_RUNNABLE;
@@ -306,6 +364,7 @@ static bool queue_serve(uint32_t q, bool *waiting)
 {
 	volatile struct npu_queue_regs *qr = QUEUE_REGS(q);
 	struct job *job = &jobs[q];
+	uint32_t tail;
 
 	if (!qr->enable) {
 		if (job->state != JOB_IDLE || stalled[q])
@@ -333,7 +392,9 @@ static bool queue_serve(uint32_t q, bool *waiting)
 	case JOB_IDLE:
 		break;
 	}
-	if (qr->head == qr->tail)
+	if (!queue_tail(q, &tail))
+		return false;
+	if (qr->head == tail)
 		return false;
 	job_start(q);
 	return true;
@@ -351,11 +412,12 @@ static bool kill_serve(uint32_t q)
 	volatile struct npu_queue_regs *qr = QUEUE_REGS(q);
 	struct job *job = &jobs[q];
 	uint64_t kill = qr->kill_seqno;
+	uint32_t tail;
 
 	if (!qr->enable || stalled[q] || !kill || kill == qr->killed_seqno)
 		return false;
 	if (job->state == JOB_IDLE && kill > qr->done_seqno &&
-	    qr->head != qr->tail) {
+	    queue_tail(q, &tail) && qr->head != tail) {
 		/* the next job may be the one: it completes at once if so */
 		job_start(q);
 		return true;
