@@ -175,6 +175,9 @@ static void job_complete(struct job *job)
 
 	job_forget(job);
 	job->desc.busy_ns = job->busy_ns;
+	/* a process reads the write-back: no page-table address for it */
+	if (queue_is_user(job->queue))
+		job->desc.pt_root = 0;
 	if (dma_copy(NPU_DMA_SPACE_CORE, core_addr(&job->desc),
 		     NPU_DMA_SPACE_HOST, job->desc_addr, sizeof(job->desc), 0,
 		     &f)) {

@@ -26,6 +26,10 @@ extern "C" {
 #define DRM_NPU_VM_BIND			0x07
 #define DRM_NPU_BO_SYNC			0x08
 #define DRM_NPU_USERPTR			0x09
+#define DRM_NPU_UQUEUE_CREATE		0x0a
+#define DRM_NPU_UQUEUE_DESTROY		0x0b
+#define DRM_NPU_UQUEUE_FENCE		0x0c
+#define DRM_NPU_UQUEUE_QUERY		0x0d
 
 #define DRM_IOCTL_NPU_GET_PARAM \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_NPU_GET_PARAM, struct drm_npu_get_param)
@@ -49,6 +53,18 @@ extern "C" {
 	DRM_IOW(DRM_COMMAND_BASE + DRM_NPU_BO_SYNC, struct drm_npu_bo_sync)
 #define DRM_IOCTL_NPU_USERPTR \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_NPU_USERPTR, struct drm_npu_userptr)
+#define DRM_IOCTL_NPU_UQUEUE_CREATE \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_NPU_UQUEUE_CREATE, \
+		 struct drm_npu_uqueue_create)
+#define DRM_IOCTL_NPU_UQUEUE_DESTROY \
+	DRM_IOW(DRM_COMMAND_BASE + DRM_NPU_UQUEUE_DESTROY, \
+		struct drm_npu_uqueue_destroy)
+#define DRM_IOCTL_NPU_UQUEUE_FENCE \
+	DRM_IOW(DRM_COMMAND_BASE + DRM_NPU_UQUEUE_FENCE, \
+		struct drm_npu_uqueue_fence)
+#define DRM_IOCTL_NPU_UQUEUE_QUERY \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_NPU_UQUEUE_QUERY, \
+		 struct drm_npu_uqueue_query)
 
 /* Parameters for DRM_IOCTL_NPU_GET_PARAM */
 #define DRM_NPU_PARAM_DEVICE_ID		0  /* PCI device id */
@@ -84,6 +100,9 @@ extern "C" {
 					    * addresses are in [VA_START,
 					    * VA_SIZE) */
 
+#define DRM_NPU_PARAM_UQUEUE_COUNT	22 /* user-mode queues a context may
+					    * have; 0 where they are not
+					    * available (drm_npu_uqueue_create) */
 /**
  * struct drm_npu_get_param - read one device or context parameter
  * @param: DRM_NPU_PARAM_* (in)
@@ -481,6 +500,198 @@ struct drm_npu_bo_sync {
 	__u32 flags;
 	__u64 offset;
 	__u64 size;
+};
+
+/*
+ * User-mode submission. A process creates a user-mode queue, maps its
+ * control page, doorbell and ring (one mmap), and then launches a job with
+ * no system call: it writes a struct drm_npu_uqueue_job into the ring slot
+ * tail % ring_entries, increments tail in the control page and writes
+ * doorbell_value to the doorbell register. Completion shows in the control
+ * page (done_seqno), which the process may poll; to sleep, it waits on the
+ * eventfd given at creation or on a syncobj (DRM_IOCTL_NPU_UQUEUE_FENCE).
+ *
+ * Isolation is the kernel's: every job of the queue runs in the context of
+ * the file that created it, with its address space, whatever the process
+ * writes into the ring or the control page. The device reads nothing else
+ * the process controls but command buffers in that address space. The
+ * queue's jobs follow the same rules as submitted ones (packets validated,
+ * job_timeout, faults counted toward the ban), except that the kernel does
+ * not know which BOs they use: no implicit synchronization, no BO syncing
+ * for the device or CPU (which is why user-mode queues exist only where DMA
+ * is coherent), and memory freed while a job still uses it is unmapped
+ * under that job (it faults; it never reaches freed pages).
+ */
+
+/**
+ * struct drm_npu_uqueue_control - the first page of a user-mode queue's
+ * mapping
+ * @tail: producer index, free running (process). At most ring_entries
+ *	ahead of @head: more stops the queue (DRM_NPU_UQUEUE_ERR_TAIL).
+ * @head: consumer index, free running (device)
+ * @done_seqno: jobs of the queue completed (device); the job written at
+ *	ring index i (counting from 0 at creation) has seqno i + 1, and its
+ *	write-back in the ring is final once @done_seqno >= i + 1
+ * @error: DRM_NPU_UQUEUE_ERR_* once the device stopped serving the queue
+ *	(device); DRM_IOCTL_NPU_UQUEUE_QUERY tells the kernel's view
+ * @pad: MBZ
+ *
+ * The device never trusts this page beyond @tail; the kernel never trusts
+ * it at all.
+ */
+struct drm_npu_uqueue_control {
+	__u32 tail;
+	__u32 head;
+	__u64 done_seqno;
+	__u32 error;
+	__u32 pad;
+};
+
+/**
+ * struct drm_npu_uqueue_job - one descriptor in a user-mode queue's ring
+ * @seqno: written back by the device (the job's seqno); ignored on input
+ * @cmd_addr: command buffer in the context's address space (process)
+ * @cmd_size: bytes, a non-zero multiple of 8, at most
+ *	DRM_NPU_PARAM_MAX_CMD_SIZE (process)
+ * @context_id: written back by the device (the queue's context); ignored
+ * @reserved0: ignored on input, written back as 0
+ * @flags: MBZ (process)
+ * @status: DRM_NPU_JOB_STATUS_*, written back (device)
+ * @err_offset: byte offset of the failing packet, written back (device)
+ * @fault_addr: faulting address for PAGE_FAULT, written back (device)
+ * @reserved: MBZ (process)
+ * @busy_ns: the job's share of device busy time, written back (device)
+ *
+ * A descriptor with a bad @cmd_size, @flags or @reserved completes with
+ * status BAD_PACKET; the queue goes on.
+ */
+struct drm_npu_uqueue_job {
+	__u64 seqno;
+	__u64 cmd_addr;
+	__u32 cmd_size;
+	__u32 context_id;
+	__u64 reserved0;
+	__u32 flags;
+	__u32 status;
+	__u64 fault_addr;
+	__u32 err_offset;
+	__u32 reserved;
+	__u64 busy_ns;
+};
+
+/**
+ * struct drm_npu_uqueue_create - create a user-mode queue in this file's
+ *	context
+ * @priority: DRM_NPU_PRIORITY_*, with QUEUE_CREATE's rules (in)
+ * @flags: MBZ (in)
+ * @eventfd: an eventfd the kernel signals whenever the queue's done_seqno
+ *	moves or the queue stops, or -1 for none (in)
+ * @uqueue_id: id of the new queue, never 0 (out)
+ * @ring_entries: descriptors in the ring, a power of two (out)
+ * @ring_offset: byte offset of the ring in the mapping (out)
+ * @doorbell_offset: byte offset in the mapping of the 32-bit doorbell
+ *	register (out)
+ * @doorbell_value: the value to write there after moving tail (out)
+ * @mmap_offset: offset to pass to mmap() of the device file, with
+ *	PROT_READ | PROT_WRITE and MAP_SHARED (out)
+ * @mmap_size: bytes to map: the control page (struct
+ *	drm_npu_uqueue_control) at 0, the doorbell page, the ring (out)
+ *
+ * Takes one of the device's hardware queues for the process alone. Fails
+ * with -EOPNOTSUPP where user-mode queues are not available
+ * (DRM_NPU_PARAM_UQUEUE_COUNT is 0: firmware older than ABI 1.4, DMA that
+ * is not coherent, a doorbell that shares its page with other registers,
+ * or the npu module's user_queues parameter 0), -EBUSY when every hardware
+ * queue kept for user mode is taken, -ENOSPC when the context has
+ * DRM_NPU_PARAM_UQUEUE_COUNT of them already, -EPERM/-EINVAL for the
+ * priority as QUEUE_CREATE, -EBADF for a bad @eventfd, -ECANCELED for a
+ * banned context. Closing the file destroys its user-mode queues.
+ */
+struct drm_npu_uqueue_create {
+	__u32 priority;
+	__u32 flags;
+	__s32 eventfd;
+	__u32 uqueue_id;
+	__u32 ring_entries;
+	__u32 ring_offset;
+	__u32 doorbell_offset;
+	__u32 doorbell_value;
+	__u64 mmap_offset;
+	__u64 mmap_size;
+};
+
+/**
+ * struct drm_npu_uqueue_destroy - destroy a user-mode queue
+ * @uqueue_id: the queue; -ENOENT if this file has no such queue (in)
+ * @pad: MBZ
+ *
+ * Stops the device serving the queue (a job running is killed and
+ * completes with TIMEOUT), revokes the process's mapping (accesses after
+ * this fault with SIGBUS), signals the queue's pending fences with
+ * -ECANCELED and frees the hardware queue.
+ */
+struct drm_npu_uqueue_destroy {
+	__u32 uqueue_id;
+	__u32 pad;
+};
+
+/**
+ * struct drm_npu_uqueue_fence - a syncobj fence for a user-mode queue's job
+ * @uqueue_id: the queue; -ENOENT if this file has no such queue (in)
+ * @syncobj: syncobj handle of this file (in)
+ * @point: timeline point to add, or 0 to replace the fence of a binary
+ *	syncobj (in)
+ * @seqno: the job, from 1 up to the jobs written so far (the control
+ *	page's tail counts them); -EINVAL beyond (in)
+ * @flags: MBZ (in)
+ * @pad: MBZ
+ *
+ * The fence signals once the queue's done_seqno reaches @seqno, with error
+ * -EIO if the queue stopped before (a device error or reset, a ban) and
+ * -ECANCELED if it was destroyed. It orders submitted jobs (SUBMIT's
+ * in-syncobjs) and other devices after user-mode work, and lets the
+ * process sleep in DRM_IOCTL_SYNCOBJ_WAIT.
+ */
+struct drm_npu_uqueue_fence {
+	__u32 uqueue_id;
+	__u32 syncobj;
+	__u64 point;
+	__u64 seqno;
+	__u32 flags;
+	__u32 pad;
+};
+
+/* struct drm_npu_uqueue_query.state */
+#define DRM_NPU_UQUEUE_ACTIVE		0 /* served */
+#define DRM_NPU_UQUEUE_STOPPED		1 /* the device stopped it: see error */
+#define DRM_NPU_UQUEUE_LOST		2 /* a device reset ended it */
+#define DRM_NPU_UQUEUE_BANNED		3 /* the context was banned */
+
+/* struct drm_npu_uqueue_query.error, drm_npu_uqueue_control.error */
+#define DRM_NPU_UQUEUE_ERR_NONE		0
+#define DRM_NPU_UQUEUE_ERR_READ		2 /* a descriptor was unreadable */
+#define DRM_NPU_UQUEUE_ERR_WRITE	3 /* a write-back failed */
+#define DRM_NPU_UQUEUE_ERR_TAIL		4 /* tail beyond the ring */
+
+/**
+ * struct drm_npu_uqueue_query - the kernel's view of a user-mode queue
+ * @uqueue_id: the queue; -ENOENT if this file has no such queue (in)
+ * @state: DRM_NPU_UQUEUE_* (out)
+ * @error: DRM_NPU_UQUEUE_ERR_* for STOPPED (out)
+ * @hw_queue: hardware queue it occupies, as npu-smi and logs name it (out)
+ * @done_seqno: jobs completed (out)
+ * @timeouts: jobs the kernel killed for running longer than job_timeout
+ *	(out)
+ *
+ * A queue that is not ACTIVE stays so: destroy it and create another.
+ */
+struct drm_npu_uqueue_query {
+	__u32 uqueue_id;
+	__u32 state;
+	__u32 error;
+	__u32 hw_queue;
+	__u64 done_seqno;
+	__u64 timeouts;
 };
 
 #if defined(__cplusplus)
