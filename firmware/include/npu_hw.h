@@ -289,7 +289,10 @@ struct npu_boot_params {
  *	0 while it serves it (firmware; raised with NPU_IRQ_JOB). The host
  *	clears it, with head, done_seqno and the user doorbell page, before
  *	it enables the queue again.
- * @reserved2: MBZ
+ * @failed: jobs of the queue that completed with a status other than OK
+ *	since the host enabled it (firmware): for a user-mode queue the
+ *	host counts faults from here, not from descriptors the process can
+ *	rewrite
  * @pickup_ns: device clock when the firmware took the queue's latest job
  *	from the ring (firmware)
  * @complete_ns: device clock just before it published that job's
@@ -310,7 +313,7 @@ struct npu_queue_regs {
 	npu_u32 context_id;
 	npu_u64 pt_root;
 	npu_u32 error;
-	npu_u32 reserved2;
+	npu_u32 failed;
 	npu_u64 pickup_ns;
 	npu_u64 complete_ns;
 };

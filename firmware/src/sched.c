@@ -188,6 +188,8 @@ static void job_complete(struct job *job)
 	qr->complete_ns = time_ns();
 	/* the descriptor is final before head and done_seqno say so */
 	mem_fence();
+	if (job->desc.status != JOB_STATUS_OK)
+		qr->failed = qr->failed + 1;
 	qr->head = qr->head + 1;
 	qr->done_seqno = job->desc.seqno;
 	if (queue_is_user(job->queue)) {
