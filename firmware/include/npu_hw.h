@@ -293,6 +293,11 @@ struct npu_boot_params {
  *	since the host enabled it (firmware): for a user-mode queue the
  *	host counts faults from here, not from descriptors the process can
  *	rewrite
+ * @served: 1 while the firmware serves the queue; 0 once, after the host
+ *	cleared @enable, it holds nothing of the queue any more (no job, no
+ *	tile on an engine, no descriptor being read or written), so the host
+ *	may reuse or free the ring and reprogram the queue (firmware)
+ * @reserved3: MBZ
  * @pickup_ns: device clock when the firmware took the queue's latest job
  *	from the ring (firmware)
  * @complete_ns: device clock just before it published that job's
@@ -314,6 +319,8 @@ struct npu_queue_regs {
 	npu_u64 pt_root;
 	npu_u32 error;
 	npu_u32 failed;
+	npu_u32 served;
+	npu_u32 reserved3;
 	npu_u64 pickup_ns;
 	npu_u64 complete_ns;
 };
@@ -520,7 +527,7 @@ NPU_STATIC_ASSERT(sizeof(struct npu_engine_regs) == NPU_ENGINE_STRIDE,
 NPU_STATIC_ASSERT(sizeof(struct npu_engine_task) ==
 		  72 + NPU_ENGINE_PACKET_MAX, "engine task");
 NPU_STATIC_ASSERT(sizeof(struct npu_boot_params) == 16, "boot params");
-NPU_STATIC_ASSERT(sizeof(struct npu_queue_regs) == 96, "queue regs");
+NPU_STATIC_ASSERT(sizeof(struct npu_queue_regs) == 104, "queue regs");
 NPU_STATIC_ASSERT(sizeof(struct npu_user_doorbell) == 24, "user doorbell");
 NPU_STATIC_ASSERT(sizeof(struct npu_job_desc) == 64, "job desc");
 NPU_STATIC_ASSERT(sizeof(struct npu_fw_header) == NPU_FW_HEADER_SIZE,

@@ -356,6 +356,31 @@ static void queue_disabled(uint32_t q)
 	stalled[q] = false;
 }
 
+/*
+ * Follows the host's enable bit for queue q, whatever its priority: drops
+ * the state of a queue turned off, and reports in @served when nothing of
+ * it is left, so the host knows when it may reuse the ring.
+ */
+static void served_update(uint32_t q)
+{
+	volatile struct npu_queue_regs *qr = QUEUE_REGS(q);
+	struct job *job = &jobs[q];
+
+	if (qr->enable) {
+		if (!qr->served)
+			qr->served = 1;
+		return;
+	}
+	if ((job->state != JOB_IDLE && job->state != JOB_DRAINING) ||
+	    stalled[q])
+		queue_disabled(q);
+	if (job->state == JOB_IDLE && qr->served) {
+		/* everything above is done before the host sees it */
+		mem_fence();
+		qr->served = 0;
+	}
+}
+
 /* The queue's priority level; values above REALTIME count as REALTIME. */
 static uint32_t queue_priority(uint32_t q)
 {
@@ -371,11 +396,8 @@ static bool queue_serve(uint32_t q, bool *waiting)
 	struct job *job = &jobs[q];
 	uint32_t tail;
 
-	if (!qr->enable) {
-		if (job->state != JOB_IDLE || stalled[q])
-			queue_disabled(q);
-		return false;
-	}
+	if (!qr->enable)
+		return false;	/* served_update() drops it */
 	if (stalled[q])
 		return false;
 	switch (job->state) {
@@ -502,8 +524,10 @@ bool sched_run_one(bool *waiting)
 	busy_account();
 	progress = engines_collect(op_finished);
 	*waiting = false;
-	for (uint32_t q = 0; q < num_queues; q++)
+	for (uint32_t q = 0; q < num_queues; q++) {
+		served_update(q);
 		progress |= kill_serve(q);
+	}
 	/*
 	 * Strict priority between levels, round-robin within one: a level
 	 * that made progress ends the pass, so the core comes back to the
