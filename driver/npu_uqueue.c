@@ -127,12 +127,16 @@ static_assert(NPU_UQ_RING_BYTES % PAGE_SIZE == 0);
 
 /**
  * struct npu_uqueue_fence - a fence UQUEUE_FENCE made for one job
- * @base: the fence; its lock is npu_uqueue.lock, its seqno the job's
+ * @base: the fence; its seqno is the job's
  * @link: entry in npu_uqueue.fences while pending (it holds a reference)
+ * @lock: the fence's own lock: the fence may outlive its queue. Taken
+ *	inside npu_uqueue.lock when the fence is signalled.
  */
 struct npu_uqueue_fence {
 	struct dma_fence base;
 	struct list_head link;
+	/* the fence's lock */
+	spinlock_t lock;
 };
 
 static const char *npu_uqueue_fence_driver_name(struct dma_fence *fence)
@@ -294,7 +298,7 @@ static void npu_uqueue_signal_fences(struct npu_uqueue *uq, int error)
 			dma_fence_set_error(&f->base, error);
 		}
 		list_del_init(&f->link);
-		dma_fence_signal_locked(&f->base);
+		dma_fence_signal(&f->base);
 		dma_fence_put(&f->base);
 	}
 }
@@ -1012,6 +1016,7 @@ int npu_ioctl_uqueue_fence(struct drm_device *drm, void *data,
 		goto out_chain;
 	}
 	INIT_LIST_HEAD(&f->link);
+	spin_lock_init(&f->lock);
 	if (!drm_dev_enter(drm, &idx)) {
 		kfree(f);
 		ret = -ENODEV;
@@ -1036,14 +1041,14 @@ int npu_ioctl_uqueue_fence(struct drm_device *drm, void *data,
 		ret = -EINVAL;
 		goto out_chain;
 	}
-	dma_fence_init(&f->base, &npu_uqueue_fence_ops, &uq->lock,
+	dma_fence_init(&f->base, &npu_uqueue_fence_ops, &f->lock,
 		       uq->fence_context, args->seqno);
 	if (args->seqno <= uq->done) {
-		dma_fence_signal_locked(&f->base);
+		dma_fence_signal(&f->base);
 	} else if (uq->state != DRM_NPU_UQUEUE_ACTIVE) {
 		dma_fence_set_error(&f->base,
 				    uq->destroyed ? -ECANCELED : -EIO);
-		dma_fence_signal_locked(&f->base);
+		dma_fence_signal(&f->base);
 	} else {
 		npu_uqueue_fence_insert(uq, f);
 	}

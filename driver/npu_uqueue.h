@@ -42,8 +42,7 @@ struct vm_area_struct;
  * @fence_context: dma_fence context of the queue's fences
  * @pm_ref: the queue holds a runtime PM reference (engines stay powered)
  * @lock: protects @state, @destroyed, @error, @done, @failed_seen,
- *	@timeouts and @fences; the lock of the queue's fences. Taken from the
- *	JOB interrupt.
+ *	@timeouts and @fences. Taken from the JOB interrupt.
  * @state: DRM_NPU_UQUEUE_*; never ACTIVE again once it left ACTIVE
  * @destroyed: DESTROY or the file's close took the queue down
  * @error: DRM_NPU_UQUEUE_ERR_* once STOPPED
@@ -68,7 +67,7 @@ struct npu_uqueue {
 	u64 fence_context;
 	bool pm_ref;
 
-	/* protects state ... fences; the fences' lock; taken in hard irq */
+	/* protects state ... fences; taken in hard irq */
 	spinlock_t lock;
 	u32 state;
 	bool destroyed;
