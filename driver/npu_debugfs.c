@@ -7,6 +7,7 @@
  *   engines   each tensor engine's registers and utilisation
  *   fw_log    the firmware log ring, oldest line first
  *   counters  objects alive on the device, for leak checks in tests
+ *   ping      raw doorbell -> firmware -> interrupt round trips (npu_ping.c)
  * Plain debugfs rather than the DRM minor's directory: the same path on
  * accel and render-node kernels. Files are removed at unbind; debugfs
  * waits for readers in progress.
@@ -108,6 +109,12 @@ static int contexts_show(struct seq_file *m, void *unused)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(contexts);
+
+static int ping_show(struct seq_file *m, void *unused)
+{
+	return npu_ping_show(m, m->private);
+}
+DEFINE_SHOW_ATTRIBUTE(ping);
 
 static int bos_show(struct seq_file *m, void *unused)
 {
@@ -350,6 +357,7 @@ int npu_debugfs_init(struct npu_device *ndev)
 	debugfs_create_file("engines", 0444, dir, ndev, &engines_fops);
 	debugfs_create_file("fw_log", 0444, dir, ndev, &fw_log_fops);
 	debugfs_create_file("counters", 0444, dir, ndev, &counters_fops);
+	debugfs_create_file("ping", 0400, dir, ndev, &ping_fops);
 	npu_pm_debugfs_init(ndev, dir);
 	return devm_add_action_or_reset(&ndev->pdev->dev, npu_debugfs_remove,
 					dir);

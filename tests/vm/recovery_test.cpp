@@ -368,6 +368,12 @@ TEST_F(Recovery, AFailedRecoveryStopsTheDeviceUntilARetryBootsIt)
 	EXPECT_TRUE(WriteFile(retry_param, std::to_string(retry_ms)));
 	FreeDevcoredumps(node_.sysfs_pci);
 	s->ExpectWorks();
+
+	// The device autosuspended while dead; the job above resumed it, and
+	// the PCI core restored the config space it saved then. Bus mastering
+	// stays on, so MSI-X messages (the JOB interrupt of the job above)
+	// arrive.
+	EXPECT_TRUE(BusMaster(node_.sysfs_pci)) << "a runtime resume undid the retry";
 }
 
 } // namespace

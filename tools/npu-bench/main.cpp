@@ -8,6 +8,8 @@
 //   pool_alloc      a warm stream-ordered pool block      / a new Buffer
 //                   (time, pairs/s on one core, syscalls per pair)
 //   event_round_trip  event record + synchronize          / one GET_PARAM ioctl
+//   launch_floor    an empty launch's round trip           / the raw doorbell round trip
+//                   (launch_bench.hpp; the baseline needs root and debugfs)
 //   graph_launch    host us per op of a graph launch       / of one submission per op
 //                   (graph_bench.hpp)
 //   op_launch       host ns per launch of a tiny op plan  / a 4-byte fill enqueue
@@ -41,6 +43,7 @@
 #include "framework_bench.hpp"
 #include "graph_bench.hpp"
 #include "host_baseline.hpp"
+#include "launch_bench.hpp"
 #include "npu/npu.hpp"
 #include "ops_bench.hpp"
 #include "result.hpp"
@@ -191,6 +194,7 @@ std::vector<std::pair<std::string, Benchmark>> all_benchmarks() {
         {"pipelined_jobs", single(pipelined_jobs)},
         {"pool_alloc", sdk(npu::bench::pool_benchmarks)},
         {"event_round_trip", sdk(npu::bench::event_benchmarks)},
+        {"launch_floor", single(npu::bench::launch_floor)},
         {"graph_launch", single(npu::bench::graph_launch)},
         {"op_launch", single(npu::bench::op_launch)},
         {"gemm", compute(npu::bench::gemm_benchmarks)},

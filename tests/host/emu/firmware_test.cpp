@@ -129,6 +129,28 @@ TEST_F(Firmware, WaitMemStallsUntilHostWrites)
 	EXPECT_EQ(host_.read_u64(ctx_, kDataVa + 0x88), 0x0000007700000077ull);
 }
 
+// Firmware ABI 1.4: NPU_DB_PING is answered with ping_ack = ping_req and one
+// NPU_IRQ_PING, even while a job waits on the device, which goes on
+// waiting undisturbed.
+TEST_F(Firmware, PingIsAnsweredWithAnInterruptAndNothingElse)
+{
+	std::uint64_t seqno = host_.submit(
+		0, ctx_, pkt_wait_mem(kDataVa + 0x80, 42) + pkt_fill(kDataVa + 0x88, 8, 0x77));
+	EXPECT_FALSE(host_.wait_done(0, seqno, 100ms));
+	for (std::uint64_t round = 1; round <= 3; round++) {
+		const unsigned irqs = host_.irq_count(NPU_IRQ_PING);
+		shared_store<std::uint64_t>(&host_.regs()->ping_req, round);
+		host_.device().doorbell(NPU_DB_PING);
+		ASSERT_TRUE(host_.wait_for([&] { return host_.irq_count(NPU_IRQ_PING) > irqs; }))
+			<< "round " << round;
+		EXPECT_EQ(shared_load<std::uint64_t>(&host_.regs()->ping_ack), round);
+	}
+	EXPECT_EQ(host_.read_u64(ctx_, kDataVa + 0x88), 0u) << "the waiting job ran on";
+	host_.write_u64(ctx_, kDataVa + 0x80, 42);
+	ASSERT_TRUE(host_.wait_done(0, seqno));
+	EXPECT_EQ(host_.descriptor(0, seqno).status, std::uint32_t{DRM_NPU_JOB_STATUS_OK});
+}
+
 // Firmware ABI 1.2: the host kills a job parked on WAIT_MEM through its
 // queue's kill_seqno; it is written back with TIMEOUT without running on,
 // the job behind it runs, and killing a job already done changes nothing.
