@@ -9,6 +9,7 @@
  * mapped for as long as they are.
  */
 #include <linux/interrupt.h>
+#include <linux/timekeeping.h>
 
 #include <drm/drm_print.h>
 
@@ -32,6 +33,7 @@ static irqreturn_t npu_irq_job(int irq, void *data)
 	struct npu_device *ndev = data;
 	u32 i;
 
+	WRITE_ONCE(ndev->job_irq_ns, ktime_get_ns());
 	/* one vector for all queues: look at each */
 	for (i = 0; i < ndev->queue_count; i++)
 		npu_queue_handle_done(&ndev->queues[i]);
@@ -42,6 +44,7 @@ static irqreturn_t npu_irq_ping(int irq, void *data)
 {
 	struct npu_device *ndev = data;
 
+	WRITE_ONCE(ndev->ping_irq_ns, ktime_get_ns());
 	complete(&ndev->ping_done);
 	return IRQ_HANDLED;
 }

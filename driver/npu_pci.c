@@ -119,6 +119,9 @@ static int npu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = npu_reset_init(ndev);
 	if (ret)
 		return ret;
+	ret = npu_hop_log_init(ndev);
+	if (ret)
+		return ret;
 
 	ret = pcim_enable_device(pdev);
 	if (ret)

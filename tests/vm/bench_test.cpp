@@ -38,7 +38,7 @@ const std::set<std::string> all_results = {
 	"job_round_trip",      "copy_bandwidth", "pipelined_jobs",   "pool_alloc",
 	"pool_pairs_per_core", "pool_syscalls",	 "event_round_trip", "gemm_f32",
 	"gemm_bf16",	       "gemm_i8",	 "conv_f32",	     "conv_bf16",
-	"op_launch",	       "graph_launch",	 "launch_floor"};
+	"op_launch",	       "graph_launch",	 "launch_floor",     "launch_breakdown"};
 
 json bench_json(std::vector<std::string> args)
 {

@@ -10,6 +10,8 @@
 //   event_round_trip  event record + synchronize          / one GET_PARAM ioctl
 //   launch_floor    an empty launch's round trip           / the raw doorbell round trip
 //                   (launch_bench.hpp; the baseline needs root and debugfs)
+//   launch_breakdown  an empty job's SUBMIT + WAIT, hop by hop / the raw round trip
+//                   (launch_bench.hpp; root and debugfs)
 //   graph_launch    host us per op of a graph launch       / of one submission per op
 //                   (graph_bench.hpp)
 //   op_launch       host ns per launch of a tiny op plan  / a 4-byte fill enqueue
@@ -195,6 +197,7 @@ std::vector<std::pair<std::string, Benchmark>> all_benchmarks() {
         {"pool_alloc", sdk(npu::bench::pool_benchmarks)},
         {"event_round_trip", sdk(npu::bench::event_benchmarks)},
         {"launch_floor", single(npu::bench::launch_floor)},
+        {"launch_breakdown", single(npu::bench::launch_breakdown)},
         {"graph_launch", single(npu::bench::graph_launch)},
         {"op_launch", single(npu::bench::op_launch)},
         {"gemm", compute(npu::bench::gemm_benchmarks)},
@@ -234,6 +237,17 @@ void print_table(const npu::DeviceInfo& info, const std::string& uuid, const Opt
                                          r.details["host_threads"].get<unsigned>(),
                                          r.details["host_impl"].get<std::string>())
                            : std::string());
+        if (r.details.contains("hops")) { // launch_breakdown: one line per hop
+            for (const auto& hop : r.details["hops"])
+                fmt::print("  {:<16} {:>12.1f}  {}\n", "", hop["median_us"].get<double>(),
+                           hop["hop"].get<std::string>());
+            fmt::print("  {:<16} device-clock hops within +-{:.1f} us (half the clock-sync "
+                       "round trip); their sum is exact\n",
+                       "", r.details["clock_window_us"].get<double>() / 2);
+        }
+        if (r.details.contains("rows")) // a table: one line per row
+            for (const auto& row : r.details["rows"])
+                fmt::print("  {:<16} {}\n", "", row.get<std::string>());
         if (r.details.contains("fallback_free_share")) // a network (framework_bench.hpp)
             fmt::print("  {:<16} {}: NPU {:.1f} ms per image{}; fallback-free share of the ops "
                        "{:.1f} %\n",
