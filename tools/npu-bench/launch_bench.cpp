@@ -6,6 +6,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -128,10 +129,16 @@ bool join_hops(const Device& device, const std::map<uint64_t, UserTimes>& user,
 
 } // namespace
 
-Result launch_floor(const Device& device, Stream& stream, const Options& opt) {
+namespace {
+
+// Median us of an eager empty launch (an event recorded on an idle stream
+// and synchronised: one job, no packet work) on a stream of its own.
+double empty_launch_us(const Device& device, unsigned iterations) {
+    Stream stream(device);
     Event event(device);
-    stream.synchronize();
-    std::vector<double> us(opt.iterations);
+    stream.record(event);
+    event.synchronize();
+    std::vector<double> us(iterations);
     for (auto& sample : us) {
         const auto start = std::chrono::steady_clock::now();
         stream.record(event);
@@ -139,16 +146,78 @@ Result launch_floor(const Device& device, Stream& stream, const Options& opt) {
         sample = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
                      .count();
     }
+    return median(us);
+}
+
+// Sets an environment variable while it lives, restoring the old value.
+class ScopedEnv {
+public:
+    ScopedEnv(const char* name, const char* value) : name_(name) {
+        if (const char* old = std::getenv(name))
+            old_ = old;
+        if (value)
+            setenv(name, value, 1);
+        else
+            unsetenv(name);
+    }
+    ~ScopedEnv() {
+        if (old_)
+            setenv(name_, old_->c_str(), 1);
+        else
+            unsetenv(name_);
+    }
+    ScopedEnv(const ScopedEnv&) = delete;
+    ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+private:
+    const char* name_;
+    std::optional<std::string> old_;
+};
+
+} // namespace
+
+Result launch_floor(const Device& device, Stream& stream, const Options& opt) {
+    stream.synchronize();
+    double kernel_us = 0;
+    {
+        // kernel submission (SUBMIT ioctl) even where user-mode queues exist
+        const ScopedEnv env("NPU_USER_QUEUES", "0");
+        kernel_us = empty_launch_us(device, opt.iterations);
+    }
+    uint64_t user_queues = 0;
+    try {
+        user_queues = device.driver().get_param(DRM_NPU_PARAM_UQUEUE_COUNT);
+    } catch (const Error&) {
+        user_queues = 0; // a driver without them
+    }
     Result result{.name = "launch_floor",
                   .unit = "us",
-                  .measured = {"empty_launch", median(us)},
+                  .measured = {"empty_launch", kernel_us},
                   .baseline = std::nullopt,
-                  .meaning = "an eager empty launch over the raw device round trip (goal <= 1.5)"};
+                  .meaning = "an eager empty launch (kernel submission) over the raw device round "
+                             "trip (goal <= 1.5)"};
     std::string why;
-    if (auto raw = raw_round_trip_us(device, &why))
+    const auto raw = raw_round_trip_us(device, &why);
+    if (raw)
         result.baseline = Figure{"raw_round_trip", *raw};
     else
         result.baseline_missing = why;
+    std::vector<std::string> rows;
+    rows.push_back(
+        fmt::format("kernel submission (NPU_USER_QUEUES=0): {:.1f} us{}", kernel_us,
+                    raw ? fmt::format(", {:.2f}x the raw trip", kernel_us / *raw) : std::string()));
+    if (user_queues) {
+        const ScopedEnv env("NPU_USER_QUEUES", nullptr); // libnpu's default
+        const double user_us = empty_launch_us(device, opt.iterations);
+        result.details["user_queues_us"] = user_us;
+        rows.push_back(fmt::format("default (user-mode queues): {:.1f} us{} (goal <= 1.2)", user_us,
+                                   raw ? fmt::format(", {:.2f}x the raw trip", user_us / *raw)
+                                       : std::string()));
+    } else {
+        result.details["user_queues_us"] = "n/a (user-mode queues unavailable)";
+        rows.push_back("default (user-mode queues): n/a (user-mode queues unavailable)");
+    }
+    result.details["rows"] = rows;
     return result;
 }
 

@@ -12,6 +12,10 @@
 //                   (launch_bench.hpp; the baseline needs root and debugfs)
 //   launch_breakdown  an empty job's SUBMIT + WAIT, hop by hop / the raw round trip
 //                   (launch_bench.hpp; root and debugfs)
+//   async_launch    small launches/s through a stream      / the firmware's rate
+//   launch_scaling  launches/s, 1-8 processes x 1-64 streams / 1 process, 1 stream
+//   kernel_memory   kernel bytes per context and per BO (MemFree deltas)
+//                   (throughput_bench.hpp; the last two only when named)
 //   graph_launch    host us per op of a graph launch       / of one submission per op
 //                   (graph_bench.hpp)
 //   op_launch       host ns per launch of a tiny op plan  / a 4-byte fill enqueue
@@ -31,6 +35,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -50,6 +55,7 @@
 #include "ops_bench.hpp"
 #include "result.hpp"
 #include "sdk_bench.hpp"
+#include "throughput_bench.hpp"
 
 namespace {
 
@@ -198,6 +204,9 @@ std::vector<std::pair<std::string, Benchmark>> all_benchmarks() {
         {"event_round_trip", sdk(npu::bench::event_benchmarks)},
         {"launch_floor", single(npu::bench::launch_floor)},
         {"launch_breakdown", single(npu::bench::launch_breakdown)},
+        {"async_launch", single(npu::bench::async_launch)},
+        {"launch_scaling", single(npu::bench::launch_scaling)},
+        {"kernel_memory", single(npu::bench::kernel_memory)},
         {"graph_launch", single(npu::bench::graph_launch)},
         {"op_launch", single(npu::bench::op_launch)},
         {"gemm", compute(npu::bench::gemm_benchmarks)},
@@ -210,7 +219,7 @@ std::vector<std::pair<std::string, Benchmark>> all_benchmarks() {
 
 // Run only when named: minutes under TCG, and they need `make models`.
 bool named_only(const std::string& name) {
-    return name == "onnx" || name == "torch";
+    return name == "onnx" || name == "torch" || name == "launch_scaling" || name == "kernel_memory";
 }
 
 void print_table(const npu::DeviceInfo& info, const std::string& uuid, const Options& opt,
@@ -359,6 +368,8 @@ int run(int argc, char** argv) {
 } // namespace
 
 int main(int argc, char** argv) {
+    if (const char* spec = std::getenv("NPU_BENCH_SCALING_CHILD"))
+        return npu::bench::scaling_child(spec);
     try {
         return run(argc, argv);
     } catch (const std::exception& e) {
