@@ -120,6 +120,35 @@ void StreamTrack::collect(uint64_t point) {
     }
 }
 
+std::optional<bool> StreamTrack::wait_job(uint64_t point, int64_t deadline_ns) {
+    Job job{};
+    {
+        std::lock_guard lock(mutex_);
+        if (jobs_.empty() || jobs_.front().point != point)
+            return std::nullopt;
+        job = jobs_.front();
+    }
+    std::optional<drm_npu_wait> result;
+    try {
+        result = device->api.wait(job.queue_id, job.seqno, deadline_ns);
+    } catch (const Error& e) {
+        if (e.errnum() == ENOENT || e.errnum() == EINVAL)
+            return std::nullopt;
+        throw;
+    }
+    if (!result)
+        return false;
+    std::lock_guard lock(mutex_);
+    if (!jobs_.empty() && jobs_.front().point == job.point && jobs_.front().seqno == job.seqno) {
+        jobs_.pop_front();
+        if (result->job_status != DRM_NPU_JOB_STATUS_OK &&
+            result->job_status != DRM_NPU_JOB_STATUS_EXPIRED && failures_.size() < kMaxFailures)
+            failures_.push_back({job.point, result->job_status, job.seqno, job.queue_id,
+                                 result->err_offset, result->fault_addr});
+    }
+    return true;
+}
+
 std::optional<StreamTrack::Failure> StreamTrack::first_failure(uint64_t after, uint64_t up_to) {
     std::lock_guard lock(mutex_);
     for (const Failure& f : failures_)
@@ -921,7 +950,8 @@ void Stream::synchronize(std::chrono::nanoseconds timeout) {
     // Waits without the lock: other threads may enqueue meanwhile (their
     // work is not waited for).
     if (last && !s.timeline->known_complete(last)) {
-        if (!s.device->api.syncobj_wait({s.timeline->syncobj, last}, deadline))
+        const auto waited = s.track->wait_job(last, deadline);
+        if (!(waited ? *waited : s.device->api.syncobj_wait({s.timeline->syncobj, last}, deadline)))
             throw Error(ETIME, "synchronize: jobs still running at the deadline");
         s.timeline->mark_complete(last);
     }
