@@ -529,7 +529,8 @@ bool npu_uqueue_watchdog(struct npu_device *ndev)
 	bool reset = false;
 	u32 i;
 
-	if (!uqd->count)
+	/* no user queue: nothing to look at (a racing CREATE waits a tick) */
+	if (!uqd->count || !READ_ONCE(uqd->busy))
 		return false;
 	npu_uqueue_irq(ndev);
 	if (!timeout_ms)

@@ -226,6 +226,12 @@ public:
 			munmap(map_, info_.mmap_size);
 		map_ = nullptr;
 	}
+	// Unmaps and leaves the queue to the file's close.
+	void LeaveToClose()
+	{
+		Unmap();
+		destroyed_ = true;
+	}
 	// Keeps the mapping (to check that it was revoked).
 	int Destroy()
 	{
@@ -1157,43 +1163,49 @@ TEST_F(Uqueue, DestroyWithAJobRunning)
 	EXPECT_EQ(ReadWord(out, 8), 0x11u);
 }
 
+// How many user queues the device gives out, over several files, before
+// CREATE says EBUSY (all released again on return); 0 on another error.
+size_t CountUntilBusy(const std::string &path)
+{
+	std::vector<std::unique_ptr<Device>> files;
+	std::vector<std::unique_ptr<UserQueue>> queues;
+	for (int i = 0; i < 64; i++) {
+		if (i % 2 == 0)
+			files.push_back(std::make_unique<Device>(path));
+		try {
+			queues.push_back(std::make_unique<UserQueue>(*files.back()));
+		} catch (const std::system_error &e) {
+			return e.code().value() == EBUSY ? queues.size() : 0;
+		}
+	}
+	return 0;
+}
+
 // Closing the file (and unmapping) while a job runs frees its queue; the
 // device and other files go on.
 TEST_F(Uqueue, ClosingTheFileWhileAJobRuns)
 {
 	if (Unavailable())
 		return;
+	const size_t total = CountUntilBusy(s->dev().path());
+	ASSERT_GE(total, 1u);
 	Session other;
-	Bo gate(other.dev(), kPageSize);
 	{
-		auto dev = std::make_unique<Device>(s->dev().path());
-		Session closing(std::move(dev));
+		Session closing(std::make_unique<Device>(s->dev().path()));
 		Bo out(closing.dev(), kPageSize);
-		Bo own_gate(closing.dev(), kPageSize);
+		Bo gate(closing.dev(), kPageSize);
 		auto q = std::make_unique<UserQueue>(closing.dev());
 		Commands cmds;
-		cmds.WaitMem(own_gate.addr(), 1);
+		cmds.WaitMem(gate.addr(), 1);
 		cmds.Fence(out.addr(), 1);
 		q->Launch(closing.Stage(cmds), cmds.bytes());
 		usleep(100000);
-		q->Unmap();
-		// closing releases the queue with the file
+		EXPECT_EQ(CountUntilBusy(s->dev().path()), total - 1);
+		// the mapping keeps the file open: unmap, then close
+		q->LeaveToClose();
 	}
-	// every hardware queue is free again: as many queues as before
-	std::vector<std::unique_ptr<Device>> files;
-	std::vector<std::unique_ptr<UserQueue>> queues;
-	int err = 0;
-	for (int i = 0; i < 64 && !err; i++) {
-		if (i % 2 == 0)
-			files.push_back(std::make_unique<Device>(s->dev().path()));
-		try {
-			queues.push_back(std::make_unique<UserQueue>(*files.back()));
-		} catch (const std::system_error &e) {
-			err = e.code().value();
-		}
-	}
-	EXPECT_EQ(err, EBUSY);
-	EXPECT_GE(queues.size(), 2u);
+	EXPECT_EQ(CountUntilBusy(s->dev().path()), total)
+		<< "the closed file's queue was not freed";
 	other.ExpectWorks();
 }
 
