@@ -896,6 +896,8 @@ int npu_ioctl_uqueue_create(struct drm_device *drm, void *data,
 	/* a queue freed while its firmware was gone */
 	if (!npu_uqueue_quiesce(ndev, uq->hwq)) {
 		mutex_unlock(&ndev->hw_lock);
+		/* a hang: the recovery frees the queue for the next CREATE */
+		npu_reset_report_fault(ndev, NPU_FAULT_UQUEUE_HANG);
 		ret = -EIO;
 		goto err_revoke;
 	}

@@ -1258,5 +1258,39 @@ TEST_F(Uqueue, DeviceResetLosesTheQueue)
 	EXPECT_EQ(ReadWord(out, 0), 7u);
 }
 
+// System sleep (the driver's suspend and resume callbacks, through the
+// debugfs hook system_sleep_test.cpp uses): the firmware is stopped, so
+// user queues are LOST like after a reset.
+TEST_F(Uqueue, SystemSleepLosesTheQueue)
+{
+	if (Unavailable())
+		return;
+	const NodeInfo node = FindNpuNodes().at(0);
+	Bo gate(s->dev(), kPageSize);
+	Syncobj so(s->dev());
+	{
+		UserQueue q(s->dev());
+		Commands cmds;
+		cmds.WaitMem(gate.addr(), 1);
+		uint64_t seqno = q.Launch(s->Stage(cmds), cmds.bytes());
+		ASSERT_EQ(q.Fence(so.handle(), seqno), 0);
+		{
+			std::ofstream out("/sys/kernel/debug/npu/" + node.pci_bdf +
+					  "/system_sleep");
+			ASSERT_TRUE(out);
+			out << "1" << std::flush;
+			ASSERT_TRUE(out) << "system suspend failed (dmesg says why)";
+		}
+		EXPECT_EQ(q.Query().state, uint32_t(DRM_NPU_UQUEUE_LOST));
+		EXPECT_EQ(so.Wait(5000), 0);
+		EXPECT_EQ(FenceError(so), -EIO);
+	}
+	s->ExpectWorks();
+	Bo out(s->dev(), kPageSize);
+	UserQueue fresh(s->dev());
+	ASSERT_TRUE(fresh.PollDone(LaunchFence(fresh, out, 0, 9)));
+	EXPECT_EQ(ReadWord(out, 0), 9u);
+}
+
 } // namespace
 } // namespace npu_test
