@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <system_error>
 
@@ -314,6 +315,34 @@ TEST_F(Uqueue, AvailableExactlyWhereDmaIsCoherent)
 	EXPECT_EQ(st.state, uint32_t(DRM_NPU_UQUEUE_ACTIVE));
 	EXPECT_EQ(st.done_seqno, 0u);
 	EXPECT_EQ(st.timeouts, 0u);
+}
+
+// debugfs uqueues lists each user queue with its hardware queue, context,
+// progress and state; debugfs queues leaves those hardware queues out.
+TEST_F(Uqueue, DebugfsListsUserQueues)
+{
+	if (Unavailable())
+		return;
+	const NodeInfo node = FindNpuNodes().at(0);
+	const std::string dir = "/sys/kernel/debug/npu/" + node.pci_bdf + "/";
+	auto read = [](const std::string &path) {
+		std::ifstream in(path);
+		return std::string(std::istreambuf_iterator<char>(in), {});
+	};
+	Bo out(s->dev(), kPageSize);
+	UserQueue q(s->dev());
+	ASSERT_TRUE(q.PollDone(LaunchFence(q, out, 0, 1)));
+	const drm_npu_uqueue_query st = q.Query();
+	const std::string line = "hw_queue " + std::to_string(st.hw_queue) + " context " +
+				 std::to_string(s->dev().Param(DRM_NPU_PARAM_CONTEXT_ID)) +
+				 " uqueue " + std::to_string(q.id()) +
+				 " priority 1 done 1 state active";
+	const std::string uqueues = read(dir + "uqueues");
+	EXPECT_NE(uqueues.find(line), std::string::npos) << uqueues;
+	EXPECT_NE(uqueues.find("available 1"), std::string::npos) << uqueues;
+	const std::string queues = read(dir + "queues");
+	EXPECT_EQ(queues.find("queue " + std::to_string(st.hw_queue) + "\n"), std::string::npos)
+		<< queues;
 }
 
 // ---- launch and completion -----------------------------------------------
