@@ -256,11 +256,15 @@ protected:
 	void SetUp() override
 	{
 		NpuTest::SetUp();
-		bounced_ = BounceBuffers();
+		std::ifstream param("/sys/module/npu/parameters/user_queues");
+		std::string user_queues;
+		std::getline(param, user_queues);
+		bounced_ = BounceBuffers() || user_queues == "0";
 	}
 
-	// Under bounce buffers: the parameter reads 0 and CREATE fails with
-	// EOPNOTSUPP, which is all there is to test; true then.
+	// Under bounce buffers (or with the module's user_queues=0): the
+	// parameter reads 0 and CREATE fails with EOPNOTSUPP, which is all
+	// there is to test; true then.
 	bool Unavailable()
 	{
 		if (!bounced_)
