@@ -964,6 +964,35 @@ TEST_F(Uqueue, AnotherContextsAddressesFault)
 	other.ExpectWorks();
 }
 
+// The kernel does not know which BOs a user job uses: a BO freed while
+// such a job is parked is unmapped under it (once the device acknowledged
+// the invalidate), so the job faults when it reaches the freed memory
+// rather than writing pages the kernel may have reused.
+TEST_F(Uqueue, MemoryFreedUnderARunningJobFaults)
+{
+	if (Unavailable())
+		return;
+	const std::string bdf = FindNpuNodes().at(0).pci_bdf;
+	Bo gate(s->dev(), kPageSize);
+	auto doomed = std::make_unique<Bo>(s->dev(), kPageSize);
+	const uint64_t doomed_addr = doomed->addr();
+	UserQueue q(s->dev());
+	Commands cmds;
+	cmds.WaitMem(gate.addr(), 1);
+	cmds.Fill(doomed_addr, 0x77, 64);
+	uint64_t seqno = q.Launch(s->Stage(cmds), cmds.bytes());
+	usleep(100000);
+	const int64_t bos = Counter(bdf, "bos");
+	doomed.reset();
+	ASSERT_TRUE(Eventually([&] { return Counter(bdf, "bos") < bos; }))
+		<< "the freed BO was never released";
+	*reinterpret_cast<volatile uint64_t *>(gate.map()) = 1;
+	ASSERT_TRUE(q.PollDone(seqno));
+	drm_npu_uqueue_job d = q.Descriptor(seqno);
+	EXPECT_JOB_STATUS(d.status, DRM_NPU_JOB_STATUS_PAGE_FAULT);
+	EXPECT_EQ(d.fault_addr, doomed_addr);
+}
+
 // Two processes, each with its own queue: each job lands in its own
 // process's memory, and neither can map, query or destroy the other's.
 TEST_F(Uqueue, TwoProcessesQueuesAreIsolated)
