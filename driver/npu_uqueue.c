@@ -34,6 +34,7 @@
  * queue LOST: disabled until destroyed.
  */
 #include <linux/capability.h>
+#include <linux/dma-fence-chain.h>
 #include <linux/dma-mapping.h>
 #include <linux/eventfd.h>
 #include <linux/iopoll.h>
@@ -43,7 +44,6 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/swiotlb.h>
-#include <linux/dma-fence-chain.h>
 
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
