@@ -225,8 +225,10 @@ static int queues_show(struct seq_file *m, void *unused)
 	struct npu_device *ndev = m->private;
 	u32 i;
 
+	/* the queues kept for user mode are in uqueues */
 	for (i = 0; i < ndev->queue_count; i++)
-		npu_queue_show(m, &ndev->queues[i]);
+		if (!ndev->queues[i].user)
+			npu_queue_show(m, &ndev->queues[i]);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(queues);
