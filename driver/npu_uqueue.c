@@ -54,7 +54,7 @@
 int npu_user_queues = -1;
 module_param_named(user_queues, npu_user_queues, int, 0444);
 MODULE_PARM_DESC(user_queues,
-		 "Hardware queues kept for user-mode queues, taken from the top; at most the queue count minus 4, 0 = none (default -1: half)");
+		 "Hardware queues kept for user-mode queues, taken from the top; at most the queue count minus 4, 0 = none (default -1: a quarter)");
 
 unsigned int npu_user_queues_per_context = 2;
 module_param_named(user_queues_per_context, npu_user_queues_per_context,
@@ -69,14 +69,17 @@ MODULE_PARM_DESC(user_queues_per_context,
  * npu_uqueue_reserved() - hardware queues kept for user mode
  * @ndev: the device, its queue_count known
  *
- * Return: the user_queues parameter (half the queues if negative), capped
- * so that every priority level keeps a kernel queue.
+ * Return: the user_queues parameter, capped so that every priority level
+ * keeps a kernel queue. Negative means a quarter of the queues: on a
+ * 16-queue device each level keeps three kernel queues, so three contexts
+ * of one level still get rings of their own (a job parked on WAIT_MEM holds
+ * up only its own context's work).
  */
 u32 npu_uqueue_reserved(struct npu_device *ndev)
 {
 	u32 max = ndev->queue_count > NPU_PRIO_COUNT ?
 		  ndev->queue_count - NPU_PRIO_COUNT : 0;
-	u32 want = npu_user_queues < 0 ? ndev->queue_count / 2 :
+	u32 want = npu_user_queues < 0 ? ndev->queue_count / 4 :
 		   (u32)npu_user_queues;
 
 	return min(want, max);
