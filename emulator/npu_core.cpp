@@ -59,9 +59,9 @@ ControlCore::ControlCore(std::string name, MemRegion bar2, const DmaEngine &dma,
 	wake_efd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (wake_efd_ < 0)
 		throw std::system_error(errno, std::generic_category(), "eventfd");
-	if (uc_open(UC_ARCH_RISCV, UC_MODE_RISCV64, &uc_) != UC_ERR_OK) {
+	if (uc_err err = uc_open(UC_ARCH_RISCV, UC_MODE_RISCV64, &uc_); err != UC_ERR_OK) {
 		close(wake_efd_);
-		throw std::runtime_error("unicorn: open failed");
+		check(err, "open");
 	}
 	try {
 		check(uc_mem_map_ptr(uc_, NPU_CORE_BAR2_BASE, bar2_.size, UC_PROT_ALL, bar2_.base),
