@@ -1,9 +1,17 @@
 // SPDX-License-Identifier: MIT
 #include "npu_core.h"
 
+#include <array>
+#include <cerrno>
 #include <cstddef>
+#include <cstring>
 #include <stdexcept>
+#include <system_error>
 #include <utility>
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <unicorn/unicorn.h>
 
@@ -21,6 +29,14 @@ constexpr std::size_t kConsoleLineMax = 512;
 // How often stop() re-issues uc_emu_stop: a request made just before the
 // core thread enters uc_emu_start is cleared by it and must be repeated.
 constexpr auto kStopRetry = std::chrono::milliseconds(2);
+constexpr std::size_t kMaxDoorbells = 4;
+
+void drain(int fd)
+{
+	std::uint64_t count;
+	while (read(fd, &count, sizeof(count)) < 0 && errno == EINTR) {
+	}
+}
 
 void check(uc_err err, const char *what)
 {
@@ -33,11 +49,20 @@ void check(uc_err err, const char *what)
 ControlCore::ControlCore(std::string name, MemRegion bar2, const DmaEngine &dma,
 			 IrqCallback raise_irq, std::function<void()> on_halt,
 			 FaultInjector *faults, std::atomic<std::uint64_t> *gated_dma,
-			 EngineArray *engines)
+			 EngineArray *engines, std::vector<DoorbellFd> doorbells)
     : name_(std::move(name)), bar2_(bar2), dma_(dma), raise_irq_(std::move(raise_irq)),
-      on_halt_(std::move(on_halt)), faults_(faults), gated_dma_(gated_dma), engines_(engines)
+      on_halt_(std::move(on_halt)), doorbells_(std::move(doorbells)), faults_(faults),
+      gated_dma_(gated_dma), engines_(engines)
 {
-	check(uc_open(UC_ARCH_RISCV, UC_MODE_RISCV64, &uc_), "open");
+	if (doorbells_.size() > kMaxDoorbells)
+		throw std::invalid_argument("too many doorbell eventfds");
+	wake_efd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (wake_efd_ < 0)
+		throw std::system_error(errno, std::generic_category(), "eventfd");
+	if (uc_err err = uc_open(UC_ARCH_RISCV, UC_MODE_RISCV64, &uc_); err != UC_ERR_OK) {
+		close(wake_efd_);
+		check(err, "open");
+	}
 	try {
 		check(uc_mem_map_ptr(uc_, NPU_CORE_BAR2_BASE, bar2_.size, UC_PROT_ALL, bar2_.base),
 		      "map BAR2");
@@ -46,6 +71,7 @@ ControlCore::ControlCore(std::string name, MemRegion bar2, const DmaEngine &dma,
 		      "map peripherals");
 	} catch (...) {
 		uc_close(uc_);
+		close(wake_efd_);
 		throw;
 	}
 }
@@ -54,6 +80,15 @@ ControlCore::~ControlCore()
 {
 	stop();
 	uc_close(uc_);
+	close(wake_efd_);
+}
+
+// Wakes the core thread from WFE (or makes its next WFE return at once).
+void ControlCore::wake()
+{
+	std::uint64_t one = 1;
+	if (write(wake_efd_, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log(name_, "cannot wake the core: {}", std::strerror(errno));
 }
 
 void ControlCore::start(std::uint64_t entry)
@@ -68,6 +103,7 @@ void ControlCore::stop()
 	stopping_ = true;
 	stop_flag_.store(true);
 	event_cv_.notify_all();
+	wake();
 	while (thread_.joinable() && !exited_) {
 		uc_emu_stop(uc_);
 		event_cv_.wait_for(lock, kStopRetry);
@@ -81,7 +117,7 @@ void ControlCore::post_event(std::uint32_t bits)
 {
 	std::lock_guard lock(event_mutex_);
 	pending_ |= bits;
-	event_cv_.notify_all();
+	wake();
 }
 
 void ControlCore::crash()
@@ -89,6 +125,7 @@ void ControlCore::crash()
 	std::lock_guard lock(event_mutex_);
 	crash_flag_.store(true);
 	event_cv_.notify_all();
+	wake();
 	// the core also stops itself at its next peripheral access
 	uc_emu_stop(uc_);
 }
@@ -125,14 +162,44 @@ std::uint32_t ControlCore::wait_for_event()
 	if (ms == 0)
 		ms = kDefaultHeartbeatMs;
 
-	std::unique_lock lock(event_mutex_);
-	event_cv_.wait_for(lock, std::chrono::milliseconds(ms),
-			   [this] { return pending_ != 0 || stopping_ || crash_flag_; });
-	if (stopping_ || crash_flag_) {
-		uc_emu_stop(uc_);
-		return 0;
+	const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+	std::array<pollfd, 1 + kMaxDoorbells> fds{};
+	fds[0] = {wake_efd_, POLLIN, 0};
+	for (std::size_t i = 0; i < doorbells_.size(); i++)
+		fds[1 + i] = {doorbells_[i].fd, POLLIN, 0};
+	const auto nfds = static_cast<nfds_t>(1 + doorbells_.size());
+	std::uint32_t rang = 0;
+	for (;;) {
+		{
+			std::lock_guard lock(event_mutex_);
+			pending_ |= rang;
+			if (stopping_ || crash_flag_) {
+				uc_emu_stop(uc_);
+				return 0;
+			}
+			if (pending_)
+				return std::exchange(pending_, 0);
+		}
+		auto left = deadline - std::chrono::steady_clock::now();
+		if (left <= std::chrono::nanoseconds::zero())
+			return 0;
+		auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+		timespec ts{static_cast<time_t>(ns / 1000000000),
+			    static_cast<long>(ns % 1000000000)};
+		if (ppoll(fds.data(), nfds, &ts, nullptr) < 0) {
+			if (errno == EINTR)
+				continue;
+			log(name_, "WFE: ppoll: {}", std::strerror(errno));
+			return 0;
+		}
+		for (nfds_t i = 0; i < nfds; i++) {
+			if (!(fds[i].revents & POLLIN))
+				continue;
+			drain(fds[i].fd);
+			if (i > 0)
+				rang |= doorbells_[i - 1].bits;
+		}
 	}
-	return std::exchange(pending_, 0);
 }
 
 void ControlCore::console_putc(char c)

@@ -9,6 +9,11 @@
 // stop() may be called from any other thread; stop() works even when the
 // firmware never reads WFE (it keeps calling uc_emu_stop until the core
 // thread has left the emulation loop).
+//
+// WFE: the core thread sleeps in ppoll() on its own wake eventfd
+// (post_event(), stop(), crash()) and on the doorbell eventfds it was given,
+// so a doorbell rung on one of those (QEMU's ivshmem writes them) wakes the
+// core thread directly, with no thread in between.
 #pragma once
 
 #include <atomic>
@@ -19,6 +24,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "npu_dma.h"
 #include "npu_engine.h"
@@ -32,6 +38,12 @@ namespace npu::emu
 
 using IrqCallback = std::function<void(unsigned vector)>;
 
+// A doorbell eventfd the core polls in WFE; readable, it latches bits.
+struct DoorbellFd {
+	int fd;
+	std::uint32_t bits; // NPU_WFE_*
+};
+
 class ControlCore
 {
 public:
@@ -41,10 +53,12 @@ public:
 	// are consumed where the hardware would fail; gated_dma (optional)
 	// counts job DMA done while regs.power_state gates the engines.
 	// engines (optional) are the tensor engines behind ENG_KICK/ENG_DONE.
+	// doorbells (optional): eventfds the core thread reads itself in WFE;
+	// they must stay open until the core is destroyed.
 	ControlCore(std::string name, MemRegion bar2, const DmaEngine &dma, IrqCallback raise_irq,
 		    std::function<void()> on_halt, FaultInjector *faults = nullptr,
-		    std::atomic<std::uint64_t> *gated_dma = nullptr,
-		    EngineArray *engines = nullptr);
+		    std::atomic<std::uint64_t> *gated_dma = nullptr, EngineArray *engines = nullptr,
+		    std::vector<DoorbellFd> doorbells = {});
 	~ControlCore(); // stop()s, then frees the engine
 	ControlCore(const ControlCore &) = delete;
 	ControlCore &operator=(const ControlCore &) = delete;
@@ -70,6 +84,7 @@ private:
 	void corrupt_writeback();
 	void corrupt_done_seqno();
 	void before_access();
+	void wake();
 
 	static std::uint64_t mmio_read(uc_struct *uc, std::uint64_t off, unsigned size, void *self);
 	static void mmio_write(uc_struct *uc, std::uint64_t off, unsigned size, std::uint64_t value,
@@ -84,8 +99,11 @@ private:
 	std::chrono::steady_clock::time_point boot_time_;
 	std::thread thread_;
 
-	std::mutex event_mutex_; // protects pending_, stopping_ and exited_
-	std::condition_variable event_cv_;
+	const std::vector<DoorbellFd> doorbells_;
+	int wake_efd_ = -1; // written after pending_, stopping_ or crash_flag_ change
+
+	std::mutex event_mutex_;	   // protects pending_, stopping_ and exited_
+	std::condition_variable event_cv_; // exited_, stopping_ (not WFE: wake_efd_)
 	std::uint32_t pending_ = 0;
 	bool stopping_ = false;
 	bool exited_ = false;

@@ -222,6 +222,18 @@ void NpuDevice::doorbell(unsigned vector)
 	}
 }
 
+void NpuDevice::set_doorbell_fds(int queue_fd, int ping_fd)
+{
+	std::lock_guard lock(ctrl_mutex_);
+	if (core_)
+		log(config_.name, "doorbell eventfds changed under running firmware");
+	doorbell_fds_.clear();
+	if (queue_fd >= 0)
+		doorbell_fds_.push_back({queue_fd, NPU_WFE_QUEUE});
+	if (ping_fd >= 0)
+		doorbell_fds_.push_back({ping_fd, NPU_WFE_PING});
+}
+
 void NpuDevice::power_on_reset()
 {
 	std::lock_guard lock(ctrl_mutex_);
@@ -277,7 +289,7 @@ void NpuDevice::boot()
 	try {
 		core_ = std::make_unique<ControlCore>(
 			config_.name, bar2_, dma_, raise_irq_, [this] { on_core_halt(); }, &faults_,
-			&gated_dma_, engines_.get());
+			&gated_dma_, engines_.get(), doorbell_fds_);
 	} catch (const std::exception &e) {
 		log(config_.name, "cannot start control core: {}", e.what());
 		shared_set(r->state, std::uint32_t{NPU_STATE_HALTED});

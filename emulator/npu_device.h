@@ -19,6 +19,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "npu_core.h"
 #include "npu_dma.h"
@@ -55,6 +56,13 @@ public:
 
 	// The host rang doorbell vector (NPU_DB_*).
 	void doorbell(unsigned vector);
+	// Eventfds (or -1) on which the host rings NPU_DB_QUEUE and NPU_DB_PING:
+	// the control core then polls them itself in WFE, one thread wake-up
+	// per doorbell instead of two, and the caller must not read them. Takes
+	// effect at the next boot: call it while no firmware runs (before the
+	// first boot or after power_on_reset()); the fds must stay open until
+	// the next power_on_reset().
+	void set_doorbell_fds(int queue_fd, int ping_fd);
 	// Power cycle: stop the core, registers back to ROM state, no
 	// interrupt (nobody is listening, e.g. the VM went away).
 	void power_on_reset();
@@ -95,6 +103,7 @@ private:
 
 	std::mutex ctrl_mutex_; // serialises doorbells and resets; protects core_
 	std::unique_ptr<ControlCore> core_;
+	std::vector<DoorbellFd> doorbell_fds_; // for the next boot; under ctrl_mutex_
 
 	FaultInjector faults_;
 	std::atomic<std::uint64_t> gated_dma_{0};

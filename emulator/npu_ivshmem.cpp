@@ -114,7 +114,7 @@ bool IvshmemServer::send_greeting(const Client &c)
 	return true;
 }
 
-void IvshmemServer::accept_client()
+void IvshmemServer::accept_client(NpuDevice &device)
 {
 	UniqueFd sock(accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
 	if (!sock) {
@@ -137,6 +137,9 @@ void IvshmemServer::accept_client()
 		return;
 	}
 	client_ = std::move(c);
+	// no firmware runs now: the last client's departure reset the device
+	device.set_doorbell_fds(client_.device_efd[NPU_DB_QUEUE].get(),
+				client_.device_efd[NPU_DB_PING].get());
 	log(name_, "client connected (peer {})", kClientPeerId);
 }
 
@@ -145,6 +148,7 @@ void IvshmemServer::drop_client(NpuDevice &device)
 	log(name_, "client disconnected");
 	// Stop the firmware before the interrupt eventfds go away.
 	device.power_on_reset();
+	device.set_doorbell_fds(-1, -1);
 	std::lock_guard lock(client_mutex_);
 	client_ = Client{};
 }
@@ -158,8 +162,12 @@ void IvshmemServer::serve(NpuDevice &device)
 		// Only this thread changes client_, so reading it unlocked is safe.
 		if (client_.sock) {
 			fds.push_back({client_.sock.get(), POLLIN, 0});
-			for (const auto &efd : client_.device_efd)
-				fds.push_back({efd.get(), POLLIN, 0});
+			for (unsigned v = 0; v < NPU_IVSHMEM_VECTORS; v++)
+				fds.push_back({client_.device_efd[v].get(),
+					       v == NPU_DB_QUEUE || v == NPU_DB_PING
+						       ? short{0}
+						       : short{POLLIN},
+					       0});
 		}
 		if (poll(fds.data(), fds.size(), -1) < 0) {
 			if (errno == EINTR)
@@ -187,7 +195,7 @@ void IvshmemServer::serve(NpuDevice &device)
 			}
 		}
 		if (fds[kListen].revents & POLLIN)
-			accept_client();
+			accept_client(device);
 	}
 }
 

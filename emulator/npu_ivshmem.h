@@ -8,7 +8,9 @@
 // device and the next client (the rebooted VM) can connect.
 //
 // Threads: one server thread per socket (start() to stop()). raise_irq()
-// may be called from any thread.
+// may be called from any thread. The NPU_DB_QUEUE and NPU_DB_PING eventfds
+// are the control core's to poll (NpuDevice::set_doorbell_fds()): the
+// server thread handles CTRL and MMU only.
 #pragma once
 
 #include <array>
@@ -52,7 +54,7 @@ private:
 	};
 
 	void serve(NpuDevice &device);
-	void accept_client();
+	void accept_client(NpuDevice &device);
 	void drop_client(NpuDevice &device);
 	bool send_greeting(const Client &c);
 

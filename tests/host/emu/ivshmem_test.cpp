@@ -194,6 +194,36 @@ TEST_F(Ivshmem, MmuDoorbellCompletesTheInvalidateAndADisconnectClearsIt)
 	EXPECT_EQ(device_.mmu_invalidations(), 1u);
 }
 
+// NPU_DB_QUEUE and NPU_DB_PING go straight to the control core, which polls
+// their eventfds in WFE (not through the server thread): a ping rung on its
+// eventfd is answered, and still is by the firmware the next client boots
+// with its own, new eventfds.
+TEST_F(Ivshmem, PingDoorbellEventfdWakesTheFirmwareAcrossAReconnect)
+{
+	auto *regs = reinterpret_cast<npu_regs *>(bar2_.region().base);
+	const std::vector<std::uint8_t> image = real_firmware();
+	for (int client = 0; client < 2; client++) {
+		Session s(path_);
+		shared_copy(bar2_.region().base + NPU_FW_OFFSET, image.data(), image.size());
+		auto *params =
+			reinterpret_cast<npu_boot_params *>(bar2_.region().base + NPU_MBOX_OFFSET);
+		shared_store<std::uint32_t>(&params->heartbeat_ms, 20);
+		shared_store<std::uint32_t>(&regs->ctrl, NPU_CTRL_BOOT);
+		s.ring(NPU_DB_CTRL);
+		ASSERT_TRUE(readable(s.irq[NPU_IRQ_CTRL].get(), 10000)) << "client " << client;
+		ASSERT_EQ(shared_load<std::uint32_t>(&regs->state), std::uint32_t{NPU_STATE_READY});
+		for (std::uint64_t round = 1; round <= 3; round++) {
+			shared_store<std::uint64_t>(&regs->ping_req, round);
+			s.ring(NPU_DB_PING);
+			ASSERT_TRUE(readable(s.irq[NPU_IRQ_PING].get(), 10000))
+				<< "client " << client << " round " << round;
+			std::uint64_t count = 0;
+			EXPECT_EQ(read(s.irq[NPU_IRQ_PING].get(), &count, sizeof(count)), 8);
+			EXPECT_EQ(shared_load<std::uint64_t>(&regs->ping_ack), round);
+		}
+	}
+}
+
 TEST_F(Ivshmem, StopRemovesTheSocket)
 {
 	EXPECT_TRUE(std::filesystem::exists(path_));
