@@ -27,10 +27,7 @@ bool wait_capture(const detail::EventState& e, const detail::EventState::Capture
         if (c.point == 0 || c.track->timeline->known_complete(c.point))
             return true;
         c.track->ensure_submitted(c.point);
-        if (!e.device->api.syncobj_wait({c.track->timeline->syncobj, c.point}, deadline_ns))
-            return false;
-        c.track->timeline->mark_complete(c.point);
-        return true;
+        return c.track->timeline->wait(c.point, deadline_ns);
     }
     if (!c.syncobj)
         return true;
@@ -153,7 +150,7 @@ int Event::export_sync_file() const {
     if (c.point == 0)
         api.syncobj_signal({syncobj, 0});
     else
-        api.syncobj_transfer({c.track->timeline->syncobj, c.point}, {syncobj, 0});
+        api.syncobj_transfer(c.track->timeline->sync_point(c.point), {syncobj, 0});
     return api.syncobj_export(syncobj, true);
 }
 
@@ -170,7 +167,7 @@ int Event::export_syncobj() const {
         if (c.point == 0)
             api.syncobj_signal({syncobj, 0});
         else
-            api.syncobj_transfer({c.track->timeline->syncobj, c.point}, {syncobj, 0});
+            api.syncobj_transfer(c.track->timeline->sync_point(c.point), {syncobj, 0});
     } else if (fresh) {
         api.syncobj_signal({syncobj, 0}); // never recorded: complete
     }
