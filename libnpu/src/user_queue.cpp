@@ -156,8 +156,9 @@ void Timeline::refresh() {
     {
         std::lock_guard lock(uq_mutex);
         poll_locked();
-        // Only user-mode work pending: the control page said it all.
-        if (known_complete(submitted.load()) || kernel_point <= completed.load())
+        // No fence beyond what is known complete: the syncobj cannot tell
+        // more (user-mode work pending: the control page said it all).
+        if (attached <= completed.load())
             return;
     }
     mark_complete(device->api.syncobj_query(syncobj));
