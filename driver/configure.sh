@@ -134,6 +134,14 @@ probe NPU_HAVE_DRIVER_GEM_PRIME_MMAP '
 
 	(void)drv;' &
 
+probe NPU_HAVE_EVENTFD_SIGNAL_NOARG '
+#include <linux/eventfd.h>' '
+	eventfd_signal(NULL);' &
+
+probe NPU_HAVE_VM_FLAGS_MOD '
+#include <linux/mm.h>' '
+	vm_flags_mod(NULL, VM_IO, VM_MAYEXEC);' &
+
 wait
 
 {

@@ -9,7 +9,9 @@
 
 #include "npu_config.h"
 
+#include <linux/eventfd.h>
 #include <linux/kthread.h>
+#include <linux/mm.h>
 
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
@@ -27,10 +29,17 @@
 #ifdef NPU_HAVE_DRM_ACCEL
 #include <drm/drm_accel.h>
 #define NPU_DRIVER_NODE_FEATURE		DRIVER_COMPUTE_ACCEL
-#define NPU_FOPS			DRM_ACCEL_FOPS
+#define NPU_FOPS_OPEN			accel_open
 #else
 #define NPU_DRIVER_NODE_FEATURE		DRIVER_RENDER
-#define NPU_FOPS			DRM_GEM_FOPS
+#define NPU_FOPS_OPEN			drm_open
+#endif
+
+/* DRM_ACCEL_FOPS / DRM_GEM_FOPS, whose fop_flags came with 6.12 */
+#ifdef FOP_UNSIGNED_OFFSET
+#define NPU_FOPS_FLAGS_INIT		.fop_flags = FOP_UNSIGNED_OFFSET,
+#else
+#define NPU_FOPS_FLAGS_INIT
 #endif
 
 /*
@@ -80,10 +89,22 @@ static inline u64 npu_file_client_id(struct drm_file *file)
 }
 #endif
 
+/*
+ * The fields of DRM_ACCEL_FOPS / DRM_GEM_FOPS, but mmap: npu_mmap() maps
+ * user-mode queues and hands everything else to drm_gem_mmap().
+ */
 #define NPU_DEFINE_FOPS(name) \
 	static const struct file_operations name = { \
 		.owner = THIS_MODULE, \
-		NPU_FOPS, \
+		.open = NPU_FOPS_OPEN, \
+		.release = drm_release, \
+		.unlocked_ioctl = drm_ioctl, \
+		.compat_ioctl = drm_compat_ioctl, \
+		.poll = drm_poll, \
+		.read = drm_read, \
+		.llseek = noop_llseek, \
+		.mmap = npu_mmap, \
+		NPU_FOPS_FLAGS_INIT \
 		.show_fdinfo = NPU_FOPS_SHOW_FDINFO, \
 	}
 
@@ -155,6 +176,27 @@ static inline void npu_sched_unpause(struct drm_gpu_scheduler *sched)
 	drm_sched_wqueue_start(sched);
 #else
 	kthread_unpark(sched->thread);
+#endif
+}
+
+/* eventfd_signal() lost its count argument in 6.8 */
+static inline void npu_eventfd_signal(struct eventfd_ctx *ctx)
+{
+#ifdef NPU_HAVE_EVENTFD_SIGNAL_NOARG
+	eventfd_signal(ctx);
+#else
+	eventfd_signal(ctx, 1);
+#endif
+}
+
+/* vma->vm_flags became read-only behind vm_flags_mod() in 6.3 */
+static inline void npu_vm_flags_mod(struct vm_area_struct *vma,
+				    vm_flags_t set, vm_flags_t clear)
+{
+#ifdef NPU_HAVE_VM_FLAGS_MOD
+	vm_flags_mod(vma, set, clear);
+#else
+	vma->vm_flags = (vma->vm_flags | set) & ~clear;
 #endif
 }
 

@@ -76,7 +76,7 @@ static struct npu_queue *npu_pick_hw_queue(struct npu_device *ndev,
 	for (i = 0; i < ndev->queue_count; i++) {
 		struct npu_queue *q = &ndev->queues[i];
 
-		if (q->priority != level)
+		if (q->priority != level || q->user)
 			continue;
 		if (!best || atomic_read(&q->users) < atomic_read(&best->users))
 			best = q;

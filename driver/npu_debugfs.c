@@ -217,6 +217,13 @@ static int queues_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(queues);
 
+static int uqueues_show(struct seq_file *m, void *unused)
+{
+	npu_uqueue_debugfs_show(m->private, m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(uqueues);
+
 static int engines_show(struct seq_file *m, void *unused)
 {
 	struct npu_device *ndev = m->private;
@@ -347,6 +354,7 @@ int npu_debugfs_init(struct npu_device *ndev)
 	debugfs_create_file("contexts", 0444, dir, ndev, &contexts_fops);
 	debugfs_create_file("bos", 0444, dir, ndev, &bos_fops);
 	debugfs_create_file("queues", 0444, dir, ndev, &queues_fops);
+	debugfs_create_file("uqueues", 0444, dir, ndev, &uqueues_fops);
 	debugfs_create_file("engines", 0444, dir, ndev, &engines_fops);
 	debugfs_create_file("fw_log", 0444, dir, ndev, &fw_log_fops);
 	debugfs_create_file("counters", 0444, dir, ndev, &counters_fops);

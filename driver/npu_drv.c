@@ -14,6 +14,7 @@
  *   npu_dma.c    DMA mask, BO syncs for the device and the CPU around jobs
  *   npu_job.c    submit, scheduler backend, hardware fences, WAIT
  *   npu_ctx_queue.c  context queues (QUEUE_CREATE/DESTROY), priorities
+ *   npu_uqueue.c user-mode queues (UQUEUE_*), the device file's mmap
  *   npu_engine.c tensor engine registers and utilisation sampling
  *   npu_sysfs.c, npu_hwmon.c, npu_debugfs.c  telemetry (npu_telemetry.h)
  *   npu_compat.h wrappers over kernel API differences, keyed on the
@@ -50,6 +51,7 @@
 #include "npu_mmu.h"
 #include "npu_reclaim.h"
 #include "npu_tenant.h"
+#include "npu_uqueue.h"
 
 unsigned int npu_heartbeat_ms = 100;
 module_param_named(heartbeat_ms, npu_heartbeat_ms, uint, 0444);
@@ -97,6 +99,7 @@ static int npu_open(struct drm_device *drm, struct drm_file *file)
 	ret = npu_ctx_queues_init(ctx);
 	if (ret)
 		goto err_erase;
+	npu_uqueue_ctx_init(ctx);
 
 	file->driver_priv = ctx;
 	drm_dev_exit(idx);
@@ -118,6 +121,8 @@ static void npu_postclose(struct drm_device *drm, struct drm_file *file)
 {
 	struct npu_context *ctx = file->driver_priv;
 
+	/* the device is done with them before the address space can go */
+	npu_uqueue_ctx_fini(ctx);
 	/* waits for queued jobs to reach the device (or kills them) */
 	npu_ctx_queues_fini(ctx);
 	/* bound ranges go once those jobs are done, as for VM_BIND UNMAP */
@@ -210,6 +215,9 @@ int npu_ioctl_get_param(struct drm_device *drm, void *data,
 	case DRM_NPU_PARAM_CONTEXT_BANNED:
 		args->value = npu_tenant_banned(ctx);
 		break;
+	case DRM_NPU_PARAM_UQUEUE_COUNT:
+		args->value = npu_uqueue_param_count(ndev);
+		break;
 	default:
 		ret = -EINVAL;
 		break;
@@ -231,6 +239,14 @@ static const struct drm_ioctl_desc npu_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(NPU_VM_BIND, npu_ioctl_vm_bind, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(NPU_BO_SYNC, npu_ioctl_bo_sync, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(NPU_USERPTR, npu_ioctl_userptr, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(NPU_UQUEUE_CREATE, npu_ioctl_uqueue_create,
+			  DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(NPU_UQUEUE_DESTROY, npu_ioctl_uqueue_destroy,
+			  DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(NPU_UQUEUE_FENCE, npu_ioctl_uqueue_fence,
+			  DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(NPU_UQUEUE_QUERY, npu_ioctl_uqueue_query,
+			  DRM_RENDER_ALLOW),
 };
 
 NPU_DEFINE_FOPS(npu_fops);

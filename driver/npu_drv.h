@@ -25,6 +25,7 @@
 #include "npu_hw.h"
 #include "npu_reset.h"
 #include "npu_telemetry.h"
+#include "npu_uqueue.h"
 
 #define NPU_DRIVER_NAME		"npu"
 #define NPU_FW_NAME		"npu/npu_fw.bin"
@@ -56,6 +57,7 @@ extern unsigned int npu_job_timeout_ms;
  * @ndev: owning device
  * @index: queue number in BAR2
  * @priority: level the queue serves, written to its priority register
+ * @user: kept for user-mode queues (npu_uqueue.c): no scheduler feeds it
  * @users: context queues feeding this queue, to spread new ones
  * @name: scheduler name
  * @regs: the queue's struct npu_queue_regs in BAR2
@@ -75,6 +77,7 @@ struct npu_queue {
 	struct npu_device *ndev;
 	u32 index;
 	u32 priority;
+	bool user;
 	atomic_t users;
 	char name[24];
 	void __iomem *regs;
@@ -139,6 +142,7 @@ struct npu_queue {
  * @inval_seq: number of the latest regs.mmu_inval_req (under @hw_lock)
  * @stats: objects alive on the device (npu_telemetry.h)
  * @engine_util: utilisation of each engine, sampled by the watchdog
+ * @uq: the hardware queues kept for user-mode queues (npu_uqueue.c)
  */
 struct npu_device {
 	struct drm_device drm;
@@ -184,6 +188,7 @@ struct npu_device {
 	u64 inval_seq;
 	struct npu_dev_stats stats;
 	struct npu_engine_util engine_util[NPU_MAX_ENGINES];
+	struct npu_uqueue_dev uq;
 };
 
 /**
@@ -197,6 +202,8 @@ struct npu_device {
  * @queues: queue id -> struct npu_ctx_queue (npu_ctx_queue.h), queue 0
  *	included; has its own lock
  * @job_limit: jobs the context may have not yet completed (npu_tenant.c)
+ * @uqueues: uqueue id -> struct npu_uqueue; has its own lock
+ * @uqueue_count: user-mode queues of the context (under npu_device.uq.lock)
  */
 struct npu_context {
 	struct npu_device *ndev;
@@ -207,6 +214,8 @@ struct npu_context {
 	char comm[TASK_COMM_LEN];
 	struct xarray queues;
 	u32 job_limit;
+	struct xarray uqueues;
+	u32 uqueue_count;
 };
 
 static inline struct npu_device *to_npu_device(struct drm_device *drm)

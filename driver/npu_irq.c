@@ -34,6 +34,7 @@ static irqreturn_t npu_irq_job(int irq, void *data)
 	/* one vector for all queues: look at each */
 	for (i = 0; i < ndev->queue_count; i++)
 		npu_queue_handle_done(&ndev->queues[i]);
+	npu_uqueue_irq(ndev);
 	return IRQ_HANDLED;
 }
 

@@ -173,6 +173,9 @@ void npu_queue_handle_done(struct npu_queue *queue)
 	bool fence_cookie;
 	u64 done;
 
+	/* a user-mode queue's completions are npu_uqueue.c's */
+	if (queue->user)
+		return;
 	fence_cookie = dma_fence_begin_signalling();
 	spin_lock_irqsave(&queue->lock, flags);
 	done = readq(queue->regs + NPU_QREG(done_seqno));
@@ -374,6 +377,9 @@ void npu_queue_disable(struct npu_queue *queue)
  *	enable it
  * @queue: the queue, with no job in flight and its scheduler stopped or
  *	idle
+ *
+ * A queue kept for user mode stays disabled: npu_uqueue.c programs it for
+ * the user queue it serves, which a reset ended.
  */
 void npu_queue_program(struct npu_queue *queue)
 {
@@ -381,6 +387,8 @@ void npu_queue_program(struct npu_queue *queue)
 	unsigned long flags;
 
 	npu_queue_disable(queue);
+	if (queue->user)
+		return;
 	spin_lock_irqsave(&queue->lock, flags);
 	WARN_ON(!list_empty(&queue->inflight));
 	memset(queue->ring, 0, NPU_RING_ENTRIES * sizeof(*queue->ring));
@@ -439,6 +447,7 @@ int npu_queue_init(struct npu_device *ndev, struct npu_queue *queue,
 	snprintf(queue->name, sizeof(queue->name), "npu-q%u-prio%u", index,
 		 queue->priority);
 	queue->regs = ndev->bar2 + NPU_QUEUE_OFFSET + index * NPU_QUEUE_STRIDE;
+	queue->user = index >= ndev->uq.first;
 	spin_lock_init(&queue->lock);
 	INIT_LIST_HEAD(&queue->inflight);
 	queue->fence_context = dma_fence_context_alloc(1);

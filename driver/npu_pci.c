@@ -87,8 +87,11 @@ static void npu_hw_stop(void *data)
 	pci_clear_master(ndev->pdev);
 	for (i = 0; i < ndev->queue_count; i++)
 		npu_queue_fail_all(&ndev->queues[i], NULL, -ENODEV);
+	npu_uqueue_lost(ndev);
 	ndev->stopped = true;
 	mutex_unlock(&ndev->hw_lock);
+	/* the BARs and rings go with the device: out of every process */
+	npu_uqueue_revoke_all(ndev);
 	/* the device no longer reads memory: open files' mappings can go */
 	npu_gem_release_dma(ndev);
 }
@@ -153,6 +156,10 @@ static int npu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		return ret;
 
+	/* the top queues may be kept for user mode */
+	ret = npu_uqueue_dev_init(ndev);
+	if (ret)
+		return ret;
 	for (i = 0; i < ndev->queue_count; i++) {
 		ret = npu_queue_init(ndev, &ndev->queues[i], i);
 		if (ret)

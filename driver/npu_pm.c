@@ -143,6 +143,8 @@ static int npu_pm_suspend(struct device *dev)
 		/* the device may lose power: nothing of the firmware survives */
 		npu_fw_reset(ndev);
 	}
+	/* user-mode queues do not survive it either */
+	npu_uqueue_lost(ndev);
 	mutex_unlock(&ndev->hw_lock);
 	drm_dev_exit(idx);
 	return 0;

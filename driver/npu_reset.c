@@ -290,6 +290,7 @@ static int npu_reset_device(struct npu_device *ndev, struct npu_job *timed_out,
 		/* also finds completions whose interrupt was lost */
 		npu_queue_handle_done(queue);
 	}
+	npu_uqueue_irq(ndev);
 	/*
 	 * From here to the restart the jobs' fences wait for us: nothing may
 	 * wait for reclaim. (Stopping the schedulers waits for their run_job
@@ -334,6 +335,8 @@ static int npu_reset_device(struct npu_device *ndev, struct npu_job *timed_out,
 	/* the core is stopped (or rebooted): nothing touches the jobs now */
 	for (i = 0; i < ndev->queue_count; i++)
 		npu_queue_fail_all(&ndev->queues[i], guilty, -ECANCELED);
+	/* user-mode queues stay disabled until their processes destroy them */
+	npu_uqueue_lost(ndev);
 	atomic_set(&ndev->watchdog.faults, 0);
 	if (ret) {
 		ndev->watchdog.retry_ms = clamp(READ_ONCE(npu_dead_retry_ms),
@@ -614,6 +617,8 @@ static void npu_fault_work(struct work_struct *work)
 		npu_reset_device(ndev, NULL,
 				 faults & NPU_FAULT_ENGINE_ERROR ?
 				 NPU_RESET_ENGINE_ERROR :
+				 faults & NPU_FAULT_UQUEUE_HANG ?
+				 NPU_RESET_JOB_TIMEOUT :
 				 NPU_RESET_BAD_COMPLETION);
 	drm_dev_exit(idx);
 }
@@ -645,6 +650,12 @@ static void npu_watchdog_work(struct work_struct *work)
 	}
 	for (i = 0; i < ndev->queue_count; i++)
 		npu_queue_handle_done(&ndev->queues[i]);
+	/* user-mode jobs that overran their time; a kill not done: reset */
+	if (npu_uqueue_watchdog(ndev)) {
+		npu_reset_device(ndev, NULL, NPU_RESET_JOB_TIMEOUT);
+		npu_watchdog_rearm(ndev);
+		goto out_requeue;
+	}
 
 	hb = npu_rd32(ndev, NPU_REG(heartbeat));
 	if (hb != wd->hb_seen) {

@@ -29,6 +29,8 @@ enum npu_reset_reason {
 /* Faults a completion reports for a recovery to handle (npu_watchdog.faults) */
 #define NPU_FAULT_BAD_COMPLETION	BIT(0)	/* impossible completion */
 #define NPU_FAULT_ENGINE_ERROR		BIT(1)	/* a job failed in an engine */
+/* a disabled user-mode queue stays served (npu_uqueue.c) */
+#define NPU_FAULT_UQUEUE_HANG		BIT(2)
 
 /**
  * struct npu_watchdog - device health checks between interrupts

@@ -125,3 +125,26 @@ void npu_tenant_job_pushed(struct npu_job *job)
 				   npu_tenant_job_done))
 		npu_tenant_job_done(job->done_fence, &job->tenant_cb);
 }
+
+/**
+ * npu_tenant_add_strikes() - count failed jobs of a user-mode queue
+ * @vm: the address space of the queue's context
+ * @context_id: the context, for the log
+ * @count: jobs the firmware counted as failed since the last look
+ *
+ * The firmware's own count (npu_queue_regs.failed), not descriptors the
+ * process can rewrite. Atomics only: called from the JOB interrupt.
+ */
+void npu_tenant_add_strikes(struct npu_vm *vm, u32 context_id, u32 count)
+{
+	struct npu_tenant *t = &vm->tenant;
+	unsigned int threshold = READ_ONCE(npu_ban_threshold);
+
+	if (atomic_add_return(count, &t->strikes) >= threshold && threshold &&
+	    !READ_ONCE(t->banned)) {
+		WRITE_ONCE(t->banned, true);
+		dev_warn_ratelimited(vm->ndev->drm.dev,
+				     "context %u banned: %u jobs timed out or faulted\n",
+				     context_id, threshold);
+	}
+}

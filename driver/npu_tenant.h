@@ -13,6 +13,7 @@
 
 struct npu_context;
 struct npu_job;
+struct npu_vm;
 
 /**
  * struct npu_tenant - what the limits track of one context; in its address
@@ -36,5 +37,6 @@ int npu_tenant_job_reserve(struct npu_context *ctx);
 void npu_tenant_job_unreserve(struct npu_context *ctx);
 void npu_tenant_job_pushed(struct npu_job *job);
 bool npu_tenant_banned(struct npu_context *ctx);
+void npu_tenant_add_strikes(struct npu_vm *vm, u32 context_id, u32 count);
 
 #endif /* NPU_TENANT_H */
