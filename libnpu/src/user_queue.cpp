@@ -173,6 +173,14 @@ void Timeline::poll_locked() {
     if (!uq || user_jobs.empty())
         return;
     const uint64_t done = uq->done();
+    if (done > uq->written()) {
+        // Impossible from a working device (a queue revoked under a
+        // hot-unplug reads so): ask the kernel (ENODEV if the device is gone).
+        const auto q = uq->query();
+        fail_user_jobs_locked(q.state == DRM_NPU_UQUEUE_ACTIVE ? DRM_NPU_UQUEUE_STOPPED : q.state,
+                              q.error);
+        return;
+    }
     while (!user_jobs.empty() && user_jobs.front().seqno <= done) {
         const UserJob job = user_jobs.front();
         user_jobs.pop_front();
