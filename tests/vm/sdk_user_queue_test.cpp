@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -207,6 +208,45 @@ TEST(SdkUserQueue, StreamsOrderEachOtherThroughAttachedFences)
 		EXPECT_EQ(b.as_span<uint32_t>()[b.size() / 4 - 1], round);
 	}
 	producer.synchronize(seconds(30));
+}
+
+unsigned job_timeout_ms()
+{
+	std::ifstream in("/sys/module/npu/parameters/job_timeout_ms");
+	unsigned ms = 2000;
+	in >> ms;
+	return ms;
+}
+
+// A job held on the device past the driver's job timeout (a host callback
+// that outlasts it, the job parked on its gate) is killed like a submitted
+// one: TIMEOUT reaches synchronize() from the ring's write-back, and the
+// stream's later work runs.
+TEST(SdkUserQueue, HungJobTimesOutAndTheStreamGoesOn)
+{
+	npu::Device device(0);
+	npu::Buffer ok(device, 4096);
+	npu::StreamOptions options;
+	options.max_batch_delay = std::chrono::nanoseconds(0);
+	npu::Stream stream(device, options);
+	const bool user_mode = expect_user_mode(device);
+	EXPECT_EQ(stream.user_mode(), user_mode);
+	stream.fill(ok, 0, 4, 1);
+	stream.synchronize(seconds(30));
+	const auto hold = std::chrono::milliseconds(job_timeout_ms() + 500);
+	stream.launch_host_func([hold] { std::this_thread::sleep_for(hold); });
+	stream.fill(ok, 0, 4, 2); // gated: WAIT_MEM until the callback is done
+	try {
+		stream.synchronize(seconds(60));
+		FAIL() << "the job held past the job timeout completed";
+	} catch (const npu::JobError &e) {
+		EXPECT_EQ(e.status(), static_cast<uint32_t>(DRM_NPU_JOB_STATUS_TIMEOUT))
+			<< e.what();
+	}
+	EXPECT_EQ(ok.as_span<uint32_t>()[0], 1u) << "the killed job wrote";
+	stream.fill(ok, 0, 4, 3);
+	EXPECT_NO_THROW(stream.synchronize(seconds(30)));
+	EXPECT_EQ(ok.as_span<uint32_t>()[0], 3u);
 }
 
 } // namespace
