@@ -7,6 +7,8 @@
  *   engines   each tensor engine's registers and utilisation
  *   fw_log    the firmware log ring, oldest line first
  *   counters  objects alive on the device, for leak checks in tests
+ *   ping      raw doorbell -> firmware -> interrupt round trips (npu_ping.c)
+ *   hops      the last jobs' round trips, hop by hop (npu_hops.c)
  * Plain debugfs rather than the DRM minor's directory: the same path on
  * accel and render-node kernels. Files are removed at unbind; debugfs
  * waits for readers in progress.
@@ -108,6 +110,18 @@ static int contexts_show(struct seq_file *m, void *unused)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(contexts);
+
+static int ping_show(struct seq_file *m, void *unused)
+{
+	return npu_ping_show(m, m->private);
+}
+DEFINE_SHOW_ATTRIBUTE(ping);
+
+static int hops_show(struct seq_file *m, void *unused)
+{
+	return npu_hops_show(m, m->private);
+}
+DEFINE_SHOW_ATTRIBUTE(hops);
 
 static int bos_show(struct seq_file *m, void *unused)
 {
@@ -211,8 +225,10 @@ static int queues_show(struct seq_file *m, void *unused)
 	struct npu_device *ndev = m->private;
 	u32 i;
 
+	/* the queues kept for user mode are in uqueues */
 	for (i = 0; i < ndev->queue_count; i++)
-		npu_queue_show(m, &ndev->queues[i]);
+		if (!ndev->queues[i].user)
+			npu_queue_show(m, &ndev->queues[i]);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(queues);
@@ -358,6 +374,8 @@ int npu_debugfs_init(struct npu_device *ndev)
 	debugfs_create_file("engines", 0444, dir, ndev, &engines_fops);
 	debugfs_create_file("fw_log", 0444, dir, ndev, &fw_log_fops);
 	debugfs_create_file("counters", 0444, dir, ndev, &counters_fops);
+	debugfs_create_file("ping", 0400, dir, ndev, &ping_fops);
+	debugfs_create_file("hops", 0400, dir, ndev, &hops_fops);
 	npu_pm_debugfs_init(ndev, dir);
 	return devm_add_action_or_reset(&ndev->pdev->dev, npu_debugfs_remove,
 					dir);

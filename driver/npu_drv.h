@@ -22,6 +22,7 @@
 #include <drm/npu_accel.h>
 
 #include "npu_compat.h"
+#include "npu_hops.h"
 #include "npu_hw.h"
 #include "npu_reset.h"
 #include "npu_telemetry.h"
@@ -37,6 +38,8 @@
 #define NPU_FW_ABI_MINOR_MIN	1
 /* ABI minor from which the firmware kills a job on request (kill_seqno). */
 #define NPU_FW_ABI_MINOR_KILL	2
+/* ABI minor from which the firmware answers NPU_DB_PING (regs.ping_req). */
+#define NPU_FW_ABI_MINOR_PING	4
 
 /* Descriptors in each hardware ring, a power of two. */
 #define NPU_RING_ENTRIES	256
@@ -140,6 +143,13 @@ struct npu_queue {
  * @stopped: npu_hw_stop() ran: the device no longer reads memory and its
  *	registers may be gone (under @hw_lock)
  * @inval_seq: number of the latest regs.mmu_inval_req (under @hw_lock)
+ * @ping_seq: number of the latest regs.ping_req (under @hw_lock)
+ * @ping_done: completed by the PING interrupt (regs.ping_ack moved)
+ * @ping_irq_ns: CLOCK_MONOTONIC when the PING interrupt came, written by
+ *	its handler before it completes @ping_done
+ * @job_irq_ns: CLOCK_MONOTONIC when the JOB interrupt handler was last
+ *	entered, for the hop times of the jobs it completes
+ * @hop_log: the last jobs' hop times (npu_hops.c, debugfs "hops")
  * @stats: objects alive on the device (npu_telemetry.h)
  * @engine_util: utilisation of each engine, sampled by the watchdog
  * @uq: the hardware queues kept for user-mode queues (npu_uqueue.c)
@@ -186,6 +196,11 @@ struct npu_device {
 	struct npu_watchdog watchdog;
 	bool stopped;
 	u64 inval_seq;
+	u64 ping_seq;
+	struct completion ping_done;
+	u64 ping_irq_ns;
+	u64 job_irq_ns;
+	struct npu_hop_log hop_log;
 	struct npu_dev_stats stats;
 	struct npu_engine_util engine_util[NPU_MAX_ENGINES];
 	struct npu_uqueue_dev uq;
@@ -280,6 +295,13 @@ void npu_reset_cancel_jobs(struct npu_device *ndev, struct npu_queue *queue,
 /* npu_fdinfo.c */
 struct drm_printer;
 struct seq_file;
+
+/* npu_ping.c */
+int npu_ping(struct npu_device *ndev, u64 *ns);
+int npu_ping_clock(struct npu_device *ndev, unsigned int rounds, s64 *offset,
+		   u64 *window);
+int npu_ping_show(struct seq_file *m, struct npu_device *ndev);
+
 void npu_show_fdinfo(struct drm_printer *p, struct drm_file *file);
 void npu_fdinfo_show_compat(struct seq_file *m, struct file *f);
 

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Interrupts: MSI-X vector NPU_IRQ_CTRL reports regs.state changes,
- * NPU_IRQ_JOB completed jobs. Both handlers run in hard-irq context: they
- * only read BAR2, complete, signal fences and queue work. They stay
+ * NPU_IRQ_JOB completed jobs, NPU_IRQ_PING an answered round trip. The
+ * handlers run in hard-irq context: they only read BAR2, complete, signal
+ * fences and queue work. They stay
  * registered until the device's managed resources go, after remove() has
  * stopped the device, so they need no drm_dev_enter() guard: BAR2 is
  * mapped for as long as they are.
  */
 #include <linux/interrupt.h>
+#include <linux/timekeeping.h>
 
 #include <drm/drm_print.h>
 
@@ -31,6 +33,7 @@ static irqreturn_t npu_irq_job(int irq, void *data)
 	struct npu_device *ndev = data;
 	u32 i;
 
+	WRITE_ONCE(ndev->job_irq_ns, ktime_get_ns());
 	/* one vector for all queues: look at each */
 	for (i = 0; i < ndev->queue_count; i++)
 		npu_queue_handle_done(&ndev->queues[i]);
@@ -38,8 +41,17 @@ static irqreturn_t npu_irq_job(int irq, void *data)
 	return IRQ_HANDLED;
 }
 
+static irqreturn_t npu_irq_ping(int irq, void *data)
+{
+	struct npu_device *ndev = data;
+
+	WRITE_ONCE(ndev->ping_irq_ns, ktime_get_ns());
+	complete(&ndev->ping_done);
+	return IRQ_HANDLED;
+}
+
 /**
- * npu_irq_init() - allocate the MSI-X vectors and request both interrupts
+ * npu_irq_init() - allocate the MSI-X vectors and request the interrupts
  * @ndev: the device
  *
  * Everything is device-managed: the vectors of a pcim-enabled device are
@@ -64,6 +76,10 @@ int npu_irq_init(struct npu_device *ndev)
 			       npu_irq_ctrl, 0, "npu-ctrl", ndev);
 	if (ret)
 		return ret;
-	return devm_request_irq(&pdev->dev, pci_irq_vector(pdev, NPU_IRQ_JOB),
-				npu_irq_job, 0, "npu-job", ndev);
+	ret = devm_request_irq(&pdev->dev, pci_irq_vector(pdev, NPU_IRQ_JOB),
+			       npu_irq_job, 0, "npu-job", ndev);
+	if (ret)
+		return ret;
+	return devm_request_irq(&pdev->dev, pci_irq_vector(pdev, NPU_IRQ_PING),
+				npu_irq_ping, 0, "npu-ping", ndev);
 }

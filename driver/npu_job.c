@@ -223,6 +223,7 @@ void npu_queue_handle_done(struct npu_queue *queue)
 		/* a kill that cancelled the job: nothing it did is to blame */
 		if (status == DRM_NPU_JOB_STATUS_TIMEOUT && job->cancelled)
 			status = DRM_NPU_JOB_STATUS_ABORTED;
+		npu_hops_job_done(queue, job);
 		npu_job_signal(job, status, READ_ONCE(desc->fault_va),
 			       READ_ONCE(desc->err_offset),
 			       npu_status_to_errno(status));
@@ -285,6 +286,7 @@ static struct dma_fence *npu_job_run(struct drm_sched_job *sched_job)
 		drm_dev_exit(idx);
 		return ERR_PTR(-EIO);
 	}
+	npu_hop_stamp(&job->hops, NPU_HOP_RUN);
 	/* the job's fences signal only once this returned: no reclaim here */
 	fence_cookie = dma_fence_begin_signalling();
 
@@ -314,6 +316,7 @@ static struct dma_fence *npu_job_run(struct drm_sched_job *sched_job)
 	writel(queue->tail, queue->regs + NPU_QREG(tail));
 	spin_unlock_irqrestore(&queue->lock, flags);
 
+	npu_hop_stamp(&job->hops, NPU_HOP_DOORBELL);
 	npu_doorbell(ndev, NPU_DB_QUEUE);
 	dma_fence_end_signalling(fence_cookie);
 	drm_dev_exit(idx);
@@ -705,6 +708,7 @@ static void npu_submit_push(struct npu_ctx_queue *cq, struct npu_job *job,
 	/* BOs that die from now on wait for this job */
 	npu_vm_track_job(job->vm, job);
 	npu_tenant_job_pushed(job);
+	npu_hop_stamp(&job->hops, NPU_HOP_PUSHED);
 	drm_sched_entity_push_job(&job->base);
 	mutex_unlock(&cq->lock);
 }
@@ -718,6 +722,7 @@ int npu_ioctl_submit(struct drm_device *drm, void *data,
 	struct dma_fence_chain *out_chain = NULL;
 	struct npu_in_fences *in_fences;
 	struct ww_acquire_ctx ticket;
+	u64 ioctl_ns = ktime_get_ns();
 	struct npu_ctx_queue *cq;
 	struct npu_job *job;
 	int ret, idx;
@@ -749,6 +754,7 @@ int npu_ioctl_submit(struct drm_device *drm, void *data,
 		ret = -ENOMEM;
 		goto out_exit;
 	}
+	job->hops.ns[NPU_HOP_IOCTL] = ioctl_ns;
 	/* the device stays powered until the job is freed */
 	ret = npu_pm_job_get(job);
 	if (ret)
@@ -876,6 +882,8 @@ int npu_ioctl_wait(struct drm_device *drm, void *data, struct drm_file *file)
 			ret = -ETIME;
 	}
 	if (!ret) {
+		npu_hop_log_commit(ctx->ndev, job, args->queue_id,
+				   ktime_get_ns());
 		/* the status was written before the fences signalled */
 		smp_rmb();
 		args->job_status = job->status;

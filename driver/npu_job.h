@@ -12,6 +12,8 @@
 
 #include <drm/gpu_scheduler.h>
 
+#include "npu_hops.h"
+
 struct drm_device;
 struct drm_file;
 struct drm_gem_object;
@@ -72,6 +74,8 @@ struct npu_fence {
  * @vm_seq: push number of the job on @vm
  * @tenant_cb: on @done_fence, ends the job's count against its context's
  *	limits (npu_tenant.c)
+ * @hops: its round trip's hop times (npu_hops.c); the signalling hops are
+ *	written under npu_queue.lock
  */
 struct npu_job {
 	struct drm_sched_job base;
@@ -106,6 +110,7 @@ struct npu_job {
 	struct list_head vm_link;
 	u64 vm_seq;
 	struct dma_fence_cb tenant_cb;
+	struct npu_hops hops;
 };
 
 void npu_job_put(struct npu_job *job);

@@ -116,9 +116,13 @@ static int npu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		return ret;
 	init_completion(&ndev->state_changed);
+	init_completion(&ndev->ping_done);
 	xa_init_flags(&ndev->contexts, XA_FLAGS_ALLOC1);
 	INIT_LIST_HEAD(&ndev->vms);
 	ret = npu_reset_init(ndev);
+	if (ret)
+		return ret;
+	ret = npu_hop_log_init(ndev);
 	if (ret)
 		return ret;
 

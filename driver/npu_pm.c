@@ -285,6 +285,38 @@ void npu_pm_after_reset(struct npu_device *ndev)
 }
 
 /**
+ * npu_pm_config_get() - keep the device runtime-active while its config
+ *	space changes
+ * @ndev: the device, hw_lock not held (the resume callback takes it)
+ *
+ * The PCI core saves the config space at runtime suspend and writes it
+ * back at runtime resume. Bus mastering switched while the device is
+ * suspended would be undone by the next resume: a dead device a retry
+ * booted again would lose every MSI-X message (its jobs completed only by
+ * the watchdog, debugfs ping timing out), a device a recovery left dead
+ * would reach memory again. Called before a recovery or a retry, which may
+ * switch it; npu_pm_config_put() ends it. A failed resume is not fatal:
+ * the recovery goes on as it would have.
+ */
+void npu_pm_config_get(struct npu_device *ndev)
+{
+	/* takes the usage count even when the resume fails */
+	pm_runtime_get_sync(&ndev->pdev->dev);
+}
+
+/**
+ * npu_pm_config_put() - end npu_pm_config_get()
+ * @ndev: the device, hw_lock not held
+ */
+void npu_pm_config_put(struct npu_device *ndev)
+{
+	struct device *dev = &ndev->pdev->dev;
+
+	pm_runtime_mark_last_busy(dev);
+	pm_runtime_put_autosuspend(dev);
+}
+
+/**
  * npu_pm_job_get() - keep the device powered for a job
  * @job: the job, at SUBMIT
  *

@@ -280,6 +280,8 @@ static int npu_reset_device(struct npu_device *ndev, struct npu_job *timed_out,
 	int ret = 0;
 	u32 i;
 
+	/* a failed reset turns bus mastering off: not to be undone by a resume */
+	npu_pm_config_get(ndev);
 	mutex_lock(&ndev->hw_lock);
 	/* a reset hits every queue: stop all their schedulers */
 	for (i = 0; i < ndev->queue_count; i++) {
@@ -359,6 +361,7 @@ out_start:
 		npu_sched_start(&ndev->queues[i].sched);
 	dma_fence_end_signalling(fence_cookie);
 	mutex_unlock(&ndev->hw_lock);
+	npu_pm_config_put(ndev);
 	return ret;
 }
 
@@ -554,6 +557,8 @@ static void npu_retry_dead(struct npu_device *ndev)
 	struct npu_watchdog *wd = &ndev->watchdog;
 	int ret;
 
+	/* bus mastering back on: not to be undone by a resume */
+	npu_pm_config_get(ndev);
 	mutex_lock(&ndev->hw_lock);
 	pci_set_master(ndev->pdev);
 	ret = npu_fw_boot(ndev);
@@ -570,6 +575,7 @@ static void npu_retry_dead(struct npu_device *ndev)
 			 atomic_read(&ndev->reset_count));
 	}
 	mutex_unlock(&ndev->hw_lock);
+	npu_pm_config_put(ndev);
 	npu_reset_report(ndev, NPU_RESET_RETRY, !ret);
 }
 

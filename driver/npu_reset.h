@@ -124,6 +124,8 @@ extern const struct dev_pm_ops npu_pm_ops;
 void npu_pm_init(struct npu_device *ndev);
 void npu_pm_fini(struct npu_device *ndev);
 void npu_pm_after_reset(struct npu_device *ndev);
+void npu_pm_config_get(struct npu_device *ndev);
+void npu_pm_config_put(struct npu_device *ndev);
 struct dentry;
 void npu_pm_debugfs_init(struct npu_device *ndev, struct dentry *dir);
 int npu_pm_job_get(struct npu_job *job);

@@ -34,6 +34,7 @@
  * queue LOST: disabled until destroyed.
  */
 #include <linux/capability.h>
+#include <linux/dma-fence-chain.h>
 #include <linux/dma-mapping.h>
 #include <linux/eventfd.h>
 #include <linux/iopoll.h>
@@ -43,7 +44,6 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/swiotlb.h>
-#include <linux/dma-fence-chain.h>
 
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
@@ -561,7 +561,8 @@ bool npu_uqueue_watchdog(struct npu_device *ndev)
 	bool reset = false;
 	u32 i;
 
-	if (!uqd->count)
+	/* no user queue: nothing to look at (a racing CREATE waits a tick) */
+	if (!uqd->count || !READ_ONCE(uqd->busy))
 		return false;
 	npu_uqueue_irq(ndev);
 	if (!timeout_ms)
@@ -952,6 +953,8 @@ int npu_ioctl_uqueue_create(struct drm_device *drm, void *data,
 	/* a queue freed while its firmware was gone */
 	if (!npu_uqueue_quiesce(ndev, uq->hwq)) {
 		mutex_unlock(&ndev->hw_lock);
+		/* a hang: the recovery frees the queue for the next CREATE */
+		npu_reset_report_fault(ndev, NPU_FAULT_UQUEUE_HANG);
 		ret = -EIO;
 		goto err_revoke;
 	}

@@ -25,6 +25,7 @@ struct npu_context;
 struct npu_device;
 struct npu_queue;
 struct npu_vm;
+struct seq_file;
 struct vm_area_struct;
 
 /**
@@ -128,7 +129,6 @@ void npu_uqueue_revoke_all(struct npu_device *ndev);
 
 int npu_mmap(struct file *filp, struct vm_area_struct *vma);
 
-struct seq_file;
 void npu_uqueue_debugfs_show(struct npu_device *ndev, struct seq_file *m);
 
 int npu_ioctl_uqueue_create(struct drm_device *drm, void *data,

@@ -27,7 +27,11 @@ bool wait_capture(const detail::EventState& e, const detail::EventState::Capture
         if (c.point == 0 || c.track->timeline->known_complete(c.point))
             return true;
         c.track->ensure_submitted(c.point);
-        return c.track->timeline->wait(c.point, deadline_ns);
+        const auto waited = c.track->wait_job(c.point, deadline_ns);
+        if (!(waited ? *waited : c.track->timeline->wait(c.point, deadline_ns)))
+            return false;
+        c.track->timeline->mark_complete(c.point);
+        return true;
     }
     if (!c.syncobj)
         return true;

@@ -129,6 +129,35 @@ void StreamTrack::collect(uint64_t point) {
     }
 }
 
+std::optional<bool> StreamTrack::wait_job(uint64_t point, int64_t deadline_ns) {
+    Job job{};
+    {
+        std::lock_guard lock(mutex_);
+        if (jobs_.empty() || jobs_.front().point != point)
+            return std::nullopt;
+        job = jobs_.front();
+    }
+    std::optional<drm_npu_wait> result;
+    try {
+        result = device->api.wait(job.queue_id, job.seqno, deadline_ns);
+    } catch (const Error& e) {
+        if (e.errnum() == ENOENT || e.errnum() == EINVAL)
+            return std::nullopt;
+        throw;
+    }
+    if (!result)
+        return false;
+    std::lock_guard lock(mutex_);
+    if (!jobs_.empty() && jobs_.front().point == job.point && jobs_.front().seqno == job.seqno) {
+        jobs_.pop_front();
+        if (result->job_status != DRM_NPU_JOB_STATUS_OK &&
+            result->job_status != DRM_NPU_JOB_STATUS_EXPIRED && failures_.size() < kMaxFailures)
+            failures_.push_back({job.point, result->job_status, job.seqno, job.queue_id,
+                                 result->err_offset, result->fault_addr});
+    }
+    return true;
+}
+
 std::optional<StreamTrack::Failure> StreamTrack::first_failure(uint64_t after, uint64_t up_to) {
     std::lock_guard lock(mutex_);
     for (const Failure& f : failures_)
@@ -1003,8 +1032,14 @@ void Stream::synchronize(std::chrono::nanoseconds timeout) {
     }
     // Waits without the lock: other threads may enqueue meanwhile (their
     // work is not waited for).
-    if (last && !s.timeline->wait(last, deadline))
-        throw Error(ETIME, "synchronize: jobs still running at the deadline");
+    if (last && !s.timeline->known_complete(last)) {
+        // A job submitted with SUBMIT: one WAIT on it; user-mode work (or
+        // several jobs): the timeline (user_queue.cpp).
+        const auto waited = s.track->wait_job(last, deadline);
+        if (!(waited ? *waited : s.timeline->wait(last, deadline)))
+            throw Error(ETIME, "synchronize: jobs still running at the deadline");
+        s.timeline->mark_complete(last);
+    }
     {
         std::unique_lock lock(s.callback_mutex);
         const auto until =

@@ -35,6 +35,13 @@ struct StreamTrack {
     // Reads the status (DRM_IOCTL_NPU_WAIT, no waiting) of every job up to
     // point, which must be signalled, and keeps the failures.
     void collect(uint64_t point);
+    // Waits until deadline_ns for point with DRM_IOCTL_NPU_WAIT on its job
+    // and collects that job's status, when it is the only job up to point
+    // whose status is not read yet: one ioctl, sleeping on the job's own
+    // fence, instead of a timeline wait (a fence chain) and a WAIT for the
+    // status. nullopt when it cannot (other jobs first, or the kernel does
+    // not know the job): wait on the timeline. false: the deadline passed.
+    [[nodiscard]] std::optional<bool> wait_job(uint64_t point, int64_t deadline_ns);
     // The first failure in (after, up_to], if any.
     [[nodiscard]] std::optional<Failure> first_failure(uint64_t after, uint64_t up_to);
     // Makes sure point is submitted (or will never be: the stream is gone

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -38,7 +39,8 @@ const std::set<std::string> all_results = {
 	"job_round_trip",      "copy_bandwidth", "pipelined_jobs",   "pool_alloc",
 	"pool_pairs_per_core", "pool_syscalls",	 "event_round_trip", "gemm_f32",
 	"gemm_bf16",	       "gemm_i8",	 "conv_f32",	     "conv_bf16",
-	"op_launch",	       "graph_launch"};
+	"op_launch",	       "graph_launch",	 "launch_floor",     "launch_breakdown",
+	"async_launch"};
 
 json bench_json(std::vector<std::string> args)
 {
@@ -137,6 +139,44 @@ TEST(BenchVmTest, ReportsEveryBenchmarkAgainstItsBaselineOnEveryDevice)
 		}
 		EXPECT_EQ(names, all_results);
 	}
+}
+
+// The issue 15 launch benchmarks' details: launch_breakdown's hops (every
+// hop of the round trip, in order), launch_floor's user-mode queue line,
+// and the two run only when named: launch_scaling's table (1, 2, 4, 8
+// processes by 1, 8, 64 streams) and kernel_memory's two figures.
+TEST(BenchVmTest, LaunchBenchmarksReportTheirTables)
+{
+	const json doc = bench_json(
+		{"-d", "0", "launch_floor", "launch_breakdown", "launch_scaling", "kernel_memory"});
+	std::map<std::string, json> by_name;
+	for (const json &b : doc.at("devices").at(0).at("benchmarks"))
+		by_name[b.at("name").get<std::string>()] = b;
+	ASSERT_EQ(by_name.size(), 4u) << doc.dump();
+
+	const json &hops = by_name["launch_breakdown"].at("details").at("hops");
+	ASSERT_EQ(hops.size(), 10u) << hops.dump();
+	EXPECT_EQ(hops.front().at("hop"), "user -> ioctl entry");
+	EXPECT_EQ(hops.back().at("hop"), "waiter wakes -> back in userspace");
+	EXPECT_GT(by_name["launch_breakdown"].at("details").at("clock_window_us").get<double>(), 0);
+
+	const json &uq = by_name["launch_floor"].at("details").at("user_queues_us");
+	EXPECT_TRUE(uq.is_number() || uq == "n/a (user-mode queues unavailable)") << uq.dump();
+
+	const json &table = by_name["launch_scaling"].at("details").at("table");
+	std::set<std::pair<unsigned, unsigned>> cells;
+	for (const json &cell : table) {
+		cells.insert(
+			{cell.at("processes").get<unsigned>(), cell.at("streams").get<unsigned>()});
+		EXPECT_GT(cell.at("launches_per_s").get<double>(), 0) << cell.dump();
+	}
+	EXPECT_EQ(cells.size(), 12u) << table.dump();
+	EXPECT_TRUE(cells.count({8, 64})) << table.dump();
+
+	const json &memory = by_name["kernel_memory"];
+	EXPECT_GE(memory.at("measured").at("value").get<double>(), 0);
+	EXPECT_GE(memory.at("details").at("per_bo_beyond_payload").get<double>(), 0);
+	EXPECT_TRUE(memory.at("baseline").is_null());
 }
 
 TEST(BenchVmTest, SelectsOneDeviceByIndexOrPciAddress)

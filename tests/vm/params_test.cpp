@@ -128,7 +128,7 @@ TEST_F(Params, DrmVersionNamesTheDriver)
 
 TEST_F(Params, UnknownParamIsInvalid)
 {
-	for (uint32_t param : {uint32_t(DRM_NPU_PARAM_VA_START + 1), 0x1000u, ~0u}) {
+	for (uint32_t param : {uint32_t(DRM_NPU_PARAM_UQUEUE_COUNT + 1), 0x1000u, ~0u}) {
 		drm_npu_get_param args{param, 0, 0};
 		EXPECT_EQ(IoctlErrno(s->dev().fd(), DRM_IOCTL_NPU_GET_PARAM, &args), EINVAL)
 			<< "param " << param;

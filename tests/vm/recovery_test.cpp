@@ -5,6 +5,8 @@
 // contexts go on, the device works afterwards, and each reset is counted,
 // announced by a uevent and leaves a devcoredump.
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <regex>
 #include <system_error>
@@ -368,6 +370,17 @@ TEST_F(Recovery, AFailedRecoveryStopsTheDeviceUntilARetryBootsIt)
 	EXPECT_TRUE(WriteFile(retry_param, std::to_string(retry_ms)));
 	FreeDevcoredumps(node_.sysfs_pci);
 	s->ExpectWorks();
+
+	// The device autosuspended while dead; the job above resumed it, and
+	// the PCI core restored the config space it saved then. Bus mastering
+	// stays on, so MSI-X messages arrive: the raw round trip, which has no
+	// polling fallback (unlike jobs, which the watchdog completes), is
+	// answered with its interrupt.
+	EXPECT_TRUE(BusMaster(node_.sysfs_pci)) << "a runtime resume undid the retry";
+	std::ifstream ping("/sys/kernel/debug/npu/" + node_.pci_bdf + "/ping");
+	std::string line;
+	EXPECT_TRUE(std::getline(ping, line)) << "ping: " << std::strerror(errno);
+	EXPECT_EQ(line.rfind("rounds 200 ", 0), 0u) << line;
 }
 
 } // namespace

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <system_error>
 
@@ -226,6 +227,12 @@ public:
 			munmap(map_, info_.mmap_size);
 		map_ = nullptr;
 	}
+	// Unmaps and leaves the queue to the file's close.
+	void LeaveToClose()
+	{
+		Unmap();
+		destroyed_ = true;
+	}
 	// Keeps the mapping (to check that it was revoked).
 	int Destroy()
 	{
@@ -249,11 +256,15 @@ protected:
 	void SetUp() override
 	{
 		NpuTest::SetUp();
-		bounced_ = BounceBuffers();
+		std::ifstream param("/sys/module/npu/parameters/user_queues");
+		std::string user_queues;
+		std::getline(param, user_queues);
+		bounced_ = BounceBuffers() || user_queues == "0";
 	}
 
-	// Under bounce buffers: the parameter reads 0 and CREATE fails with
-	// EOPNOTSUPP, which is all there is to test; true then.
+	// Under bounce buffers (or with the module's user_queues=0): the
+	// parameter reads 0 and CREATE fails with EOPNOTSUPP, which is all
+	// there is to test; true then.
 	bool Unavailable()
 	{
 		if (!bounced_)
@@ -308,6 +319,34 @@ TEST_F(Uqueue, AvailableExactlyWhereDmaIsCoherent)
 	EXPECT_EQ(st.state, uint32_t(DRM_NPU_UQUEUE_ACTIVE));
 	EXPECT_EQ(st.done_seqno, 0u);
 	EXPECT_EQ(st.timeouts, 0u);
+}
+
+// debugfs uqueues lists each user queue with its hardware queue, context,
+// progress and state; debugfs queues leaves those hardware queues out.
+TEST_F(Uqueue, DebugfsListsUserQueues)
+{
+	if (Unavailable())
+		return;
+	const NodeInfo node = FindNpuNodes().at(0);
+	const std::string dir = "/sys/kernel/debug/npu/" + node.pci_bdf + "/";
+	auto read = [](const std::string &path) {
+		std::ifstream in(path);
+		return std::string(std::istreambuf_iterator<char>(in), {});
+	};
+	Bo out(s->dev(), kPageSize);
+	UserQueue q(s->dev());
+	ASSERT_TRUE(q.PollDone(LaunchFence(q, out, 0, 1)));
+	const drm_npu_uqueue_query st = q.Query();
+	const std::string line = "hw_queue " + std::to_string(st.hw_queue) + " context " +
+				 std::to_string(s->dev().Param(DRM_NPU_PARAM_CONTEXT_ID)) +
+				 " uqueue " + std::to_string(q.id()) +
+				 " priority 1 done 1 state active";
+	const std::string uqueues = read(dir + "uqueues");
+	EXPECT_NE(uqueues.find(line), std::string::npos) << uqueues;
+	EXPECT_NE(uqueues.find("available 1"), std::string::npos) << uqueues;
+	const std::string queues = read(dir + "queues");
+	EXPECT_EQ(queues.find("queue " + std::to_string(st.hw_queue) + "\n"), std::string::npos)
+		<< queues;
 }
 
 // ---- launch and completion -----------------------------------------------
@@ -925,6 +964,35 @@ TEST_F(Uqueue, AnotherContextsAddressesFault)
 	other.ExpectWorks();
 }
 
+// The kernel does not know which BOs a user job uses: a BO freed while
+// such a job is parked is unmapped under it (once the device acknowledged
+// the invalidate), so the job faults when it reaches the freed memory
+// rather than writing pages the kernel may have reused.
+TEST_F(Uqueue, MemoryFreedUnderARunningJobFaults)
+{
+	if (Unavailable())
+		return;
+	const std::string bdf = FindNpuNodes().at(0).pci_bdf;
+	Bo gate(s->dev(), kPageSize);
+	auto doomed = std::make_unique<Bo>(s->dev(), kPageSize);
+	const uint64_t doomed_addr = doomed->addr();
+	UserQueue q(s->dev());
+	Commands cmds;
+	cmds.WaitMem(gate.addr(), 1);
+	cmds.Fill(doomed_addr, 0x77, 64);
+	uint64_t seqno = q.Launch(s->Stage(cmds), cmds.bytes());
+	usleep(100000);
+	const int64_t bos = Counter(bdf, "bos");
+	doomed.reset();
+	ASSERT_TRUE(Eventually([&] { return Counter(bdf, "bos") < bos; }))
+		<< "the freed BO was never released";
+	*reinterpret_cast<volatile uint64_t *>(gate.map()) = 1;
+	ASSERT_TRUE(q.PollDone(seqno));
+	drm_npu_uqueue_job d = q.Descriptor(seqno);
+	EXPECT_JOB_STATUS(d.status, DRM_NPU_JOB_STATUS_PAGE_FAULT);
+	EXPECT_EQ(d.fault_addr, doomed_addr);
+}
+
 // Two processes, each with its own queue: each job lands in its own
 // process's memory, and neither can map, query or destroy the other's.
 TEST_F(Uqueue, TwoProcessesQueuesAreIsolated)
@@ -1157,43 +1225,49 @@ TEST_F(Uqueue, DestroyWithAJobRunning)
 	EXPECT_EQ(ReadWord(out, 8), 0x11u);
 }
 
+// How many user queues the device gives out, over several files, before
+// CREATE says EBUSY (all released again on return); 0 on another error.
+size_t CountUntilBusy(const std::string &path)
+{
+	std::vector<std::unique_ptr<Device>> files;
+	std::vector<std::unique_ptr<UserQueue>> queues;
+	for (int i = 0; i < 64; i++) {
+		if (i % 2 == 0)
+			files.push_back(std::make_unique<Device>(path));
+		try {
+			queues.push_back(std::make_unique<UserQueue>(*files.back()));
+		} catch (const std::system_error &e) {
+			return e.code().value() == EBUSY ? queues.size() : 0;
+		}
+	}
+	return 0;
+}
+
 // Closing the file (and unmapping) while a job runs frees its queue; the
 // device and other files go on.
 TEST_F(Uqueue, ClosingTheFileWhileAJobRuns)
 {
 	if (Unavailable())
 		return;
+	const size_t total = CountUntilBusy(s->dev().path());
+	ASSERT_GE(total, 1u);
 	Session other;
-	Bo gate(other.dev(), kPageSize);
 	{
-		auto dev = std::make_unique<Device>(s->dev().path());
-		Session closing(std::move(dev));
+		Session closing(std::make_unique<Device>(s->dev().path()));
 		Bo out(closing.dev(), kPageSize);
-		Bo own_gate(closing.dev(), kPageSize);
+		Bo gate(closing.dev(), kPageSize);
 		auto q = std::make_unique<UserQueue>(closing.dev());
 		Commands cmds;
-		cmds.WaitMem(own_gate.addr(), 1);
+		cmds.WaitMem(gate.addr(), 1);
 		cmds.Fence(out.addr(), 1);
 		q->Launch(closing.Stage(cmds), cmds.bytes());
 		usleep(100000);
-		q->Unmap();
-		// closing releases the queue with the file
+		EXPECT_EQ(CountUntilBusy(s->dev().path()), total - 1);
+		// the mapping keeps the file open: unmap, then close
+		q->LeaveToClose();
 	}
-	// every hardware queue is free again: as many queues as before
-	std::vector<std::unique_ptr<Device>> files;
-	std::vector<std::unique_ptr<UserQueue>> queues;
-	int err = 0;
-	for (int i = 0; i < 64 && !err; i++) {
-		if (i % 2 == 0)
-			files.push_back(std::make_unique<Device>(s->dev().path()));
-		try {
-			queues.push_back(std::make_unique<UserQueue>(*files.back()));
-		} catch (const std::system_error &e) {
-			err = e.code().value();
-		}
-	}
-	EXPECT_EQ(err, EBUSY);
-	EXPECT_GE(queues.size(), 2u);
+	EXPECT_EQ(CountUntilBusy(s->dev().path()), total)
+		<< "the closed file's queue was not freed";
 	other.ExpectWorks();
 }
 
@@ -1244,6 +1318,40 @@ TEST_F(Uqueue, DeviceResetLosesTheQueue)
 	UserQueue fresh(s->dev());
 	ASSERT_TRUE(fresh.PollDone(LaunchFence(fresh, out, 0, 7)));
 	EXPECT_EQ(ReadWord(out, 0), 7u);
+}
+
+// System sleep (the driver's suspend and resume callbacks, through the
+// debugfs hook system_sleep_test.cpp uses): the firmware is stopped, so
+// user queues are LOST like after a reset.
+TEST_F(Uqueue, SystemSleepLosesTheQueue)
+{
+	if (Unavailable())
+		return;
+	const NodeInfo node = FindNpuNodes().at(0);
+	Bo gate(s->dev(), kPageSize);
+	Syncobj so(s->dev());
+	{
+		UserQueue q(s->dev());
+		Commands cmds;
+		cmds.WaitMem(gate.addr(), 1);
+		uint64_t seqno = q.Launch(s->Stage(cmds), cmds.bytes());
+		ASSERT_EQ(q.Fence(so.handle(), seqno), 0);
+		{
+			std::ofstream out("/sys/kernel/debug/npu/" + node.pci_bdf +
+					  "/system_sleep");
+			ASSERT_TRUE(out);
+			out << "1" << std::flush;
+			ASSERT_TRUE(out) << "system suspend failed (dmesg says why)";
+		}
+		EXPECT_EQ(q.Query().state, uint32_t(DRM_NPU_UQUEUE_LOST));
+		EXPECT_EQ(so.Wait(5000), 0);
+		EXPECT_EQ(FenceError(so), -EIO);
+	}
+	s->ExpectWorks();
+	Bo out(s->dev(), kPageSize);
+	UserQueue fresh(s->dev());
+	ASSERT_TRUE(fresh.PollDone(LaunchFence(fresh, out, 0, 9)));
+	EXPECT_EQ(ReadWord(out, 0), 9u);
 }
 
 } // namespace

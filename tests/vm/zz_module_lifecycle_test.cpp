@@ -2,6 +2,9 @@
 // a file is open, unload + reload, unbind/rebind under an open file. These
 // reload the driver, so this file is linked last and its suite runs last.
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -189,6 +192,47 @@ TEST_F(ZModuleLifecycle, UnbindAfterClosingAFileWithAStuckJob)
 	ASSERT_EQ(WriteSysfs(std::string(kDriverDir) + "/unbind", bdf), 0) << "unbind " << bdf;
 	EXPECT_LT((MonotonicNs() - start) / 1000000, 10000) << "unbind hung on the stuck job";
 
+	BindAgainAndExpectWorks(bdf);
+}
+
+// A process keeps a user-mode queue mapped across unbind: the mapping is
+// revoked before the device's BARs and rings go (accesses SIGBUS), and
+// closing the file afterwards frees the queue without touching the device.
+TEST_F(ZModuleLifecycle, UnbindRevokesUserQueueMappings)
+{
+	const std::string bdf = nodes_[0].pci_bdf;
+	auto dev = std::make_unique<Device>(nodes_[0].dev_path);
+	if (dev->Param(DRM_NPU_PARAM_UQUEUE_COUNT) == 0) {
+		// bounce buffers: uqueue_test.cpp checks that there is none
+		drm_npu_uqueue_create args{};
+		args.eventfd = -1;
+		EXPECT_EQ(IoctlErrno(dev->fd(), DRM_IOCTL_NPU_UQUEUE_CREATE, &args), EOPNOTSUPP);
+		return;
+	}
+	drm_npu_uqueue_create args{};
+	args.eventfd = -1;
+	ASSERT_EQ(IoctlErrno(dev->fd(), DRM_IOCTL_NPU_UQUEUE_CREATE, &args), 0);
+	void *map = mmap(nullptr, args.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, dev->fd(),
+			 off_t(args.mmap_offset));
+	ASSERT_NE(map, MAP_FAILED);
+	EXPECT_EQ(static_cast<volatile drm_npu_uqueue_control *>(map)->done_seqno, 0u);
+
+	ASSERT_EQ(WriteSysfs(std::string(kDriverDir) + "/unbind", bdf), 0) << "unbind " << bdf;
+	for (uint64_t offset : {uint64_t(0), uint64_t(args.ring_offset)}) {
+		pid_t pid = fork();
+		ASSERT_GE(pid, 0);
+		if (pid == 0) {
+			(void)*(static_cast<volatile uint8_t *>(map) + offset);
+			_exit(0);
+		}
+		int status = 0;
+		ASSERT_EQ(waitpid(pid, &status, 0), pid);
+		EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS)
+			<< "offset " << offset << " still mapped after unbind (status " << status
+			<< ")";
+	}
+	munmap(map, args.mmap_size);
+	dev.reset(); // destroys the queue on a gone device
 	BindAgainAndExpectWorks(bdf);
 }
 

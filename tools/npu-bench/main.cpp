@@ -8,6 +8,14 @@
 //   pool_alloc      a warm stream-ordered pool block      / a new Buffer
 //                   (time, pairs/s on one core, syscalls per pair)
 //   event_round_trip  event record + synchronize          / one GET_PARAM ioctl
+//   launch_floor    an empty launch's round trip           / the raw doorbell round trip
+//                   (launch_bench.hpp; the baseline needs root and debugfs)
+//   launch_breakdown  an empty job's SUBMIT + WAIT, hop by hop / the raw round trip
+//                   (launch_bench.hpp; root and debugfs)
+//   async_launch    small launches/s through a stream      / the firmware's rate
+//   launch_scaling  launches/s, 1-8 processes x 1-64 streams / 1 process, 1 stream
+//   kernel_memory   kernel bytes per context and per BO (MemFree deltas)
+//                   (throughput_bench.hpp; the last two only when named)
 //   graph_launch    host us per op of a graph launch       / of one submission per op
 //                   (graph_bench.hpp)
 //   op_launch       host ns per launch of a tiny op plan  / a 4-byte fill enqueue
@@ -27,6 +35,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -41,10 +50,12 @@
 #include "framework_bench.hpp"
 #include "graph_bench.hpp"
 #include "host_baseline.hpp"
+#include "launch_bench.hpp"
 #include "npu/npu.hpp"
 #include "ops_bench.hpp"
 #include "result.hpp"
 #include "sdk_bench.hpp"
+#include "throughput_bench.hpp"
 
 namespace {
 
@@ -191,6 +202,11 @@ std::vector<std::pair<std::string, Benchmark>> all_benchmarks() {
         {"pipelined_jobs", single(pipelined_jobs)},
         {"pool_alloc", sdk(npu::bench::pool_benchmarks)},
         {"event_round_trip", sdk(npu::bench::event_benchmarks)},
+        {"launch_floor", single(npu::bench::launch_floor)},
+        {"launch_breakdown", single(npu::bench::launch_breakdown)},
+        {"async_launch", single(npu::bench::async_launch)},
+        {"launch_scaling", single(npu::bench::launch_scaling)},
+        {"kernel_memory", single(npu::bench::kernel_memory)},
         {"graph_launch", single(npu::bench::graph_launch)},
         {"op_launch", single(npu::bench::op_launch)},
         {"gemm", compute(npu::bench::gemm_benchmarks)},
@@ -203,7 +219,7 @@ std::vector<std::pair<std::string, Benchmark>> all_benchmarks() {
 
 // Run only when named: minutes under TCG, and they need `make models`.
 bool named_only(const std::string& name) {
-    return name == "onnx" || name == "torch";
+    return name == "onnx" || name == "torch" || name == "launch_scaling" || name == "kernel_memory";
 }
 
 void print_table(const npu::DeviceInfo& info, const std::string& uuid, const Options& opt,
@@ -230,6 +246,17 @@ void print_table(const npu::DeviceInfo& info, const std::string& uuid, const Opt
                                          r.details["host_threads"].get<unsigned>(),
                                          r.details["host_impl"].get<std::string>())
                            : std::string());
+        if (r.details.contains("hops")) { // launch_breakdown: one line per hop
+            for (const auto& hop : r.details["hops"])
+                fmt::print("  {:<16} {:>12.1f}  {}\n", "", hop["median_us"].get<double>(),
+                           hop["hop"].get<std::string>());
+            fmt::print("  {:<16} device-clock hops within +-{:.1f} us (half the clock-sync "
+                       "round trip); their sum is exact\n",
+                       "", r.details["clock_window_us"].get<double>() / 2);
+        }
+        if (r.details.contains("rows")) // a table: one line per row
+            for (const auto& row : r.details["rows"])
+                fmt::print("  {:<16} {}\n", "", row.get<std::string>());
         if (r.details.contains("fallback_free_share")) // a network (framework_bench.hpp)
             fmt::print("  {:<16} {}: NPU {:.1f} ms per image{}; fallback-free share of the ops "
                        "{:.1f} %\n",
@@ -341,6 +368,8 @@ int run(int argc, char** argv) {
 } // namespace
 
 int main(int argc, char** argv) {
+    if (const char* spec = std::getenv("NPU_BENCH_SCALING_CHILD"))
+        return npu::bench::scaling_child(spec);
     try {
         return run(argc, argv);
     } catch (const std::exception& e) {

@@ -625,10 +625,10 @@ struct drm_npu_uqueue_create {
  * @uqueue_id: the queue; -ENOENT if this file has no such queue (in)
  * @pad: MBZ
  *
- * Stops the device serving the queue (a job running is killed and
- * completes with TIMEOUT), revokes the process's mapping (accesses after
- * this fault with SIGBUS), signals the queue's pending fences with
- * -ECANCELED and frees the hardware queue.
+ * Revokes the process's mapping (accesses after this fault with SIGBUS),
+ * stops the device serving the queue (a job running is dropped: with the
+ * mapping gone nobody could read its write-back), signals the queue's
+ * pending fences with -ECANCELED and frees the hardware queue.
  */
 struct drm_npu_uqueue_destroy {
 	__u32 uqueue_id;

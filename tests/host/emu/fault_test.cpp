@@ -140,6 +140,32 @@ TEST_F(FaultInjection, ArmedFaultSurvivesAResetUntilItHits)
 	EXPECT_NE(host_.device().status().find("armed=none"), std::string::npos);
 }
 
+// The driver's failed recovery and its retry (Recovery.AFailedRecovery* in
+// the VM): a crash, a boot that fails, a reset and a boot that works. The
+// firmware booted last raises its interrupts again: a job's and a ping's.
+TEST_F(FaultInjection, InterruptsWorkAfterAFailedBootAndARetry)
+{
+	ASSERT_EQ(inject("fail-boot"), "ok\n");
+	ASSERT_EQ(inject("crash-firmware"), "ok\n");
+	ASSERT_TRUE(host_.wait_for([&] { return host_.state() == NPU_STATE_HALTED; }));
+	ASSERT_EQ(host_.reset(), std::uint32_t{NPU_STATE_ROM});
+	ASSERT_EQ(host_.boot(image_), std::uint32_t{NPU_STATE_HALTED}) << "fail-boot did not hit";
+	ASSERT_EQ(host_.reset(), std::uint32_t{NPU_STATE_ROM});
+	ASSERT_EQ(host_.boot(image_), std::uint32_t{NPU_STATE_READY});
+	host_.setup_queue(0);
+	const unsigned jobs = host_.irq_count(NPU_IRQ_JOB);
+	std::uint64_t seqno = host_.submit(0, ctx_, pkt_nop());
+	ASSERT_TRUE(host_.wait_done(0, seqno));
+	EXPECT_TRUE(host_.wait_for([&] { return host_.irq_count(NPU_IRQ_JOB) > jobs; }))
+		<< "no JOB interrupt";
+	const unsigned pings = host_.irq_count(NPU_IRQ_PING);
+	shared_store<std::uint64_t>(&host_.regs()->ping_req, 1);
+	host_.device().doorbell(NPU_DB_PING);
+	EXPECT_TRUE(host_.wait_for([&] { return host_.irq_count(NPU_IRQ_PING) > pings; }))
+		<< "no PING interrupt";
+	EXPECT_EQ(shared_load<std::uint64_t>(&host_.regs()->ping_ack), 1u);
+}
+
 TEST_F(FaultInjection, ControlCommandsRejectNonsense)
 {
 	std::vector<NpuDevice *> devs{&host_.device()};

@@ -3,6 +3,7 @@
 // kernel driver drives it: boot, queues, packets, faults, reset.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <thread>
 
 #include "drm/npu_accel.h"
@@ -127,6 +128,71 @@ TEST_F(Firmware, WaitMemStallsUntilHostWrites)
 	ASSERT_TRUE(host_.wait_done(0, seqno));
 	EXPECT_EQ(host_.descriptor(0, seqno).status, std::uint32_t{DRM_NPU_JOB_STATUS_OK});
 	EXPECT_EQ(host_.read_u64(ctx_, kDataVa + 0x88), 0x0000007700000077ull);
+}
+
+// Firmware ABI 1.4: NPU_DB_PING is answered with ping_ack = ping_req and one
+// NPU_IRQ_PING, even while a job waits on the device, which goes on
+// waiting undisturbed.
+TEST_F(Firmware, PingIsAnsweredWithAnInterruptAndNothingElse)
+{
+	std::uint64_t seqno = host_.submit(
+		0, ctx_, pkt_wait_mem(kDataVa + 0x80, 42) + pkt_fill(kDataVa + 0x88, 8, 0x77));
+	EXPECT_FALSE(host_.wait_done(0, seqno, 100ms));
+	for (std::uint64_t round = 1; round <= 3; round++) {
+		const unsigned irqs = host_.irq_count(NPU_IRQ_PING);
+		shared_store<std::uint64_t>(&host_.regs()->ping_req, round);
+		host_.device().doorbell(NPU_DB_PING);
+		ASSERT_TRUE(host_.wait_for([&] { return host_.irq_count(NPU_IRQ_PING) > irqs; }))
+			<< "round " << round;
+		EXPECT_EQ(shared_load<std::uint64_t>(&host_.regs()->ping_ack), round);
+	}
+	EXPECT_EQ(host_.read_u64(ctx_, kDataVa + 0x88), 0u) << "the waiting job ran on";
+	host_.write_u64(ctx_, kDataVa + 0x80, 42);
+	ASSERT_TRUE(host_.wait_done(0, seqno));
+	EXPECT_EQ(host_.descriptor(0, seqno).status, std::uint32_t{DRM_NPU_JOB_STATUS_OK});
+}
+
+// Firmware ABI 1.4: a ping changes nothing but its answer (ping_ack,
+// ping_ns and one NPU_IRQ_PING each): every other register of the device
+// and of a queue that ran a job stays as it was, and no other interrupt
+// is raised. The device clock in ping_ns moves forward.
+TEST_F(Firmware, PingChangesNothingButItsAnswer)
+{
+	ASSERT_EQ(run(pkt_fill(kDataVa, 8, 0x11)).status, std::uint32_t{DRM_NPU_JOB_STATUS_OK});
+	// The sensors and the heartbeat move on their own.
+	auto snapshot = [&](npu_regs *r, npu_queue_regs *q) {
+		std::memcpy(r, host_.regs(), sizeof(*r));
+		std::memcpy(q, host_.queue(0), sizeof(*q));
+		r->heartbeat = r->temp_mc = r->power_mw = 0;
+		r->ping_req = r->ping_ack = r->ping_ns = 0;
+	};
+	npu_regs before{}, after{};
+	npu_queue_regs qbefore{}, qafter{};
+	snapshot(&before, &qbefore);
+	const unsigned ctrl = host_.irq_count(NPU_IRQ_CTRL), job = host_.irq_count(NPU_IRQ_JOB);
+	std::uint64_t last_ns = 0;
+	for (std::uint64_t round = 1; round <= 3; round++) {
+		const unsigned pings = host_.irq_count(NPU_IRQ_PING);
+		shared_store<std::uint64_t>(&host_.regs()->ping_req, round);
+		host_.device().doorbell(NPU_DB_PING);
+		ASSERT_TRUE(host_.wait_for([&] { return host_.irq_count(NPU_IRQ_PING) > pings; }))
+			<< "round " << round;
+		EXPECT_EQ(host_.irq_count(NPU_IRQ_PING), pings + 1) << "round " << round;
+		EXPECT_EQ(shared_load<std::uint64_t>(&host_.regs()->ping_ack), round);
+		const std::uint64_t ns = shared_load<std::uint64_t>(&host_.regs()->ping_ns);
+		EXPECT_GT(ns, last_ns) << "round " << round;
+		last_ns = ns;
+	}
+	// A doorbell without a new request is not answered again.
+	const unsigned pings = host_.irq_count(NPU_IRQ_PING);
+	host_.device().doorbell(NPU_DB_PING);
+	std::this_thread::sleep_for(50ms);
+	EXPECT_EQ(host_.irq_count(NPU_IRQ_PING), pings);
+	snapshot(&after, &qafter);
+	EXPECT_EQ(std::memcmp(&before, &after, sizeof(before)), 0) << "a device register moved";
+	EXPECT_EQ(std::memcmp(&qbefore, &qafter, sizeof(qbefore)), 0) << "a queue register moved";
+	EXPECT_EQ(host_.irq_count(NPU_IRQ_CTRL), ctrl);
+	EXPECT_EQ(host_.irq_count(NPU_IRQ_JOB), job);
 }
 
 // Firmware ABI 1.2: the host kills a job parked on WAIT_MEM through its
