@@ -78,7 +78,7 @@ struct Timeline {
     DriverApi::SyncPoint user_fence_locked();
     // Ends a user-mode queue that stopped: its pending jobs fail ABORTED
     // (and count as complete), the stream uses SUBMIT from now on.
-    void fail_user_jobs_locked(uint32_t state, uint32_t error);
+    void fail_user_jobs_locked();
     void poll_locked();
     DriverApi::SyncPoint sync_point_locked(uint64_t point);
 
@@ -94,7 +94,6 @@ struct Timeline {
     std::mutex uq_mutex;           // protects all below, and the SUBMITs of the stream
     std::unique_ptr<UserQueue> uq; // the stream's user-mode queue, if any
     bool uq_stopped = false;       // it stopped: SUBMIT only
-    std::string uq_stop_reason;
     std::deque<UserJob> user_jobs; // written to the ring, not seen done
     uint64_t last_user_point = 0;
     uint64_t last_user_seqno = 0;

@@ -30,19 +30,6 @@ T load(const T& word) noexcept {
     return std::atomic_ref<T>(const_cast<T&>(word)).load(std::memory_order_acquire);
 }
 
-std::string state_name(uint32_t state) {
-    switch (state) {
-    case DRM_NPU_UQUEUE_STOPPED:
-        return "stopped by the device";
-    case DRM_NPU_UQUEUE_LOST:
-        return "lost in a device reset";
-    case DRM_NPU_UQUEUE_BANNED:
-        return "ended: the context was banned";
-    default:
-        return "stopped";
-    }
-}
-
 } // namespace
 
 bool user_queues_enabled() noexcept {
@@ -175,10 +162,10 @@ void Timeline::poll_locked() {
     const uint64_t done = uq->done();
     if (done > uq->written()) {
         // Impossible from a working device (a queue revoked under a
-        // hot-unplug reads so): ask the kernel (ENODEV if the device is gone).
-        const auto q = uq->query();
-        fail_user_jobs_locked(q.state == DRM_NPU_UQUEUE_ACTIVE ? DRM_NPU_UQUEUE_STOPPED : q.state,
-                              q.error);
+        // hot-unplug reads so): ask the kernel (throws ENODEV if the
+        // device is gone), then stop using the queue whatever it says.
+        (void)uq->query();
+        fail_user_jobs_locked();
         return;
     }
     while (!user_jobs.empty() && user_jobs.front().seqno <= done) {
@@ -193,13 +180,11 @@ void Timeline::poll_locked() {
     // jobs done, or SUBMITs known complete before later user-mode jobs.
     mark_complete(user_jobs.empty() ? last_user_point : user_jobs.front().point - 1);
     if (!user_jobs.empty() && uq->error() != DRM_NPU_UQUEUE_ERR_NONE)
-        fail_user_jobs_locked(DRM_NPU_UQUEUE_STOPPED, uq->error());
+        fail_user_jobs_locked();
 }
 
-void Timeline::fail_user_jobs_locked(uint32_t state, uint32_t error) {
+void Timeline::fail_user_jobs_locked() {
     uq_stopped = true;
-    uq_stop_reason = "user-mode queue " + std::to_string(uq ? uq->id() : 0) + " " +
-                     state_name(state) + (error ? " (error " + std::to_string(error) + ")" : "");
     for (const UserJob& job : user_jobs)
         if (user_failures.size() < kMaxUserFailures)
             user_failures.push_back(
@@ -260,9 +245,10 @@ DriverApi::SyncPoint Timeline::sync_point_locked(uint64_t point) {
         } catch (const Error& e) {
             if (e.errnum() == ENODEV)
                 throw;
-            // The queue is gone for the kernel: so is its pending work.
-            const auto q = uq->query();
-            fail_user_jobs_locked(q.state, q.error);
+            // The queue is gone for the kernel: so is its pending work
+            // (QUERY throws ENODEV if the device is).
+            (void)uq->query();
+            fail_user_jobs_locked();
             host = true;
         }
     }
@@ -312,7 +298,7 @@ bool Timeline::wait(uint64_t point, int64_t deadline_ns) {
         // The fence signalled, the job is not done: the queue stopped.
         const auto q = uq ? uq->query() : drm_npu_uqueue_query{0, DRM_NPU_UQUEUE_LOST, 0, 0, 0, 0};
         if (q.state != DRM_NPU_UQUEUE_ACTIVE) {
-            fail_user_jobs_locked(q.state, q.error);
+            fail_user_jobs_locked();
             return true;
         }
         if (monotonic_now_ns() >= deadline_ns)
