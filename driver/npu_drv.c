@@ -14,7 +14,8 @@
  *   npu_dma.c    DMA mask, BO syncs for the device and the CPU around jobs
  *   npu_job.c    submit, scheduler backend, hardware fences, WAIT
  *   npu_ctx_queue.c  context queues (QUEUE_CREATE/DESTROY), priorities
- *   npu_uqueue.c user-mode queues (UQUEUE_*), the device file's mmap
+ *   npu_uqueue.c user-mode queues (UQUEUE_*); npu_uqueue_mmap.c the device
+ *                file's mmap; npu_uqueue_fence.c their completion
  *   npu_engine.c tensor engine registers and utilisation sampling
  *   npu_sysfs.c, npu_hwmon.c, npu_debugfs.c  telemetry (npu_telemetry.h)
  *   npu_compat.h wrappers over kernel API differences, keyed on the

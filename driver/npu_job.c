@@ -173,7 +173,7 @@ void npu_queue_handle_done(struct npu_queue *queue)
 	bool fence_cookie;
 	u64 done;
 
-	/* a user-mode queue's completions are npu_uqueue.c's */
+	/* a user-mode queue's completions are npu_uqueue_fence.c's */
 	if (queue->user)
 		return;
 	fence_cookie = dma_fence_begin_signalling();

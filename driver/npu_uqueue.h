@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * User-mode queues (npu_uqueue.c): hardware queues a process fills itself,
- * through a ring and a doorbell mapped into its address space.
+ * User-mode queues (npu_uqueue.c, npu_uqueue_mmap.c, npu_uqueue_fence.c):
+ * hardware queues a process fills itself, through a ring and a doorbell
+ * mapped into its address space.
  */
 #ifndef NPU_UQUEUE_H
 #define NPU_UQUEUE_H
