@@ -44,12 +44,14 @@ struct vm_area_struct;
  * @fence_context: dma_fence context of the queue's fences
  * @pm_ref: the queue holds a runtime PM reference (engines stay powered)
  * @lock: protects @state, @destroyed, @error, @done, @failed_seen,
- *	@timeouts and @fences. Taken from the JOB interrupt.
+ *	@failed_unmatched, @timeouts and @fences. Taken from the JOB
+ *	interrupt.
  * @state: DRM_NPU_UQUEUE_*; never ACTIVE again once it left ACTIVE
  * @destroyed: DESTROY or the file's close took the queue down
  * @error: DRM_NPU_UQUEUE_ERR_* once STOPPED
  * @done: the queue's done_seqno as last read from its register
  * @failed_seen: the queue's failed register as last read
+ * @failed_unmatched: failures counted before done_seqno covered them
  * @timeouts: jobs the watchdog killed
  * @fences: pending struct npu_uqueue_fence, by increasing seqno
  * @wd_done: done_seqno at the watchdog's last look (under hw_lock)
@@ -76,6 +78,7 @@ struct npu_uqueue {
 	u32 error;
 	u64 done;
 	u32 failed_seen;
+	u64 failed_unmatched;
 	u64 timeouts;
 	struct list_head fences;
 

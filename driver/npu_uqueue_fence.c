@@ -94,6 +94,35 @@ void npu_uqueue_end_locked(struct npu_uqueue *uq, u32 state, int error)
 		npu_eventfd_signal(uq->eventfd);
 }
 
+/*
+ * Counts a user queue's jobs (@old, @done] in its context's job stats
+ * (fdinfo, npu-smi, Slurm accounting) as SUBMIT's jobs are: how many from
+ * the kernel-owned done_seqno, how many failed from the firmware's failed
+ * counter (@fresh new failures), each job's busy time from its write-back
+ * in the ring. The process could overwrite a write-back before this reads
+ * it: that misstates its own busy time only. Under uq->lock.
+ */
+static void npu_uqueue_account(struct npu_uqueue *uq, u64 old, u64 done,
+			       u32 fresh)
+{
+	struct npu_job_stats *stats = &uq->vm->job_stats;
+	const struct npu_job_desc *ring = uq->hwq->ring;
+	u64 jobs = done - old, failed, seq;
+
+	lockdep_assert_held(&uq->lock);
+	uq->failed_unmatched += fresh;
+	failed = min(jobs, uq->failed_unmatched);
+	uq->failed_unmatched -= failed;
+	atomic64_add(jobs, &stats->submitted);
+	atomic64_add(failed, &stats->failed);
+	atomic64_add(jobs - failed, &stats->completed);
+	if (jobs > NPU_RING_ENTRIES)
+		old = done - NPU_RING_ENTRIES;
+	for (seq = old + 1; seq <= done; seq++)
+		atomic64_add(READ_ONCE(ring[(seq - 1) % NPU_RING_ENTRIES].busy_ns),
+			     &stats->busy_ns);
+}
+
 /**
  * npu_uqueue_scan_locked() - look at an active queue's registers:
  *	completions, failures, a stall, and the context's ban
@@ -112,12 +141,15 @@ void npu_uqueue_scan_locked(struct npu_uqueue *uq)
 	done = readq(regs + NPU_QREG(done_seqno));
 	error = readl(regs + NPU_QREG(error));
 	failed = readl(regs + NPU_QREG(failed));
-	if (done > uq->done) {
-		uq->done = done;
-		moved = true;
-	}
 	fresh = failed - uq->failed_seen;
 	uq->failed_seen = failed;
+	if (done > uq->done) {
+		npu_uqueue_account(uq, uq->done, done, fresh);
+		uq->done = done;
+		moved = true;
+	} else {
+		uq->failed_unmatched += fresh;
+	}
 	if (fresh)
 		npu_tenant_add_strikes(uq->vm, uq->context_id, fresh);
 

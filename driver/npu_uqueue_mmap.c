@@ -13,6 +13,7 @@
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
+#include <drm/drm_managed.h>
 #include <drm/drm_vma_manager.h>
 
 #include "npu_drv.h"
@@ -87,10 +88,35 @@ void npu_uqueue_revoke_all(struct npu_device *ndev)
 	mutex_unlock(&uqd->lock);
 }
 
+static void npu_uqueue_free_page(struct drm_device *drm, void *page)
+{
+	__free_page(page);
+}
+
 static vm_fault_t npu_uqueue_vm_fault(struct vm_fault *vmf)
 {
-	/* the mapping was revoked: the queue is gone */
-	return VM_FAULT_SIGBUS;
+	struct vm_area_struct *vma = vmf->vma;
+	struct drm_file *priv = vma->vm_file->private_data;
+	struct drm_device *drm = priv->minor->dev;
+	struct page *page;
+
+	/* revoked by UQUEUE_DESTROY or the file's close: the queue is gone */
+	if (!drm_dev_is_unplugged(drm))
+		return VM_FAULT_SIGBUS;
+	/*
+	 * Revoked by a hot-unplug: the process may poll its control page
+	 * before any ioctl told it the device is gone. A zeroed page (as TTM
+	 * gives unplugged BOs) shows no progress instead of killing it; its
+	 * next ioctl fails with ENODEV. One page per faulting page (no
+	 * aliasing of the ring and the control page), freed with the DRM
+	 * device.
+	 */
+	page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	if (!page)
+		return VM_FAULT_OOM;
+	if (drmm_add_action_or_reset(drm, npu_uqueue_free_page, page))
+		return VM_FAULT_OOM;
+	return vmf_insert_pfn(vma, vmf->address & PAGE_MASK, page_to_pfn(page));
 }
 
 static const struct vm_operations_struct npu_uqueue_vm_ops = {

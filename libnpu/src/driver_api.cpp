@@ -157,6 +157,39 @@ void DriverApi::queue_destroy(uint32_t queue_id) const {
          [&] { return "DRM_IOCTL_NPU_QUEUE_DESTROY(queue=" + str(queue_id) + ")"; });
 }
 
+void DriverApi::uqueue_create(drm_npu_uqueue_create& args) const {
+    call(DRM_IOCTL_NPU_UQUEUE_CREATE, &args,
+         [&] { return "DRM_IOCTL_NPU_UQUEUE_CREATE(priority=" + str(args.priority) + ")"; });
+}
+
+void DriverApi::uqueue_destroy(uint32_t uqueue_id) const {
+    drm_npu_uqueue_destroy args{};
+    args.uqueue_id = uqueue_id;
+    call(DRM_IOCTL_NPU_UQUEUE_DESTROY, &args,
+         [&] { return "DRM_IOCTL_NPU_UQUEUE_DESTROY(uqueue=" + str(uqueue_id) + ")"; });
+}
+
+void DriverApi::uqueue_fence(uint32_t uqueue_id, SyncPoint where, uint64_t seqno) const {
+    drm_npu_uqueue_fence args{};
+    args.uqueue_id = uqueue_id;
+    args.syncobj = where.syncobj;
+    args.point = where.point;
+    args.seqno = seqno;
+    call(DRM_IOCTL_NPU_UQUEUE_FENCE, &args, [&] {
+        return "DRM_IOCTL_NPU_UQUEUE_FENCE(uqueue=" + str(uqueue_id) +
+               ", syncobj=" + str(where.syncobj) + ", point=" + str(where.point) +
+               ", seqno=" + str(seqno) + ")";
+    });
+}
+
+drm_npu_uqueue_query DriverApi::uqueue_query(uint32_t uqueue_id) const {
+    drm_npu_uqueue_query args{};
+    args.uqueue_id = uqueue_id;
+    call(DRM_IOCTL_NPU_UQUEUE_QUERY, &args,
+         [&] { return "DRM_IOCTL_NPU_UQUEUE_QUERY(uqueue=" + str(uqueue_id) + ")"; });
+    return args;
+}
+
 std::optional<drm_npu_wait> DriverApi::wait(uint32_t queue_id, uint64_t seqno,
                                             int64_t deadline_ns) const {
     drm_npu_wait args{};

@@ -28,9 +28,7 @@ bool wait_capture(const detail::EventState& e, const detail::EventState::Capture
             return true;
         c.track->ensure_submitted(c.point);
         const auto waited = c.track->wait_job(c.point, deadline_ns);
-        if (!(waited
-                  ? *waited
-                  : e.device->api.syncobj_wait({c.track->timeline->syncobj, c.point}, deadline_ns)))
+        if (!(waited ? *waited : c.track->timeline->wait(c.point, deadline_ns)))
             return false;
         c.track->timeline->mark_complete(c.point);
         return true;
@@ -156,7 +154,7 @@ int Event::export_sync_file() const {
     if (c.point == 0)
         api.syncobj_signal({syncobj, 0});
     else
-        api.syncobj_transfer({c.track->timeline->syncobj, c.point}, {syncobj, 0});
+        api.syncobj_transfer(c.track->timeline->sync_point(c.point), {syncobj, 0});
     return api.syncobj_export(syncobj, true);
 }
 
@@ -173,7 +171,7 @@ int Event::export_syncobj() const {
         if (c.point == 0)
             api.syncobj_signal({syncobj, 0});
         else
-            api.syncobj_transfer({c.track->timeline->syncobj, c.point}, {syncobj, 0});
+            api.syncobj_transfer(c.track->timeline->sync_point(c.point), {syncobj, 0});
     } else if (fresh) {
         api.syncobj_signal({syncobj, 0}); // never recorded: complete
     }

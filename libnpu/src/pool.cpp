@@ -42,10 +42,6 @@ void Timeline::mark_complete(uint64_t point) noexcept {
     }
 }
 
-void Timeline::refresh() {
-    mark_complete(device->api.syncobj_query(syncobj));
-}
-
 PoolState::PoolState(std::shared_ptr<DeviceState> device_state, const PoolOptions& pool_options)
     : device(std::move(device_state)), options(pool_options),
       release_threshold(pool_options.release_threshold), max_bytes(pool_options.max_bytes) {}

@@ -99,7 +99,16 @@ void StreamTrack::add_job(uint64_t point, uint32_t queue_id, uint64_t seqno) {
 }
 
 void StreamTrack::collect(uint64_t point) {
+    // User-mode jobs: their statuses came from the ring's write-backs.
+    const auto user = timeline->take_user_failures(point);
     std::lock_guard lock(mutex_);
+    for (const UserFailure& f : user) {
+        if (failures_.size() >= kMaxFailures)
+            break;
+        const auto at = std::find_if(failures_.begin(), failures_.end(),
+                                     [&f](const Failure& held) { return held.point > f.point; });
+        failures_.insert(at, {f.point, f.status, f.seqno, f.queue_id, f.err_offset, f.fault_addr});
+    }
     while (!jobs_.empty() && jobs_.front().point <= point) {
         const Job job = jobs_.front();
         std::optional<drm_npu_wait> result;
@@ -200,6 +209,13 @@ StreamImpl::StreamImpl(std::shared_ptr<DeviceState> device_state,
     } else {
         options.priority = Priority::normal;
     }
+    // User-mode submission where available (user_queue.hpp), for streams
+    // that may have a queue of their own.
+    if (options.dedicated_queue && user_queues_enabled()) {
+        auto uq = UserQueue::create(device->api, static_cast<uint32_t>(options.priority));
+        std::lock_guard lock(timeline->uq_mutex);
+        timeline->uq = std::move(uq);
+    }
     track->set_owner(this);
 }
 
@@ -223,23 +239,48 @@ StreamImpl::~StreamImpl() {
     const DriverApi& api = device->api;
     try {
         // Pool blocks and events wait for `promised`; work that would have
-        // reached it was discarded, so signal it from the host.
-        if (promised > timeline->submitted.load())
-            api.syncobj_signal({timeline->syncobj, promised});
-        if (dedicated) {
-            // QUEUE_DESTROY cancels the queue's jobs still on the device:
-            // let the work already submitted finish first (a job that
-            // hangs ends at the driver's job timeout).
+        // reached it was discarded, so signal it from the host. Only once
+        // the submitted work is done if some of it has no fence yet
+        // (user-mode jobs): the host's point would cover them.
+        auto signal_promised = [&] {
+            std::lock_guard lock(timeline->uq_mutex);
+            const uint64_t last = timeline->submitted.load();
+            if (promised > last && promised > timeline->attached) {
+                api.syncobj_signal({timeline->syncobj, promised});
+                timeline->attached = promised;
+            }
+        };
+        bool unattached = false;
+        {
+            std::lock_guard lock(timeline->uq_mutex);
+            unattached = timeline->attached < timeline->submitted.load();
+        }
+        if (!unattached)
+            signal_promised();
+        if (dedicated || timeline->uq) {
+            // QUEUE_DESTROY and UQUEUE_DESTROY cancel the queue's jobs
+            // still on the device: let the work already submitted finish
+            // first (a job that hangs ends at the driver's job timeout).
             const uint64_t last = timeline->submitted.load();
             while (last && !api.lost() &&
-                   !api.syncobj_wait({timeline->syncobj, last},
-                                     deadline_after(std::chrono::milliseconds(100)))) {
+                   !timeline->wait(last, deadline_after(std::chrono::milliseconds(100)))) {
             }
             if (last)
                 track->collect(last); // the statuses, before the queue goes
-            if (release_queue(*device, queue_id))
+            {
+                std::lock_guard lock(timeline->uq_mutex);
+                timeline->uq.reset();
+                // Events and pools may still wait on these points.
+                if (last > timeline->attached) {
+                    api.syncobj_signal({timeline->syncobj, last});
+                    timeline->attached = last;
+                }
+            }
+            if (dedicated && release_queue(*device, queue_id))
                 api.queue_destroy(queue_id);
         }
+        if (unattached)
+            signal_promised();
     } catch (const Error&) { // device lost: nothing left to release
     }
     if (wait_syncobj)
@@ -371,18 +412,50 @@ void StreamImpl::submit(Batch& batch) {
         encode(static_cast<std::byte*>(batch.commands.host_ptr()), packet);
         batch.used = sizeof(packet);
     }
+    const uint64_t point = timeline->submitted.load() + 1;
+    // The timeline's lock orders SUBMIT's point after fences attached for
+    // user-mode jobs (pool_state.hpp).
+    std::unique_lock uq_lock(timeline->uq_mutex);
+    if (batch.waits.empty() && timeline->user_mode_ready_locked()) {
+        // User-mode submission: a descriptor, the tail, the doorbell. The
+        // batch's buffer objects stay alive until the job is seen done
+        // (recycle()): the kernel does not know them.
+        UserQueue& uq = *timeline->uq;
+        while (!uq.has_room()) { // the job that used the slot must be done
+            timeline->poll_locked();
+            if (uq.has_room() || timeline->user_jobs.empty())
+                break;
+            const uint64_t oldest = timeline->user_jobs.front().point;
+            uq_lock.unlock();
+            if (!timeline->wait(oldest, deadline_after(options.backpressure_timeout)))
+                throw Error(ETIME, "stream: waiting for a free slot in the user-mode queue");
+            uq_lock.lock();
+        }
+        if (!timeline->uq_stopped && uq.has_room()) {
+            batch.seqno = uq.push(batch.commands.device_addr(), static_cast<uint32_t>(batch.used));
+            batch.point = point;
+            timeline->user_jobs.push_back({point, batch.seqno});
+            timeline->last_user_point = point;
+            timeline->last_user_seqno = batch.seqno;
+            timeline->submitted.store(point);
+            return;
+        }
+    }
     std::vector<uint32_t> handles;
     handles.reserve(batch.bos.size() + 1);
     handles.push_back(batch.commands.handle());
     for (const auto& bo : batch.bos)
         handles.push_back(bo->handle);
-    const uint64_t point = timeline->submitted.load() + 1;
+    // After this stream's user-mode jobs not known done.
+    std::vector<DriverApi::SyncPoint> waits = batch.waits;
+    if (const auto user = timeline->user_fence_locked(); user.syncobj)
+        waits.push_back(user);
     DriverApi::Submit args;
     args.bo_handles = handles;
     args.cmd_addr = batch.commands.device_addr();
     args.cmd_size = static_cast<uint32_t>(batch.used);
     args.queue_id = queue_id;
-    args.wait_for = batch.waits;
+    args.wait_for = waits;
     args.signal = {timeline->syncobj, point};
     const bool explicit_sync = options.explicit_sync && device->explicit_sync.load();
     if (explicit_sync)
@@ -398,6 +471,8 @@ void StreamImpl::submit(Batch& batch) {
         device->explicit_sync.store(false);
     }
     batch.point = point;
+    timeline->kernel_point = point;
+    timeline->attached = point;
     timeline->submitted.store(point);
     track->add_job(point, queue_id, batch.seqno);
 }
@@ -440,6 +515,10 @@ uint64_t StreamImpl::promise_point() {
 }
 
 void StreamImpl::recycle() noexcept {
+    try {
+        timeline->poll(); // user-mode jobs: the control page
+    } catch (...) {       // the queue's state unreadable (device lost)
+    }
     while (!in_flight.empty() && timeline->known_complete(in_flight.front().point)) {
         Batch done = std::move(in_flight.front());
         in_flight.pop_front();
@@ -451,11 +530,8 @@ void StreamImpl::recycle() noexcept {
 }
 
 bool StreamImpl::reap(uint64_t point, int64_t deadline_ns) {
-    if (point && !timeline->known_complete(point)) {
-        if (!device->api.syncobj_wait({timeline->syncobj, point}, deadline_ns))
-            return false;
-        timeline->mark_complete(point);
-    }
+    if (point && !timeline->wait(point, deadline_ns))
+        return false;
     if (point)
         track->collect(point);
     if (options.stop_on_error && !stopped)
@@ -530,9 +606,7 @@ void StreamImpl::flusher_loop() {
                 // Short slices: stays responsive to the stream going away.
                 const int64_t slice =
                     std::min(deadline, deadline_after(std::chrono::milliseconds(50)));
-                done = device->api.syncobj_wait({timeline->syncobj, last}, slice);
-                if (done)
-                    timeline->mark_complete(last);
+                done = timeline->wait(last, slice);
             } catch (...) {
                 record_failure(std::current_exception());
                 lock.lock();
@@ -582,10 +656,9 @@ void StreamImpl::callback_loop() {
         bool run = true;
         try {
             if (next.point) {
-                while (!device->api.syncobj_wait({timeline->syncobj, next.point},
-                                                 deadline_after(std::chrono::milliseconds(100)))) {
+                while (
+                    !timeline->wait(next.point, deadline_after(std::chrono::milliseconds(100)))) {
                 }
-                timeline->mark_complete(next.point);
             }
         } catch (...) { // device lost: report, and touch no mapping
             record_failure(std::current_exception());
@@ -651,6 +724,13 @@ uint32_t Stream::queue_id() const noexcept {
 
 bool Stream::dedicated_queue() const noexcept {
     return impl_ && impl_->dedicated;
+}
+
+bool Stream::user_mode() const noexcept {
+    if (!impl_)
+        return false;
+    std::lock_guard lock(impl_->timeline->uq_mutex);
+    return impl_->timeline->uq && !impl_->timeline->uq_stopped;
 }
 
 Priority Stream::priority() const noexcept {
@@ -811,7 +891,7 @@ void Stream::record(Event& event) {
         if (e.point == 0)
             s.device->api.syncobj_signal({e.syncobj, 0});
         else
-            s.device->api.syncobj_transfer({s.timeline->syncobj, e.point}, {e.syncobj, 0});
+            s.device->api.syncobj_transfer(s.timeline->sync_point(e.point), {e.syncobj, 0});
     }
 }
 
@@ -828,6 +908,7 @@ void Stream::wait(const Event& event) {
     if (c.track == s.track)
         return; // this stream's own earlier work: already in order
     if (c.track) {
+        c.track->timeline->poll(); // user-mode work: maybe done already
         if (c.point == 0 || c.track->timeline->known_complete(c.point))
             return;
         c.track->ensure_submitted(c.point); // before taking our lock: see StreamTrack
@@ -842,7 +923,9 @@ void Stream::wait(const Event& event) {
     auto& waits = s.current->waits;
     DriverApi::SyncPoint in{};
     if (c.track && e.device == s.device) {
-        in = {c.track->timeline->syncobj, c.point}; // a timeline point: no system call
+        // A timeline point: no system call, unless user-mode work needs
+        // its fence attached.
+        in = c.track->timeline->sync_point(c.point);
     } else {
         // A binary syncobj (imported event) may be replaced later, and
         // another device's fence has to travel as a sync_file: take the
@@ -853,7 +936,7 @@ void Stream::wait(const Event& event) {
         uint64_t source_point = 0;
         if (c.track) {
             source = c.track->timeline->syncobj;
-            source_point = c.point;
+            source_point = c.track->timeline->sync_point(c.point).point;
         }
         if (e.device != s.device) {
             uint32_t binary = source;
@@ -950,8 +1033,10 @@ void Stream::synchronize(std::chrono::nanoseconds timeout) {
     // Waits without the lock: other threads may enqueue meanwhile (their
     // work is not waited for).
     if (last && !s.timeline->known_complete(last)) {
+        // A job submitted with SUBMIT: one WAIT on it; user-mode work (or
+        // several jobs): the timeline (user_queue.cpp).
         const auto waited = s.track->wait_job(last, deadline);
-        if (!(waited ? *waited : s.device->api.syncobj_wait({s.timeline->syncobj, last}, deadline)))
+        if (!(waited ? *waited : s.timeline->wait(last, deadline)))
             throw Error(ETIME, "synchronize: jobs still running at the deadline");
         s.timeline->mark_complete(last);
     }

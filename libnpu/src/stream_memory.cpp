@@ -154,10 +154,7 @@ void download_finish(StreamImpl& s, Download& d) {
     if (d.pieces.empty())
         return;
     try {
-        while (!s.timeline->known_complete(d.point)) {
-            if (s.device->api.syncobj_wait({s.timeline->syncobj, d.point},
-                                           detail::deadline_after(std::chrono::milliseconds(100))))
-                s.timeline->mark_complete(d.point);
+        while (!s.timeline->wait(d.point, detail::deadline_after(std::chrono::milliseconds(100)))) {
         }
     } catch (...) { // device lost: the blocks go back once the job is done
         for (auto& piece : d.pieces)

@@ -68,6 +68,11 @@ public:
     [[nodiscard]] uint32_t queue_create(uint32_t priority) const;
     // DRM_IOCTL_NPU_QUEUE_DESTROY
     void queue_destroy(uint32_t queue_id) const;
+    // DRM_IOCTL_NPU_UQUEUE_CREATE (args in/out), _DESTROY, _FENCE, _QUERY.
+    void uqueue_create(drm_npu_uqueue_create& args) const;
+    void uqueue_destroy(uint32_t uqueue_id) const;
+    void uqueue_fence(uint32_t uqueue_id, SyncPoint where, uint64_t seqno) const;
+    [[nodiscard]] drm_npu_uqueue_query uqueue_query(uint32_t uqueue_id) const;
 
     // DRM_IOCTL_SYNCOBJ_CREATE (flags DRM_SYNCOBJ_CREATE_*) / _DESTROY
     [[nodiscard]] uint32_t syncobj_create(uint32_t flags = 0) const;

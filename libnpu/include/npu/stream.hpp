@@ -126,6 +126,11 @@ public:
     // Driver queue id (0 when sharing the default queue) and its priority.
     [[nodiscard]] uint32_t queue_id() const noexcept;
     [[nodiscard]] bool dedicated_queue() const noexcept;
+    // Whether launches go to a user-mode queue of the stream's own
+    // (docs/sdk.md, "How launches reach the device"): no system call per
+    // launch. False on drivers without them, with NPU_USER_QUEUES=0, for
+    // streams without dedicated_queue, and once the queue stopped.
+    [[nodiscard]] bool user_mode() const noexcept;
     [[nodiscard]] Priority priority() const noexcept;
 
     // Writes the 32-bit pattern over [offset, offset + size) of dst; offset

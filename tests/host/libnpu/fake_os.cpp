@@ -121,6 +121,35 @@ struct FakeOs::Job {
     uint64_t fault_addr = 0;
 };
 
+// A user-mode queue: its mapping (control page, doorbell page, ring) and
+// the job running from it (blocked in WAIT_MEM).
+struct FakeOs::UQueue {
+    std::shared_ptr<Memory> memory;
+    uint32_t entries = 0;
+    uint64_t mmap_offset = 0;
+    uint32_t state = DRM_NPU_UQUEUE_ACTIVE;
+    uint32_t error = DRM_NPU_UQUEUE_ERR_NONE;
+    uint64_t head = 0;
+    std::unique_ptr<Job> running;
+    std::vector<std::pair<uint64_t, std::shared_ptr<Fence>>> fences; // by seqno
+    static constexpr uint64_t kRingOffset = 2 * 4096;
+    static constexpr uint64_t kDoorbellOffset = 4096;
+    drm_npu_uqueue_control* control() const {
+        return reinterpret_cast<drm_npu_uqueue_control*>(memory->data);
+    }
+    drm_npu_uqueue_job* slot(uint64_t index) const {
+        return reinterpret_cast<drm_npu_uqueue_job*>(memory->data + kRingOffset) + index % entries;
+    }
+    void signal_fences() {
+        std::erase_if(fences, [this](const auto& f) {
+            if (f.first > head && state == DRM_NPU_UQUEUE_ACTIVE)
+                return false;
+            f.second->signalled = true;
+            return true;
+        });
+    }
+};
+
 struct FakeOs::File {
     size_t device = 0;
     std::map<uint32_t, std::shared_ptr<Bo>> bos;
@@ -130,6 +159,8 @@ struct FakeOs::File {
     std::map<uint32_t, uint64_t> last_seqno; // per queue
     std::map<std::pair<uint32_t, uint64_t>, Job> jobs;
     std::map<uint32_t, uint32_t> queues; // created queue id -> priority
+    std::map<uint32_t, UQueue> uqueues;  // user-mode queues by id
+    uint32_t next_uqueue = 1;
     std::map<uint32_t, std::shared_ptr<Syncobj>> syncobjs;
     uint32_t next_syncobj = 1;
     std::map<uint64_t, std::pair<uint64_t, std::weak_ptr<Bo>>> binds; // addr -> size, BO
@@ -200,6 +231,43 @@ void FakeOs::release_jobs() {
         for (auto& [key, job] : file->jobs)
             job.held = false;
     pump();
+}
+
+void FakeOs::set_uqueue_entries(uint32_t entries) {
+    std::lock_guard lock(mutex_);
+    uqueue_entries_ = entries;
+}
+
+void FakeOs::run_user_queues() {
+    std::lock_guard lock(mutex_);
+    pump();
+}
+
+void FakeOs::stop_user_queues(uint32_t state, uint32_t error) {
+    std::lock_guard lock(mutex_);
+    for (auto& [fd, file] : files_) {
+        for (auto& [id, q] : file->uqueues) {
+            q.state = state;
+            q.error = error;
+            if (state == DRM_NPU_UQUEUE_STOPPED)
+                std::atomic_ref<uint32_t>(q.control()->error)
+                    .store(error, std::memory_order_release);
+            q.signal_fences();
+        }
+    }
+}
+
+size_t FakeOs::live_uqueues() const {
+    std::lock_guard lock(mutex_);
+    size_t n = 0;
+    for (const auto& [fd, file] : files_)
+        n += file->uqueues.size();
+    return n;
+}
+
+size_t FakeOs::user_jobs_run() const {
+    std::lock_guard lock(mutex_);
+    return user_jobs_run_;
 }
 
 void FakeOs::unplug(const std::string& node) {
@@ -384,6 +452,11 @@ int FakeOs::do_ioctl(File& file, unsigned long request, void* arg, Lock& lock) {
         return queue_create(file, arg);
     case DRM_IOCTL_NPU_QUEUE_DESTROY:
         return queue_destroy(file, arg);
+    case DRM_IOCTL_NPU_UQUEUE_CREATE:
+    case DRM_IOCTL_NPU_UQUEUE_DESTROY:
+    case DRM_IOCTL_NPU_UQUEUE_FENCE:
+    case DRM_IOCTL_NPU_UQUEUE_QUERY:
+        return uqueue_ioctl(file, request, arg);
     case DRM_IOCTL_SYNCOBJ_CREATE:
     case DRM_IOCTL_SYNCOBJ_DESTROY:
     case DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT:
@@ -736,6 +809,153 @@ int FakeOs::queue_destroy(File& file, void* arg) {
     return file.queues.erase(q->queue_id) ? 0 : ENOENT;
 }
 
+int FakeOs::uqueue_ioctl(File& file, unsigned long request, void* arg) {
+    auto find = [&file](uint32_t id) -> UQueue* {
+        auto it = file.uqueues.find(id);
+        return it == file.uqueues.end() ? nullptr : &it->second;
+    };
+    switch (request) {
+    case DRM_IOCTL_NPU_UQUEUE_CREATE: {
+        auto* c = static_cast<drm_npu_uqueue_create*>(arg);
+        const auto& params = devices_[file.device].params;
+        const auto count = params.find(DRM_NPU_PARAM_UQUEUE_COUNT);
+        if (count == params.end() || count->second == 0)
+            return EOPNOTSUPP;
+        if (c->flags || c->priority > DRM_NPU_PRIORITY_REALTIME || c->uqueue_id)
+            return EINVAL;
+        if (c->eventfd != -1)
+            return EBADF; // the fake has no eventfds
+        if (file.uqueues.size() >= count->second)
+            return ENOSPC;
+        UQueue q;
+        q.entries = uqueue_entries_;
+        const size_t bytes = UQueue::kRingOffset + size_t{q.entries} * sizeof(drm_npu_uqueue_job);
+        q.memory = std::make_shared<Memory>((bytes + kPage - 1) / kPage * kPage);
+        q.mmap_offset = file.next_mmap_offset;
+        file.next_mmap_offset += q.memory->size;
+        c->uqueue_id = file.next_uqueue++;
+        c->ring_entries = q.entries;
+        c->ring_offset = UQueue::kRingOffset;
+        c->doorbell_offset = UQueue::kDoorbellOffset;
+        c->doorbell_value = c->uqueue_id;
+        c->mmap_offset = q.mmap_offset;
+        c->mmap_size = q.memory->size;
+        file.uqueues.emplace(c->uqueue_id, std::move(q));
+        return 0;
+    }
+    case DRM_IOCTL_NPU_UQUEUE_DESTROY: {
+        auto* d = static_cast<drm_npu_uqueue_destroy*>(arg);
+        if (d->pad)
+            return EINVAL;
+        UQueue* q = find(d->uqueue_id);
+        if (!q)
+            return ENOENT;
+        q->state = DRM_NPU_UQUEUE_LOST;
+        q->signal_fences();
+        file.uqueues.erase(d->uqueue_id);
+        return 0;
+    }
+    case DRM_IOCTL_NPU_UQUEUE_FENCE: {
+        auto* f = static_cast<drm_npu_uqueue_fence*>(arg);
+        if (f->flags || f->pad)
+            return EINVAL;
+        UQueue* q = find(f->uqueue_id);
+        if (!q)
+            return ENOENT;
+        auto so = file.syncobjs.find(f->syncobj);
+        if (so == file.syncobjs.end())
+            return ENOENT;
+        const uint32_t tail = std::atomic_ref<uint32_t>(q->control()->tail).load();
+        if (f->seqno == 0 || f->seqno > tail)
+            return EINVAL;
+        // Like drm_syncobj_add_point: a timeline takes points in order.
+        if (f->point && !so->second->points.empty() &&
+            so->second->points.rbegin()->first >= f->point)
+            return EINVAL;
+        auto fence = std::make_shared<Fence>();
+        q->fences.emplace_back(f->seqno, fence);
+        q->signal_fences();
+        if (f->point)
+            so->second->points[f->point] = fence;
+        else
+            so->second->fence = fence;
+        return 0;
+    }
+    case DRM_IOCTL_NPU_UQUEUE_QUERY: {
+        auto* r = static_cast<drm_npu_uqueue_query*>(arg);
+        UQueue* q = find(r->uqueue_id);
+        if (!q)
+            return ENOENT;
+        r->state = q->state;
+        r->error = q->error;
+        r->hw_queue = 8 + r->uqueue_id;
+        r->done_seqno = q->head;
+        r->timeouts = 0;
+        return 0;
+    }
+    default:
+        return ENOTTY;
+    }
+}
+
+bool FakeOs::pump_user_queues(File& file) {
+    bool progress = false;
+    const uint64_t max_cmd = devices_[file.device].params.at(DRM_NPU_PARAM_MAX_CMD_SIZE);
+    for (auto& [id, q] : file.uqueues) {
+        drm_npu_uqueue_control* control = q.control();
+        while (q.state == DRM_NPU_UQUEUE_ACTIVE) {
+            const uint32_t tail = std::atomic_ref<uint32_t>(control->tail).load();
+            if (tail - static_cast<uint32_t>(q.head) > q.entries) {
+                q.state = DRM_NPU_UQUEUE_STOPPED;
+                q.error = DRM_NPU_UQUEUE_ERR_TAIL;
+                std::atomic_ref<uint32_t>(control->error).store(q.error);
+                q.signal_fences();
+                break;
+            }
+            if (static_cast<uint32_t>(q.head) == tail)
+                break;
+            drm_npu_uqueue_job* slot = q.slot(q.head);
+            if (!q.running) {
+                q.running = std::make_unique<Job>();
+                Job& job = *q.running;
+                job.cmd_addr = slot->cmd_addr;
+                job.cmd_size = slot->cmd_size;
+                job.seqno = q.head + 1;
+                for (const auto& [handle, bo] : file.bos) // the context's address space
+                    job.bos.push_back(bo);
+                if (!slot->cmd_size || slot->cmd_size % 8 || slot->cmd_size > max_cmd ||
+                    slot->flags || slot->reserved) {
+                    job.status = DRM_NPU_JOB_STATUS_BAD_PACKET;
+                    job.done = true;
+                } else if (!find_bo(job, job.cmd_addr, job.cmd_size)) {
+                    job.status = DRM_NPU_JOB_STATUS_PAGE_FAULT;
+                    job.fault_addr = job.cmd_addr;
+                    job.done = true;
+                }
+            }
+            Job& job = *q.running;
+            if (!job.done && !run_job(job))
+                break; // blocked in WAIT_MEM
+            slot->seqno = job.seqno;
+            slot->context_id =
+                static_cast<uint32_t>(devices_[file.device].params.at(DRM_NPU_PARAM_CONTEXT_ID));
+            slot->reserved0 = 0;
+            slot->status = job.status;
+            slot->err_offset = job.err_offset;
+            slot->fault_addr = job.fault_addr;
+            slot->busy_ns = 1000;
+            q.running.reset();
+            ++q.head;
+            ++user_jobs_run_;
+            std::atomic_ref<uint32_t>(control->head).store(static_cast<uint32_t>(q.head));
+            std::atomic_ref<__u64>(control->done_seqno).store(q.head, std::memory_order_release);
+            q.signal_fences();
+            progress = true;
+        }
+    }
+    return progress;
+}
+
 std::shared_ptr<FakeOs::Fence> FakeOs::fence_for(const Syncobj& syncobj, uint64_t point) {
     if (point == 0) {
         if (syncobj.fence)
@@ -914,6 +1134,8 @@ void FakeOs::pump() {
     for (bool progress = true; progress;) {
         progress = false;
         for (auto& [fd, file] : files_) {
+            if (!hold_jobs_ && !file->unplugged && pump_user_queues(*file))
+                progress = true;
             std::map<uint32_t, bool> queue_blocked;
             for (auto& [key, job] : file->jobs) {
                 if (job.done || queue_blocked[key.first])
@@ -1111,6 +1333,16 @@ void* FakeOs::mmap(void* at, size_t length, int prot, int flags, int fd, off_t o
     if (!(flags & MAP_SHARED)) {
         errno = EINVAL;
         return MAP_FAILED;
+    }
+    for (auto& [id, q] : it->second->uqueues) {
+        if (q.mmap_offset != static_cast<uint64_t>(offset))
+            continue;
+        if (length != q.memory->size || mappings_.count(q.memory->data)) {
+            errno = EINVAL;
+            return MAP_FAILED;
+        }
+        mappings_[q.memory->data] = {length, q.memory};
+        return q.memory->data;
     }
     for (auto& [handle, bo] : it->second->bos) {
         if (bo->mmap_offset != static_cast<uint64_t>(offset))

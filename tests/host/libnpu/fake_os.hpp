@@ -57,6 +57,17 @@ public:
     void fail_next_mmap(int errnum);
     void hold_jobs(bool hold); // jobs submitted while holding stay unfinished
     void release_jobs();       // lets every held job run
+    // User-mode queues (DRM_IOCTL_NPU_UQUEUE_*, enabled by a non-zero
+    // DRM_NPU_PARAM_UQUEUE_COUNT): a ring of this many descriptors (16 by
+    // default; a power of two) for queues created from now on.
+    void set_uqueue_entries(uint32_t entries);
+    // Runs what user-mode queues hold, as the device does when their
+    // doorbells ring (ioctls do it too, like every job: see pump()).
+    void run_user_queues();
+    // Every user-mode queue stops (DRM_NPU_UQUEUE_STOPPED with an error in
+    // the control page, or LOST / BANNED with none): nothing more of them
+    // runs, their fences signal.
+    void stop_user_queues(uint32_t state, uint32_t error);
     // Hot-unplug: the node disappears, its files' ioctls and mmaps fail with
     // ENODEV, unfinished jobs end ABORTED (their fences signal).
     void unplug(const std::string& node);
@@ -77,6 +88,9 @@ public:
     size_t ioctl_count(unsigned long request) const;
     // Queues created (QUEUE_CREATE) and still alive, all files.
     size_t live_queues() const;
+    size_t live_uqueues() const; // user-mode queues
+    // Jobs completed by user-mode queues so far (all files).
+    size_t user_jobs_run() const;
     size_t live_syncobjs() const;
     uint32_t queue_priority(int fd, uint32_t queue_id) const;
     // Host view of device memory at va in fd's address space (nullptr if unmapped).
@@ -98,11 +112,15 @@ private:
     struct Fence;
     struct Syncobj;
     struct ExtraFd;
+    struct UQueue;
     using Lock = std::unique_lock<std::mutex>;
 
     int do_ioctl(File& file, unsigned long request, void* arg, Lock& lock);
     int queue_create(File& file, void* arg);
     int queue_destroy(File& file, void* arg);
+    int uqueue_ioctl(File& file, unsigned long request, void* arg);
+    // Runs user-mode queue jobs; true if any progressed.
+    bool pump_user_queues(File& file);
     int syncobj_ioctl(File& file, unsigned long request, void* arg, Lock& lock);
     // Fence of a syncobj point (0: the binary fence); nullptr if none yet.
     static std::shared_ptr<Fence> fence_for(const Syncobj& syncobj, uint64_t point);
@@ -136,6 +154,8 @@ private:
     std::map<unsigned long, int> ioctl_failures_;
     int mmap_failure_ = 0;
     bool hold_jobs_ = false;
+    uint32_t uqueue_entries_ = 16;
+    size_t user_jobs_run_ = 0;
     int next_fd_ = 100;
     size_t bos_created_ = 0;
     size_t binds_made_ = 0;
