@@ -105,8 +105,9 @@ Result async_launch(const Device& device, Stream& stream, const Options& opt) {
     result.details["enqueue_us_per_launch"] =
         static_cast<double>(enqueued - start) / 1e3 / launches;
     result.details["rows"] = std::vector<std::string>{
-        fmt::format("enqueue alone: {:.2f} us per launch; {} launches",
-                    static_cast<double>(enqueued - start) / 1e3 / launches, launches)};
+        fmt::format("enqueue alone: {:.2f} us per launch; {} launches through {}",
+                    static_cast<double>(enqueued - start) / 1e3 / launches, launches,
+                    stream.user_mode() ? "a user-mode queue" : "kernel submission")};
     result.details["firmware_timed_by"] =
         fw ? "device clock, pickup to completion (debugfs hops)"
            : "wall clock of SUBMIT + WAIT (debugfs hops unreadable)";
