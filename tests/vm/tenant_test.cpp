@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "engine_work.h"
+#include "module_param.h"
 #include "npu_test.h"
 #include "syncobj.h"
 
@@ -22,35 +23,6 @@ namespace npu_test
 {
 namespace
 {
-
-// Sets a writable module parameter for the lifetime of the object.
-class ModuleParam
-{
-public:
-	ModuleParam(const std::string &name, const std::string &value)
-	    : path_("/sys/module/npu/parameters/" + name)
-	{
-		std::ifstream in(path_);
-		if (!std::getline(in, old_))
-			throw std::runtime_error("cannot read " + path_);
-		Write(value);
-	}
-	~ModuleParam() { Write(old_); }
-	ModuleParam(const ModuleParam &) = delete;
-	ModuleParam &operator=(const ModuleParam &) = delete;
-
-private:
-	void Write(const std::string &value)
-	{
-		std::ofstream out(path_);
-		out << value << "\n";
-		out.flush();
-		if (!out)
-			throw std::runtime_error("cannot write " + path_);
-	}
-	std::string path_;
-	std::string old_;
-};
 
 // A job parked on the device until flag's first word reads 1, then writing
 // value into out at offset.

@@ -28,40 +28,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "module_param.h"
 #include "npu_test.h"
 #include "syncobj.h"
 
 namespace npu_test
 {
-
-// Sets a writable module parameter for the lifetime of the object.
-class ModuleParam
-{
-public:
-	ModuleParam(const std::string &name, const std::string &value)
-	    : path_("/sys/module/npu/parameters/" + name)
-	{
-		std::ifstream in(path_);
-		if (!std::getline(in, old_))
-			throw std::runtime_error("cannot read " + path_);
-		Write(value);
-	}
-	~ModuleParam() { Write(old_); }
-	ModuleParam(const ModuleParam &) = delete;
-	ModuleParam &operator=(const ModuleParam &) = delete;
-
-private:
-	void Write(const std::string &value)
-	{
-		std::ofstream out(path_);
-		out << value << "\n";
-		out.flush();
-		if (!out)
-			throw std::runtime_error("cannot write " + path_);
-	}
-	std::string path_;
-	std::string old_;
-};
 
 inline std::string KernelCmdline()
 {
