@@ -121,25 +121,33 @@ void IvshmemServer::accept_client(NpuDevice &device)
 		log(name_, "accept: {}", std::strerror(errno));
 		return;
 	}
-	std::lock_guard lock(client_mutex_);
-	if (client_.sock) {
-		log(name_, "second client refused: one VM per device");
-		return;
+	int queue_fd = -1;
+	int ping_fd = -1;
+	{
+		std::lock_guard lock(client_mutex_);
+		if (client_.sock) {
+			log(name_, "second client refused: one VM per device");
+			return;
+		}
+		Client c;
+		c.sock = std::move(sock);
+		for (auto &efd : c.device_efd)
+			efd = make_eventfd();
+		for (auto &efd : c.guest_efd)
+			efd = make_eventfd();
+		if (!send_greeting(c)) {
+			log(name_, "client left during handshake: {}", std::strerror(errno));
+			return;
+		}
+		client_ = std::move(c);
+		queue_fd = client_.device_efd[NPU_DB_QUEUE].get();
+		ping_fd = client_.device_efd[NPU_DB_PING].get();
 	}
-	Client c;
-	c.sock = std::move(sock);
-	for (auto &efd : c.device_efd)
-		efd = make_eventfd();
-	for (auto &efd : c.guest_efd)
-		efd = make_eventfd();
-	if (!send_greeting(c)) {
-		log(name_, "client left during handshake: {}", std::strerror(errno));
-		return;
-	}
-	client_ = std::move(c);
-	// no firmware runs now: the last client's departure reset the device
-	device.set_doorbell_fds(client_.device_efd[NPU_DB_QUEUE].get(),
-				client_.device_efd[NPU_DB_PING].get());
+	// Outside client_mutex_: raise_irq() takes it under the device's
+	// ctrl mutex, which set_doorbell_fds() takes. No firmware runs now
+	// (the last client's departure reset the device), and only this
+	// thread replaces or drops the client, so the fds stay valid.
+	device.set_doorbell_fds(queue_fd, ping_fd);
 	log(name_, "client connected (peer {})", kClientPeerId);
 }
 

@@ -161,8 +161,11 @@ TEST_F(Firmware, PingChangesNothingButItsAnswer)
 	ASSERT_EQ(run(pkt_fill(kDataVa, 8, 0x11)).status, std::uint32_t{DRM_NPU_JOB_STATUS_OK});
 	// The sensors and the heartbeat move on their own.
 	auto snapshot = [&](npu_regs *r, npu_queue_regs *q) {
-		std::memcpy(r, host_.regs(), sizeof(*r));
-		std::memcpy(q, host_.queue(0), sizeof(*q));
+		// shared_copy: the device's threads write these while we read
+		shared_copy(reinterpret_cast<std::uint8_t *>(r),
+			    reinterpret_cast<const std::uint8_t *>(host_.regs()), sizeof(*r));
+		shared_copy(reinterpret_cast<std::uint8_t *>(q),
+			    reinterpret_cast<const std::uint8_t *>(host_.queue(0)), sizeof(*q));
 		r->heartbeat = r->temp_mc = r->power_mw = 0;
 		r->ping_req = r->ping_ack = r->ping_ns = 0;
 	};
